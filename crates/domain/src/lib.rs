@@ -1,0 +1,18 @@
+//! Dialogue's domain: pure types and rules, no I/O.
+//!
+//! Everything here is tested without a database or a network. Values that exist are valid
+//! (parse, don't validate): handlers build them once from input and never re-check.
+#![forbid(unsafe_code)]
+
+pub mod localtime;
+pub mod perm;
+pub mod recurrence;
+pub mod role;
+pub mod room;
+pub mod user;
+pub mod window;
+
+pub use perm::{Actor, UserAction};
+pub use role::Role;
+pub use i18n::Locale;
+pub use user::{DisplayName, Email, NewPassword, UserInputError};

@@ -1,0 +1,141 @@
+//! The permission matrix of DESIGN.md, as pure functions.
+//!
+//! Every route, form post and API call asks these functions; the web crate never decides a
+//! permission by itself. The matrix for accounts:
+//!
+//! | action                         | admin | manager          | trainer |
+//! |--------------------------------|-------|------------------|---------|
+//! | list accounts                  | yes   | yes (trainers)   | no      |
+//! | create / view / edit / disable | all   | trainers only    | no      |
+//! | issue a set-password link      | all   | trainers only    | no      |
+//! | change a role                  | yes   | no               | no      |
+//! | read the audit log             | yes   | no               | no      |
+//! | own profile and password       | yes   | yes              | yes     |
+//!
+//! Nobody disables their own account (that is how the last admin locks everyone out); the
+//! storage layer separately refuses to demote or disable the last active admin.
+
+use crate::Role;
+
+/// Who is acting: the logged-in account (or API token holder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: String,
+    pub role: Role,
+}
+
+/// Something done to accounts. `target` is the role of the account acted upon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAction {
+    /// See the list of accounts (filtered by [`Actor::visible_roles`]).
+    List,
+    /// Create an account with this role.
+    Create { role: Role },
+    /// See another account's details.
+    View { target: Role },
+    /// Change another account's name, email, language or time zone.
+    Edit { target: Role },
+    /// Disable or re-enable an account; `is_self` when it is the actor's own.
+    Disable { target: Role, is_self: bool },
+    /// Give another account a one-time link to set its password.
+    IssuePasswordLink { target: Role },
+    /// Change an account's role from `target` to `to`.
+    ChangeRole { target: Role, to: Role },
+    /// Read the audit log.
+    ReadAuditLog,
+}
+
+impl Actor {
+    pub fn new(user_id: impl Into<String>, role: Role) -> Self {
+        Actor {
+            user_id: user_id.into(),
+            role,
+        }
+    }
+
+    /// The roles of the accounts this actor manages (sees, creates, edits, disables).
+    pub fn visible_roles(&self) -> &'static [Role] {
+        match self.role {
+            Role::Admin => &Role::ALL,
+            Role::Manager => &[Role::Trainer],
+            Role::Trainer => &[],
+        }
+    }
+
+    fn manages(&self, target: Role) -> bool {
+        self.visible_roles().contains(&target)
+    }
+
+    /// Whether this actor may do `action`.
+    pub fn may(&self, action: UserAction) -> bool {
+        match action {
+            UserAction::List => self.role >= Role::Manager,
+            UserAction::Create { role } => self.manages(role),
+            UserAction::View { target }
+            | UserAction::Edit { target }
+            | UserAction::IssuePasswordLink { target } => self.manages(target),
+            UserAction::Disable { target, is_self } => !is_self && self.manages(target),
+            UserAction::ChangeRole { target, to } => {
+                self.role == Role::Admin && self.manages(target) && self.manages(to)
+            }
+            UserAction::ReadAuditLog => self.role == Role::Admin,
+        }
+    }
+
+    /// The roles this actor may give to a new account, lowest first.
+    pub fn assignable_roles(&self) -> Vec<Role> {
+        Role::ALL
+            .into_iter()
+            .filter(|role| self.may(UserAction::Create { role: *role }))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Role::*;
+
+    fn actor(role: Role) -> Actor {
+        Actor::new("u1", role)
+    }
+
+    /// The whole account matrix, written out so that a change to the rules shows here.
+    #[test]
+    fn account_matrix() {
+        // (action, admin, manager, trainer)
+        let rows: Vec<(UserAction, bool, bool, bool)> = vec![
+            (UserAction::List, true, true, false),
+            (UserAction::ReadAuditLog, true, false, false),
+            (UserAction::Create { role: Admin }, true, false, false),
+            (UserAction::Create { role: Manager }, true, false, false),
+            (UserAction::Create { role: Trainer }, true, true, false),
+            (UserAction::View { target: Admin }, true, false, false),
+            (UserAction::View { target: Manager }, true, false, false),
+            (UserAction::View { target: Trainer }, true, true, false),
+            (UserAction::Edit { target: Admin }, true, false, false),
+            (UserAction::Edit { target: Trainer }, true, true, false),
+            (UserAction::IssuePasswordLink { target: Manager }, true, false, false),
+            (UserAction::IssuePasswordLink { target: Trainer }, true, true, false),
+            (UserAction::Disable { target: Admin, is_self: false }, true, false, false),
+            (UserAction::Disable { target: Trainer, is_self: false }, true, true, false),
+            (UserAction::Disable { target: Admin, is_self: true }, false, false, false),
+            (UserAction::Disable { target: Trainer, is_self: true }, false, false, false),
+            (UserAction::ChangeRole { target: Trainer, to: Manager }, true, false, false),
+            (UserAction::ChangeRole { target: Manager, to: Admin }, true, false, false),
+            (UserAction::ChangeRole { target: Admin, to: Trainer }, true, false, false),
+        ];
+        for (action, admin, manager, trainer) in rows {
+            assert_eq!(actor(Admin).may(action), admin, "admin {action:?}");
+            assert_eq!(actor(Manager).may(action), manager, "manager {action:?}");
+            assert_eq!(actor(Trainer).may(action), trainer, "trainer {action:?}");
+        }
+    }
+
+    #[test]
+    fn assignable_roles_follow_the_matrix() {
+        assert_eq!(actor(Admin).assignable_roles(), vec![Trainer, Manager, Admin]);
+        assert_eq!(actor(Manager).assignable_roles(), vec![Trainer]);
+        assert!(actor(Trainer).assignable_roles().is_empty());
+    }
+}

@@ -1,0 +1,201 @@
+//! Dialogue's storage: SQLite (the embedded default) and PostgreSQL behind one [`Store`].
+//!
+//! The rest of the code sees only `Store` and its typed models; SQL lives in this crate alone.
+//! Both backends run the same statements through [`db`]'s small neutral layer and pass the same
+//! contract suite (`tests/contract.rs`). Instants are stored as Unix seconds (`BIGINT`) next to
+//! the IANA zone the user chose; identifiers are random (no sequence leaks into a link).
+#![forbid(unsafe_code)]
+
+mod audit;
+mod auth;
+mod db;
+mod ids;
+mod migrate;
+mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::Mutex;
+
+pub use audit::{AuditEntry, AuditRecord};
+pub use auth::{LoginSession, OneTimeToken, Throttle, TokenPurpose};
+pub use ids::new_id;
+pub use migrate::MIGRATIONS;
+pub use users::{NewUser, ProfileUpdate, User, UserFilter};
+
+use db::Pool;
+
+/// What can go wrong in storage. The refusals a person can cause (a taken email, the last admin)
+/// have their own variants so the web layer can explain them.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("unsupported database URL {0:?}: expected sqlite:PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        source: Box<StoreError>,
+    },
+    #[error("the database schema is at version {found}, newer than this program knows ({known}): upgrade dialogue")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("a stored value is invalid: {0}")]
+    Corrupt(String),
+    #[error("an account with this email address already exists")]
+    EmailTaken,
+    #[error("this is the last active administrator")]
+    LastAdmin,
+    #[error("not found")]
+    NotFound,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// How to open the database.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Connections in the pool (PostgreSQL; SQLite readers).
+    pub max_connections: u32,
+    /// How long a writer waits for another process's write lock on SQLite.
+    pub busy_timeout: Duration,
+    /// How long to wait for a pooled connection before failing.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            max_connections: 10,
+            busy_timeout: Duration::from_secs(30),
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The one storage interface of Dialogue. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    /// Opens (and for SQLite creates, with its directories) the database named by `url`:
+    /// `sqlite:PATH` / `sqlite://PATH`, or `postgres://…` / `postgresql://…`. Does not migrate.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Store> {
+        let pool = if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(|_| StoreError::UnsupportedUrl(redact(url)))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(options.busy_timeout)
+                .pragma("temp_store", "memory");
+            let file = connect.get_filename();
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                create_dir(dir)?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(options.max_connections.max(2))
+                .min_connections(1)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await?;
+            Pool::Sqlite {
+                pool,
+                writer: Arc::new(Mutex::new(())),
+            }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let connect =
+                PgConnectOptions::from_str(url).map_err(|_| StoreError::UnsupportedUrl(redact(url)))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections.max(2))
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact(url)));
+        };
+        Ok(Store { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite { .. } => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the embedded migrations that are not applied yet; returns how many ran.
+    pub async fn migrate(&self) -> Result<usize> {
+        migrate::run(&self.pool).await
+    }
+
+    /// Reaches the database (for `/readyz` and `dialogue check`).
+    pub async fn ping(&self) -> Result<()> {
+        let mut c = self.pool.read().await?;
+        c.conn().count("SELECT CAST(1 AS BIGINT) AS n", &[]).await?;
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        self.pool.close().await
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+        path: dir.display().to_string(),
+        source,
+    })
+}
+
+/// A database URL with its password hidden, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Converts stored Unix seconds to an instant.
+pub(crate) fn ts(seconds: i64) -> Result<jiff::Timestamp> {
+    jiff::Timestamp::from_second(seconds).map_err(|e| StoreError::Corrupt(format!("timestamp {seconds}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_passwords() {
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("sqlite:data/x.db"), "sqlite:data/x.db");
+    }
+}
