@@ -1,1 +1,65 @@
-fn main() {}
+//! `dialogue`: see `dialogue --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use dialogue::cli::{Cli, Command};
+use dialogue::config::{Sources, load};
+use dialogue::{Application, commands};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(run(cli))
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("dialogue: error: {message}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let sources = match Sources::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(&e.0),
+    };
+    let (config, warnings) = match load(&sources) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.0),
+    };
+    dialogue::logging::init(&config);
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&config).await,
+        Command::Migrate => commands::migrate(&config).await.map_err(|e| e.0),
+        Command::Check => commands::check(&config, &warnings).await.map_err(|e| e.0),
+        Command::User(command) => commands::user(&config, command).await.map_err(|e| e.0),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(&message),
+    }
+}
+
+async fn serve(config: &dialogue::Config) -> Result<(), String> {
+    let app = Application::build(config, web::Clock::system())
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(url) = app.setup_url() {
+        tracing::warn!("no administrator yet: open {url} within one hour to create the first one");
+    }
+    tracing::info!(
+        "listening on http://{} (public URL {}, database {})",
+        app.local_addr(),
+        app.state().config().public_url,
+        store::redact(&config.database_url)
+    );
+    app.run_until(dialogue::app::shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}

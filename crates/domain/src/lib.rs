@@ -12,7 +12,7 @@ pub mod room;
 pub mod user;
 pub mod window;
 
+pub use i18n::Locale;
 pub use perm::{Actor, UserAction};
 pub use role::Role;
-pub use i18n::Locale;
 pub use user::{DisplayName, Email, NewPassword, UserInputError};

@@ -71,9 +71,9 @@ impl Actor {
         match action {
             UserAction::List => self.role >= Role::Manager,
             UserAction::Create { role } => self.manages(role),
-            UserAction::View { target }
-            | UserAction::Edit { target }
-            | UserAction::IssuePasswordLink { target } => self.manages(target),
+            UserAction::View { target } | UserAction::Edit { target } | UserAction::IssuePasswordLink { target } => {
+                self.manages(target)
+            }
             UserAction::Disable { target, is_self } => !is_self && self.manages(target),
             UserAction::ChangeRole { target, to } => {
                 self.role == Role::Admin && self.manages(target) && self.manages(to)
@@ -117,13 +117,69 @@ mod tests {
             (UserAction::Edit { target: Trainer }, true, true, false),
             (UserAction::IssuePasswordLink { target: Manager }, true, false, false),
             (UserAction::IssuePasswordLink { target: Trainer }, true, true, false),
-            (UserAction::Disable { target: Admin, is_self: false }, true, false, false),
-            (UserAction::Disable { target: Trainer, is_self: false }, true, true, false),
-            (UserAction::Disable { target: Admin, is_self: true }, false, false, false),
-            (UserAction::Disable { target: Trainer, is_self: true }, false, false, false),
-            (UserAction::ChangeRole { target: Trainer, to: Manager }, true, false, false),
-            (UserAction::ChangeRole { target: Manager, to: Admin }, true, false, false),
-            (UserAction::ChangeRole { target: Admin, to: Trainer }, true, false, false),
+            (
+                UserAction::Disable {
+                    target: Admin,
+                    is_self: false,
+                },
+                true,
+                false,
+                false,
+            ),
+            (
+                UserAction::Disable {
+                    target: Trainer,
+                    is_self: false,
+                },
+                true,
+                true,
+                false,
+            ),
+            (
+                UserAction::Disable {
+                    target: Admin,
+                    is_self: true,
+                },
+                false,
+                false,
+                false,
+            ),
+            (
+                UserAction::Disable {
+                    target: Trainer,
+                    is_self: true,
+                },
+                false,
+                false,
+                false,
+            ),
+            (
+                UserAction::ChangeRole {
+                    target: Trainer,
+                    to: Manager,
+                },
+                true,
+                false,
+                false,
+            ),
+            (
+                UserAction::ChangeRole {
+                    target: Manager,
+                    to: Admin,
+                },
+                true,
+                false,
+                false,
+            ),
+            (
+                UserAction::ChangeRole {
+                    target: Admin,
+                    to: Trainer,
+                },
+                true,
+                false,
+                false,
+            ),
         ];
         for (action, admin, manager, trainer) in rows {
             assert_eq!(actor(Admin).may(action), admin, "admin {action:?}");

@@ -54,9 +54,9 @@ impl Email {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.chars().all(|c| {
-                c.is_alphanumeric() || (c.is_ascii_punctuation() && "!#$%&'*+-/=?^_`{|}~.".contains(c))
-            });
+            && local
+                .chars()
+                .all(|c| c.is_alphanumeric() || (c.is_ascii_punctuation() && "!#$%&'*+-/=?^_`{|}~.".contains(c)));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|label| {
@@ -244,10 +244,22 @@ mod tests {
     #[test]
     fn passwords() {
         assert!(NewPassword::parse("correct horse").is_ok());
-        assert!(matches!(NewPassword::parse("short"), Err(UserInputError::PasswordTooShort { .. })));
-        assert!(matches!(NewPassword::parse("          "), Err(UserInputError::PasswordTooShort { .. })));
-        assert!(matches!(NewPassword::parse(&"x".repeat(257)), Err(UserInputError::PasswordTooLong { .. })));
-        assert_eq!(format!("{:?}", NewPassword::parse("correct horse").unwrap()), "NewPassword(…)");
+        assert!(matches!(
+            NewPassword::parse("short"),
+            Err(UserInputError::PasswordTooShort { .. })
+        ));
+        assert!(matches!(
+            NewPassword::parse("          "),
+            Err(UserInputError::PasswordTooShort { .. })
+        ));
+        assert!(matches!(
+            NewPassword::parse(&"x".repeat(257)),
+            Err(UserInputError::PasswordTooLong { .. })
+        ));
+        assert_eq!(
+            format!("{:?}", NewPassword::parse("correct horse").unwrap()),
+            "NewPassword(…)"
+        );
     }
 
     #[test]

@@ -92,8 +92,7 @@ impl Locale {
 /// Missing keys are rare (a test catches them) but must not panic a server; the key text is
 /// shown instead. Interned so that `t` can keep returning `&'static str`.
 fn leak_missing(key: &str) -> &'static str {
-    static MISSING: LazyLock<std::sync::Mutex<HashMap<String, &'static str>>> =
-        LazyLock::new(Default::default);
+    static MISSING: LazyLock<std::sync::Mutex<HashMap<String, &'static str>>> = LazyLock::new(Default::default);
     let mut missing = match MISSING.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
@@ -253,8 +252,14 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_best_spoken_language() {
-        assert_eq!(Locale::from_accept_language("en-US,en;q=0.9,fr;q=0.8"), Some(Locale::En));
-        assert_eq!(Locale::from_accept_language("de-DE,fr;q=0.5,en;q=0.4"), Some(Locale::Fr));
+        assert_eq!(
+            Locale::from_accept_language("en-US,en;q=0.9,fr;q=0.8"),
+            Some(Locale::En)
+        );
+        assert_eq!(
+            Locale::from_accept_language("de-DE,fr;q=0.5,en;q=0.4"),
+            Some(Locale::Fr)
+        );
         assert_eq!(Locale::from_accept_language("fr;q=0.2, en;q=0.7"), Some(Locale::En));
         assert_eq!(Locale::from_accept_language("de, es"), None);
         assert_eq!(Locale::from_accept_language("en;q=0, fr;q=0.1"), Some(Locale::Fr));
@@ -263,7 +268,10 @@ mod tests {
 
     #[test]
     fn fill_replaces_named_placeholders() {
-        assert_eq!(fill("Bonjour {name} ({n})", &[("name", &"Zoé"), ("n", &3)]), "Bonjour Zoé (3)");
+        assert_eq!(
+            fill("Bonjour {name} ({n})", &[("name", &"Zoé"), ("n", &3)]),
+            "Bonjour Zoé (3)"
+        );
         assert_eq!(fill("{unknown} {", &[]), "{unknown} {");
     }
 

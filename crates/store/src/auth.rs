@@ -101,7 +101,12 @@ impl Store {
 
     /// The live session with this id hash and its (active) account: not past its absolute expiry,
     /// and seen within `idle_secs`.
-    pub async fn session_user(&self, id_hash: &str, now: Timestamp, idle_secs: i64) -> Result<Option<(LoginSession, User)>> {
+    pub async fn session_user(
+        &self,
+        id_hash: &str,
+        now: Timestamp,
+        idle_secs: i64,
+    ) -> Result<Option<(LoginSession, User)>> {
         let mut c = self.pool.read().await?;
         c.conn()
             .opt(
@@ -133,7 +138,8 @@ impl Store {
     pub async fn delete_session(&self, id_hash: &str, audit: Option<&AuditEntry>) -> Result<()> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
-        c.exec("DELETE FROM login_sessions WHERE id_hash = $1", args![id_hash]).await?;
+        c.exec("DELETE FROM login_sessions WHERE id_hash = $1", args![id_hash])
+            .await?;
         if let Some(entry) = audit {
             insert_audit(&mut c, entry).await?;
         }
@@ -197,7 +203,12 @@ impl Store {
     }
 
     /// The unused, unexpired link with this hash, without using it (to show its form).
-    pub async fn one_time_token(&self, token_hash: &str, purpose: TokenPurpose, now: Timestamp) -> Result<Option<OneTimeToken>> {
+    pub async fn one_time_token(
+        &self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        now: Timestamp,
+    ) -> Result<Option<OneTimeToken>> {
         let mut c = self.pool.read().await?;
         c.conn()
             .opt(
@@ -216,7 +227,13 @@ impl Store {
 
     /// Uses a setup link: creates the first admin, in one transaction with marking the link used.
     /// `NotFound` when the link is unknown, used or expired, or when an active admin exists.
-    pub async fn complete_setup(&self, token_hash: &str, new: &NewUser, now: Timestamp, audit: &AuditEntry) -> Result<User> {
+    pub async fn complete_setup(
+        &self,
+        token_hash: &str,
+        new: &NewUser,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<User> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let used = c
@@ -239,7 +256,13 @@ impl Store {
     }
 
     /// Uses a set-password link: sets the hash and ends the account's sessions, in one transaction.
-    pub async fn complete_password_link(&self, token_hash: &str, hash: &str, now: Timestamp, audit: &AuditEntry) -> Result<User> {
+    pub async fn complete_password_link(
+        &self,
+        token_hash: &str,
+        hash: &str,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<User> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let user_id = c
@@ -311,13 +334,19 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        if locked_until > 0 { Ok(Some(ts(locked_until)?)) } else { Ok(None) }
+        if locked_until > 0 {
+            Ok(Some(ts(locked_until)?))
+        } else {
+            Ok(None)
+        }
     }
 
     /// Forgets the failures of `key` (after a successful login).
     pub async fn clear_login_failures(&self, key: &str) -> Result<()> {
         let mut tx = self.pool.write().await?;
-        tx.conn().exec("DELETE FROM login_throttle WHERE key = $1", args![key]).await?;
+        tx.conn()
+            .exec("DELETE FROM login_throttle WHERE key = $1", args![key])
+            .await?;
         tx.commit().await
     }
 }

@@ -68,7 +68,6 @@ pub(crate) use args;
 /// A row, read by column name whatever the backend.
 pub(crate) trait Row {
     fn i64(&self, col: &str) -> Result<i64>;
-    fn opt_i64(&self, col: &str) -> Result<Option<i64>>;
     fn text(&self, col: &str) -> Result<String>;
     fn opt_text(&self, col: &str) -> Result<Option<String>>;
     fn bool(&self, col: &str) -> Result<bool>;
@@ -79,9 +78,6 @@ macro_rules! impl_row {
         impl Row for $row {
             fn i64(&self, col: &str) -> Result<i64> {
                 Ok(self.try_get::<i64, _>(col)?)
-            }
-            fn opt_i64(&self, col: &str) -> Result<Option<i64>> {
-                Ok(self.try_get::<Option<i64>, _>(col)?)
             }
             fn text(&self, col: &str) -> Result<String> {
                 Ok(self.try_get::<String, _>(col)?)
@@ -149,7 +145,9 @@ impl Conn<'_> {
                 rows.iter().map(|r| map(r)).collect()
             }
             Conn::Postgres(c) => {
-                let rows = bind_all!(sqlx::query::<Postgres>(sql), args).fetch_all(&mut **c).await?;
+                let rows = bind_all!(sqlx::query::<Postgres>(sql), args)
+                    .fetch_all(&mut **c)
+                    .await?;
                 rows.iter().map(|r| map(r)).collect()
             }
         }
@@ -158,11 +156,15 @@ impl Conn<'_> {
     pub(crate) async fn opt<T>(&mut self, sql: &'static str, args: &[Arg<'_>], map: Mapper<T>) -> Result<Option<T>> {
         match self {
             Conn::Sqlite(c) => {
-                let row = bind_all!(sqlx::query::<Sqlite>(sql), args).fetch_optional(&mut **c).await?;
+                let row = bind_all!(sqlx::query::<Sqlite>(sql), args)
+                    .fetch_optional(&mut **c)
+                    .await?;
                 row.as_ref().map(|r| map(r)).transpose()
             }
             Conn::Postgres(c) => {
-                let row = bind_all!(sqlx::query::<Postgres>(sql), args).fetch_optional(&mut **c).await?;
+                let row = bind_all!(sqlx::query::<Postgres>(sql), args)
+                    .fetch_optional(&mut **c)
+                    .await?;
                 row.as_ref().map(|r| map(r)).transpose()
             }
         }

@@ -24,7 +24,7 @@ use tokio::sync::Mutex;
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{LoginSession, OneTimeToken, Throttle, TokenPurpose};
-pub use ids::new_id;
+pub use ids::{new_id, random_bytes};
 pub use migrate::MIGRATIONS;
 pub use users::{NewUser, ProfileUpdate, User, UserFilter};
 
@@ -39,10 +39,7 @@ pub enum StoreError {
     #[error("unsupported database URL {0:?}: expected sqlite:PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("cannot create the database directory {path}: {source}")]
-    CreateDir {
-        path: String,
-        source: std::io::Error,
-    },
+    CreateDir { path: String, source: std::io::Error },
     #[error("migration {version} ({name}) failed: {source}")]
     Migration {
         version: i64,
@@ -125,8 +122,7 @@ impl Store {
                 writer: Arc::new(Mutex::new(())),
             }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let connect =
-                PgConnectOptions::from_str(url).map_err(|_| StoreError::UnsupportedUrl(redact(url)))?;
+            let connect = PgConnectOptions::from_str(url).map_err(|_| StoreError::UnsupportedUrl(redact(url)))?;
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections.max(2))
                 .acquire_timeout(options.acquire_timeout)

@@ -52,12 +52,19 @@ pub(crate) async fn run(pool: &Pool) -> Result<usize> {
             return Err(StoreError::SchemaTooNew { found: latest, known });
         }
         let done = c
-            .count("SELECT COUNT(*) AS n FROM schema_migrations WHERE version = $1", args![migration.version])
+            .count(
+                "SELECT COUNT(*) AS n FROM schema_migrations WHERE version = $1",
+                args![migration.version],
+            )
             .await?;
         if done > 0 {
             continue;
         }
-        let script = if c.is_postgres() { migration.postgres } else { migration.sqlite };
+        let script = if c.is_postgres() {
+            migration.postgres
+        } else {
+            migration.sqlite
+        };
         let wrap = |source| StoreError::Migration {
             version: migration.version,
             name: migration.name,
@@ -95,7 +102,11 @@ mod tests {
                 .map(|e| e.unwrap().file_name().into_string().unwrap())
                 .collect();
             files.sort();
-            assert_eq!(files.len(), MIGRATIONS.len(), "{dir} has a file that MIGRATIONS does not list");
+            assert_eq!(
+                files.len(),
+                MIGRATIONS.len(),
+                "{dir} has a file that MIGRATIONS does not list"
+            );
         }
     }
 }

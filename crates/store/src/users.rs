@@ -73,8 +73,12 @@ pub(crate) fn user_row(r: &dyn Row) -> Result<User> {
         id: r.text("id")?,
         email: r.text("email")?,
         display_name: r.text("display_name")?,
-        role: role.parse().map_err(|_| StoreError::Corrupt(format!("role {role:?}")))?,
-        locale: locale.parse().map_err(|_| StoreError::Corrupt(format!("locale {locale:?}")))?,
+        role: role
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("role {role:?}")))?,
+        locale: locale
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("locale {locale:?}")))?,
         time_zone: r.text("time_zone")?,
         active: r.bool("active")?,
         has_password: r.bool("has_password")?,
@@ -86,8 +90,12 @@ pub(crate) fn user_row(r: &dyn Row) -> Result<User> {
 }
 
 pub(crate) async fn user_by_id(c: &mut Conn<'_>, id: &str) -> Result<Option<User>> {
-    c.opt(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1"), args![id], user_row)
-        .await
+    c.opt(
+        concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1"),
+        args![id],
+        user_row,
+    )
+    .await
 }
 
 /// Refuses a change that would leave no active admin. On PostgreSQL the active admins' rows are
@@ -107,7 +115,11 @@ async fn ensure_other_admin(c: &mut Conn<'_>, user: &User) -> Result<()> {
     let admins = c
         .count("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND active", &[])
         .await?;
-    if admins <= 1 { Err(StoreError::LastAdmin) } else { Ok(()) }
+    if admins <= 1 {
+        Err(StoreError::LastAdmin)
+    } else {
+        Ok(())
+    }
 }
 
 impl Store {
@@ -141,7 +153,11 @@ impl Store {
         let mut c = self.pool.read().await?;
         c.conn()
             .opt(
-                concat!("SELECT ", user_cols!(), ", password_hash FROM users WHERE email_norm = $1"),
+                concat!(
+                    "SELECT ",
+                    user_cols!(),
+                    ", password_hash FROM users WHERE email_norm = $1"
+                ),
                 args![email.trim().to_lowercase().as_str()],
                 |r| Ok((user_row(r)?, r.opt_text("password_hash")?)),
             )
@@ -153,7 +169,11 @@ impl Store {
         let mut c = self.pool.read().await?;
         c.conn()
             .opt(
-                concat!("SELECT ", user_cols!(), " FROM users WHERE auth_source = $1 AND external_id = $2"),
+                concat!(
+                    "SELECT ",
+                    user_cols!(),
+                    " FROM users WHERE auth_source = $1 AND external_id = $2"
+                ),
                 args![source, external_id],
                 user_row,
             )
@@ -166,7 +186,11 @@ impl Store {
         let users = c
             .conn()
             .all(
-                concat!("SELECT ", user_cols!(), " FROM users WHERE active OR $1 ORDER BY display_name, email"),
+                concat!(
+                    "SELECT ",
+                    user_cols!(),
+                    " FROM users WHERE active OR $1 ORDER BY display_name, email"
+                ),
                 args![filter.include_inactive],
                 user_row,
             )
@@ -205,7 +229,13 @@ impl Store {
                 ],
             )
             .await
-            .map_err(|e| if is_unique_violation(&e) { StoreError::EmailTaken } else { e })?;
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::EmailTaken
+                } else {
+                    e
+                }
+            })?;
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
@@ -221,9 +251,15 @@ impl Store {
             }
         }
         if before.locale != user.locale {
-            detail.insert("locale".into(), serde_json::json!({"from": before.locale.as_str(), "to": user.locale.as_str()}));
+            detail.insert(
+                "locale".into(),
+                serde_json::json!({"from": before.locale.as_str(), "to": user.locale.as_str()}),
+            );
         }
-        let entry = audit.clone().target("user", &user.id, &user.email).detail(detail.into());
+        let entry = audit
+            .clone()
+            .target("user", &user.id, &user.email)
+            .detail(detail.into());
         insert_audit(&mut c, &entry).await?;
         tx.commit().await?;
         Ok(user)
@@ -266,7 +302,8 @@ impl Store {
         }
         if !active {
             ensure_other_admin(&mut c, &before).await?;
-            c.exec("DELETE FROM login_sessions WHERE user_id = $1", args![id]).await?;
+            c.exec("DELETE FROM login_sessions WHERE user_id = $1", args![id])
+                .await?;
         }
         c.exec(
             "UPDATE users SET active = $2, updated_at = $3 WHERE id = $1",
@@ -320,7 +357,13 @@ pub(crate) async fn insert_user(c: &mut Conn<'_>, new: &NewUser) -> Result<User>
         ],
     )
     .await
-    .map_err(|e| if is_unique_violation(&e) { StoreError::EmailTaken } else { e })?;
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::EmailTaken
+        } else {
+            e
+        }
+    })?;
     user_by_id(c, &id).await?.ok_or(StoreError::NotFound)
 }
 
@@ -336,4 +379,28 @@ pub(crate) async fn set_password(c: &mut Conn<'_>, id: &str, hash: &str, keep_se
     )
     .await?;
     Ok(())
+}
+
+impl Store {
+    /// Records that an identity provider knows this account as `external_id` (first login
+    /// through it of an account that already existed).
+    pub async fn link_external_id(
+        &self,
+        id: &str,
+        source: &str,
+        external_id: &str,
+        audit: &AuditEntry,
+    ) -> Result<User> {
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        c.exec(
+            "UPDATE users SET auth_source = $2, external_id = $3, updated_at = $4 WHERE id = $1",
+            args![id, source, external_id, Timestamp::now().as_second()],
+        )
+        .await?;
+        let user = user_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
+        insert_audit(&mut c, &audit.clone().target("user", id, &user.email)).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
 }

@@ -3,12 +3,16 @@
 
 use domain::{DisplayName, Email, Locale, Role};
 use jiff::{SignedDuration, Timestamp};
-use store::{AuditEntry, ConnectOptions, NewUser, ProfileUpdate, Store, StoreError, Throttle, TokenPurpose, UserFilter};
+use store::{
+    AuditEntry, ConnectOptions, NewUser, ProfileUpdate, Store, StoreError, Throttle, TokenPurpose, UserFilter,
+};
 use testkit::{Backend, TestDb, both_backends};
 
 async fn open(backend: Backend) -> (TestDb, Store) {
     let db = TestDb::new(backend).await;
-    let store = Store::connect(&db.url, &ConnectOptions::default()).await.expect("connect");
+    let store = Store::connect(&db.url, &ConnectOptions::default())
+        .await
+        .expect("connect");
     store.migrate().await.expect("migrate");
     (db, store)
 }
@@ -49,16 +53,24 @@ async fn migrations_are_idempotent(backend: Backend) {
     let (_db, store) = open(backend).await;
     assert_eq!(store.migrate().await.unwrap(), 0, "a second run applies nothing");
     store.ping().await.unwrap();
-    assert_eq!(store.backend() == store::Backend::Postgres, backend == Backend::Postgres);
+    assert_eq!(
+        store.backend() == store::Backend::Postgres,
+        backend == Backend::Postgres
+    );
 }
 
 async fn users_are_unique_by_email_case_insensitively(backend: Backend) {
     let (_db, store) = open(backend).await;
-    let user = store.create_user(&new_user("Zoe@Example.org", Role::Trainer), &audit("user.create")).await.unwrap();
+    let user = store
+        .create_user(&new_user("Zoe@Example.org", Role::Trainer), &audit("user.create"))
+        .await
+        .unwrap();
     assert_eq!(user.email, "Zoe@Example.org");
     assert_eq!(user.display_name, "Zoé Ünïcode 李 🎓");
     assert!(user.active && user.has_password);
-    let again = store.create_user(&new_user("zoe@EXAMPLE.org", Role::Admin), &audit("user.create")).await;
+    let again = store
+        .create_user(&new_user("zoe@EXAMPLE.org", Role::Admin), &audit("user.create"))
+        .await;
     assert!(matches!(again, Err(StoreError::EmailTaken)), "{again:?}");
     let found = store.user_by_email(" ZOE@example.ORG ").await.unwrap().unwrap();
     assert_eq!(found.id, user.id);
@@ -74,19 +86,40 @@ async fn users_are_unique_by_email_case_insensitively(backend: Backend) {
 
 async fn users_are_listed_by_role_and_activity(backend: Backend) {
     let (_db, store) = open(backend).await;
-    let a = store.create_user(&new_user("a@example.org", Role::Admin), &audit("x")).await.unwrap();
-    let t = store.create_user(&new_user("t@example.org", Role::Trainer), &audit("x")).await.unwrap();
-    store.create_user(&new_user("m@example.org", Role::Manager), &audit("x")).await.unwrap();
+    let a = store
+        .create_user(&new_user("a@example.org", Role::Admin), &audit("x"))
+        .await
+        .unwrap();
+    let t = store
+        .create_user(&new_user("t@example.org", Role::Trainer), &audit("x"))
+        .await
+        .unwrap();
+    store
+        .create_user(&new_user("m@example.org", Role::Manager), &audit("x"))
+        .await
+        .unwrap();
     store.set_active(&t.id, false, &audit("user.disable")).await.unwrap();
-    let all = store.list_users(&UserFilter { include_inactive: true, ..Default::default() }).await.unwrap();
+    let all = store
+        .list_users(&UserFilter {
+            include_inactive: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(all.len(), 3);
     let active = store.list_users(&UserFilter::default()).await.unwrap();
     assert_eq!(active.len(), 2);
     let trainers = store
-        .list_users(&UserFilter { roles: vec![Role::Trainer], include_inactive: true })
+        .list_users(&UserFilter {
+            roles: vec![Role::Trainer],
+            include_inactive: true,
+        })
         .await
         .unwrap();
-    assert_eq!(trainers.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), vec![t.id.as_str()]);
+    assert_eq!(
+        trainers.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        vec![t.id.as_str()]
+    );
     assert!(!trainers[0].active);
     assert_eq!(store.count_active_admins().await.unwrap(), 1);
     assert_eq!(store.user(&a.id).await.unwrap().unwrap().role, Role::Admin);
@@ -94,15 +127,24 @@ async fn users_are_listed_by_role_and_activity(backend: Backend) {
 
 async fn profiles_change_and_keep_emails_unique(backend: Backend) {
     let (_db, store) = open(backend).await;
-    let a = store.create_user(&new_user("a@example.org", Role::Trainer), &audit("x")).await.unwrap();
-    store.create_user(&new_user("b@example.org", Role::Trainer), &audit("x")).await.unwrap();
+    let a = store
+        .create_user(&new_user("a@example.org", Role::Trainer), &audit("x"))
+        .await
+        .unwrap();
+    store
+        .create_user(&new_user("b@example.org", Role::Trainer), &audit("x"))
+        .await
+        .unwrap();
     let update = ProfileUpdate {
         email: Email::parse("A.New@example.org").unwrap(),
         display_name: DisplayName::parse("Ana <b>Nova</b>").unwrap(),
         locale: Locale::En,
         time_zone: "America/New_York".into(),
     };
-    let changed = store.update_profile(&a.id, &update, &audit("user.update")).await.unwrap();
+    let changed = store
+        .update_profile(&a.id, &update, &audit("user.update"))
+        .await
+        .unwrap();
     assert_eq!(changed.email, "A.New@example.org");
     assert_eq!(changed.display_name, "Ana <b>Nova</b>");
     assert_eq!(changed.locale, Locale::En);
@@ -111,23 +153,51 @@ async fn profiles_change_and_keep_emails_unique(backend: Backend) {
     let detail: serde_json::Value = serde_json::from_str(log[0].detail.as_deref().unwrap()).unwrap();
     assert_eq!(detail["email"]["from"], "a@example.org");
     assert_eq!(detail["locale"]["to"], "en");
-    let taken = ProfileUpdate { email: Email::parse("B@example.org").unwrap(), ..update };
-    assert!(matches!(store.update_profile(&a.id, &taken, &audit("user.update")).await, Err(StoreError::EmailTaken)));
-    assert_eq!(store.user(&a.id).await.unwrap().unwrap().email, "A.New@example.org", "nothing changed");
-    assert!(matches!(store.update_profile("missing", &taken, &audit("x")).await, Err(StoreError::NotFound)));
+    let taken = ProfileUpdate {
+        email: Email::parse("B@example.org").unwrap(),
+        ..update
+    };
+    assert!(matches!(
+        store.update_profile(&a.id, &taken, &audit("user.update")).await,
+        Err(StoreError::EmailTaken)
+    ));
+    assert_eq!(
+        store.user(&a.id).await.unwrap().unwrap().email,
+        "A.New@example.org",
+        "nothing changed"
+    );
+    assert!(matches!(
+        store.update_profile("missing", &taken, &audit("x")).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn the_last_admin_is_kept(backend: Backend) {
     let (_db, store) = open(backend).await;
-    let a = store.create_user(&new_user("a@example.org", Role::Admin), &audit("x")).await.unwrap();
-    assert!(matches!(store.set_role(&a.id, Role::Manager, &audit("user.role")).await, Err(StoreError::LastAdmin)));
-    assert!(matches!(store.set_active(&a.id, false, &audit("user.disable")).await, Err(StoreError::LastAdmin)));
+    let a = store
+        .create_user(&new_user("a@example.org", Role::Admin), &audit("x"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.set_role(&a.id, Role::Manager, &audit("user.role")).await,
+        Err(StoreError::LastAdmin)
+    ));
+    assert!(matches!(
+        store.set_active(&a.id, false, &audit("user.disable")).await,
+        Err(StoreError::LastAdmin)
+    ));
     assert_eq!(store.user(&a.id).await.unwrap().unwrap().role, Role::Admin);
-    let b = store.create_user(&new_user("b@example.org", Role::Manager), &audit("x")).await.unwrap();
+    let b = store
+        .create_user(&new_user("b@example.org", Role::Manager), &audit("x"))
+        .await
+        .unwrap();
     store.set_role(&b.id, Role::Admin, &audit("user.role")).await.unwrap();
     let demoted = store.set_role(&a.id, Role::Trainer, &audit("user.role")).await.unwrap();
     assert_eq!(demoted.role, Role::Trainer);
-    assert!(matches!(store.set_active(&b.id, false, &audit("user.disable")).await, Err(StoreError::LastAdmin)));
+    assert!(matches!(
+        store.set_active(&b.id, false, &audit("user.disable")).await,
+        Err(StoreError::LastAdmin)
+    ));
     let log = store.audit_log(10, None).await.unwrap();
     let roles: Vec<_> = log.iter().filter(|e| e.action == "user.role").collect();
     assert_eq!(roles.len(), 2, "only the changes that happened are logged");
@@ -137,7 +207,10 @@ async fn concurrent_demotions_keep_one_admin(backend: Backend) {
     let (_db, store) = open(backend).await;
     let mut ids = Vec::new();
     for i in 0..6 {
-        let u = store.create_user(&new_user(&format!("a{i}@example.org"), Role::Admin), &audit("x")).await.unwrap();
+        let u = store
+            .create_user(&new_user(&format!("a{i}@example.org"), Role::Admin), &audit("x"))
+            .await
+            .unwrap();
         ids.push(u.id);
     }
     let tasks: Vec<_> = ids
@@ -148,7 +221,10 @@ async fn concurrent_demotions_keep_one_admin(backend: Backend) {
             let id = id.clone();
             tokio::spawn(async move {
                 if i % 2 == 0 {
-                    store.set_role(&id, Role::Trainer, &audit("user.role")).await.map(|_| ())
+                    store
+                        .set_role(&id, Role::Trainer, &audit("user.role"))
+                        .await
+                        .map(|_| ())
                 } else {
                     store.set_active(&id, false, &audit("user.disable")).await.map(|_| ())
                 }
@@ -169,7 +245,10 @@ async fn concurrent_demotions_keep_one_admin(backend: Backend) {
 
 async fn login_sessions_expire(backend: Backend) {
     let (_db, store) = open(backend).await;
-    let u = store.create_user(&new_user("u@example.org", Role::Trainer), &audit("x")).await.unwrap();
+    let u = store
+        .create_user(&new_user("u@example.org", Role::Trainer), &audit("x"))
+        .await
+        .unwrap();
     let now = Timestamp::now();
     let in_hours = |h: i64| now + SignedDuration::from_hours(h);
     store
@@ -179,21 +258,45 @@ async fn login_sessions_expire(backend: Backend) {
     let (session, user) = store.session_user("h1", now, 1800).await.unwrap().unwrap();
     assert_eq!((session.via.as_str(), user.id.as_str()), ("password", u.id.as_str()));
     // Idle for longer than the idle timeout.
-    assert!(store.session_user("h1", now + SignedDuration::from_secs(1801), 1800).await.unwrap().is_none());
-    store.touch_session("h1", now + SignedDuration::from_secs(1700)).await.unwrap();
-    assert!(store.session_user("h1", now + SignedDuration::from_secs(3000), 1800).await.unwrap().is_some());
+    assert!(
+        store
+            .session_user("h1", now + SignedDuration::from_secs(1801), 1800)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store
+        .touch_session("h1", now + SignedDuration::from_secs(1700))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session_user("h1", now + SignedDuration::from_secs(3000), 1800)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Past the absolute expiry, however active.
     store.touch_session("h1", in_hours(12)).await.unwrap();
     assert!(store.session_user("h1", in_hours(12), 1800).await.unwrap().is_none());
     // Disabling the account ends its sessions.
-    store.create_login_session("h2", &u.id, "password", now, in_hours(1), None, &audit("login")).await.unwrap();
+    store
+        .create_login_session("h2", &u.id, "password", now, in_hours(1), None, &audit("login"))
+        .await
+        .unwrap();
     store.set_active(&u.id, false, &audit("user.disable")).await.unwrap();
     store.set_active(&u.id, true, &audit("user.enable")).await.unwrap();
     assert!(store.session_user("h2", now, 1800).await.unwrap().is_none());
-    store.create_login_session("h3", &u.id, "password", now, in_hours(1), None, &audit("login")).await.unwrap();
+    store
+        .create_login_session("h3", &u.id, "password", now, in_hours(1), None, &audit("login"))
+        .await
+        .unwrap();
     store.delete_session("h3", Some(&audit("logout"))).await.unwrap();
     assert!(store.session_user("h3", now, 1800).await.unwrap().is_none());
-    store.create_login_session("h4", &u.id, "password", now, in_hours(1), None, &audit("login")).await.unwrap();
+    store
+        .create_login_session("h4", &u.id, "password", now, in_hours(1), None, &audit("login"))
+        .await
+        .unwrap();
     // h1 and h2 ended when the account was disabled, h3 at logout: only h4 is left to purge.
     assert_eq!(store.purge_expired(in_hours(2), 1800).await.unwrap(), 1);
 }
@@ -202,20 +305,58 @@ async fn setup_links_work_once(backend: Backend) {
     let (_db, store) = open(backend).await;
     let now = Timestamp::now();
     let hour = now + SignedDuration::from_hours(1);
-    store.create_one_time_token("s1", TokenPurpose::Setup, None, now, hour, None).await.unwrap();
-    store.create_one_time_token("s2", TokenPurpose::Setup, None, now, hour, None).await.unwrap();
-    store.create_one_time_token("old", TokenPurpose::Setup, None, now, now, None).await.unwrap();
-    assert!(store.one_time_token("s1", TokenPurpose::Setup, now).await.unwrap().is_some());
-    assert!(store.one_time_token("s1", TokenPurpose::SetPassword, now).await.unwrap().is_none(), "purpose is checked");
-    assert!(store.one_time_token("old", TokenPurpose::Setup, now).await.unwrap().is_none(), "expired");
-    let expired = store.complete_setup("old", &new_user("x@example.org", Role::Admin), now, &audit("setup")).await;
+    store
+        .create_one_time_token("s1", TokenPurpose::Setup, None, now, hour, None)
+        .await
+        .unwrap();
+    store
+        .create_one_time_token("s2", TokenPurpose::Setup, None, now, hour, None)
+        .await
+        .unwrap();
+    store
+        .create_one_time_token("old", TokenPurpose::Setup, None, now, now, None)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .one_time_token("s1", TokenPurpose::Setup, now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .one_time_token("s1", TokenPurpose::SetPassword, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "purpose is checked"
+    );
+    assert!(
+        store
+            .one_time_token("old", TokenPurpose::Setup, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    let expired = store
+        .complete_setup("old", &new_user("x@example.org", Role::Admin), now, &audit("setup"))
+        .await;
     assert!(matches!(expired, Err(StoreError::NotFound)));
-    let admin = store.complete_setup("s1", &new_user("a@example.org", Role::Admin), now, &audit("setup")).await.unwrap();
+    let admin = store
+        .complete_setup("s1", &new_user("a@example.org", Role::Admin), now, &audit("setup"))
+        .await
+        .unwrap();
     assert_eq!(admin.role, Role::Admin);
-    let reused = store.complete_setup("s1", &new_user("b@example.org", Role::Admin), now, &audit("setup")).await;
+    let reused = store
+        .complete_setup("s1", &new_user("b@example.org", Role::Admin), now, &audit("setup"))
+        .await;
     assert!(matches!(reused, Err(StoreError::NotFound)));
     // Another live link cannot create a second "first" admin.
-    let second = store.complete_setup("s2", &new_user("c@example.org", Role::Admin), now, &audit("setup")).await;
+    let second = store
+        .complete_setup("s2", &new_user("c@example.org", Role::Admin), now, &audit("setup"))
+        .await;
     assert!(matches!(second, Err(StoreError::NotFound)));
     assert_eq!(store.count_active_admins().await.unwrap(), 1);
 }
@@ -228,43 +369,87 @@ async fn password_links_set_the_password_and_end_sessions(backend: Backend) {
     assert!(!u.has_password);
     let now = Timestamp::now();
     let later = now + SignedDuration::from_hours(48);
-    store.create_login_session("h1", &u.id, "proxy", now, later, None, &audit("login")).await.unwrap();
     store
-        .create_one_time_token("p1", TokenPurpose::SetPassword, Some(&u.id), now, later, Some(&audit("user.password_link")))
+        .create_login_session("h1", &u.id, "proxy", now, later, None, &audit("login"))
         .await
         .unwrap();
-    let token = store.one_time_token("p1", TokenPurpose::SetPassword, now).await.unwrap().unwrap();
+    store
+        .create_one_time_token(
+            "p1",
+            TokenPurpose::SetPassword,
+            Some(&u.id),
+            now,
+            later,
+            Some(&audit("user.password_link")),
+        )
+        .await
+        .unwrap();
+    let token = store
+        .one_time_token("p1", TokenPurpose::SetPassword, now)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(token.user_id.as_deref(), Some(u.id.as_str()));
-    let done = store.complete_password_link("p1", "$argon2id$new", now, &audit("user.password")).await.unwrap();
+    let done = store
+        .complete_password_link("p1", "$argon2id$new", now, &audit("user.password"))
+        .await
+        .unwrap();
     assert_eq!(done.id, u.id);
     let (_, hash) = store.login_credentials("u@example.org").await.unwrap().unwrap();
     assert_eq!(hash.as_deref(), Some("$argon2id$new"));
-    assert!(store.session_user("h1", now, 1800).await.unwrap().is_none(), "sessions end");
+    assert!(
+        store.session_user("h1", now, 1800).await.unwrap().is_none(),
+        "sessions end"
+    );
     assert!(matches!(
-        store.complete_password_link("p1", "$argon2id$again", now, &audit("user.password")).await,
+        store
+            .complete_password_link("p1", "$argon2id$again", now, &audit("user.password"))
+            .await,
         Err(StoreError::NotFound)
     ));
     // Changing one's password keeps the current session and ends the others.
-    store.create_login_session("keep", &u.id, "password", now, later, None, &audit("login")).await.unwrap();
-    store.create_login_session("other", &u.id, "password", now, later, None, &audit("login")).await.unwrap();
-    store.set_password_hash(&u.id, "$argon2id$third", Some("keep"), &audit("user.password")).await.unwrap();
+    store
+        .create_login_session("keep", &u.id, "password", now, later, None, &audit("login"))
+        .await
+        .unwrap();
+    store
+        .create_login_session("other", &u.id, "password", now, later, None, &audit("login"))
+        .await
+        .unwrap();
+    store
+        .set_password_hash(&u.id, "$argon2id$third", Some("keep"), &audit("user.password"))
+        .await
+        .unwrap();
     assert!(store.session_user("keep", now, 1800).await.unwrap().is_some());
     assert!(store.session_user("other", now, 1800).await.unwrap().is_none());
 }
 
 async fn failed_logins_lock_then_clear(backend: Backend) {
     let (_db, store) = open(backend).await;
-    let rule = Throttle { max_failures: 3, window_secs: 900, lockout_secs: 60 };
+    let rule = Throttle {
+        max_failures: 3,
+        window_secs: 900,
+        lockout_secs: 60,
+    };
     let now = Timestamp::now();
     assert_eq!(store.record_login_failure("acct:a", now, &rule).await.unwrap(), None);
     assert_eq!(store.record_login_failure("acct:a", now, &rule).await.unwrap(), None);
     let until = store.record_login_failure("acct:a", now, &rule).await.unwrap().unwrap();
     assert_eq!(until.as_second() - now.as_second(), 60);
-    assert_eq!(store.throttled_until(&["ip:x", "acct:a"], now).await.unwrap(), Some(until));
+    assert_eq!(
+        store.throttled_until(&["ip:x", "acct:a"], now).await.unwrap(),
+        Some(until)
+    );
     // A further failure doubles the lock.
     let until = store.record_login_failure("acct:a", now, &rule).await.unwrap().unwrap();
     assert_eq!(until.as_second() - now.as_second(), 120);
-    assert!(store.throttled_until(&["acct:a"], now + SignedDuration::from_secs(121)).await.unwrap().is_none());
+    assert!(
+        store
+            .throttled_until(&["acct:a"], now + SignedDuration::from_secs(121))
+            .await
+            .unwrap()
+            .is_none()
+    );
     store.clear_login_failures("acct:a").await.unwrap();
     assert!(store.throttled_until(&["acct:a"], now).await.unwrap().is_none());
     // Old failures outside the window do not count.
@@ -278,16 +463,27 @@ async fn the_audit_log_pages_newest_first(backend: Backend) {
     let (_db, store) = open(backend).await;
     for i in 0..5 {
         store
-            .audit(&AuditEntry::new(&format!("event.{i}"), Some("u1"), "a@example.org", Some("2001:db8::1")))
+            .audit(&AuditEntry::new(
+                &format!("event.{i}"),
+                Some("u1"),
+                "a@example.org",
+                Some("2001:db8::1"),
+            ))
             .await
             .unwrap();
     }
     let first = store.audit_log(3, None).await.unwrap();
-    assert_eq!(first.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["event.4", "event.3", "event.2"]);
+    assert_eq!(
+        first.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["event.4", "event.3", "event.2"]
+    );
     assert_eq!(first[0].ip.as_deref(), Some("2001:db8::1"));
     assert_eq!(first[0].actor_id.as_deref(), Some("u1"));
     let next = store.audit_log(3, Some(first[2].seq)).await.unwrap();
-    assert_eq!(next.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["event.1", "event.0"]);
+    assert_eq!(
+        next.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["event.1", "event.0"]
+    );
 }
 
 /// Many writers at once: every write lands, none meets "database is locked".
@@ -298,13 +494,34 @@ async fn concurrent_writes_all_land(backend: Backend) {
             let store = store.clone();
             tokio::spawn(async move {
                 let u = store
-                    .create_user(&new_user(&format!("user{i}@example.org"), Role::Trainer), &audit("user.create"))
+                    .create_user(
+                        &new_user(&format!("user{i}@example.org"), Role::Trainer),
+                        &audit("user.create"),
+                    )
                     .await?;
                 let now = Timestamp::now();
                 store
-                    .create_login_session(&format!("h{i}"), &u.id, "password", now, now + SignedDuration::from_hours(1), None, &audit("login"))
+                    .create_login_session(
+                        &format!("h{i}"),
+                        &u.id,
+                        "password",
+                        now,
+                        now + SignedDuration::from_hours(1),
+                        None,
+                        &audit("login"),
+                    )
                     .await?;
-                store.record_login_failure("ip:shared", now, &Throttle { max_failures: 1000, window_secs: 900, lockout_secs: 60 }).await?;
+                store
+                    .record_login_failure(
+                        "ip:shared",
+                        now,
+                        &Throttle {
+                            max_failures: 1000,
+                            window_secs: 900,
+                            lockout_secs: 60,
+                        },
+                    )
+                    .await?;
                 Ok::<_, StoreError>(())
             })
         })

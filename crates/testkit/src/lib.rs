@@ -26,7 +26,10 @@ pub fn postgres_admin_url() -> String {
 pub fn unique_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!(
         "{}_{}_{}",
         std::process::id(),
@@ -153,4 +156,127 @@ macro_rules! both_backends {
             }
         )*
     };
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released: a peer started right after gets it).
+pub fn free_port() -> u16 {
+    match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(addr) => addr.port(),
+        Err(e) => panic!("no free port: {e}"),
+    }
+}
+
+/// Waits until something accepts connections on `port`, or panics naming `what`.
+pub async fn wait_for_port(port: u16, what: &str) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not start listening on port {port} within 10 s");
+}
+
+/// The path of a program a test needs, or a panic saying how to install it.
+pub fn require_program(candidates: &[&str], install: &str) -> PathBuf {
+    for candidate in candidates {
+        let path = PathBuf::from(candidate);
+        if path.is_absolute() && path.exists() {
+            return path;
+        }
+        if let Some(found) = std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|dir| dir.join(candidate))
+            .find(|p| p.exists())
+        {
+            return found;
+        }
+    }
+    panic!(
+        "this test needs {} (not found). Install it with: {install}",
+        candidates.join(" or ")
+    );
+}
+
+/// A peer process (nginx, an SMTP server, a browser driver) that is killed when dropped, with
+/// its working directory removed.
+pub struct Peer {
+    pub port: u16,
+    pub dir: PathBuf,
+    child: std::process::Child,
+}
+
+impl Peer {
+    /// Starts `program args` in `dir` and waits for it to listen on `port`.
+    pub async fn start(program: &std::path::Path, args: &[&str], dir: PathBuf, port: u16, what: &str) -> Peer {
+        let log = std::fs::File::create(dir.join("peer.log")).expect("peer log");
+        let child = std::process::Command::new(program)
+            .args(args)
+            .current_dir(&dir)
+            .stdout(log.try_clone().expect("peer log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what} ({}): {e}", program.display()));
+        let mut peer = Peer { port, dir, child };
+        for _ in 0..200 {
+            if let Ok(Some(status)) = peer.child.try_wait() {
+                let log = std::fs::read_to_string(peer.dir.join("peer.log")).unwrap_or_default();
+                panic!("{what} exited ({status}) before listening:\n{log}");
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return peer;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{what} did not start listening on port {port} within 10 s");
+    }
+
+    /// What the peer printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("peer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// nginx on `port` in front of `upstream_port`, with `auth_basic` over `users` (name, password, groups),
+/// passing the identity as `X-Remote-User`, `X-Remote-Email` (`<user>@example.org`) and
+/// `X-Remote-Groups`, and connecting to the upstream from 127.0.0.2 (so that the test client on
+/// 127.0.0.1 is a different, untrusted, address).
+pub async fn nginx_auth_basic(port: u16, upstream_port: u16, users: &[(&str, &str, &str)]) -> Peer {
+    let nginx = require_program(&["/usr/sbin/nginx", "nginx"], "apt-get install -y nginx");
+    let dir = temp_dir("nginx");
+    let htpasswd: String = users.iter().map(|(u, p, _)| format!("{u}:{{PLAIN}}{p}\n")).collect();
+    if let Err(e) = std::fs::write(dir.join("htpasswd"), htpasswd) {
+        panic!("cannot write htpasswd: {e}");
+    }
+    let groups: String = users.iter().map(|(u, _, g)| format!("    {u} \"{g}\";\n")).collect();
+    let d = dir.display();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+           fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+           map $remote_user $dialogue_groups {{\n{groups}    default \"\";\n  }}\n\
+           server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      auth_basic \"Dialogue\";\n\
+               auth_basic_user_file {d}/htpasswd;\n      proxy_pass http://127.0.0.1:{upstream_port};\n\
+               proxy_bind 127.0.0.2;\n      proxy_set_header Host $http_host;\n\
+               proxy_set_header X-Remote-User $remote_user;\n\
+               proxy_set_header X-Remote-Email $remote_user@example.org;\n\
+               proxy_set_header X-Remote-Groups $dialogue_groups;\n\
+               proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n    }}\n  }}\n}}\n"
+    );
+    if let Err(e) = std::fs::write(dir.join("nginx.conf"), conf) {
+        panic!("cannot write nginx.conf: {e}");
+    }
+    let conf_path = dir.join("nginx.conf").display().to_string();
+    let prefix = format!("{d}/");
+    Peer::start(&nginx, &["-c", &conf_path, "-p", &prefix], dir, port, "nginx").await
 }

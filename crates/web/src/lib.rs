@@ -1,1 +1,85 @@
+//! Dialogue's HTTP side: server-rendered pages, the JSON API and the endpoints Jitsi calls.
+//!
+//! A handler reads its input, asks `domain` whether the actor may act, calls one `store`
+//! function and renders. Errors map to HTTP in [`error`]; the language, the login and the CSRF
+//! check are settled once per request in [`context`].
+#![forbid(unsafe_code)]
 
+pub mod assets;
+pub mod context;
+pub mod crypto;
+pub mod error;
+pub mod forms;
+pub mod health;
+pub mod i18n;
+pub mod page;
+pub mod pages;
+pub mod proxy_auth;
+pub mod security;
+pub mod state;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::middleware;
+use axum::routing::get;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use crypto::SecretKey;
+pub use state::{AppState, Clock, ProxyAuthConfig, WebConfig};
+
+use crate::error::AppError;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Every route of Dialogue.
+pub fn router(app: AppState) -> Router {
+    let pages = Router::new()
+        .merge(pages::auth::routes())
+        .merge(pages::dashboard::routes())
+        .merge(pages::profile::routes())
+        .merge(pages::users::routes())
+        .merge(pages::audit::routes())
+        .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn_with_state(app.clone(), context::context));
+
+    let machines = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/static/{name}", get(assets::serve));
+
+    let body_limit = app.config().body_limit;
+    Router::new()
+        .merge(machines)
+        .merge(pages)
+        .layer(middleware::from_fn_with_state(app.clone(), security::headers))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .extensions()
+                        .get::<RequestId>()
+                        .and_then(|id| id.header_value().to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(
+                    |res: &axum::http::Response<_>, latency: Duration, _span: &tracing::Span| {
+                        tracing::info!(
+                            status = res.status().as_u16(),
+                            ms = latency.as_secs_f64() * 1000.0,
+                            "served"
+                        );
+                    },
+                ),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, security::RandomRequestId))
+        .with_state(app)
+}

@@ -1,0 +1,259 @@
+//! Wiring: the store, the secret key, the router and the background work, bound to a listener.
+//! Tests build an [`Application`] on port 0 and drive it over HTTP, as a user would.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use store::{ConnectOptions, Store, TokenPurpose};
+use tokio::net::TcpListener;
+use web::{AppState, Clock, SecretKey};
+
+use crate::config::Config;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the database {url}: {source}")]
+    Database { url: String, source: store::StoreError },
+    #[error("cannot migrate the database: {0}")]
+    Migrate(store::StoreError),
+    #[error("secret key {path}: {message}")]
+    Secret { path: String, message: String },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot create the setup link: {0}")]
+    Setup(store::StoreError),
+}
+
+/// Opens the database and applies pending migrations.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let options = ConnectOptions {
+        max_connections: config.database_max_connections,
+        ..ConnectOptions::default()
+    };
+    let store = Store::connect(&config.database_url, &options)
+        .await
+        .map_err(|source| StartError::Database {
+            url: store::redact(&config.database_url),
+            source,
+        })?;
+    store.migrate().await.map_err(StartError::Migrate)?;
+    Ok(store)
+}
+
+/// Reads the secret key, creating it (256 random bits, mode 0600) on first start.
+pub fn load_secret(path: &Path) -> Result<SecretKey, StartError> {
+    let fail = |message: String| StartError::Secret {
+        path: path.display().to_string(),
+        message,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let mode = std::fs::metadata(path)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0);
+            if mode & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "the secret key is readable by others: chmod 600 it");
+            }
+            let bytes = hex_decode(text.trim()).ok_or_else(|| fail("is not hexadecimal".into()))?;
+            if bytes.len() < 32 {
+                return Err(fail(format!("holds {} bytes; at least 32 are needed", bytes.len())));
+            }
+            Ok(SecretKey::new(&bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let bytes = store::random_bytes::<32>();
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| fail(format!("cannot create it: {e}")))?;
+            file.write_all(format!("{}\n", web::crypto::hex(&bytes)).as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| fail(format!("cannot write it: {e}")))?;
+            tracing::info!(path = %path.display(), "secret key created");
+            Ok(SecretKey::new(&bytes))
+        }
+        Err(e) => Err(fail(format!("cannot read it: {e}"))),
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), StartError> {
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)))
+        .map_err(|source| StartError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        })
+}
+
+fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// When no active admin exists, a one-time link (valid one hour) that creates the first one.
+pub async fn setup_link_if_needed(store: &Store, public_url: &str) -> Result<Option<String>, StartError> {
+    if store.count_active_admins().await.map_err(StartError::Setup)? > 0 {
+        return Ok(None);
+    }
+    let token = web::crypto::random_token();
+    let now = jiff::Timestamp::now();
+    store
+        .create_one_time_token(
+            &web::crypto::storage_hash(&token),
+            TokenPurpose::Setup,
+            None,
+            now,
+            now + SignedDuration::from_hours(1),
+            None,
+        )
+        .await
+        .map_err(StartError::Setup)?;
+    Ok(Some(format!("{public_url}/setup/{token}")))
+}
+
+/// A bound, ready-to-serve Dialogue.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    setup_url: Option<String>,
+    shutdown_grace: Duration,
+}
+
+impl Application {
+    /// Opens the store (migrating it), loads the secret, binds the listener, and makes a setup
+    /// link when there is no admin yet.
+    pub async fn build(config: &Config, clock: Clock) -> Result<Application, StartError> {
+        create_private_dir(&config.data_dir)?;
+        let store = open_store(config).await?;
+        let secret = load_secret(&config.secret_key_file)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let mut web_config = config.web.clone();
+        // Listening on port 0 (tests): the public URL follows the port actually bound.
+        if config.listen.port() == 0
+            && let Ok(addr) = listener.local_addr()
+            && web_config.public_url.ends_with(":0")
+        {
+            web_config.public_url = format!("{}{}", web_config.public_url.trim_end_matches('0'), addr.port());
+        }
+        let setup_url = setup_link_if_needed(&store, &web_config.public_url).await?;
+        let state = AppState::new(store, web_config, secret, clock);
+        Ok(Application {
+            listener,
+            state,
+            setup_url,
+            shutdown_grace: config.shutdown_grace,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound listener always has a local address.
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The first-start link, when there was no admin.
+    pub fn setup_url(&self) -> Option<&str> {
+        self.setup_url.as_deref()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets requests in flight finish
+    /// (up to the configured grace period) and closes the database.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let router = web::router(state.clone());
+        let (signal_tx, signal_rx) = tokio::sync::watch::channel(false);
+        let mut serve_rx = signal_rx.clone();
+        let server = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = serve_rx.wait_for(|stop| *stop).await;
+        });
+        let janitor = tokio::spawn(janitor(state.clone()));
+        let mut server = tokio::spawn(async move { server.await });
+        tokio::select! {
+            result = &mut server => {
+                janitor.abort();
+                return result.map_err(std::io::Error::other)?;
+            }
+            () = shutdown => {}
+        }
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = signal_tx.send(true);
+        let result = match tokio::time::timeout(self.shutdown_grace, &mut server).await {
+            Ok(joined) => joined.map_err(std::io::Error::other)?,
+            Err(_) => {
+                tracing::warn!(grace = ?self.shutdown_grace, "requests still running after the grace period: stopping anyway");
+                server.abort();
+                Ok(())
+            }
+        };
+        janitor.abort();
+        state.store().close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// Periodic clean-up: expired login sessions, used links, old throttle rows.
+async fn janitor(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let idle = state.config().session_idle.as_secs() as i64;
+        match state.store().purge_expired(state.now(), idle).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "expired login sessions removed"),
+            Err(e) => tracing::warn!(error = %e, "clean-up failed"),
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            std::future::pending::<()>().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+    }
+}

@@ -1,0 +1,91 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Dialogue: booking, invitations, Jitsi tokens and attendance for live online training.
+#[derive(Debug, Parser)]
+#[command(name = "dialogue", version, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (TOML). Without one, built-in defaults and DIALOGUE_* variables apply.
+    #[arg(long, global = true, env = "DIALOGUE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default command).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Check the configuration and reach the database; say what is wrong.
+    Check,
+    /// Manage accounts (admins, managers, trainers).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from standard input (--password-stdin), asked
+    /// on a terminal, or else a one-time link to set it is printed.
+    Add {
+        /// Email address (the login).
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// admin, manager or trainer.
+        #[arg(long, default_value = "trainer")]
+        role: String,
+        /// fr or en (default: the configured default language).
+        #[arg(long)]
+        locale: Option<String>,
+        /// IANA time zone (default: the configured default zone).
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Print a one-time set-password link instead of asking for a password.
+        #[arg(long, conflicts_with = "password_stdin")]
+        link: bool,
+    },
+    /// List accounts.
+    List {
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+        /// Include disabled accounts.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Change an account's role.
+    SetRole {
+        email: String,
+        /// admin, manager or trainer.
+        role: String,
+    },
+    /// Set an account's password (standard input, terminal prompt, or a one-time link).
+    Passwd {
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, conflicts_with = "password_stdin")]
+        link: bool,
+    },
+    /// Disable an account (it can no longer log in; its sessions end).
+    Disable { email: String },
+    /// Enable a disabled account again.
+    Enable { email: String },
+}

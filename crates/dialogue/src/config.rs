@@ -1,0 +1,708 @@
+//! Configuration: built-in defaults, then the TOML file (`--config` or `DIALOGUE_CONFIG`), then
+//! environment variables `DIALOGUE_<SECTION>_<KEY>` (top-level keys: `DIALOGUE_<KEY>`); every
+//! key may also be read from a file named by `DIALOGUE_<…>_FILE` (for secrets). Parsed once into
+//! typed structs; a bad value stops start-up with a message naming the key, the value, where it
+//! came from, and what is expected.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use domain::{Locale, Role};
+use serde::{Deserialize, Serialize};
+use store::Throttle;
+use web::{ProxyAuthConfig, WebConfig};
+
+/// The configuration file's shape. Every key has a default, so no file at all is valid.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// How people reach Dialogue (scheme, host, port); defaults to `http://<listen>`.
+    pub public_url: String,
+    /// Where the SQLite database, the secret key and the outbox live.
+    pub data_dir: String,
+    /// Language of people whose language is not known: `fr` or `en`.
+    pub default_locale: String,
+    /// IANA time zone of people whose zone is not known.
+    pub default_time_zone: String,
+    /// The server's secret key (created on first start); defaults to `<data_dir>/secret.key`.
+    pub secret_key_file: String,
+    pub database: RawDatabase,
+    pub log: RawLog,
+    pub http: RawHttp,
+    pub session: RawSession,
+    pub login: RawLogin,
+    pub proxy_auth: RawProxyAuth,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawDatabase {
+    /// `sqlite:PATH` or `postgres://…`; defaults to `sqlite:<data_dir>/dialogue.db`.
+    pub url: String,
+    pub max_connections: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawLog {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter: `info`, `debug`, `dialogue=debug,sqlx=warn`, …
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawHttp {
+    /// Reverse proxies (CIDR) whose `X-Forwarded-For` and identity headers are believed.
+    pub trusted_proxies: Vec<String>,
+    pub body_limit_kib: i64,
+    /// How long a shutdown waits for requests in flight.
+    pub shutdown_grace_seconds: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawSession {
+    pub idle_minutes: i64,
+    pub absolute_hours: i64,
+    pub password_link_hours: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawLogin {
+    pub max_failures_per_account: i64,
+    pub max_failures_per_address: i64,
+    pub window_minutes: i64,
+    pub lockout_minutes: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawProxyAuth {
+    pub enabled: bool,
+    pub user_header: String,
+    pub email_header: String,
+    pub name_header: String,
+    pub groups_header: String,
+    pub default_role: String,
+    /// Group → role (`admin`, `manager`, `trainer`).
+    pub role_map: BTreeMap<String, String>,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
+            data_dir: "./data".into(),
+            default_locale: "fr".into(),
+            default_time_zone: "Europe/Paris".into(),
+            secret_key_file: String::new(),
+            database: RawDatabase::default(),
+            log: RawLog::default(),
+            http: RawHttp::default(),
+            session: RawSession::default(),
+            login: RawLogin::default(),
+            proxy_auth: RawProxyAuth::default(),
+        }
+    }
+}
+
+impl Default for RawDatabase {
+    fn default() -> Self {
+        RawDatabase {
+            url: String::new(),
+            max_connections: 10,
+        }
+    }
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+impl Default for RawHttp {
+    fn default() -> Self {
+        RawHttp {
+            trusted_proxies: Vec::new(),
+            body_limit_kib: 1024,
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+impl Default for RawSession {
+    fn default() -> Self {
+        RawSession {
+            idle_minutes: 120,
+            absolute_hours: 12,
+            password_link_hours: 72,
+        }
+    }
+}
+
+impl Default for RawLogin {
+    fn default() -> Self {
+        RawLogin {
+            max_failures_per_account: 5,
+            max_failures_per_address: 30,
+            window_minutes: 15,
+            lockout_minutes: 5,
+        }
+    }
+}
+
+impl Default for RawProxyAuth {
+    fn default() -> Self {
+        RawProxyAuth {
+            enabled: false,
+            user_header: "X-Remote-User".into(),
+            email_header: String::new(),
+            name_header: String::new(),
+            groups_header: String::new(),
+            default_role: "trainer".into(),
+            role_map: BTreeMap::new(),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub secret_key_file: PathBuf,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub shutdown_grace: Duration,
+    pub web: WebConfig,
+}
+
+/// A configuration problem, said in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Where the settings come from: a file's text and the environment.
+pub struct Sources<'a> {
+    /// `(path, contents)` of the configuration file, if any.
+    pub file: Option<(&'a Path, String)>,
+    /// The process environment (or a test's).
+    pub env: Vec<(String, String)>,
+}
+
+impl Sources<'_> {
+    /// Reads the file named by `--config` or `DIALOGUE_CONFIG`, and the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Sources<'_>, ConfigError> {
+        let file = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError(format!("cannot read the configuration file {}: {e}", path.display())))?;
+                Some((path, text))
+            }
+            None => None,
+        };
+        Ok(Sources {
+            file,
+            env: std::env::vars().collect(),
+        })
+    }
+}
+
+const ENV_PREFIX: &str = "DIALOGUE_";
+/// Variables of ours that are not settings.
+const NOT_SETTINGS: &[&str] = &["DIALOGUE_CONFIG", "DIALOGUE_TEST_POSTGRES_URL", "DIALOGUE_LOG"];
+
+/// The environment variable of a key: `listen` → `DIALOGUE_LISTEN`, `database.url` →
+/// `DIALOGUE_DATABASE_URL`.
+pub fn env_name(section: Option<&str>, key: &str) -> String {
+    match section {
+        Some(s) => format!("{ENV_PREFIX}{}_{}", s.to_uppercase(), key.to_uppercase()),
+        None => format!("{ENV_PREFIX}{}", key.to_uppercase()),
+    }
+}
+
+/// Parses an environment value into the TOML type of the key's default.
+fn env_value(name: &str, text: &str, like: &toml::Value) -> Result<toml::Value, ConfigError> {
+    let bad = |expected: &str| ConfigError(format!("{name}={text:?} is invalid: expected {expected}"));
+    Ok(match like {
+        toml::Value::String(_) => toml::Value::String(text.to_owned()),
+        toml::Value::Integer(_) => toml::Value::Integer(text.trim().parse().map_err(|_| bad("a whole number"))?),
+        toml::Value::Boolean(_) => toml::Value::Boolean(match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" | "" => false,
+            _ => return Err(bad("true or false")),
+        }),
+        toml::Value::Array(_) => toml::Value::Array(
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_owned()))
+                .collect(),
+        ),
+        toml::Value::Table(_) => {
+            let mut table = toml::Table::new();
+            for pair in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let (k, v) = pair.split_once('=').ok_or_else(|| bad("a list of name=value pairs"))?;
+                table.insert(k.trim().to_owned(), toml::Value::String(v.trim().to_owned()));
+            }
+            toml::Value::Table(table)
+        }
+        _ => return Err(bad("a value")),
+    })
+}
+
+/// Merges defaults, file and environment, then validates. Also returns warnings (unknown
+/// `DIALOGUE_*` variables) for the caller to log.
+pub fn load(sources: &Sources) -> Result<(Config, Vec<String>), ConfigError> {
+    let defaults = toml::Table::try_from(RawConfig::default())
+        .map_err(|e| ConfigError(format!("internal: defaults do not serialise: {e}")))?;
+    let mut merged = match &sources.file {
+        Some((path, text)) => toml::from_str::<toml::Table>(text).map_err(|e| {
+            ConfigError(format!(
+                "configuration file {}: {}",
+                path.display(),
+                one_line(&e.to_string())
+            ))
+        })?,
+        None => toml::Table::new(),
+    };
+    let env: BTreeMap<&str, &str> = sources.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut origin: BTreeMap<String, String> = BTreeMap::new();
+    let mut known_env: Vec<String> = Vec::new();
+    let mut apply =
+        |section: Option<&str>, key: &str, like: &toml::Value, merged: &mut toml::Table| -> Result<(), ConfigError> {
+            let name = env_name(section, key);
+            let file_name = format!("{name}_FILE");
+            let value = match (env.get(name.as_str()), env.get(file_name.as_str())) {
+                (Some(v), _) => Some(((*v).to_owned(), name.clone())),
+                (None, Some(path)) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| ConfigError(format!("{file_name}={path:?}: cannot read the file: {e}")))?;
+                    Some((text.trim_end_matches(['\n', '\r']).to_owned(), file_name.clone()))
+                }
+                (None, None) => None,
+            };
+            known_env.push(name.clone());
+            known_env.push(file_name);
+            if let Some((text, from)) = value {
+                let parsed = env_value(&from, &text, like)?;
+                let dotted = section.map_or_else(|| key.to_owned(), |s| format!("{s}.{key}"));
+                origin.insert(dotted, from);
+                let target = match section {
+                    Some(s) => merged
+                        .entry(s.to_owned())
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                        .as_table_mut()
+                        .ok_or_else(|| ConfigError(format!("configuration file: [{s}] must be a section")))?,
+                    None => &mut *merged,
+                };
+                target.insert(key.to_owned(), parsed);
+            }
+            Ok(())
+        };
+    for (key, value) in &defaults {
+        match value {
+            toml::Value::Table(section) => {
+                for (inner, like) in section {
+                    apply(Some(key), inner, like, &mut merged)?;
+                }
+            }
+            like => apply(None, key, like, &mut merged)?,
+        }
+    }
+    let warnings: Vec<String> = env
+        .keys()
+        .filter(|k| k.starts_with(ENV_PREFIX) && !NOT_SETTINGS.contains(k) && !known_env.iter().any(|n| n == *k))
+        .map(|k| format!("unknown environment variable {k} ignored (see the configuration keys in the README)"))
+        .collect();
+    let raw: RawConfig = toml::Value::Table(merged)
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError(format!("configuration: {}", one_line(&e.to_string()))))?;
+    let config = validate(raw, &origin)?;
+    Ok((config, warnings))
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+    let bad = |key: &str, value: &dyn std::fmt::Debug, expected: &str| {
+        let from = origin.get(key).map(|o| format!(" (from {o})")).unwrap_or_default();
+        ConfigError(format!("invalid value for {key}{from}: {value:?}; expected {expected}"))
+    };
+    let positive = |key: &str, value: i64, max: i64| -> Result<u64, ConfigError> {
+        if (1..=max).contains(&value) {
+            Ok(value as u64)
+        } else {
+            Err(bad(key, &value, &format!("a whole number from 1 to {max}")))
+        }
+    };
+
+    let listen: SocketAddr = raw.listen.trim().parse().map_err(|_| {
+        bad(
+            "listen",
+            &raw.listen,
+            "an address and port such as 127.0.0.1:8080 or [::]:8080",
+        )
+    })?;
+    let public_url = if raw.public_url.trim().is_empty() {
+        let host = if listen.ip().is_unspecified() {
+            "localhost".to_owned()
+        } else {
+            listen.ip().to_string()
+        };
+        let host = if host.contains(':') { format!("[{host}]") } else { host };
+        format!("http://{host}:{}", listen.port())
+    } else {
+        parse_public_url(raw.public_url.trim()).ok_or_else(|| {
+            bad(
+                "public_url",
+                &raw.public_url,
+                "an http:// or https:// URL with no path, such as https://dialogue.example.org",
+            )
+        })?
+    };
+    let data_dir = PathBuf::from(raw.data_dir.trim());
+    if raw.data_dir.trim().is_empty() {
+        return Err(bad("data_dir", &raw.data_dir, "a directory path"));
+    }
+    let default_locale: Locale = raw
+        .default_locale
+        .parse()
+        .map_err(|_| bad("default_locale", &raw.default_locale, "fr or en"))?;
+    let default_time_zone = domain::user::parse_time_zone(&raw.default_time_zone).map_err(|_| {
+        bad(
+            "default_time_zone",
+            &raw.default_time_zone,
+            "an IANA time zone such as Europe/Paris",
+        )
+    })?;
+    let secret_key_file = if raw.secret_key_file.trim().is_empty() {
+        data_dir.join("secret.key")
+    } else {
+        PathBuf::from(raw.secret_key_file.trim())
+    };
+    let database_url = if raw.database.url.trim().is_empty() {
+        format!("sqlite:{}", data_dir.join("dialogue.db").display())
+    } else {
+        raw.database.url.trim().to_owned()
+    };
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres://")
+        || database_url.starts_with("postgresql://"))
+    {
+        return Err(bad(
+            "database.url",
+            &store::redact(&database_url),
+            "sqlite:PATH or postgres://USER@HOST/DATABASE",
+        ));
+    }
+    let database_max_connections = positive("database.max_connections", raw.database.max_connections, 1000)? as u32;
+    let log_format = match raw.log.format.trim() {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => return Err(bad("log.format", &other, "text or json")),
+    };
+    if tracing_subscriber::EnvFilter::try_new(raw.log.level.trim()).is_err() {
+        return Err(bad(
+            "log.level",
+            &raw.log.level,
+            "a level such as info, debug, warn, or a filter like dialogue=debug",
+        ));
+    }
+    let mut trusted_proxies = Vec::new();
+    for entry in &raw.http.trusted_proxies {
+        let text = entry.trim();
+        let net = text
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| {
+                bad(
+                    "http.trusted_proxies",
+                    &text,
+                    "addresses or CIDR ranges such as 127.0.0.1/32 or 10.0.0.0/8",
+                )
+            })?;
+        trusted_proxies.push(net);
+    }
+    let body_limit = positive("http.body_limit_kib", raw.http.body_limit_kib, 1024 * 1024)? as usize * 1024;
+    let shutdown_grace = Duration::from_secs(positive(
+        "http.shutdown_grace_seconds",
+        raw.http.shutdown_grace_seconds,
+        3600,
+    )?);
+    let session_idle =
+        Duration::from_secs(positive("session.idle_minutes", raw.session.idle_minutes, 30 * 24 * 60)? * 60);
+    let session_absolute =
+        Duration::from_secs(positive("session.absolute_hours", raw.session.absolute_hours, 90 * 24)? * 3600);
+    let password_link_ttl =
+        Duration::from_secs(positive("session.password_link_hours", raw.session.password_link_hours, 30 * 24)? * 3600);
+    let window_secs = positive("login.window_minutes", raw.login.window_minutes, 24 * 60)? as i64 * 60;
+    let lockout_secs = positive("login.lockout_minutes", raw.login.lockout_minutes, 24 * 60)? as i64 * 60;
+    let throttle_account = Throttle {
+        max_failures: positive(
+            "login.max_failures_per_account",
+            raw.login.max_failures_per_account,
+            1000,
+        )? as i64,
+        window_secs,
+        lockout_secs,
+    };
+    let throttle_address = Throttle {
+        max_failures: positive(
+            "login.max_failures_per_address",
+            raw.login.max_failures_per_address,
+            100_000,
+        )? as i64,
+        window_secs,
+        lockout_secs,
+    };
+    let proxy_auth = if raw.proxy_auth.enabled {
+        let p = &raw.proxy_auth;
+        let header = |key: &str, value: &str, required: bool| -> Result<Option<String>, ConfigError> {
+            let v = value.trim();
+            if v.is_empty() {
+                return if required {
+                    Err(bad(key, &value, "an HTTP header name"))
+                } else {
+                    Ok(None)
+                };
+            }
+            axum_header_ok(v)
+                .then(|| Some(v.to_ascii_lowercase()))
+                .ok_or_else(|| bad(key, &value, "an HTTP header name such as X-Remote-User"))
+        };
+        if trusted_proxies.is_empty() {
+            return Err(bad(
+                "http.trusted_proxies",
+                &raw.http.trusted_proxies,
+                "at least one proxy address when proxy_auth.enabled is true (identity headers are believed only from them)",
+            ));
+        }
+        let default_role: Role = p
+            .default_role
+            .parse()
+            .map_err(|_| bad("proxy_auth.default_role", &p.default_role, "admin, manager or trainer"))?;
+        let mut role_map = Vec::new();
+        for (group, role) in &p.role_map {
+            let role: Role = role.parse().map_err(|_| {
+                bad(
+                    &format!("proxy_auth.role_map.{group}"),
+                    role,
+                    "admin, manager or trainer",
+                )
+            })?;
+            role_map.push((group.clone(), role));
+        }
+        Some(ProxyAuthConfig {
+            user_header: header("proxy_auth.user_header", &p.user_header, true)?.unwrap_or_default(),
+            email_header: header("proxy_auth.email_header", &p.email_header, false)?,
+            name_header: header("proxy_auth.name_header", &p.name_header, false)?,
+            groups_header: header("proxy_auth.groups_header", &p.groups_header, false)?,
+            default_role,
+            role_map,
+        })
+    } else {
+        None
+    };
+    Ok(Config {
+        listen,
+        data_dir,
+        database_url,
+        database_max_connections,
+        secret_key_file,
+        log_format,
+        log_level: raw.log.level.trim().to_owned(),
+        shutdown_grace,
+        web: WebConfig {
+            public_url,
+            default_locale,
+            default_time_zone,
+            session_idle,
+            session_absolute,
+            trusted_proxies,
+            proxy_auth,
+            body_limit,
+            throttle_account,
+            throttle_address,
+            password_link_ttl,
+        },
+    })
+}
+
+fn axum_header_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `scheme://host[:port]` without a trailing slash, or `None`.
+fn parse_public_url(text: &str) -> Option<String> {
+    let text = text.trim_end_matches('/');
+    let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"))?;
+    let valid_host = !rest.is_empty()
+        && !rest.contains(['/', '?', '#', '@', ' '])
+        && rest.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    valid_host.then(|| text.to_owned())
+}
+
+/// The documented example configuration (every key with its default), for the README and
+/// `dialogue check`.
+pub fn example() -> String {
+    toml::to_string(&RawConfig::default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(env: &[(&str, &str)], file: Option<&str>) -> Result<(Config, Vec<String>), ConfigError> {
+        let path = Path::new("/etc/dialogue.toml");
+        load(&Sources {
+            file: file.map(|f| (path, f.to_owned())),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        })
+    }
+
+    #[test]
+    fn defaults_run_with_no_file() {
+        let (c, warnings) = with(&[], None).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.web.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite:./data/dialogue.db");
+        assert_eq!(c.secret_key_file, PathBuf::from("./data/secret.key"));
+        assert_eq!(c.web.default_locale, Locale::Fr);
+        assert_eq!(c.web.default_time_zone, "Europe/Paris");
+        assert!(c.web.proxy_auth.is_none());
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file = "listen = \"127.0.0.1:9000\"\n[database]\nurl = \"sqlite:/tmp/a.db\"\n";
+        let (c, _) = with(
+            &[
+                ("DIALOGUE_DATABASE_URL", "postgres://u:pw@db/dialogue"),
+                ("DIALOGUE_PUBLIC_URL", "https://dialogue.example.org/"),
+                ("DIALOGUE_DATA_DIR", "/var/lib/dialogue"),
+                ("DIALOGUE_HTTP_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+                ("DIALOGUE_LOG_FORMAT", "json"),
+            ],
+            Some(file),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.database_url, "postgres://u:pw@db/dialogue");
+        assert_eq!(c.web.public_url, "https://dialogue.example.org");
+        assert_eq!(c.secret_key_file, PathBuf::from("/var/lib/dialogue/secret.key"));
+        assert_eq!(c.web.trusted_proxies.len(), 2);
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn bad_values_name_the_key_the_value_and_the_expectation() {
+        let e = with(&[("DIALOGUE_LISTEN", "nowhere")], None).unwrap_err().0;
+        assert!(
+            e.contains("listen")
+                && e.contains("DIALOGUE_LISTEN")
+                && e.contains("\"nowhere\"")
+                && e.contains("127.0.0.1:8080"),
+            "{e}"
+        );
+        let e = with(&[], Some("default_time_zone = \"Mars/Olympus\"")).unwrap_err().0;
+        assert!(
+            e.contains("default_time_zone") && e.contains("Mars/Olympus") && e.contains("IANA"),
+            "{e}"
+        );
+        let e = with(&[("DIALOGUE_SESSION_IDLE_MINUTES", "soon")], None).unwrap_err().0;
+        assert!(
+            e.contains("DIALOGUE_SESSION_IDLE_MINUTES") && e.contains("whole number"),
+            "{e}"
+        );
+        let e = with(&[], Some("[database]\nurl = \"mysql://x\"")).unwrap_err().0;
+        assert!(e.contains("database.url") && e.contains("sqlite:"), "{e}");
+        let e = with(&[], Some("listen = 8080")).unwrap_err().0;
+        assert!(e.contains("listen"), "{e}");
+        let e = with(&[], Some("lisen = \"x\"")).unwrap_err().0;
+        assert!(e.contains("lisen"), "unknown keys are named: {e}");
+        let e = with(&[("DIALOGUE_PUBLIC_URL", "ftp://x")], None).unwrap_err().0;
+        assert!(e.contains("public_url") && e.contains("https://"), "{e}");
+        let e = with(&[("DIALOGUE_PROXY_AUTH_ENABLED", "true")], None).unwrap_err().0;
+        assert!(
+            e.contains("http.trusted_proxies"),
+            "proxy login needs trusted proxies: {e}"
+        );
+    }
+
+    #[test]
+    fn proxy_auth_and_role_map() {
+        let (c, _) = with(
+            &[
+                ("DIALOGUE_PROXY_AUTH_ENABLED", "yes"),
+                ("DIALOGUE_HTTP_TRUSTED_PROXIES", "127.0.0.2/32"),
+                ("DIALOGUE_PROXY_AUTH_ROLE_MAP", "staff=manager, it=admin"),
+                ("DIALOGUE_PROXY_AUTH_EMAIL_HEADER", "X-Remote-Email"),
+            ],
+            None,
+        )
+        .unwrap();
+        let p = c.web.proxy_auth.unwrap();
+        assert_eq!(p.user_header, "x-remote-user");
+        assert_eq!(p.email_header.as_deref(), Some("x-remote-email"));
+        assert!(p.role_map.contains(&("it".into(), Role::Admin)));
+        let e = with(
+            &[
+                ("DIALOGUE_PROXY_AUTH_ENABLED", "yes"),
+                ("DIALOGUE_HTTP_TRUSTED_PROXIES", "127.0.0.2/32"),
+                ("DIALOGUE_PROXY_AUTH_ROLE_MAP", "staff=boss"),
+            ],
+            None,
+        )
+        .unwrap_err()
+        .0;
+        assert!(e.contains("proxy_auth.role_map.staff") && e.contains("boss"), "{e}");
+    }
+
+    #[test]
+    fn secrets_can_come_from_files_and_unknown_variables_warn() {
+        let dir = std::env::temp_dir().join(format!("dialogue-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("db-url");
+        std::fs::write(&file, "postgres://u:secret@db/x\n").unwrap();
+        let (c, warnings) = with(
+            &[
+                ("DIALOGUE_DATABASE_URL_FILE", file.to_str().unwrap()),
+                ("DIALOGUE_LISTN", "x"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.database_url, "postgres://u:secret@db/x");
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("DIALOGUE_LISTN"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

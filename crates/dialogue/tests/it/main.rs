@@ -1,0 +1,11 @@
+//! Dialogue's integration tests: the real application on an ephemeral port, driven over HTTP,
+//! on SQLite and on PostgreSQL. One test binary, modules by area.
+
+mod helpers;
+
+mod accounts;
+mod auth;
+mod binary;
+mod http_basics;
+mod matrix;
+mod proxy;

@@ -1,0 +1,638 @@
+//! The text printed by `dialogue jitsi-config --server NAME`: Prosody, Jicofo and
+//! Jitsi Meet settings, filled in and ready to paste.
+//!
+//! Sources read for the syntax and module placement: jitsi-meet's Debian template
+//! `doc/debian/jitsi-meet-prosody/prosody.cfg.lua-jvb.example` (module lists of the
+//! VirtualHost and of the conference component), `mod_reservations.lua` (VirtualHost
+//! options), jitsi-contrib's `token_affiliation`, `token_lobby_bypass` (both on the
+//! conference MUC component) and `event_sync` READMEs (a `Component` of type
+//! `event_sync_component`), Prosody's `core/configmanager.lua` (the file is Lua:
+//! `VirtualHost "x"` / `Component "x" "type"` calls followed by assignments; setting
+//! an option twice keeps the last value with a warning), and Jicofo's
+//! `reference.conf` (HOCON keys `jicofo.conference.enable-auto-owner`,
+//! `jicofo.authentication.enabled`).
+
+use crate::key::asap_key_path;
+use crate::token::{TokenMode, jaas_full_app_id};
+
+/// Path (under Dialogue's public URL) of the reservation API prefix.
+pub const RESERVATIONS_PATH: &str = "/jitsi/reservations";
+/// Path (under Dialogue's public URL) where the event endpoints live: the module
+/// posts to `<api_prefix>/events/room/created` etc., so its `api_prefix` is
+/// `<public_url>/jitsi`.
+pub const EVENTS_PATH: &str = "/jitsi/events";
+/// Path (under Dialogue's public URL) of the ASAP public-key server.
+pub const ASAP_PATH: &str = "/jitsi/asap";
+
+/// The module versions the printed configuration assumes.
+pub const ASSUMED_VERSIONS: &str = "jitsi-meet-prosody / jitsi-meet-tokens 2.0.x (Debian; Prosody 0.12 or 13; mod_reservations with max_occupants and lobby support, 2022 or later), jitsi-contrib prosody-plugins token_affiliation, token_lobby_bypass (context.user.lobby_bypass, 2022-10 or later) and event_sync (mod_event_sync_component), Jicofo 1.0 with jicofo.conf (HOCON)";
+
+/// What `jitsi-config` needs to know about one Jitsi server.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigInput<'a> {
+    /// Dialogue's name for this Jitsi server (`--server NAME`).
+    pub server_name: &'a str,
+    /// The XMPP domain (Prosody's VirtualHost), e.g. `meet.example.org`.
+    pub xmpp_domain: &'a str,
+    /// The tenant used in room URLs, if any.
+    pub tenant: Option<&'a str>,
+    /// How tokens are signed (app id, secret or key id).
+    pub mode: &'a TokenMode,
+    /// Dialogue's public base URL, e.g. `https://dialogue.example.org`.
+    pub public_url: &'a str,
+    /// The shared secret Prosody sends as `Authorization: Bearer <secret>` to the
+    /// reservation and event endpoints.
+    pub api_secret: &'a str,
+    /// The conference MUC component, when it is not `conference.<xmpp_domain>`
+    /// (the Docker images use `muc.<domain>`).
+    pub muc_domain: Option<&'a str>,
+}
+
+/// `reservations_api_prefix` for a Dialogue at `public_url`.
+pub fn reservations_api_prefix(public_url: &str) -> String {
+    format!("{}{RESERVATIONS_PATH}", public_url.trim_end_matches('/'))
+}
+
+/// `api_prefix` of `event_sync` for a Dialogue at `public_url` (the module appends
+/// `/events/...`, landing on [`EVENTS_PATH`]).
+pub fn events_api_prefix(public_url: &str) -> String {
+    // EVENTS_PATH is "/jitsi/events" and the module appends "/events/<kind>".
+    format!("{}/jitsi", public_url.trim_end_matches('/'))
+}
+
+/// `asap_key_server` for a Dialogue at `public_url`.
+pub fn asap_key_server_url(public_url: &str) -> String {
+    format!("{}{ASAP_PATH}", public_url.trim_end_matches('/'))
+}
+
+/// The language of a configuration block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigSyntax {
+    /// Prosody's Lua configuration.
+    Lua,
+    /// Jicofo's HOCON.
+    Hocon,
+    /// Jitsi Meet's `config.js`.
+    JavaScript,
+    /// Prose (JaaS instructions).
+    Text,
+}
+
+/// One block of the printed configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigSection {
+    /// The file the block goes in.
+    pub file: String,
+    /// The block's language.
+    pub syntax: ConfigSyntax,
+    /// The single comment line that precedes the block (says which file and how).
+    pub comment: String,
+    /// The block itself.
+    pub body: String,
+}
+
+/// The blocks of the configuration for `input`, in print order.
+pub fn config_sections(input: &ConfigInput<'_>) -> Vec<ConfigSection> {
+    match input.mode {
+        TokenMode::Jaas { app_id, key_id, key } => vec![jaas_section(input, app_id, key_id, key)],
+        TokenMode::Hs256 { .. } | TokenMode::Rs256 { .. } => self_hosted_sections(input),
+    }
+}
+
+/// The complete text printed by `dialogue jitsi-config --server NAME`: a header
+/// line naming the module versions it assumes, then each block preceded by one
+/// comment line saying which file it goes in.
+pub fn prosody_config(input: &ConfigInput<'_>) -> String {
+    let mut out = String::with_capacity(4096);
+    let versions = match input.mode {
+        TokenMode::Jaas { .. } => "JaaS (8x8.vc) JWT format of 8x8's developer documentation",
+        _ => ASSUMED_VERSIONS,
+    };
+    out.push_str(&format!(
+        "-- Dialogue jitsi-config for Jitsi server {:?}. Assumes: {versions}.\n",
+        input.server_name
+    ));
+    for section in config_sections(input) {
+        out.push('\n');
+        out.push_str(&section.comment);
+        out.push('\n');
+        out.push_str(&section.body);
+        if !section.body.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn self_hosted_sections(input: &ConfigInput<'_>) -> Vec<ConfigSection> {
+    let domain = input.xmpp_domain;
+    let muc = input
+        .muc_domain
+        .map_or_else(|| format!("conference.{domain}"), str::to_owned);
+    let prosody_file = format!("/etc/prosody/conf.d/{domain}.cfg.lua");
+    let auth_header = format!("Bearer {}", input.api_secret);
+
+    // VirtualHost
+    let mut vh = String::new();
+    vh.push_str(&format!("VirtualHost {}\n", lua_str(domain)));
+    vh.push_str("    authentication = \"token\"\n");
+    match input.mode {
+        TokenMode::Hs256 { app_id, secret } => {
+            vh.push_str(&format!("    app_id = {}\n", lua_str(app_id)));
+            vh.push_str(&format!("    app_secret = {}\n", lua_str(secret.expose())));
+        }
+        TokenMode::Rs256 { app_id, key_id, .. } => {
+            vh.push_str(&format!("    app_id = {}\n", lua_str(app_id)));
+            vh.push_str(&format!(
+                "    -- public key of kid {}: {}/{}\n",
+                lua_comment(key_id),
+                lua_comment(&asap_key_server_url(input.public_url)),
+                asap_key_path(key_id)
+            ));
+            vh.push_str(&format!(
+                "    asap_key_server = {}\n",
+                lua_str(&asap_key_server_url(input.public_url))
+            ));
+        }
+        TokenMode::Jaas { .. } => {}
+    }
+    vh.push_str("    allow_empty_token = false\n");
+    if let Some(tenant) = input.tenant.filter(|t| !t.is_empty()) {
+        vh.push_str(&format!(
+            "    -- tenant {0}: rooms are https://{1}/{0}/<room>; keep muc_mapper_domain_base = {2} (global section)\n",
+            lua_comment(tenant),
+            lua_comment(domain),
+            lua_str(domain)
+        ));
+    }
+    vh.push_str("    modules_enabled = {\n");
+    for module in [
+        "bosh",
+        "websocket",
+        "smacks",
+        "ping",
+        "speakerstats",
+        "external_services",
+        "conference_duration",
+        "end_conference",
+        "muc_lobby_rooms",
+        "muc_breakout_rooms",
+        "av_moderation",
+        "room_metadata",
+    ] {
+        vh.push_str(&format!("        {};\n", lua_str(module)));
+    }
+    vh.push_str("        \"persistent_lobby\"; -- Dialogue: a reservation may open the lobby\n");
+    vh.push_str("        \"reservations\"; -- Dialogue: the room exists only in its booked window\n");
+    vh.push_str("    }\n");
+    vh.push_str(&format!(
+        "    reservations_api_prefix = {}\n",
+        lua_str(&reservations_api_prefix(input.public_url))
+    ));
+    vh.push_str("    reservations_api_headers = {\n");
+    vh.push_str(&format!("        [\"Authorization\"] = {};\n", lua_str(&auth_header)));
+    vh.push_str("    }\n");
+    vh.push_str("    reservations_enable_max_occupants = true\n");
+    vh.push_str("    reservations_enable_lobby_support = true\n");
+    vh.push_str(&format!("    main_muc = {}\n", lua_str(&muc)));
+
+    // Conference MUC component
+    let mut conf = String::new();
+    conf.push_str(&format!("Component {} \"muc\"\n", lua_str(&muc)));
+    conf.push_str("    modules_enabled = {\n");
+    for module in [
+        "muc_hide_all",
+        "muc_meeting_id",
+        "muc_domain_mapper",
+        "polls",
+        "muc_rate_limit",
+        "muc_password_whitelist",
+    ] {
+        conf.push_str(&format!("        {};\n", lua_str(module)));
+    }
+    conf.push_str("        \"token_verification\"; -- Dialogue: the token must name this room\n");
+    conf.push_str("        \"token_affiliation\"; -- Dialogue: moderator only when the token says so\n");
+    conf.push_str("        \"token_lobby_bypass\"; -- Dialogue: context.user.lobby_bypass\n");
+    conf.push_str("        \"muc_max_occupants\"; -- Dialogue: max_occupants from the reservation\n");
+    conf.push_str("    }\n");
+    // mod_muc_max_occupants counts every occupant not in this set: leave Jicofo out.
+    conf.push_str(&format!(
+        "    muc_access_whitelist = {{ {} }}\n",
+        lua_str(&format!("focus@auth.{domain}"))
+    ));
+
+    // event_sync component
+    let mut sync = String::new();
+    sync.push_str(&format!(
+        "Component {} \"event_sync_component\"\n",
+        lua_str(&format!("eventsync.{domain}"))
+    ));
+    sync.push_str(&format!("    muc_component = {}\n", lua_str(&muc)));
+    sync.push_str(&format!(
+        "    breakout_component = {}\n",
+        lua_str(&format!("breakout.{domain}"))
+    ));
+    sync.push_str(&format!(
+        "    api_prefix = {}\n",
+        lua_str(&events_api_prefix(input.public_url))
+    ));
+    sync.push_str("    api_headers = {\n");
+    sync.push_str(&format!("        [\"Authorization\"] = {};\n", lua_str(&auth_header)));
+    sync.push_str("    }\n");
+
+    let jicofo = "jicofo {\n  authentication {\n    enabled = false\n  }\n  conference {\n    enable-auto-owner = false\n  }\n}\n";
+    let configjs = "    enableUserRolesBasedOnToken: true,\n    enableFeaturesBasedOnToken: true,\n";
+    let configjs_file = format!("/etc/jitsi/meet/{domain}-config.js");
+
+    vec![
+        ConfigSection {
+            comment: format!(
+                "-- File {prosody_file}: set these in the existing VirtualHost {} block; its modules_enabled list is replaced (Debian defaults + Dialogue's): keep any other module you had.",
+                lua_str(domain)
+            ),
+            file: prosody_file.clone(),
+            syntax: ConfigSyntax::Lua,
+            body: vh,
+        },
+        ConfigSection {
+            comment: format!(
+                "-- File {prosody_file}: set these in the existing Component {} block (its modules_enabled list is replaced; token_affiliation and token_lobby_bypass come from jitsi-contrib/prosody-plugins).",
+                lua_str(&muc)
+            ),
+            file: prosody_file.clone(),
+            syntax: ConfigSyntax::Lua,
+            body: conf,
+        },
+        ConfigSection {
+            comment: format!(
+                "-- File {prosody_file}: new component at the end of the file (mod_event_sync_component from jitsi-contrib/prosody-plugins)."
+            ),
+            file: prosody_file,
+            syntax: ConfigSyntax::Lua,
+            body: sync,
+        },
+        ConfigSection {
+            comment: "# File /etc/jitsi/jicofo/jicofo.conf: append; HOCON merges it into the existing jicofo { } block (no JWT auth in Jicofo, no automatic moderator).".to_owned(),
+            file: "/etc/jitsi/jicofo/jicofo.conf".to_owned(),
+            syntax: ConfigSyntax::Hocon,
+            body: jicofo.to_owned(),
+        },
+        ConfigSection {
+            comment: format!(
+                "// File {configjs_file}: inside `var config = {{`; leave hosts.anonymousdomain unset (every participant comes with a Dialogue token)."
+            ),
+            file: configjs_file,
+            syntax: ConfigSyntax::JavaScript,
+            body: configjs.to_owned(),
+        },
+    ]
+}
+
+fn jaas_section(input: &ConfigInput<'_>, app_id: &str, key_id: &str, key: &crate::key::SigningKey) -> ConfigSection {
+    let full = jaas_full_app_id(app_id).map_or_else(|_| app_id.to_owned(), |c| c.into_owned());
+    let kid = input.mode.kid().ok().flatten().unwrap_or_else(|| key_id.to_owned());
+    let mut body = String::new();
+    body.push_str("No Prosody, Jicofo or config.js settings are needed: 8x8 runs Jitsi for JaaS.\n");
+    body.push_str("In the JaaS console (https://jaas.8x8.vc), under API keys:\n");
+    body.push_str("  1. Add an API key and upload this public key (Dialogue keeps the private key):\n");
+    for line in key.public_key_pem().lines() {
+        body.push_str("       ");
+        body.push_str(line);
+        body.push('\n');
+    }
+    body.push_str(&format!(
+        "  2. Copy the Key ID the console shows into Dialogue's key id (bare or in full); tokens carry kid {kid:?}.\n"
+    ));
+    body.push_str(&format!(
+        "  3. App ID {full:?}: rooms open at https://8x8.vc/{full}/<room>.\n"
+    ));
+    body.push_str("Jitsi's reservation API and event_sync are not available on JaaS: Dialogue cannot close rooms on time nor record attendance there.\n");
+    ConfigSection {
+        file: "JaaS console".to_owned(),
+        syntax: ConfigSyntax::Text,
+        comment: "# JaaS console (no file to edit):".to_owned(),
+        body,
+    }
+}
+
+/// A Lua double-quoted string literal with every special character escaped.
+fn lua_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\{:03}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Text safe inside a Lua `--` comment (no line breaks).
+fn lua_comment(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::tests::PKCS8;
+    use crate::key::{HmacSecret, SigningKey};
+    use std::process::Command;
+
+    fn hs256() -> TokenMode {
+        TokenMode::Hs256 {
+            app_id: "dialogue".into(),
+            secret: HmacSecret::new("app-\"secret\"\\x").unwrap(),
+        }
+    }
+
+    fn rs256() -> TokenMode {
+        TokenMode::Rs256 {
+            app_id: "dialogue".into(),
+            key_id: "dialogue-2026".into(),
+            key: SigningKey::from_pem(PKCS8).unwrap(),
+        }
+    }
+
+    fn input(mode: &TokenMode) -> ConfigInput<'_> {
+        ConfigInput {
+            server_name: "main",
+            xmpp_domain: "meet.example.org",
+            tenant: None,
+            mode,
+            public_url: "https://dialogue.example.org/",
+            api_secret: "api-secret-1",
+            muc_domain: None,
+        }
+    }
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(
+            reservations_api_prefix("https://d.example/"),
+            "https://d.example/jitsi/reservations"
+        );
+        assert_eq!(events_api_prefix("https://d.example"), "https://d.example/jitsi");
+        assert_eq!(
+            asap_key_server_url("https://d.example//"),
+            "https://d.example/jitsi/asap"
+        );
+        // The module posts to <api_prefix>/events/<kind>: that must land under EVENTS_PATH.
+        assert_eq!(
+            format!("{}/events/room/created", events_api_prefix("https://d.example")),
+            format!("https://d.example{EVENTS_PATH}/room/created")
+        );
+    }
+
+    #[test]
+    fn hs256_config_contents() {
+        let mode = hs256();
+        let text = prosody_config(&input(&mode));
+        let first = text.lines().next().unwrap();
+        assert!(first.starts_with("-- Dialogue jitsi-config for Jitsi server \"main\". Assumes: "));
+        assert!(first.contains("event_sync") && first.contains("Prosody"));
+        for needle in [
+            "VirtualHost \"meet.example.org\"\n",
+            "    authentication = \"token\"\n",
+            "    app_id = \"dialogue\"\n",
+            "    app_secret = \"app-\\\"secret\\\"\\\\x\"\n",
+            "    allow_empty_token = false\n",
+            "        \"reservations\";",
+            "    reservations_api_prefix = \"https://dialogue.example.org/jitsi/reservations\"\n",
+            "        [\"Authorization\"] = \"Bearer api-secret-1\";\n",
+            "    main_muc = \"conference.meet.example.org\"\n",
+            "Component \"conference.meet.example.org\" \"muc\"\n",
+            "        \"token_verification\";",
+            "        \"token_affiliation\";",
+            "        \"token_lobby_bypass\";",
+            "    muc_access_whitelist = { \"focus@auth.meet.example.org\" }\n",
+            "Component \"eventsync.meet.example.org\" \"event_sync_component\"\n",
+            "    muc_component = \"conference.meet.example.org\"\n",
+            "    api_prefix = \"https://dialogue.example.org/jitsi\"\n",
+            "    enable-auto-owner = false\n",
+            "    enableUserRolesBasedOnToken: true,\n",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+        assert!(!text.contains("asap_key_server"));
+        assert_eq!(text.matches("[\"Authorization\"]").count(), 2);
+    }
+
+    #[test]
+    fn every_block_is_preceded_by_one_file_comment() {
+        let mode = hs256();
+        let sections = config_sections(&input(&mode));
+        assert_eq!(sections.len(), 5);
+        let text = prosody_config(&input(&mode));
+        for s in &sections {
+            assert!(s.comment.contains(&s.file), "{}", s.comment);
+            assert!(!s.comment.contains('\n'));
+            let marker = match s.syntax {
+                ConfigSyntax::Lua => "-- ",
+                ConfigSyntax::Hocon => "# ",
+                ConfigSyntax::JavaScript => "// ",
+                ConfigSyntax::Text => "# ",
+            };
+            assert!(s.comment.starts_with(marker), "{}", s.comment);
+            assert!(text.contains(&format!("{}\n{}", s.comment, s.body)));
+        }
+        assert!(sections.iter().any(|s| s.file == "/etc/jitsi/jicofo/jicofo.conf"));
+        assert!(
+            sections
+                .iter()
+                .any(|s| s.file == "/etc/jitsi/meet/meet.example.org-config.js")
+        );
+    }
+
+    #[test]
+    fn rs256_config_points_at_the_key_server() {
+        let mode = rs256();
+        let mut inp = input(&mode);
+        inp.tenant = Some("acme");
+        inp.muc_domain = Some("muc.meet.example.org");
+        let text = prosody_config(&inp);
+        assert!(text.contains("    asap_key_server = \"https://dialogue.example.org/jitsi/asap\"\n"));
+        assert!(text.contains(&format!(
+            "https://dialogue.example.org/jitsi/asap/{}",
+            asap_key_path("dialogue-2026")
+        )));
+        assert!(!text.contains("app_secret"));
+        assert!(text.contains("tenant acme"));
+        assert!(text.contains("Component \"muc.meet.example.org\" \"muc\""));
+        assert!(text.contains("    muc_component = \"muc.meet.example.org\"\n"));
+    }
+
+    #[test]
+    fn jaas_prints_a_note_instead() {
+        let mode = TokenMode::Jaas {
+            app_id: "0123abcd".into(),
+            key_id: "4f4910".into(),
+            key: SigningKey::from_pem(PKCS8).unwrap(),
+        };
+        let text = prosody_config(&input(&mode));
+        assert!(text.contains("No Prosody, Jicofo or config.js settings are needed"));
+        assert!(text.contains("-----BEGIN PUBLIC KEY-----"));
+        assert!(text.contains("\"vpaas-magic-cookie-0123abcd/4f4910\""));
+        assert!(text.contains("https://8x8.vc/vpaas-magic-cookie-0123abcd/<room>"));
+        assert!(!text.contains("VirtualHost"));
+        assert!(!text.contains("PRIVATE"));
+    }
+
+    #[test]
+    fn lua_strings_are_escaped() {
+        assert_eq!(lua_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\001\"");
+        assert_eq!(lua_comment("a\nb"), "a b");
+    }
+
+    /// Balanced `{}`/`()`/`[]` outside strings and comments, and closed strings.
+    fn balanced(text: &str, line_comments: &[&str]) -> Result<(), String> {
+        let mut stack = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let mut quote: Option<char> = None;
+            let mut escaped = false;
+            let mut rest = line;
+            while let Some(c) = rest.chars().next() {
+                if quote.is_none() && line_comments.iter().any(|m| rest.starts_with(m)) {
+                    break;
+                }
+                rest = &rest[c.len_utf8()..];
+                match quote {
+                    Some(q) => {
+                        if escaped {
+                            escaped = false;
+                        } else if c == '\\' {
+                            escaped = true;
+                        } else if c == q {
+                            quote = None;
+                        }
+                    }
+                    None => match c {
+                        '"' | '\'' | '`' => quote = Some(c),
+                        '{' | '(' | '[' => stack.push(c),
+                        '}' | ')' | ']' => {
+                            let open = stack.pop();
+                            let want = match c {
+                                '}' => '{',
+                                ')' => '(',
+                                _ => '[',
+                            };
+                            if open != Some(want) {
+                                return Err(format!("line {}: unbalanced {c:?}", n + 1));
+                            }
+                        }
+                        _ => {}
+                    },
+                }
+            }
+            if quote.is_some() {
+                return Err(format!("line {}: unclosed string", n + 1));
+            }
+        }
+        if stack.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("unclosed {stack:?}"))
+        }
+    }
+
+    #[test]
+    fn balance_checker_can_fail() {
+        assert!(balanced("a = { \"x\" }", &["--"]).is_ok());
+        assert!(balanced("a = { \"x\" ", &["--"]).is_err());
+        assert!(balanced("a = \"x", &["--"]).is_err());
+        assert!(balanced("a = { -- }", &["--"]).is_err());
+    }
+
+    #[test]
+    fn hocon_and_javascript_blocks_are_balanced() {
+        for mode in [hs256(), rs256()] {
+            for s in config_sections(&input(&mode)) {
+                let comments: &[&str] = match s.syntax {
+                    ConfigSyntax::Lua => &["--"],
+                    ConfigSyntax::Hocon => &["#", "//"],
+                    ConfigSyntax::JavaScript => &["//"],
+                    ConfigSyntax::Text => &[],
+                };
+                if s.syntax != ConfigSyntax::Text {
+                    balanced(&s.body, comments).unwrap_or_else(|e| panic!("{}: {e}\n{}", s.file, s.body));
+                }
+            }
+        }
+        // config.js lines must be object members: `key: value,`.
+        let mode = hs256();
+        let js = config_sections(&input(&mode)).pop().unwrap();
+        for line in js.body.lines() {
+            let (key, value) = line.trim().split_once(": ").unwrap();
+            assert!(key.chars().all(|c| c.is_ascii_alphanumeric()), "{line}");
+            assert!(value.ends_with(','), "{line}");
+        }
+    }
+
+    fn luac() -> &'static str {
+        for candidate in ["luac", "luac5.4", "luac5.3", "luac5.2", "luac5.1"] {
+            if Command::new(candidate)
+                .arg("-v")
+                .output()
+                .is_ok_and(|o| o.status.success())
+            {
+                return candidate;
+            }
+        }
+        panic!(
+            "luac (the Lua compiler) is needed to check the Prosody configuration's syntax: \
+             install it with `apt-get install -y lua5.4`"
+        );
+    }
+
+    fn luac_check(source: &str) -> Result<(), String> {
+        let dir = std::env::temp_dir().join(format!("jitsi-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{:016x}.cfg.lua", {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            source.hash(&mut h);
+            h.finish()
+        }));
+        std::fs::write(&path, source).unwrap();
+        let out = Command::new(luac()).arg("-p").arg(&path).output().unwrap();
+        let _ = std::fs::remove_file(&path);
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    #[test]
+    fn prosody_blocks_parse_with_luac() {
+        assert!(
+            luac_check("VirtualHost \"x\"\n  modules_enabled = {\n").is_err(),
+            "luac must catch errors"
+        );
+        let jaas = TokenMode::Jaas {
+            app_id: "abc".into(),
+            key_id: "k".into(),
+            key: SigningKey::from_pem(PKCS8).unwrap(),
+        };
+        for mode in [hs256(), rs256(), jaas] {
+            let mut inp = input(&mode);
+            inp.tenant = Some("acme");
+            inp.api_secret = "se\"cr\\et\nwith newline";
+            let lua: String = config_sections(&inp)
+                .into_iter()
+                .filter(|s| s.syntax == ConfigSyntax::Lua)
+                .map(|s| format!("{}\n{}", s.comment, s.body))
+                .collect();
+            // The header line is a Lua comment too.
+            let header = prosody_config(&inp).lines().next().unwrap().to_owned();
+            luac_check(&format!("{header}\n{lua}")).unwrap_or_else(|e| panic!("{e}\n{lua}"));
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Secrets: random tokens, hashes for storage, keyed MACs, constant-time comparison, passwords.
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// A fresh unguessable token: 256 random bits, base64url (43 characters).
+pub fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(store::random_bytes::<32>())
+}
+
+/// The SHA-256 of a secret, hex: what the database keeps instead of the secret.
+pub fn storage_hash(secret: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
+    hex(digest.as_ref())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The server's secret key, from which every purpose derives its own key. `Debug` hides it.
+#[derive(Clone)]
+pub struct SecretKey {
+    csrf: hmac::Key,
+}
+
+impl SecretKey {
+    /// At least 32 bytes of secret.
+    pub fn new(secret: &[u8]) -> SecretKey {
+        let root = hmac::Key::new(hmac::HMAC_SHA256, secret);
+        let derive = |label: &str| hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&root, label.as_bytes()).as_ref());
+        SecretKey {
+            csrf: derive("dialogue csrf v1"),
+        }
+    }
+
+    /// The form token bound to a browser's CSRF cookie value.
+    pub fn csrf_token(&self, cookie_value: &str) -> String {
+        URL_SAFE_NO_PAD.encode(hmac::sign(&self.csrf, cookie_value.as_bytes()).as_ref())
+    }
+
+    /// Whether `token` is the form token of `cookie_value` (constant time).
+    pub fn csrf_valid(&self, cookie_value: &str, token: &str) -> bool {
+        constant_time_eq(self.csrf_token(cookie_value).as_bytes(), token.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(…)")
+    }
+}
+
+/// Hashes a password with argon2id (the crate's defaults: 19 MiB, 2 passes, OWASP's minimum).
+/// CPU-heavy: call it from `spawn_blocking`.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let mut salt = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut salt)
+        .map_err(|_| argon2::password_hash::Error::Crypto)?;
+    Ok(Argon2::default()
+        .hash_password_with_salt(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// Checks a password against a stored hash. A malformed hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+}
+
+/// A valid hash of nothing anyone types, verified when the account does not exist so that a
+/// wrong email costs as long as a wrong password.
+pub static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password(&random_token()).unwrap_or_default());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("correct horse batterY", &hash));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn csrf_tokens_bind_to_cookie_and_key() {
+        let key = SecretKey::new(&[7; 32]);
+        let token = key.csrf_token("cookie-a");
+        assert!(key.csrf_valid("cookie-a", &token));
+        assert!(!key.csrf_valid("cookie-b", &token));
+        assert!(!SecretKey::new(&[8; 32]).csrf_valid("cookie-a", &token));
+        assert!(!key.csrf_valid("cookie-a", ""));
+    }
+
+    #[test]
+    fn tokens_and_hashes() {
+        assert_eq!(random_token().len(), 43);
+        assert_ne!(random_token(), random_token());
+        assert_eq!(
+            storage_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(
+            constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd") && !constant_time_eq(b"ab", b"abc")
+        );
+    }
+}

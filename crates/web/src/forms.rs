@@ -1,0 +1,69 @@
+//! Helpers for HTML forms: errors per field, shown next to the field and summarised on top.
+
+/// Messages per field name, already translated.
+#[derive(Debug, Clone, Default)]
+pub struct FieldErrors(Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: String) {
+        self.0.push((field, message));
+    }
+
+    /// The message for `field`, if any.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every message, for the summary at the top of the form.
+    pub fn all(&self) -> impl Iterator<Item = &(&'static str, String)> {
+        self.0.iter()
+    }
+
+    /// Records `result`'s error under `field` and returns its value.
+    pub fn check<T>(
+        &mut self,
+        field: &'static str,
+        locale: domain::Locale,
+        result: Result<T, domain::UserInputError>,
+    ) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(field, crate::i18n::user_input_message(&e).render(locale));
+                None
+            }
+        }
+    }
+}
+
+/// A local path to return to after a form (never another site: `//host` and `\` are refused).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains(['\r', '\n']) => {
+            n.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/users?x=1")), "/users?x=1");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

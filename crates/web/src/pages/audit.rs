@@ -1,0 +1,50 @@
+//! The audit log, for admins.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::{Router, routing::get};
+use domain::UserAction;
+use serde::Deserialize;
+use store::AuditRecord;
+
+use crate::context::Ctx;
+use crate::error::{AppError, AppResult};
+use crate::page::{Page, html};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/audit", get(audit))
+}
+
+const PAGE_SIZE: i64 = 100;
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    page: Page,
+    entries: Vec<AuditRecord>,
+    older: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    before: Option<i64>,
+}
+
+async fn audit(State(app): State<AppState>, ctx: Ctx, Query(q): Query<AuditQuery>) -> AppResult {
+    let actor = ctx.actor()?;
+    if !actor.may(UserAction::ReadAuditLog) {
+        return Err(AppError::Forbidden);
+    }
+    let entries = app.store().audit_log(PAGE_SIZE, q.before).await?;
+    let older = if entries.len() as i64 == PAGE_SIZE {
+        entries.last().map(|e| e.seq)
+    } else {
+        None
+    };
+    html(&AuditPage {
+        page: Page::new(&ctx, "audit.title", &app.config().default_time_zone),
+        entries,
+        older,
+    })
+}

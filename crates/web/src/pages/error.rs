@@ -1,0 +1,41 @@
+//! The page that explains a failed request, in the person's language, with the right status.
+
+use askama::Template;
+use axum::response::{IntoResponse, Response};
+
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::page::Page;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    page: Page,
+    message: String,
+    back: &'static str,
+}
+
+pub fn render(app: &AppState, ctx: &Ctx, error: &AppError) -> Response {
+    let status = error.status();
+    let title_key = match status.as_u16() {
+        404 => "error.title.404",
+        403 => "error.title.403",
+        429 => "error.title.429",
+        500..=599 => "error.title.500",
+        _ => "error.title.400",
+    };
+    let page = Page::new(ctx, title_key, &app.config().default_time_zone);
+    let template = ErrorPage {
+        message: error.message(app.now()).render(ctx.locale),
+        back: if ctx.user().is_some() { "/" } else { "/login" },
+        page,
+    };
+    match template.render() {
+        Ok(body) => (status, axum::response::Html(body)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "error page failed to render");
+            (status, status.canonical_reason().unwrap_or("error")).into_response()
+        }
+    }
+}

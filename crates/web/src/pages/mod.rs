@@ -1,0 +1,8 @@
+//! Browser pages, one module per area.
+
+pub mod audit;
+pub mod auth;
+pub mod dashboard;
+pub mod error;
+pub mod profile;
+pub mod users;
