@@ -145,8 +145,9 @@ impl Application {
     /// link when there is no admin yet.
     pub async fn build(config: &Config, clock: Clock) -> Result<Application, StartError> {
         create_private_dir(&config.data_dir)?;
-        let store = open_store(config).await?;
+        let mut store = open_store(config).await?;
         let secret = load_secret(&config.secret_key_file)?;
+        store.set_link_secret(secret.link_secret());
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Listen {

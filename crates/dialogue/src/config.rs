@@ -36,6 +36,54 @@ pub struct RawConfig {
     pub session: RawSession,
     pub login: RawLogin,
     pub proxy_auth: RawProxyAuth,
+    pub booking: RawBooking,
+    pub join: RawJoin,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawBooking {
+    /// Trainers may book sessions for themselves.
+    pub trainers_can_book: bool,
+    /// Trainers and moderators of one session, together.
+    pub max_moderators: i64,
+    /// Learners and guests of one session, together.
+    pub max_participants: i64,
+    pub min_duration_minutes: i64,
+    pub max_duration_minutes: i64,
+}
+
+impl Default for RawBooking {
+    fn default() -> Self {
+        RawBooking {
+            trainers_can_book: true,
+            max_moderators: 10,
+            max_participants: 200,
+            min_duration_minutes: 15,
+            max_duration_minutes: 720,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawJoin {
+    /// Trainers and moderators may enter this long before the start.
+    pub moderator_open_before_minutes: i64,
+    /// Learners and guests may enter this long before the start.
+    pub learner_open_before_minutes: i64,
+    /// Everyone may (re)enter until this long after the end.
+    pub grace_minutes: i64,
+}
+
+impl Default for RawJoin {
+    fn default() -> Self {
+        RawJoin {
+            moderator_open_before_minutes: 15,
+            learner_open_before_minutes: 5,
+            grace_minutes: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,6 +158,8 @@ impl Default for RawConfig {
             session: RawSession::default(),
             login: RawLogin::default(),
             proxy_auth: RawProxyAuth::default(),
+            booking: RawBooking::default(),
+            join: RawJoin::default(),
         }
     }
 }
@@ -527,6 +577,48 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
     } else {
         None
     };
+    let min_duration = positive(
+        "booking.min_duration_minutes",
+        raw.booking.min_duration_minutes,
+        24 * 60,
+    )? as i64;
+    let max_duration = positive(
+        "booking.max_duration_minutes",
+        raw.booking.max_duration_minutes,
+        24 * 60,
+    )? as i64;
+    if max_duration < min_duration {
+        return Err(bad(
+            "booking.max_duration_minutes",
+            &max_duration,
+            &format!("at least booking.min_duration_minutes ({min_duration})"),
+        ));
+    }
+    let booking = web::BookingSettings {
+        trainers_can_book: raw.booking.trainers_can_book,
+        limits: domain::booking::BookingLimits {
+            max_moderators: positive("booking.max_moderators", raw.booking.max_moderators, 1000)? as usize,
+            max_participants: positive("booking.max_participants", raw.booking.max_participants, 100_000)? as usize,
+            min_duration: jiff::SignedDuration::from_mins(min_duration),
+            max_duration: jiff::SignedDuration::from_mins(max_duration),
+            ..Default::default()
+        },
+    };
+    let minutes = |key: &str, value: i64| -> Result<jiff::SignedDuration, ConfigError> {
+        if (0..=24 * 60).contains(&value) {
+            Ok(jiff::SignedDuration::from_mins(value))
+        } else {
+            Err(bad(key, &value, "a number of minutes from 0 to 1440"))
+        }
+    };
+    let join = domain::window::WindowSettings {
+        moderator_open_before: minutes(
+            "join.moderator_open_before_minutes",
+            raw.join.moderator_open_before_minutes,
+        )?,
+        learner_open_before: minutes("join.learner_open_before_minutes", raw.join.learner_open_before_minutes)?,
+        grace: minutes("join.grace_minutes", raw.join.grace_minutes)?,
+    };
     Ok(Config {
         listen,
         data_dir,
@@ -548,6 +640,8 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             throttle_account,
             throttle_address,
             password_link_ttl,
+            booking,
+            join,
         },
     })
 }

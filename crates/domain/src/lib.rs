@@ -4,6 +4,7 @@
 //! (parse, don't validate): handlers build them once from input and never re-check.
 #![forbid(unsafe_code)]
 
+pub mod booking;
 pub mod localtime;
 pub mod perm;
 pub mod recurrence;
@@ -13,6 +14,6 @@ pub mod user;
 pub mod window;
 
 pub use i18n::Locale;
-pub use perm::{Actor, UserAction};
+pub use perm::{Actor, SessionAction, SessionFacts, UserAction};
 pub use role::Role;
 pub use user::{DisplayName, Email, NewPassword, UserInputError};

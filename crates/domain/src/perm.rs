@@ -195,3 +195,120 @@ mod tests {
         assert!(actor(Trainer).assignable_roles().is_empty());
     }
 }
+
+/// What the permission matrix needs to know about one session and the actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionFacts {
+    /// The actor teaches it: a trainer or an account moderator of the session.
+    pub teaches: bool,
+    /// The actor booked it.
+    pub booked_by_actor: bool,
+    /// Its end has passed: it is in the archives, read-only for everyone.
+    pub ended: bool,
+    pub cancelled: bool,
+}
+
+/// Something done to sessions and courses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionAction {
+    /// See a session, its participants and roles.
+    View,
+    /// Book a new session (a trainer only for themself, when the setting allows it).
+    Book,
+    /// Change date, time, duration, title, notes, course.
+    EditDetails,
+    /// Add or remove trainers, moderators, learners and guests.
+    EditParticipants,
+    Cancel,
+}
+
+/// Session permissions (DESIGN.md): admins and managers see and edit all sessions; a trainer
+/// sees the sessions they teach, edits their participants, and — when `trainers_can_book` —
+/// books sessions for themself and edits or cancels those they booked. Nobody changes a
+/// session once it has ended, nor a cancelled one.
+impl Actor {
+    pub fn may_session(&self, action: SessionAction, facts: SessionFacts, trainers_can_book: bool) -> bool {
+        let staff = self.role >= Role::Manager;
+        let open = !facts.ended && !facts.cancelled;
+        match action {
+            SessionAction::View => staff || facts.teaches,
+            SessionAction::Book => staff || trainers_can_book,
+            SessionAction::EditParticipants => open && (staff || facts.teaches),
+            SessionAction::EditDetails | SessionAction::Cancel => {
+                open && (staff || (trainers_can_book && facts.teaches && facts.booked_by_actor))
+            }
+        }
+    }
+
+    /// Courses are planned by admins and managers.
+    pub fn may_manage_courses(&self) -> bool {
+        self.role >= Role::Manager
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+    use Role::*;
+
+    #[test]
+    fn session_matrix() {
+        let teaching = SessionFacts {
+            teaches: true,
+            ..Default::default()
+        };
+        let own = SessionFacts {
+            teaches: true,
+            booked_by_actor: true,
+            ..Default::default()
+        };
+        let other = SessionFacts::default();
+        let ended = SessionFacts {
+            teaches: true,
+            booked_by_actor: true,
+            ended: true,
+            cancelled: false,
+        };
+        let cancelled = SessionFacts {
+            teaches: true,
+            booked_by_actor: true,
+            ended: false,
+            cancelled: true,
+        };
+        use SessionAction::*;
+        // (role, action, facts, trainers_can_book, expected)
+        let rows = [
+            (Admin, View, other, true, true),
+            (Manager, View, other, false, true),
+            (Trainer, View, other, true, false),
+            (Trainer, View, teaching, true, true),
+            (Trainer, View, ended, true, true),
+            (Trainer, Book, other, true, true),
+            (Trainer, Book, other, false, false),
+            (Manager, Book, other, false, true),
+            (Trainer, EditParticipants, teaching, false, true),
+            (Trainer, EditParticipants, other, true, false),
+            (Trainer, EditDetails, teaching, true, false),
+            (Trainer, EditDetails, own, true, true),
+            (Trainer, EditDetails, own, false, false),
+            (Trainer, Cancel, own, true, true),
+            (Manager, EditDetails, other, false, true),
+            (Manager, Cancel, other, false, true),
+            (Admin, EditDetails, ended, true, false),
+            (Admin, EditParticipants, ended, true, false),
+            (Admin, Cancel, ended, true, false),
+            (Trainer, EditParticipants, ended, true, false),
+            (Manager, EditDetails, cancelled, true, false),
+            (Manager, Cancel, cancelled, true, false),
+        ];
+        for (role, action, facts, setting, expected) in rows {
+            assert_eq!(
+                Actor::new("u", role).may_session(action, facts, setting),
+                expected,
+                "{role:?} {action:?} {facts:?} trainers_can_book={setting}"
+            );
+        }
+        assert!(Actor::new("u", Manager).may_manage_courses());
+        assert!(!Actor::new("u", Trainer).may_manage_courses());
+    }
+}

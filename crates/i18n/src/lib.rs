@@ -1,7 +1,7 @@
 //! French and English message catalogues.
 //!
-//! Every string a person reads (pages, errors, mails, calendar entries) comes from
-//! `locales/fr.txt` and `locales/en.txt`, embedded at compile time. Each line is
+//! Every string a person reads (pages, errors, mails, calendar entries) comes from the files
+//! under `locales/fr/` and `locales/en/` (one per area), embedded at compile time. Each line is
 //! `key = value`; `{name}` marks a placeholder; `#` starts a comment line. The tests fail when
 //! the two catalogues differ in keys or placeholders, and the web crate's tests fail when a
 //! template uses a key that neither has.
@@ -168,14 +168,28 @@ impl FromStr for Locale {
     }
 }
 
-static FR_SOURCE: &str = include_str!("../locales/fr.txt");
-static EN_SOURCE: &str = include_str!("../locales/en.txt");
-static FR: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| parse(FR_SOURCE));
-static EN: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| parse(EN_SOURCE));
+/// One file per area and language; both lists name the same areas in the same order.
+macro_rules! catalogue {
+    ($lang:literal) => {
+        &[
+            ("core", include_str!(concat!("../locales/", $lang, "/core.txt"))),
+            ("booking", include_str!(concat!("../locales/", $lang, "/booking.txt"))),
+            ("api", include_str!(concat!("../locales/", $lang, "/api.txt"))),
+            ("jitsi", include_str!(concat!("../locales/", $lang, "/jitsi.txt"))),
+            ("mail", include_str!(concat!("../locales/", $lang, "/mail.txt"))),
+        ]
+    };
+}
 
-fn parse(source: &'static str) -> HashMap<&'static str, &'static str> {
-    parse_lines(source)
-        .into_iter()
+static FR_SOURCES: &[(&str, &str)] = catalogue!("fr");
+static EN_SOURCES: &[(&str, &str)] = catalogue!("en");
+static FR: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| parse(FR_SOURCES));
+static EN: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| parse(EN_SOURCES));
+
+fn parse(sources: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
+    sources
+        .iter()
+        .flat_map(|(_, source)| parse_lines(source))
         .map(|(_, key, value)| (key, value))
         .collect()
 }
@@ -220,15 +234,18 @@ mod tests {
 
     #[test]
     fn catalogues_are_well_formed() {
-        for (name, source) in [("fr", FR_SOURCE), ("en", EN_SOURCE)] {
+        for (lang, sources) in [("fr", FR_SOURCES), ("en", EN_SOURCES)] {
             let mut seen = BTreeSet::new();
-            for (line, key, value) in parse_lines(source) {
-                assert!(
-                    !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'),
-                    "{name}.txt line {line}: bad key {key:?} (expected `key = value`)"
-                );
-                assert!(!value.is_empty(), "{name}.txt line {line}: empty value for {key}");
-                assert!(seen.insert(key), "{name}.txt line {line}: duplicate key {key}");
+            for (area, source) in sources.iter() {
+                let name = format!("{lang}/{area}");
+                for (line, key, value) in parse_lines(source) {
+                    assert!(
+                        !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'),
+                        "{name}.txt line {line}: bad key {key:?} (expected `key = value`)"
+                    );
+                    assert!(!value.is_empty(), "{name}.txt line {line}: empty value for {key}");
+                    assert!(seen.insert(key), "{name}.txt line {line}: duplicate key {key}");
+                }
             }
         }
     }

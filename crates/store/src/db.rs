@@ -68,6 +68,7 @@ pub(crate) use args;
 /// A row, read by column name whatever the backend.
 pub(crate) trait Row {
     fn i64(&self, col: &str) -> Result<i64>;
+    fn opt_i64(&self, col: &str) -> Result<Option<i64>>;
     fn text(&self, col: &str) -> Result<String>;
     fn opt_text(&self, col: &str) -> Result<Option<String>>;
     fn bool(&self, col: &str) -> Result<bool>;
@@ -81,6 +82,9 @@ macro_rules! impl_row {
             }
             fn text(&self, col: &str) -> Result<String> {
                 Ok(self.try_get::<String, _>(col)?)
+            }
+            fn opt_i64(&self, col: &str) -> Result<Option<i64>> {
+                Ok(self.try_get::<Option<i64>, _>(col)?)
             }
             fn opt_text(&self, col: &str) -> Result<Option<String>> {
                 Ok(self.try_get::<Option<String>, _>(col)?)

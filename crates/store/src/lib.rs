@@ -8,6 +8,7 @@
 
 mod audit;
 mod auth;
+mod booking;
 mod db;
 mod ids;
 mod migrate;
@@ -24,6 +25,11 @@ use tokio::sync::Mutex;
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{LoginSession, OneTimeToken, Throttle, TokenPurpose};
+pub use booking::{
+    ApiToken, BookingRefusal, Change, ConflictWith, Contact, Course, CourseDetail, CourseInput, NewSessions,
+    Participant, ParticipantRole, People, Rsvp, Session, SessionDetail, SessionFilter, SessionStatus, SessionSummary,
+    SessionUpdate,
+};
 pub use ids::{new_id, random_bytes};
 pub use migrate::MIGRATIONS;
 pub use users::{NewUser, ProfileUpdate, User, UserFilter};
@@ -56,6 +62,8 @@ pub enum StoreError {
     LastAdmin,
     #[error("not found")]
     NotFound,
+    #[error("{0}")]
+    Booking(#[from] BookingRefusal),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -92,6 +100,8 @@ impl Default for ConnectOptions {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// Derives personal-link keys (see [`Store::join_key`]); set by [`Store::set_link_secret`].
+    links: Option<std::sync::Arc<ring::hmac::Key>>,
 }
 
 impl Store {
@@ -132,7 +142,16 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact(url)));
         };
-        Ok(Store { pool })
+        Ok(Store { pool, links: None })
+    }
+
+    /// Sets the secret from which personal-link keys are derived (a key of the server's own,
+    /// at least 32 bytes). Without it, booking refuses to create participants.
+    pub fn set_link_secret(&mut self, secret: &[u8]) {
+        self.links = Some(std::sync::Arc::new(ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            secret,
+        )));
     }
 
     pub fn backend(&self) -> Backend {

@@ -27,7 +27,10 @@ macro_rules! migration {
 }
 
 /// Every migration this program knows, in order.
-pub static MIGRATIONS: &[Migration] = &[migration!(1, "accounts", "0001_accounts.sql")];
+pub static MIGRATIONS: &[Migration] = &[
+    migration!(1, "accounts", "0001_accounts.sql"),
+    migration!(2, "booking", "0002_booking.sql"),
+];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -39,6 +39,8 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[derive(Clone)]
 pub struct SecretKey {
     csrf: hmac::Key,
+    links: [u8; 32],
+    feeds: [u8; 32],
 }
 
 impl SecretKey {
@@ -46,9 +48,26 @@ impl SecretKey {
     pub fn new(secret: &[u8]) -> SecretKey {
         let root = hmac::Key::new(hmac::HMAC_SHA256, secret);
         let derive = |label: &str| hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&root, label.as_bytes()).as_ref());
+        let bytes = |label: &str| {
+            let mut out = [0u8; 32];
+            out.copy_from_slice(hmac::sign(&root, label.as_bytes()).as_ref());
+            out
+        };
         SecretKey {
             csrf: derive("dialogue csrf v1"),
+            links: bytes("dialogue join links v1"),
+            feeds: bytes("dialogue calendar feeds v1"),
         }
+    }
+
+    /// The key from which personal join-link keys derive (given to the store).
+    pub fn link_secret(&self) -> &[u8; 32] {
+        &self.links
+    }
+
+    /// The key from which calendar-feed keys derive.
+    pub fn feed_secret(&self) -> &[u8; 32] {
+        &self.feeds
     }
 
     /// The form token bound to a browser's CSRF cookie value.

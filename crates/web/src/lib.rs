@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod assets;
+pub mod booking;
 pub mod context;
 pub mod crypto;
 pub mod error;
@@ -30,7 +31,7 @@ use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLay
 use tower_http::trace::TraceLayer;
 
 pub use crypto::SecretKey;
-pub use state::{AppState, Clock, ProxyAuthConfig, WebConfig};
+pub use state::{AppState, BookingSettings, Clock, ProxyAuthConfig, WebConfig};
 
 use crate::error::AppError;
 

@@ -35,6 +35,27 @@ pub struct WebConfig {
     pub throttle_address: Throttle,
     /// How long a set-password link stays valid.
     pub password_link_ttl: Duration,
+    /// Booking rules and limits.
+    pub booking: BookingSettings,
+    /// When participants may enter a session's room.
+    pub join: domain::window::WindowSettings,
+}
+
+/// Booking settings (`[booking]`).
+#[derive(Debug, Clone)]
+pub struct BookingSettings {
+    /// Trainers book sessions for themselves (default on).
+    pub trainers_can_book: bool,
+    pub limits: domain::booking::BookingLimits,
+}
+
+impl Default for BookingSettings {
+    fn default() -> Self {
+        BookingSettings {
+            trainers_can_book: true,
+            limits: domain::booking::BookingLimits::default(),
+        }
+    }
 }
 
 impl WebConfig {
@@ -75,6 +96,8 @@ impl Default for WebConfig {
                 lockout_secs: 5 * 60,
             },
             password_link_ttl: Duration::from_secs(72 * 3600),
+            booking: BookingSettings::default(),
+            join: domain::window::WindowSettings::default(),
         }
     }
 }
