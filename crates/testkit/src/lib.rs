@@ -280,3 +280,4 @@ pub async fn nginx_auth_basic(port: u16, upstream_port: u16, users: &[(&str, &st
     let prefix = format!("{d}/");
     Peer::start(&nginx, &["-c", &conf_path, "-p", &prefix], dir, port, "nginx").await
 }
+pub mod browser;

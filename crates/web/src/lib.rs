@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod booking;
+pub mod calendar;
 pub mod context;
 pub mod crypto;
 pub mod error;

@@ -45,7 +45,7 @@ async fn security_headers_on_pages_assets_and_errors() {
     let body = login.text().await.unwrap();
     for (name, value) in [
         ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "no-referrer"),
+        ("referrer-policy", "same-origin"),
         ("x-frame-options", "DENY"),
         ("cache-control", "no-store"),
     ] {

@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod auth;
 mod binary;
+mod browser;
 mod http_basics;
 mod matrix;
 mod proxy;
