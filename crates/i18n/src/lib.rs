@@ -181,6 +181,61 @@ macro_rules! catalogue {
     };
 }
 
+/// Dates and times in a person's language and zone.
+pub fn format_datetime(at: jiff::Timestamp, zone: &str, locale: Locale) -> String {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = at.to_zoned(tz);
+    let weekday = locale.t(WEEKDAYS[local.weekday().to_monday_zero_offset() as usize]);
+    let month = locale.t(MONTHS[(local.month() - 1) as usize]);
+    locale.tf(
+        "date.format.datetime",
+        &[
+            ("weekday", &weekday),
+            ("day", &local.day()),
+            ("month", &month),
+            ("year", &local.year()),
+            ("time", &format!("{:02}:{:02}", local.hour(), local.minute())),
+            ("zone", &zone),
+        ],
+    )
+}
+
+/// A short date and time (`23/11/2026 09:00`), for tables; the zone is named in the header.
+pub fn format_short(at: jiff::Timestamp, zone: &str, locale: Locale) -> String {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = at.to_zoned(tz);
+    let (d, m, y) = (local.day(), local.month(), local.year());
+    let time = format!("{:02}:{:02}", local.hour(), local.minute());
+    match locale {
+        Locale::Fr => format!("{d:02}/{m:02}/{y} {time}"),
+        Locale::En => format!("{y}-{m:02}-{d:02} {time}"),
+    }
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "date.weekday.1",
+    "date.weekday.2",
+    "date.weekday.3",
+    "date.weekday.4",
+    "date.weekday.5",
+    "date.weekday.6",
+    "date.weekday.7",
+];
+const MONTHS: [&str; 12] = [
+    "date.month.1",
+    "date.month.2",
+    "date.month.3",
+    "date.month.4",
+    "date.month.5",
+    "date.month.6",
+    "date.month.7",
+    "date.month.8",
+    "date.month.9",
+    "date.month.10",
+    "date.month.11",
+    "date.month.12",
+];
+
 static FR_SOURCES: &[(&str, &str)] = catalogue!("fr");
 static EN_SOURCES: &[(&str, &str)] = catalogue!("en");
 static FR: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| parse(FR_SOURCES));
@@ -281,6 +336,21 @@ mod tests {
         assert_eq!(Locale::from_accept_language("de, es"), None);
         assert_eq!(Locale::from_accept_language("en;q=0, fr;q=0.1"), Some(Locale::Fr));
         assert_eq!(Locale::from_accept_language(""), None);
+    }
+
+    #[test]
+    fn datetimes_are_local_with_the_zone() {
+        let at: jiff::Timestamp = "2026-10-26T08:00:00Z".parse().unwrap();
+        assert_eq!(
+            format_datetime(at, "Europe/Paris", Locale::Fr),
+            "lundi 26 octobre 2026 à 09:00 (Europe/Paris)"
+        );
+        assert_eq!(
+            format_datetime(at, "Europe/Paris", Locale::En),
+            "Monday 26 October 2026 at 09:00 (Europe/Paris)"
+        );
+        assert_eq!(format_short(at, "America/New_York", Locale::En), "2026-10-26 04:00");
+        assert_eq!(format_short(at, "Europe/Paris", Locale::Fr), "26/10/2026 09:00");
     }
 
     #[test]

@@ -1322,17 +1322,17 @@ impl Store {
         Ok(id)
     }
 
-    /// The active account holding the live token with this hash.
-    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<(String, User)>> {
+    /// The active account holding the live token with this hash: (token id, last use, account).
+    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<(String, Option<Timestamp>, User)>> {
         let mut c = self.pool.read().await?;
         c.conn()
             .opt(
-                "SELECT t.id AS token_id, u.id, u.email, u.display_name, u.role, u.locale, u.time_zone, u.active, \
+                "SELECT t.id AS token_id, t.last_used_at AS token_used, u.id, u.email, u.display_name, u.role, u.locale, u.time_zone, u.active, \
                  u.password_hash IS NOT NULL AS has_password, u.auth_source, u.external_id, u.created_at, u.updated_at \
                  FROM api_tokens t JOIN users u ON u.id = t.user_id \
                  WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active",
                 args![token_hash],
-                |r| Ok((r.text("token_id")?, user_row(r)?)),
+                |r| Ok((r.text("token_id")?, r.opt_i64("token_used")?.map(ts).transpose()?, user_row(r)?)),
             )
             .await
     }

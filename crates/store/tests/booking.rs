@@ -584,7 +584,8 @@ async fn courses_and_api_tokens(backend: Backend) {
         .create_api_token(&theo.id, "LMS", "hash-1", &audit())
         .await
         .unwrap();
-    let (id, user) = store.api_token_user("hash-1").await.unwrap().unwrap();
+    let (id, used, user) = store.api_token_user("hash-1").await.unwrap().unwrap();
+    assert!(used.is_none());
     assert_eq!((id.as_str(), user.id.as_str()), (token_id.as_str(), theo.id.as_str()));
     store.touch_api_token(&token_id, Timestamp::now()).await.unwrap();
     let tokens = store.api_tokens(&theo.id).await.unwrap();

@@ -5,9 +5,9 @@
 //! check are settled once per request in [`context`].
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod assets;
 pub mod booking;
-pub mod calendar;
 pub mod context;
 pub mod crypto;
 pub mod error;
@@ -52,7 +52,8 @@ pub fn router(app: AppState) -> Router {
     let machines = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/static/{name}", get(assets::serve));
+        .route("/static/{name}", get(assets::serve))
+        .merge(api::routes());
 
     let body_limit = app.config().body_limit;
     Router::new()

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod api;
 mod auth;
 mod binary;
 mod browser;

@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use store::{Participant, ParticipantRole, Rsvp, Session, SessionStatus};
 
-use crate::i18n::format_datetime;
+use i18n::format_datetime;
 
 /// The PRODID of every calendar Dialogue writes.
 pub const PRODID: &str = "-//Dialogue//Dialogue//FR";
