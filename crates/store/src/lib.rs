@@ -11,6 +11,7 @@ mod auth;
 mod booking;
 mod db;
 mod ids;
+mod jitsi;
 mod migrate;
 mod users;
 
@@ -31,6 +32,10 @@ pub use booking::{
     SessionUpdate,
 };
 pub use ids::{new_id, random_bytes};
+pub use jitsi::{
+    Attendee, JitsiEventKind, JitsiRefusal, JitsiServer, JitsiServerInput, JoinTarget, NewJitsiEvent, Presence,
+    PresenceEvent, Reservation, ReservationOutcome, RoomSession, TokenModeKind, compute_presence,
+};
 pub use migrate::MIGRATIONS;
 pub use users::{NewUser, ProfileUpdate, User, UserFilter};
 
@@ -64,6 +69,8 @@ pub enum StoreError {
     NotFound,
     #[error("{0}")]
     Booking(#[from] BookingRefusal),
+    #[error("{0}")]
+    Jitsi(#[from] JitsiRefusal),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
