@@ -286,3 +286,53 @@ async fn user_inner(store: &Store, config: &Config, command: UserCommand) -> Res
         }
     }
 }
+
+/// `dialogue jitsi-config --server NAME`: the server's Prosody, Jicofo and Jitsi Meet settings,
+/// secrets included (whoever runs it can read the secret key file anyway).
+pub async fn jitsi_config(config: &Config, name: &str, muc_domain: Option<&str>) -> Result<(), CommandError> {
+    let store = open_store(config).await?;
+    let result = jitsi_config_inner(&store, config, name, muc_domain).await;
+    store.close().await;
+    result
+}
+
+async fn jitsi_config_inner(
+    store: &Store,
+    config: &Config,
+    name: &str,
+    muc_domain: Option<&str>,
+) -> Result<(), CommandError> {
+    let secret = crate::app::load_secret(&config.secret_key_file)?;
+    let Some(server) = store.jitsi_server_by_name(name).await? else {
+        let names: Vec<String> = store
+            .list_jitsi_servers()
+            .await?
+            .into_iter()
+            .map(|s| format!("{:?}", s.name))
+            .collect();
+        return Err(CommandError(if names.is_empty() {
+            format!(
+                "no Jitsi server named {name:?}: none is configured yet (add one on the Jitsi servers page or with POST /api/v1/jitsi-servers)"
+            )
+        } else {
+            format!("no Jitsi server named {name:?}; configured: {}", names.join(", "))
+        }));
+    };
+    let runtime = web::jitsi::Runtime::new(&secret);
+    let open = web::jitsi::open_server(runtime.sealer(), server).map_err(|e| {
+        CommandError(format!(
+            "cannot open the secrets of Jitsi server {name:?} ({e}): is this the secret key they were saved with?"
+        ))
+    })?;
+    let input = jitsi::ConfigInput {
+        server_name: &open.server.name,
+        xmpp_domain: &open.server.domain,
+        tenant: open.tenant(),
+        mode: &open.mode,
+        public_url: &config.web.public_url,
+        api_secret: &open.api_secret,
+        muc_domain,
+    };
+    print!("{}", jitsi::prosody_config(&input));
+    Ok(())
+}

@@ -196,7 +196,10 @@ pub fn open_server(sealer: &Sealer, server: JitsiServer) -> Result<ServerRuntime
             )
         }
         TokenModeKind::Rs256 | TokenModeKind::Jaas => {
-            let sealed = server.private_key_enc.as_deref().ok_or_else(|| missing("private key"))?;
+            let sealed = server
+                .private_key_enc
+                .as_deref()
+                .ok_or_else(|| missing("private key"))?;
             let key = SigningKey::from_pem(&sealer.open(&id, "private_key", sealed)?)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let key_id = server.key_id.clone().ok_or_else(|| missing("key id"))?;
@@ -262,7 +265,12 @@ impl Runtime {
 
     /// The open server `id` at `revision` (as a join lookup named it): from the cache, or
     /// loaded, opened and cached. `None` if it vanished meanwhile.
-    pub async fn server(&self, store: &Store, id: &str, revision: &str) -> Result<Option<Arc<ServerRuntime>>, StoreError> {
+    pub async fn server(
+        &self,
+        store: &Store,
+        id: &str,
+        revision: &str,
+    ) -> Result<Option<Arc<ServerRuntime>>, StoreError> {
         if let Some(hit) = self.cached(id, revision) {
             return Ok(Some(hit));
         }
@@ -371,7 +379,10 @@ fn is_loopback(rest: &str) -> bool {
 fn feature_keys_ok(f: &BTreeMap<String, bool>) -> bool {
     f.len() <= 64
         && f.keys().all(|k| {
-            !k.is_empty() && k.len() <= 40 && k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            !k.is_empty()
+                && k.len() <= 40
+                && k.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         })
 }
 
@@ -561,7 +572,8 @@ pub fn prepare(
     let mut generated_api_secret = None;
     let api_secret = match text(&change.api_secret).filter(|s| !s.is_empty()) {
         Some(s) => {
-            if s.len() < 32 || s.len() > 200 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b)) {
+            if s.len() < 32 || s.len() > 200 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+            {
                 problems.push(("api_secret", Message::new("jitsi.error.api_secret")));
             }
             Some(s.to_owned())
@@ -644,7 +656,10 @@ pub fn prepare(
     let sealed = (|| -> Result<_, StoreError> {
         Ok((
             app_secret_plain.as_deref().map(|s| seal("app_secret", s)).transpose()?,
-            private_key_plain.as_deref().map(|s| seal("private_key", s)).transpose()?,
+            private_key_plain
+                .as_deref()
+                .map(|s| seal("private_key", s))
+                .transpose()?,
             seal("api_secret", api_secret.as_deref().unwrap_or_default())?,
         ))
     })();
@@ -698,7 +713,11 @@ pub fn refusal_field(r: &store::JitsiRefusal) -> &'static str {
 
 /// The key-server URL Prosody's `asap_key_server` points at, and the file it fetches for `kid`.
 pub fn key_server_url(public_url: &str, kid: &str) -> String {
-    format!("{}/{}", jitsi::asap_key_server_url(public_url), jitsi::asap_key_path(kid))
+    format!(
+        "{}/{}",
+        jitsi::asap_key_server_url(public_url),
+        jitsi::asap_key_path(kid)
+    )
 }
 
 #[cfg(test)]
@@ -717,14 +736,24 @@ mod tests {
         let sealed = s.seal("srv1", "app_secret", "top secret value").unwrap();
         assert!(sealed.starts_with("v1.") && !sealed.contains("top secret"));
         assert_eq!(s.open("srv1", "app_secret", &sealed).unwrap(), "top secret value");
-        assert_ne!(sealed, s.seal("srv1", "app_secret", "top secret value").unwrap(), "random nonces");
+        assert_ne!(
+            sealed,
+            s.seal("srv1", "app_secret", "top secret value").unwrap(),
+            "random nonces"
+        );
         assert!(s.open("srv2", "app_secret", &sealed).is_err(), "another row");
         assert!(s.open("srv1", "api_secret", &sealed).is_err(), "another field");
-        assert!(Sealer::new(&[8; 32]).open("srv1", "app_secret", &sealed).is_err(), "another key");
+        assert!(
+            Sealer::new(&[8; 32]).open("srv1", "app_secret", &sealed).is_err(),
+            "another key"
+        );
         let mut tampered = sealed.into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        assert!(s.open("srv1", "app_secret", std::str::from_utf8(&tampered).unwrap()).is_err());
+        assert!(
+            s.open("srv1", "app_secret", std::str::from_utf8(&tampered).unwrap())
+                .is_err()
+        );
         assert!(s.open("srv1", "app_secret", "garbage").is_err());
     }
 
@@ -862,10 +891,19 @@ mod tests {
             ..Default::default()
         };
         let p = prepare(&s, "rs", None, &rs).unwrap_or_else(|e| panic!("{e:?}"));
-        assert!(p.input.public_key_pem.as_deref().unwrap().starts_with("-----BEGIN PUBLIC KEY-----"));
+        assert!(
+            p.input
+                .public_key_pem
+                .as_deref()
+                .unwrap()
+                .starts_with("-----BEGIN PUBLIC KEY-----")
+        );
         assert!(!p.input.private_key_enc.as_deref().unwrap().contains("PRIVATE KEY"));
         let open = open_server(&s, server_from("rs", &p)).unwrap();
-        assert_eq!(open.key_path.as_deref(), Some(jitsi::asap_key_path("dialogue-2026").as_str()));
+        assert_eq!(
+            open.key_path.as_deref(),
+            Some(jitsi::asap_key_path("dialogue-2026").as_str())
+        );
         let jaas = ServerChange {
             name: Some("JaaS".into()),
             token_mode: Some("jaas".into()),
@@ -883,12 +921,18 @@ mod tests {
 
     #[test]
     fn base_urls() {
-        assert_eq!(parse_base_url("https://meet.example.org/").as_deref(), Some("https://meet.example.org"));
+        assert_eq!(
+            parse_base_url("https://meet.example.org/").as_deref(),
+            Some("https://meet.example.org")
+        );
         assert_eq!(
             parse_base_url("https://meet.example.org:8443/jitsi").as_deref(),
             Some("https://meet.example.org:8443/jitsi")
         );
-        assert_eq!(parse_base_url("http://127.0.0.1:9000").as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(
+            parse_base_url("http://127.0.0.1:9000").as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
         for bad in [
             "",
             "meet.example.org",

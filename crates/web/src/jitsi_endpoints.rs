@@ -11,13 +11,13 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use domain::window::{JoinWindow, WindowState};
 use jitsi::{Event, EventError, EventKind, ReservationError, ReservationId, ReservationResponse};
 use serde::Serialize;
@@ -31,7 +31,10 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/jitsi/reservations/conference", post(reserve))
-        .route("/jitsi/reservations/conference/{id}", get(reservation).delete(unreserve))
+        .route(
+            "/jitsi/reservations/conference/{id}",
+            get(reservation).delete(unreserve),
+        )
         .route("/jitsi/events/{group}/{kind}", post(event))
         .route("/jitsi/asap/{file}", get(public_key))
 }
@@ -50,9 +53,10 @@ fn refuse(app: &AppState, status: StatusCode, message: Message) -> Response {
     let text = message.render(app.config().default_locale);
     let mut response = json(status, &jitsi::ReservationRefusal { message: text });
     if status == StatusCode::UNAUTHORIZED {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"dialogue-jitsi\""));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"dialogue-jitsi\""),
+        );
     }
     response
 }
@@ -158,7 +162,11 @@ async fn reserve(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
         Err(r) => return r,
     };
     if content_type(&headers).is_some_and(|t| !t.eq_ignore_ascii_case("application/x-www-form-urlencoded")) {
-        return refuse(&app, StatusCode::UNSUPPORTED_MEDIA_TYPE, Message::new("jitsi.api.form_expected"));
+        return refuse(
+            &app,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Message::new("jitsi.api.form_expected"),
+        );
     }
     let request = match jitsi::parse_reservation_request(&body) {
         Ok(r) => r,
@@ -198,11 +206,7 @@ async fn reserve(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
 }
 
 /// The reservation `id` of this server, still active, or the refusal to send.
-async fn own_reservation(
-    app: &AppState,
-    server: &ServerRuntime,
-    id: &str,
-) -> Result<store::Reservation, Response> {
+async fn own_reservation(app: &AppState, server: &ServerRuntime, id: &str) -> Result<store::Reservation, Response> {
     if ReservationId::new(id).is_err() {
         return Err(refuse(app, StatusCode::NOT_FOUND, Message::new("jitsi.api.not_found")));
     }
@@ -289,7 +293,11 @@ fn rows(event: &Event, base: &NewJitsiEvent) -> Vec<NewJitsiEvent> {
         occupant_name: o.name.clone(),
         occupant_email: o.email.clone(),
         joined_at: Some(o.joined_at),
-        left_at: if kind == EventKind::OccupantLeft { o.left_at } else { None },
+        left_at: if kind == EventKind::OccupantLeft {
+            o.left_at
+        } else {
+            None
+        },
         at,
         payload: payload.to_owned(),
         ..base.clone()
@@ -329,7 +337,13 @@ fn rows(event: &Event, base: &NewJitsiEvent) -> Vec<NewJitsiEvent> {
                         occupant: o.clone(),
                         active_occupants_count: None,
                     };
-                    out.push(occupant_row(EventKind::OccupantLeft, o, leave.idempotency_key(), left, derived));
+                    out.push(occupant_row(
+                        EventKind::OccupantLeft,
+                        o,
+                        leave.idempotency_key(),
+                        left,
+                        derived,
+                    ));
                 }
             }
             out
@@ -368,7 +382,11 @@ async fn event(
         Err(e) => return refuse(&app, StatusCode::NOT_FOUND, event_message(&e)),
     };
     if !content_type(&headers).is_some_and(|t| t.eq_ignore_ascii_case("application/json")) {
-        return refuse(&app, StatusCode::UNSUPPORTED_MEDIA_TYPE, Message::new("jitsi.api.json_expected"));
+        return refuse(
+            &app,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Message::new("jitsi.api.json_expected"),
+        );
     }
     let event = match jitsi::parse_event(kind, &body) {
         Ok(e) => e,

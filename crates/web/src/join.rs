@@ -13,8 +13,8 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -170,7 +170,14 @@ async fn enter(
 ) -> AppResult {
     let now = app.now();
     if session.status == SessionStatus::Cancelled {
-        return closed(app, ctx, session, &joiner.zone, "jitsi.cancelled.title", "jitsi.cancelled.text");
+        return closed(
+            app,
+            ctx,
+            session,
+            &joiner.zone,
+            "jitsi.cancelled.title",
+            "jitsi.cancelled.text",
+        );
     }
     let window = JoinWindow::for_participant(session.starts_at, session.ends_at, joiner.moderator, &app.config().join);
     match window.state(now) {
@@ -297,8 +304,8 @@ async fn waiting(
     let mut page = Page::new(ctx, "jitsi.waiting.title", &app.config().default_time_zone).titled(session.title.clone());
     page.time_zone = joiner.zone.clone();
     let opens_in = (opens_in.as_millis() + 999).div_euclid(1000) as i64;
-    let session_local = (joiner.zone != session.time_zone)
-        .then(|| format_datetime(session.starts_at, &session.time_zone, ctx.locale));
+    let session_local =
+        (joiner.zone != session.time_zone).then(|| format_datetime(session.starts_at, &session.time_zone, ctx.locale));
     html(&WaitingPage {
         starts: page.datetime(&session.starts_at),
         ends: page.datetime(&session.ends_at),
@@ -327,7 +334,11 @@ async fn calendar(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
         .await?
         .ok_or(AppError::NotFound)?;
     let ctx = with_locale(&ctx, &headers, target.locale.as_deref());
-    let detail = app.store().session(&target.session.id).await?.ok_or(AppError::NotFound)?;
+    let detail = app
+        .store()
+        .session(&target.session.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let p = &target.participant;
     let window = JoinWindow::for_participant(
         detail.session.starts_at,
@@ -339,8 +350,14 @@ async fn calendar(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
         url: app.url(&format!("/j/{key}")),
         opens_at: window.opens,
     };
-    let mut event =
-        mail::calendar::session_event(&detail.session, &detail.participants, Some(&join), None, ctx.locale, app.now());
+    let mut event = mail::calendar::session_event(
+        &detail.session,
+        &detail.participants,
+        Some(&join),
+        None,
+        ctx.locale,
+        app.now(),
+    );
     event.attendees.clear();
     let method = event.organizer.is_some().then_some(ical::Method::Publish);
     let cal = mail::calendar::calendar(method, None, vec![event]);
@@ -348,7 +365,10 @@ async fn calendar(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
         .map_err(|e| AppError::Internal(format!("calendar of session {}: {e}", detail.session.id)))?;
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/calendar; charset=utf-8"),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 HeaderValue::from_static("attachment; filename=\"session.ics\""),
@@ -394,7 +414,11 @@ pub fn role_key(role: ParticipantRole) -> &'static str {
 /// its trainers, while it is neither over nor cancelled.
 pub fn may_manage_links(app: &AppState, actor: &domain::Actor, detail: &SessionDetail) -> bool {
     let facts = crate::booking::facts(detail, actor, app.now());
-    actor.may_session(SessionAction::EditParticipants, facts, app.config().booking.trainers_can_book)
+    actor.may_session(
+        SessionAction::EditParticipants,
+        facts,
+        app.config().booking.trainers_can_book,
+    )
 }
 
 /// The links of a session's participants, for those who manage them (`None` for others).
@@ -465,7 +489,10 @@ pub async fn presence_view(
 ) -> Result<PresenceView, AppError> {
     let presence = app.store().presence(session_id, app.now()).await?;
     let row = |a: &store::Attendee| AttendeeRow {
-        name: a.name.clone().unwrap_or_else(|| locale.t("jitsi.presence.anonymous").to_owned()),
+        name: a
+            .name
+            .clone()
+            .unwrap_or_else(|| locale.t("jitsi.presence.anonymous").to_owned()),
         role_key: a.role.map(role_key),
         unattributed: a.unattributed(),
         first_join: format_short(a.first_join, zone, locale),
@@ -520,7 +547,12 @@ async fn render_room(app: &AppState, ctx: &Ctx, id: &str, error: Option<Message>
         .as_ref()
         .and_then(|(sid, _)| servers.iter().find(|(i, _)| i == sid).map(|(_, n)| n.clone()));
     let page = Page::new(ctx, "jitsi.room.title", &app.config().default_time_zone).titled(detail.session.title.clone());
-    let window = JoinWindow::for_participant(detail.session.starts_at, detail.session.ends_at, true, &app.config().join);
+    let window = JoinWindow::for_participant(
+        detail.session.starts_at,
+        detail.session.ends_at,
+        true,
+        &app.config().join,
+    );
     let presence = presence_view(app, id, ctx.locale, &page.time_zone).await?;
     let return_to = format!("/sessions/{id}/room");
     let status = if error.is_some() {

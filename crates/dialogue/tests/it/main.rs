@@ -9,5 +9,8 @@ mod auth;
 mod binary;
 mod browser;
 mod http_basics;
+mod jitsi_support;
+mod join;
 mod matrix;
+mod prosody;
 mod proxy;

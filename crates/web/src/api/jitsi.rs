@@ -163,7 +163,11 @@ fn invalid(caller: &ApiCaller, problems: Vec<(&'static str, Message)>) -> ApiErr
         .map(|(f, m)| ((*f).to_owned(), m.render(caller.locale)))
         .collect();
     caller
-        .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Message::new("jitsi.api.invalid_server"))
+        .error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Message::new("jitsi.api.invalid_server"),
+        )
         .with_errors(errors)
 }
 
@@ -196,19 +200,18 @@ async fn create(State(app): State<AppState>, caller: ApiCaller, body: Bytes) -> 
     let change = parse_body(&caller, &body)?.change();
     let id = store::new_id();
     let prepared = prepare(app.jitsi().sealer(), &id, None, &change).map_err(|p| invalid(&caller, p))?;
-    let audit = store::AuditEntry::new(
-        "jitsi_server.create",
-        Some(&caller.user.id),
-        &caller.user.email,
-        None,
-    );
+    let audit = store::AuditEntry::new("jitsi_server.create", Some(&caller.user.id), &caller.user.email, None);
     let server = app
         .store()
         .create_jitsi_server(&id, &prepared.input, &audit)
         .await
         .map_err(|e| store_failure(&caller, e))?;
     let location = format!("/api/v1/jitsi-servers/{}", server.id);
-    let mut response = (StatusCode::CREATED, Json(out(&app, server, prepared.generated_api_secret))).into_response();
+    let mut response = (
+        StatusCode::CREATED,
+        Json(out(&app, server, prepared.generated_api_secret)),
+    )
+        .into_response();
     if let Ok(v) = location.parse() {
         response.headers_mut().insert(axum::http::header::LOCATION, v);
     }
@@ -223,7 +226,11 @@ async fn load(app: &AppState, caller: &ApiCaller, id: &str) -> Result<JitsiServe
         .ok_or_else(|| caller.error(StatusCode::NOT_FOUND, "not-found", Message::new("error.not_found")))
 }
 
-async fn read(State(app): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> Result<Json<ServerOut>, ApiError> {
+async fn read(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<ServerOut>, ApiError> {
     require_admin(&caller)?;
     let server = load(&app, &caller, &id).await?;
     Ok(Json(out(&app, server, None)))
@@ -239,12 +246,7 @@ async fn update(
     let current = load(&app, &caller, &id).await?;
     let change = parse_body(&caller, &body)?.change();
     let prepared = prepare(app.jitsi().sealer(), &id, Some(&current), &change).map_err(|p| invalid(&caller, p))?;
-    let audit = store::AuditEntry::new(
-        "jitsi_server.update",
-        Some(&caller.user.id),
-        &caller.user.email,
-        None,
-    );
+    let audit = store::AuditEntry::new("jitsi_server.update", Some(&caller.user.id), &caller.user.email, None);
     let server = app
         .store()
         .update_jitsi_server(&id, &prepared.input, &audit)
@@ -253,14 +255,13 @@ async fn update(
     Ok(Json(out(&app, server, None)))
 }
 
-async fn remove(State(app): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn remove(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     require_admin(&caller)?;
-    let audit = store::AuditEntry::new(
-        "jitsi_server.delete",
-        Some(&caller.user.id),
-        &caller.user.email,
-        None,
-    );
+    let audit = store::AuditEntry::new("jitsi_server.delete", Some(&caller.user.id), &caller.user.email, None);
     app.store()
         .delete_jitsi_server(&id, app.now(), &audit)
         .await
@@ -293,7 +294,11 @@ async fn reissue(
     let (detail, facts) = crate::booking::view(&app, &actor, &id)
         .await
         .map_err(|f| booking_failure(&caller, f))?;
-    if !actor.may_session(SessionAction::EditParticipants, facts, app.config().booking.trainers_can_book) {
+    if !actor.may_session(
+        SessionAction::EditParticipants,
+        facts,
+        app.config().booking.trainers_can_book,
+    ) {
         return Err(caller.error(StatusCode::FORBIDDEN, "forbidden", Message::new("error.forbidden")));
     }
     if !detail.participants.iter().any(|p| p.id == pid) {

@@ -14,7 +14,9 @@ use store::{JitsiServer, StoreError, TokenModeKind};
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult, Message};
 use crate::forms::FieldErrors;
-use crate::jitsi::{KNOWN_FEATURES, ServerChange, default_features, key_server_url, prepare, refusal_field, refusal_message};
+use crate::jitsi::{
+    KNOWN_FEATURES, ServerChange, default_features, key_server_url, prepare, refusal_field, refusal_message,
+};
 use crate::page::{Page, html, html_status};
 use crate::state::AppState;
 
@@ -181,8 +183,18 @@ struct FormPage {
     config_command: Option<String>,
 }
 
-fn form_page(app: &AppState, ctx: &Ctx, server: Option<JitsiServer>, form: ServerForm, errors: FieldErrors) -> FormPage {
-    let title = if server.is_some() { "jitsi.servers.edit" } else { "jitsi.servers.new" };
+fn form_page(
+    app: &AppState,
+    ctx: &Ctx,
+    server: Option<JitsiServer>,
+    form: ServerForm,
+    errors: FieldErrors,
+) -> FormPage {
+    let title = if server.is_some() {
+        "jitsi.servers.edit"
+    } else {
+        "jitsi.servers.new"
+    };
     let mut page = Page::new(ctx, title, &app.config().default_time_zone);
     if let Some(s) = &server {
         page = page.titled(s.name.clone());
@@ -246,12 +258,18 @@ async fn create(State(app): State<AppState>, ctx: Ctx, Form(fields): Form<Vec<(S
         Ok(p) if problems.is_empty() => p,
         Ok(_) => {
             let errors = errors_of(&problems, &ctx);
-            return html_status(StatusCode::UNPROCESSABLE_ENTITY, &form_page(&app, &ctx, None, form, errors));
+            return html_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form_page(&app, &ctx, None, form, errors),
+            );
         }
         Err(mut more) => {
             problems.append(&mut more);
             let errors = errors_of(&problems, &ctx);
-            return html_status(StatusCode::UNPROCESSABLE_ENTITY, &form_page(&app, &ctx, None, form, errors));
+            return html_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form_page(&app, &ctx, None, form, errors),
+            );
         }
     };
     match app
@@ -321,7 +339,10 @@ async fn update(
         Ok(_) => Ok(Redirect::to(&format!("/jitsi-servers/{id}?notice=saved")).into_response()),
         Err(StoreError::Jitsi(r)) => {
             let errors = errors_of(&[(refusal_field(&r), refusal_message(&r))], &ctx);
-            html_status(StatusCode::CONFLICT, &form_page(&app, &ctx, Some(current), form, errors))
+            html_status(
+                StatusCode::CONFLICT,
+                &form_page(&app, &ctx, Some(current), form, errors),
+            )
         }
         Err(e) => Err(e.into()),
     }
@@ -339,7 +360,10 @@ async fn delete(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
         Err(StoreError::Jitsi(r)) => {
             let errors = errors_of(&[("", refusal_message(&r))], &ctx);
             let form = ServerForm::from_server(&current);
-            html_status(StatusCode::CONFLICT, &form_page(&app, &ctx, Some(current), form, errors))
+            html_status(
+                StatusCode::CONFLICT,
+                &form_page(&app, &ctx, Some(current), form, errors),
+            )
         }
         Err(e) => Err(e.into()),
     }
