@@ -9,6 +9,8 @@ mod auth;
 mod binary;
 mod browser;
 mod http_basics;
+mod jitsi_config;
+mod jitsi_servers;
 mod jitsi_support;
 mod join;
 mod matrix;
