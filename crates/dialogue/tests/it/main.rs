@@ -9,6 +9,7 @@ mod auth;
 mod binary;
 mod browser;
 mod http_basics;
+mod jitsi_browser;
 mod jitsi_config;
 mod jitsi_servers;
 mod jitsi_support;
