@@ -196,6 +196,36 @@ pub struct JoinTarget {
     pub server: Option<(String, String)>,
 }
 
+/// Join lookups already made (SQLite only), each tagged with the count of committed writes it
+/// was read at: while that count has not moved, nothing in the database changed and the entry
+/// is exact (a revoked link, a moved or cancelled session, a new server all come with a commit).
+/// The hot path of a join is then no query at all.
+#[derive(Default)]
+pub(crate) struct JoinCache {
+    entries: std::sync::Mutex<HashMap<String, (u64, std::sync::Arc<JoinTarget>)>>,
+}
+
+/// Entries kept at most (then the cache starts over).
+const JOIN_CACHE_MAX: usize = 20_000;
+
+impl JoinCache {
+    fn get(&self, link_hash: &str, commits: u64) -> Option<std::sync::Arc<JoinTarget>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(link_hash)
+            .filter(|(at, _)| *at == commits)
+            .map(|(_, target)| target.clone())
+    }
+
+    fn put(&self, link_hash: &str, commits: u64, target: std::sync::Arc<JoinTarget>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= JOIN_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(link_hash.to_owned(), (commits, target));
+    }
+}
+
 /// A session and the server its room lives on (pinned, or the default one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomSession {
@@ -761,8 +791,24 @@ impl Store {
 
     // ---- Joining ----
 
-    /// Everything a personal link's join needs, in one indexed query (by the key's hash).
-    pub async fn join_target(&self, link_hash: &str) -> Result<Option<JoinTarget>> {
+    /// Everything a personal link's join needs, in one indexed query (by the key's hash), or
+    /// none at all when this process has read it since its last committed write (SQLite).
+    pub async fn join_target(&self, link_hash: &str) -> Result<Option<std::sync::Arc<JoinTarget>>> {
+        // Read the count before the query: a write committed meanwhile makes the entry stale.
+        let commits = self.pool.commits();
+        if let Some(at) = commits
+            && let Some(hit) = self.joins.get(link_hash, at)
+        {
+            return Ok(Some(hit));
+        }
+        let found = self.join_target_query(link_hash).await?.map(std::sync::Arc::new);
+        if let (Some(at), Some(target)) = (commits, &found) {
+            self.joins.put(link_hash, at, target.clone());
+        }
+        Ok(found)
+    }
+
+    async fn join_target_query(&self, link_hash: &str) -> Result<Option<JoinTarget>> {
         let mut c = self.pool.read().await?;
         c.conn()
             .opt(

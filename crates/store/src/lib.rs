@@ -109,6 +109,8 @@ pub struct Store {
     pool: Pool,
     /// Derives personal-link keys (see [`Store::join_key`]); set by [`Store::set_link_secret`].
     links: Option<std::sync::Arc<ring::hmac::Key>>,
+    /// Recent join lookups (SQLite only), exact while no write has been committed since.
+    joins: std::sync::Arc<jitsi::JoinCache>,
 }
 
 impl Store {
@@ -137,6 +139,7 @@ impl Store {
             Pool::Sqlite {
                 pool,
                 writer: Arc::new(Mutex::new(())),
+                commits: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let connect = PgConnectOptions::from_str(url).map_err(|_| StoreError::UnsupportedUrl(redact(url)))?;
@@ -149,7 +152,11 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact(url)));
         };
-        Ok(Store { pool, links: None })
+        Ok(Store {
+            pool,
+            links: None,
+            joins: std::sync::Arc::default(),
+        })
     }
 
     /// Sets the secret from which personal-link keys are derived (a key of the server's own,

@@ -99,6 +99,7 @@ both_backends!(
     sessions_are_pinned_and_servers_in_use_are_kept,
     the_join_lookup_finds_everything_in_one_query,
     reissued_links_revoke_the_old_one,
+    join_lookups_never_outlive_a_write,
     one_active_reservation_per_session,
     events_are_stored_once_and_make_presence,
 );
@@ -237,7 +238,7 @@ async fn the_join_lookup_finds_everything_in_one_query(backend: Backend) {
             assert_eq!(target.locale.as_deref(), Some("en"));
         } else {
             // A new contact: nothing known yet.
-            assert_eq!((target.zone, target.locale), (None, None));
+            assert_eq!((&target.zone, &target.locale), (&None, &None));
         }
     }
     assert!(store.join_target(&Store::link_hash("unknown")).await.unwrap().is_none());
@@ -275,6 +276,75 @@ async fn reissued_links_revoke_the_old_one(backend: Backend) {
         log.iter()
             .any(|e| e.action == "test" && e.target_type.as_deref() == Some("participant"))
     );
+}
+
+async fn join_lookups_never_outlive_a_write(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let manager = account(&store, "m@example.org", Role::Manager).await;
+    account(&store, "theo@example.org", Role::Trainer).await;
+    let detail = book(&store, &manager, 24).await;
+    let learner = detail
+        .participants
+        .iter()
+        .find(|p| p.email == "lea@example.org")
+        .unwrap();
+    let hash = Store::link_hash(&store.join_key(&learner.id, learner.link_version).unwrap());
+    let first = store.join_target(&hash).await.unwrap().unwrap();
+    assert_eq!(first.server, None);
+    assert_eq!(
+        store.join_target(&hash).await.unwrap().unwrap(),
+        first,
+        "asked twice, same answer"
+    );
+    // A server appears: the lookup sees it.
+    store
+        .create_jitsi_server("a1", &server("Alpha", true), &audit())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .join_target(&hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .server
+            .as_ref()
+            .unwrap()
+            .0,
+        "a1"
+    );
+    // The session moves, then is cancelled: each lookup says so at once.
+    let later = detail.session.starts_at + SignedDuration::from_hours(2);
+    store
+        .update_sessions(
+            &[store::SessionUpdate {
+                id: detail.session.id.clone(),
+                times: Some((later, later + SignedDuration::from_mins(30))),
+                ..Default::default()
+            }],
+            Timestamp::now(),
+            &audit(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.join_target(&hash).await.unwrap().unwrap().session.starts_at,
+        later
+    );
+    store
+        .cancel_sessions(std::slice::from_ref(&detail.session.id), Timestamp::now(), &audit())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.join_target(&hash).await.unwrap().unwrap().session.status,
+        store::SessionStatus::Cancelled
+    );
+    // The link is re-issued: the old key finds nobody, even though it was just looked up.
+    store
+        .reissue_link(&detail.session.id, &learner.id, &audit())
+        .await
+        .unwrap();
+    assert!(store.join_target(&hash).await.unwrap().is_none());
 }
 
 async fn one_active_reservation_per_session(backend: Backend) {

@@ -8,13 +8,19 @@
 //! page, after it or when the session is cancelled a page that says so (410), never a redirect
 //! into the room. An unknown or revoked key is a plain 404.
 //!
-//! The hot path (a personal link inside its window) is one indexed query, a token minted from
-//! the cached server settings, and a redirect: nothing is written.
+//! The hot path (a personal link inside its window) is one indexed query (none when the store
+//! has it cached), a token minted from the cached server settings, and a redirect: nothing is
+//! written, no login is looked up, no cookie is made. Personal links have their own light
+//! request context for that ([`link_context`]); their pages get a CSRF cookie like any other.
+
+use std::net::SocketAddr;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -30,10 +36,104 @@ use crate::i18n::{format_datetime, format_short};
 use crate::page::{Page, html, html_status};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+/// Personal links, with their own light context (see [`link_context`]).
+pub fn link_routes(app: AppState) -> Router<AppState> {
     Router::new()
         .route("/j/{key}", get(personal))
         .route("/j/{key}/calendar.ics", get(calendar))
+        .layer(axum::middleware::from_fn_with_state(app, link_context))
+}
+
+/// The request context of personal links: the client's address and language, no login (the
+/// key is the credential), no CSRF cookie until a page is rendered; errors rendered as pages.
+pub async fn link_context(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let headers = req.headers();
+    let ip = crate::context::client_ip(peer.ip(), headers, &app.config().trusted_proxies);
+    let locale = cookie(headers, LANG_COOKIE)
+        .and_then(|v| v.parse::<Locale>().ok())
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Locale::from_accept_language)
+        })
+        .unwrap_or(app.config().default_locale);
+    let ctx = Ctx {
+        ip,
+        locale,
+        auth: None,
+        csrf: String::new(),
+        path: redact_path(req.uri().path()).into_owned(),
+        user_agent: None,
+    };
+    req.extensions_mut().insert(ctx.clone());
+    let mut response = next.run(req).await;
+    if let Some(crate::error::ErrorMarker(error)) = response.extensions_mut().remove::<crate::error::ErrorMarker>() {
+        response = crate::pages::error::render(&app, &ctx, &error);
+    }
+    let h = response.headers_mut();
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    h.append(header::VARY, HeaderValue::from_static("Cookie, Accept-Language"));
+    response
+}
+
+/// The CSRF token of this browser for a page's forms, and the cookie to set when it had none
+/// (what the pages' context does for every page).
+fn page_csrf(app: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    let name = crate::context::csrf_cookie_name(app);
+    match cookie(headers, name).filter(|v| v.len() == 43) {
+        Some(value) => (app.secret().csrf_token(value), None),
+        None => {
+            let fresh = crate::crypto::random_token();
+            let set = crate::context::set_cookie(app, name, &fresh, None);
+            (app.secret().csrf_token(&fresh), Some(set))
+        }
+    }
+}
+
+/// Who looks at a join's pages: the context, and for personal links the request headers (to
+/// give pages their CSRF token; staff pages already have one).
+struct Viewer<'a> {
+    ctx: Ctx,
+    headers: Option<&'a HeaderMap>,
+}
+
+impl Viewer<'_> {
+    /// The context to render a page with, and a cookie to set with it.
+    fn for_page(&self, app: &AppState) -> (Ctx, Option<HeaderValue>) {
+        match self.headers {
+            Some(headers) => {
+                let (csrf, cookie) = page_csrf(app, headers);
+                (
+                    Ctx {
+                        csrf,
+                        ..self.ctx.clone()
+                    },
+                    cookie,
+                )
+            }
+            None => (self.ctx.clone(), None),
+        }
+    }
+}
+
+/// Adds a `Set-Cookie` to a rendered page.
+fn with_cookie(result: AppResult, cookie: Option<HeaderValue>) -> AppResult {
+    let mut response = result?;
+    if let Some(c) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(response)
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
         .route("/sessions/{id}/join", get(staff_join))
         .route("/sessions/{id}/room", get(room_page))
         .route("/sessions/{id}/jitsi-server", post(choose_server))
@@ -119,7 +219,10 @@ async fn personal(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
         .join_target(&Store::link_hash(&key))
         .await?
         .ok_or(AppError::NotFound)?;
-    let ctx = with_locale(&ctx, &headers, target.locale.as_deref());
+    let viewer = Viewer {
+        ctx: with_locale(&ctx, &headers, target.locale.as_deref()),
+        headers: Some(&headers),
+    };
     let p = &target.participant;
     let joiner = Joiner {
         id: &p.id,
@@ -132,7 +235,7 @@ async fn personal(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
         refresh: format!("/j/{key}"),
         calendar: Some(format!("/j/{key}/calendar.ics")),
     };
-    enter(&app, &ctx, &target.session, target.server.as_ref(), &joiner, &hrefs).await
+    enter(&app, &viewer, &target.session, target.server.as_ref(), &joiner, &hrefs).await
 }
 
 async fn staff_join(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
@@ -155,14 +258,15 @@ async fn staff_join(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String
         refresh: staff_join_path(&id),
         calendar: None,
     };
-    enter(&app, &ctx, &room.session, room.server.as_ref(), &joiner, &hrefs).await
+    let viewer = Viewer { ctx, headers: None };
+    enter(&app, &viewer, &room.session, room.server.as_ref(), &joiner, &hrefs).await
 }
 
 /// The decision of every join: cancelled or over → 410; too early → the waiting page; inside
 /// the window → a token and a redirect into the room.
 async fn enter(
     app: &AppState,
-    ctx: &Ctx,
+    viewer: &Viewer<'_>,
     session: &Session,
     server: Option<&(String, String)>,
     joiner: &Joiner<'_>,
@@ -170,25 +274,39 @@ async fn enter(
 ) -> AppResult {
     let now = app.now();
     if session.status == SessionStatus::Cancelled {
-        return closed(
+        let (ctx, cookie) = viewer.for_page(app);
+        let page = closed(
             app,
-            ctx,
+            &ctx,
             session,
             &joiner.zone,
             "jitsi.cancelled.title",
             "jitsi.cancelled.text",
         );
+        return with_cookie(page, cookie);
     }
     let window = JoinWindow::for_participant(session.starts_at, session.ends_at, joiner.moderator, &app.config().join);
     match window.state(now) {
-        WindowState::Over => closed(app, ctx, session, &joiner.zone, "jitsi.over.title", "jitsi.over.text"),
-        WindowState::NotYet { opens_in } => waiting(app, ctx, session, &window, opens_in, joiner, hrefs).await,
+        WindowState::Over => {
+            let (ctx, cookie) = viewer.for_page(app);
+            let page = closed(app, &ctx, session, &joiner.zone, "jitsi.over.title", "jitsi.over.text");
+            with_cookie(page, cookie)
+        }
+        WindowState::NotYet { opens_in } => {
+            let (ctx, cookie) = viewer.for_page(app);
+            with_cookie(
+                waiting(app, &ctx, session, &window, opens_in, joiner, hrefs).await,
+                cookie,
+            )
+        }
         WindowState::Open { .. } => {
-            let Some((id, revision)) = server else {
-                return unavailable(app, ctx, session, &joiner.zone);
+            let server = match server {
+                Some((id, revision)) => app.jitsi().server(app.store(), id, revision).await?,
+                None => None,
             };
-            let Some(server) = app.jitsi().server(app.store(), id, revision).await? else {
-                return unavailable(app, ctx, session, &joiner.zone);
+            let Some(server) = server else {
+                let (ctx, cookie) = viewer.for_page(app);
+                return with_cookie(unavailable(app, &ctx, session, &joiner.zone), cookie);
             };
             let user = jitsi::UserInfo {
                 id: joiner.id,
@@ -203,10 +321,12 @@ async fn enter(
             let url = server
                 .room_url(&session.room, &token)
                 .map_err(|e| AppError::Internal(format!("room URL for session {}: {e}", session.id)))?;
+            // Referrer-Policy (same-origin, from the security headers) keeps the link out of
+            // Jitsi's Referer; the token rides in the fragment, out of every log.
             let mut response = Redirect::to(&url).into_response();
-            let h = response.headers_mut();
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(response)
         }
     }

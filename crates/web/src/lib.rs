@@ -64,6 +64,7 @@ pub fn router(app: AppState) -> Router {
     let body_limit = app.config().body_limit;
     Router::new()
         .merge(machines)
+        .merge(join::link_routes(app.clone()))
         .merge(pages)
         .layer(middleware::from_fn_with_state(app.clone(), security::headers))
         .layer(DefaultBodyLimit::max(body_limit))

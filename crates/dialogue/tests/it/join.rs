@@ -228,11 +228,23 @@ async fn the_window_opens_and_closes_to_the_second(backend: Backend) {
     // Learners: from 5 minutes before the start…
     let r = at(&app, start - 5 * MIN - SEC, &lea).await;
     assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("dialogue_csrf=") && cookie.contains("HttpOnly"),
+        "pages get their CSRF cookie: {cookie}"
+    );
+    assert_eq!(r.headers()["cache-control"], "no-store");
     let body = r.text().await.unwrap();
     assert!(body.contains("data-countdown=\"1\""), "one second to go");
     assert!(body.contains("Salle d’attente") || body.contains("Rust pour les équipes"));
     let r = at(&app, start - 5 * MIN, &lea).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "open at the first second");
+    assert!(r.headers().get("set-cookie").is_none(), "the way in sets nothing");
+    assert_eq!(
+        r.headers()["referrer-policy"],
+        "same-origin",
+        "Jitsi gets no Referer naming the link"
+    );
     let (_, claims) = decode_unverified(&token_of(&location(&r)));
     assert_eq!(claims["nbf"], (start - 5 * MIN).as_second() - 60);
     assert_eq!(
