@@ -72,6 +72,7 @@ pub async fn check(config: &Config, warnings: &[String]) -> Result<(), CommandEr
                     println!("FAIL database {}: {e}", store::redact(&config.database_url));
                 }
             }
+            failed += check_jitsi_servers(&store, config).await;
             store.close().await;
         }
         Err(e) => {
@@ -91,6 +92,47 @@ pub async fn check(config: &Config, warnings: &[String]) -> Result<(), CommandEr
     } else {
         Ok(())
     }
+}
+
+/// Each Jitsi server's secrets open with this secret key (a restored database with another key
+/// would otherwise only fail at the first join). Returns how many failed.
+async fn check_jitsi_servers(store: &Store, config: &Config) -> usize {
+    let Ok(servers) = store.list_jitsi_servers().await else {
+        // No schema yet (never migrated): nothing to check.
+        return 0;
+    };
+    if servers.is_empty() {
+        println!("note no Jitsi server configured yet (admins add them on the Jitsi servers page)");
+        return 0;
+    }
+    if std::fs::metadata(&config.secret_key_file).is_err() {
+        println!(
+            "FAIL Jitsi servers are configured but the secret key {} is missing: their secrets cannot be opened",
+            config.secret_key_file.display()
+        );
+        return 1;
+    }
+    let secret = match crate::app::load_secret(&config.secret_key_file) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("FAIL {e}");
+            return 1;
+        }
+    };
+    let runtime = web::jitsi::Runtime::new(&secret);
+    let mut failed = 0;
+    for server in servers {
+        let name = server.name.clone();
+        let mode = server.token_mode.as_str();
+        match web::jitsi::open_server(runtime.sealer(), server) {
+            Ok(_) => println!("ok   Jitsi server {name:?} ({mode}): secrets open with this secret key"),
+            Err(_) => {
+                failed += 1;
+                println!("FAIL Jitsi server {name:?}: its secrets do not open with this secret key (was it changed?)");
+            }
+        }
+    }
+    failed
 }
 
 fn invalid(what: &str, e: impl std::fmt::Display) -> CommandError {

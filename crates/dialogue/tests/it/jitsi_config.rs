@@ -16,7 +16,12 @@ const PUBLIC: &str = "https://dialogue.example.org";
 both_backends!(jitsi_config_prints_settings_that_luac_accepts);
 
 fn run(app: &TestApp, args: &[&str]) -> (i32, String, String) {
+    run_with(app, &[], args)
+}
+
+fn run_with(app: &TestApp, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(BIN);
+    cmd.envs(env.iter().copied());
     for (k, _) in std::env::vars() {
         if k.starts_with("DIALOGUE_") {
             cmd.env_remove(k);
@@ -189,4 +194,27 @@ async fn jitsi_config_prints_settings_that_luac_accepts(backend: Backend) {
     let (code, out, _) = run(&app, &["jitsi-config", "--help"]);
     assert_eq!(code, 0);
     assert!(out.contains("--server <NAME>") && out.contains("--muc-domain <DOMAIN>"));
+
+    // `dialogue check` opens every server's secrets with the secret key, and says when it cannot
+    // (a database restored next to another key).
+    let (code, out, err) = run(&app, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("ok   Jitsi server \"Meet principal\" (hs256): secrets open"),
+        "{out}"
+    );
+    assert!(out.contains("ok   Jitsi server \"JaaS\" (jaas)"));
+    let other = app.data_dir.join("other.key");
+    std::fs::write(&other, format!("{}\n", "ab".repeat(32))).unwrap();
+    let other = other.display().to_string();
+    let (code, out, _) = run_with(&app, &[("DIALOGUE_SECRET_KEY_FILE", &other)], &["check"]);
+    assert_eq!(code, 1);
+    assert_eq!(out.matches("FAIL Jitsi server").count(), 3, "{out}");
+    let (code, _, err) = run_with(
+        &app,
+        &[("DIALOGUE_SECRET_KEY_FILE", &other)],
+        &["jitsi-config", "--server", "RSA"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("is this the secret key they were saved with?"), "{err}");
 }
