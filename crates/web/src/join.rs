@@ -68,7 +68,8 @@ pub async fn link_context(
         locale,
         auth: None,
         csrf: String::new(),
-        path: redact_path(req.uri().path()).into_owned(),
+        // The page's own address (its language switch comes back to it); only logs redact it.
+        path: req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned(),
         user_agent: None,
     };
     req.extensions_mut().insert(ctx.clone());

@@ -638,6 +638,16 @@ async fn the_waiting_page_speaks_the_viewers_zone_and_language(backend: Backend)
     assert!(page.contains("Monday 2 June 2031") || page.contains("June"), "{page}");
     assert!(page.contains("(America/New_York)") && !page.contains("Session time:"));
     assert!(page.contains("Add to my calendar"));
+    // The language switch comes back to the link, and the choice sticks.
+    let switch = format!(
+        "/lang/fr?next={}",
+        form_urlencoded::byte_serialize(lea_path.as_bytes()).collect::<String>()
+    );
+    assert!(page.contains(&switch.replace('&', "&amp;")), "{page}");
+    let browser = app.browser().speaking("en");
+    let back = browser.get(&switch).await;
+    assert_eq!(back.path, lea_path);
+    assert!(back.contains("<html lang=\"fr\">") && back.contains("Ajouter à mon agenda"));
     // The calendar file: this session, this link, nobody else's address.
     let ics = get(&app, &format!("{lea_path}/calendar.ics")).await;
     assert_eq!(ics.status(), StatusCode::OK);
