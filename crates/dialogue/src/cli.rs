@@ -27,6 +27,18 @@ pub enum Command {
     /// Manage accounts (admins, managers, trainers).
     #[command(subcommand)]
     User(UserCommand),
+    /// Print the Prosody, Jicofo and Jitsi Meet settings for a Jitsi server configured in
+    /// Dialogue (app id, secret or key server, reservation and event API with their bearer),
+    /// ready to paste, one comment line per block saying where it goes.
+    JitsiConfig {
+        /// The server's name, as on the Jitsi servers page.
+        #[arg(long, value_name = "NAME")]
+        server: String,
+        /// The conference MUC component, when it is not conference.<domain> (Docker images use
+        /// muc.<domain>).
+        #[arg(long, value_name = "DOMAIN")]
+        muc_domain: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -47,7 +47,7 @@ pub async fn migrate(config: &Config) -> Result<(), CommandError> {
     let applied = store.migrate().await?;
     println!(
         "{applied} migration(s) applied; schema at version {}",
-        store::MIGRATIONS.len()
+        store::MIGRATIONS.last().map_or(0, |m| m.version)
     );
     store.close().await;
     Ok(())
@@ -72,6 +72,7 @@ pub async fn check(config: &Config, warnings: &[String]) -> Result<(), CommandEr
                     println!("FAIL database {}: {e}", store::redact(&config.database_url));
                 }
             }
+            failed += check_jitsi_servers(&store, config).await;
             store.close().await;
         }
         Err(e) => {
@@ -91,6 +92,47 @@ pub async fn check(config: &Config, warnings: &[String]) -> Result<(), CommandEr
     } else {
         Ok(())
     }
+}
+
+/// Each Jitsi server's secrets open with this secret key (a restored database with another key
+/// would otherwise only fail at the first join). Returns how many failed.
+async fn check_jitsi_servers(store: &Store, config: &Config) -> usize {
+    let Ok(servers) = store.list_jitsi_servers().await else {
+        // No schema yet (never migrated): nothing to check.
+        return 0;
+    };
+    if servers.is_empty() {
+        println!("note no Jitsi server configured yet (admins add them on the Jitsi servers page)");
+        return 0;
+    }
+    if std::fs::metadata(&config.secret_key_file).is_err() {
+        println!(
+            "FAIL Jitsi servers are configured but the secret key {} is missing: their secrets cannot be opened",
+            config.secret_key_file.display()
+        );
+        return 1;
+    }
+    let secret = match crate::app::load_secret(&config.secret_key_file) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("FAIL {e}");
+            return 1;
+        }
+    };
+    let runtime = web::jitsi::Runtime::new(&secret);
+    let mut failed = 0;
+    for server in servers {
+        let name = server.name.clone();
+        let mode = server.token_mode.as_str();
+        match web::jitsi::open_server(runtime.sealer(), server) {
+            Ok(_) => println!("ok   Jitsi server {name:?} ({mode}): secrets open with this secret key"),
+            Err(_) => {
+                failed += 1;
+                println!("FAIL Jitsi server {name:?}: its secrets do not open with this secret key (was it changed?)");
+            }
+        }
+    }
+    failed
 }
 
 fn invalid(what: &str, e: impl std::fmt::Display) -> CommandError {
@@ -285,4 +327,54 @@ async fn user_inner(store: &Store, config: &Config, command: UserCommand) -> Res
             Ok(())
         }
     }
+}
+
+/// `dialogue jitsi-config --server NAME`: the server's Prosody, Jicofo and Jitsi Meet settings,
+/// secrets included (whoever runs it can read the secret key file anyway).
+pub async fn jitsi_config(config: &Config, name: &str, muc_domain: Option<&str>) -> Result<(), CommandError> {
+    let store = open_store(config).await?;
+    let result = jitsi_config_inner(&store, config, name, muc_domain).await;
+    store.close().await;
+    result
+}
+
+async fn jitsi_config_inner(
+    store: &Store,
+    config: &Config,
+    name: &str,
+    muc_domain: Option<&str>,
+) -> Result<(), CommandError> {
+    let secret = crate::app::load_secret(&config.secret_key_file)?;
+    let Some(server) = store.jitsi_server_by_name(name).await? else {
+        let names: Vec<String> = store
+            .list_jitsi_servers()
+            .await?
+            .into_iter()
+            .map(|s| format!("{:?}", s.name))
+            .collect();
+        return Err(CommandError(if names.is_empty() {
+            format!(
+                "no Jitsi server named {name:?}: none is configured yet (add one on the Jitsi servers page or with POST /api/v1/jitsi-servers)"
+            )
+        } else {
+            format!("no Jitsi server named {name:?}; configured: {}", names.join(", "))
+        }));
+    };
+    let runtime = web::jitsi::Runtime::new(&secret);
+    let open = web::jitsi::open_server(runtime.sealer(), server).map_err(|e| {
+        CommandError(format!(
+            "cannot open the secrets of Jitsi server {name:?} ({e}): is this the secret key they were saved with?"
+        ))
+    })?;
+    let input = jitsi::ConfigInput {
+        server_name: &open.server.name,
+        xmpp_domain: &open.server.domain,
+        tenant: open.tenant(),
+        mode: &open.mode,
+        public_url: &config.web.public_url,
+        api_secret: &open.api_secret,
+        muc_domain,
+    };
+    print!("{}", jitsi::prosody_config(&input));
+    Ok(())
 }

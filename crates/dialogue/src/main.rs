@@ -39,6 +39,9 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Migrate => commands::migrate(&config).await.map_err(|e| e.0),
         Command::Check => commands::check(&config, &warnings).await.map_err(|e| e.0),
         Command::User(command) => commands::user(&config, command).await.map_err(|e| e.0),
+        Command::JitsiConfig { server, muc_domain } => commands::jitsi_config(&config, &server, muc_domain.as_deref())
+            .await
+            .map_err(|e| e.0),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -244,6 +244,17 @@ impl Actor {
     pub fn may_manage_courses(&self) -> bool {
         self.role >= Role::Manager
     }
+
+    /// Jitsi servers (their secrets, their default) are the admins' alone.
+    pub fn may_manage_jitsi_servers(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Which Jitsi server a session uses is chosen by admins and managers (who may change the
+    /// session), not by trainers.
+    pub fn may_choose_jitsi_server(&self, facts: SessionFacts) -> bool {
+        self.role >= Role::Manager && self.may_session(SessionAction::EditDetails, facts, false)
+    }
 }
 
 #[cfg(test)]
@@ -310,5 +321,11 @@ mod session_tests {
         }
         assert!(Actor::new("u", Manager).may_manage_courses());
         assert!(!Actor::new("u", Trainer).may_manage_courses());
+        assert!(Actor::new("u", Admin).may_manage_jitsi_servers());
+        assert!(!Actor::new("u", Manager).may_manage_jitsi_servers());
+        assert!(!Actor::new("u", Trainer).may_manage_jitsi_servers());
+        assert!(Actor::new("u", Manager).may_choose_jitsi_server(other));
+        assert!(!Actor::new("u", Manager).may_choose_jitsi_server(cancelled));
+        assert!(!Actor::new("u", Trainer).may_choose_jitsi_server(own));
     }
 }

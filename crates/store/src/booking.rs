@@ -140,7 +140,7 @@ impl ParticipantRole {
         matches!(self, ParticipantRole::Trainer | ParticipantRole::Moderator)
     }
 
-    fn parse(s: &str) -> Result<ParticipantRole> {
+    pub(crate) fn parse(s: &str) -> Result<ParticipantRole> {
         Self::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
@@ -165,7 +165,7 @@ impl Rsvp {
         }
     }
 
-    fn parse(s: &str) -> Result<Rsvp> {
+    pub(crate) fn parse(s: &str) -> Result<Rsvp> {
         match s {
             "pending" => Ok(Rsvp::Pending),
             "accepted" => Ok(Rsvp::Accepted),
@@ -338,6 +338,12 @@ pub enum Change {
     },
     Cancelled {
         session_id: String,
+    },
+    /// A participant's personal link was revoked and a new one issued (`link_version` bumped):
+    /// the old link answers 404 from now on.
+    LinkReissued {
+        session_id: String,
+        participant_id: String,
     },
 }
 
@@ -698,8 +704,9 @@ impl Store {
             let room = RoomName::generate(&new.title, random_bytes::<16>());
             c.exec(
                 "INSERT INTO sessions (id, uid, course_id, series_id, title, starts_at, ends_at, time_zone, status, room, \
-                 notes, sequence, created_by, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'scheduled', $9, $10, 0, $11, $12, $12)",
+                 notes, sequence, created_by, created_at, updated_at, jitsi_server_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'scheduled', $9, $10, 0, $11, $12, $12, \
+                 (SELECT j.id FROM jitsi_servers j WHERE j.is_default))",
                 args![
                     id.as_str(),
                     format!("{}@dialogue", new_id()).as_str(),

@@ -7,6 +7,7 @@
 //! dialects differ, the caller picks the statement with [`Conn::is_postgres`].
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
@@ -208,6 +209,10 @@ pub(crate) enum Pool {
         /// then take the database's write lock with `BEGIN IMMEDIATE`, where the busy timeout covers
         /// other processes (the command line). So no write ever meets "database is locked".
         writer: Arc<Mutex<()>>,
+        /// Write transactions committed by this process: a read cache tagged with the count it
+        /// was read at is still exact while the count has not moved (every write of the
+        /// embedded database goes through [`Pool::write`]).
+        commits: Arc<AtomicU64>,
     },
     Postgres(PgPool),
 }
@@ -232,6 +237,7 @@ pub(crate) struct Tx {
     // Field order matters: the transaction ends (rolls back if needed) before the writer lock
     // is released.
     inner: TxInner,
+    commits: Option<Arc<AtomicU64>>,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
@@ -253,6 +259,9 @@ impl Tx {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
         }
+        if let Some(commits) = &self.commits {
+            commits.fetch_add(1, Ordering::SeqCst);
+        }
         Ok(())
     }
 }
@@ -267,19 +276,31 @@ impl Pool {
 
     pub(crate) async fn write(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite { pool, writer } => {
+            Pool::Sqlite { pool, writer, commits } => {
                 let guard = writer.clone().lock_owned().await;
                 let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 Tx {
                     inner: TxInner::Sqlite(tx),
+                    commits: Some(commits.clone()),
                     _writer: Some(guard),
                 }
             }
             Pool::Postgres(pool) => Tx {
                 inner: TxInner::Postgres(pool.begin().await?),
+                commits: None,
                 _writer: None,
             },
         })
+    }
+
+    /// The count of this process's committed write transactions, when it sees every write of
+    /// the database (SQLite, whose writers are all in this process but for the command line,
+    /// which changes no session); `None` on PostgreSQL, where other instances write too.
+    pub(crate) fn commits(&self) -> Option<u64> {
+        match self {
+            Pool::Sqlite { commits, .. } => Some(commits.load(Ordering::SeqCst)),
+            Pool::Postgres(_) => None,
+        }
     }
 
     pub(crate) async fn close(&self) {

@@ -11,6 +11,7 @@ mod auth;
 mod booking;
 mod db;
 mod ids;
+mod jitsi;
 mod migrate;
 mod users;
 
@@ -31,6 +32,10 @@ pub use booking::{
     SessionUpdate,
 };
 pub use ids::{new_id, random_bytes};
+pub use jitsi::{
+    Attendee, JitsiEventKind, JitsiRefusal, JitsiServer, JitsiServerInput, JoinTarget, NewJitsiEvent, Presence,
+    PresenceEvent, Reservation, ReservationOutcome, RoomSession, TokenModeKind, compute_presence,
+};
 pub use migrate::MIGRATIONS;
 pub use users::{NewUser, ProfileUpdate, User, UserFilter};
 
@@ -64,6 +69,8 @@ pub enum StoreError {
     NotFound,
     #[error("{0}")]
     Booking(#[from] BookingRefusal),
+    #[error("{0}")]
+    Jitsi(#[from] JitsiRefusal),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -102,6 +109,8 @@ pub struct Store {
     pool: Pool,
     /// Derives personal-link keys (see [`Store::join_key`]); set by [`Store::set_link_secret`].
     links: Option<std::sync::Arc<ring::hmac::Key>>,
+    /// Recent join lookups (SQLite only), exact while no write has been committed since.
+    joins: std::sync::Arc<jitsi::JoinCache>,
 }
 
 impl Store {
@@ -130,6 +139,7 @@ impl Store {
             Pool::Sqlite {
                 pool,
                 writer: Arc::new(Mutex::new(())),
+                commits: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let connect = PgConnectOptions::from_str(url).map_err(|_| StoreError::UnsupportedUrl(redact(url)))?;
@@ -142,7 +152,11 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact(url)));
         };
-        Ok(Store { pool, links: None })
+        Ok(Store {
+            pool,
+            links: None,
+            joins: std::sync::Arc::default(),
+        })
     }
 
     /// Sets the secret from which personal-link keys are derived (a key of the server's own,

@@ -23,4 +23,38 @@
       if (done) button.textContent = done;
     });
   });
+
+  // The waiting page's countdown (data-countdown = seconds until the room opens, as the server
+  // counted them): ticks every second, then reloads the page, which the server answers with the
+  // room. Relative time only, so a wrong clock on this device changes nothing.
+  var countdown = document.querySelector("[data-countdown]");
+  if (countdown) {
+    var seconds = parseInt(countdown.getAttribute("data-countdown"), 10);
+    var units = (countdown.getAttribute("data-units") || "d h min s").split(" ");
+    var value = countdown.querySelector("[data-countdown-value]");
+    if (!isNaN(seconds) && value) {
+      var deadline = performance.now() + seconds * 1000;
+      var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+      var show = function (left) {
+        var d = Math.floor(left / 86400), h = Math.floor(left % 86400 / 3600);
+        var m = Math.floor(left % 3600 / 60), s = left % 60;
+        if (d > 0) return d + " " + units[0] + " " + pad(h) + " " + units[1];
+        if (h > 0) return h + " " + units[1] + " " + pad(m) + " " + units[2];
+        if (m > 0) return m + " " + units[2] + " " + pad(s) + " " + units[3];
+        return s + " " + units[3];
+      };
+      var tick = function () {
+        var left = Math.ceil((deadline - performance.now()) / 1000);
+        if (left <= 0) {
+          value.textContent = show(0);
+          window.location.reload();
+          return;
+        }
+        value.textContent = show(left);
+        // Wake at the next whole second (no drift).
+        window.setTimeout(tick, (deadline - performance.now()) % 1000 || 1000);
+      };
+      tick();
+    }
+  }
 })();

@@ -92,7 +92,7 @@ pub fn session_cookie_name(app: &AppState) -> &'static str {
     }
 }
 
-fn csrf_cookie_name(app: &AppState) -> &'static str {
+pub fn csrf_cookie_name(app: &AppState) -> &'static str {
     if app.config().https() {
         "__Host-dialogue_csrf"
     } else {

@@ -41,6 +41,7 @@ pub struct SecretKey {
     csrf: hmac::Key,
     links: [u8; 32],
     feeds: [u8; 32],
+    jitsi: [u8; 32],
 }
 
 impl SecretKey {
@@ -57,6 +58,7 @@ impl SecretKey {
             csrf: derive("dialogue csrf v1"),
             links: bytes("dialogue join links v1"),
             feeds: bytes("dialogue calendar feeds v1"),
+            jitsi: bytes("dialogue jitsi secrets v1"),
         }
     }
 
@@ -68,6 +70,11 @@ impl SecretKey {
     /// The key from which calendar-feed keys derive.
     pub fn feed_secret(&self) -> &[u8; 32] {
         &self.feeds
+    }
+
+    /// The key that seals Jitsi servers' secrets in the database (AES-256-GCM).
+    pub fn jitsi_secret(&self) -> &[u8; 32] {
+        &self.jitsi
     }
 
     /// The form token bound to a browser's CSRF cookie value.

@@ -14,6 +14,9 @@ pub mod error;
 pub mod forms;
 pub mod health;
 pub mod i18n;
+pub mod jitsi;
+pub mod jitsi_endpoints;
+pub mod join;
 pub mod page;
 pub mod pages;
 pub mod proxy_auth;
@@ -46,6 +49,8 @@ pub fn router(app: AppState) -> Router {
         .merge(pages::profile::routes())
         .merge(pages::users::routes())
         .merge(pages::audit::routes())
+        .merge(pages::jitsi_servers::routes())
+        .merge(join::routes())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(app.clone(), context::context));
 
@@ -53,11 +58,13 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/{name}", get(assets::serve))
+        .merge(jitsi_endpoints::routes())
         .merge(api::routes());
 
     let body_limit = app.config().body_limit;
     Router::new()
         .merge(machines)
+        .merge(join::link_routes(app.clone()))
         .merge(pages)
         .layer(middleware::from_fn_with_state(app.clone(), security::headers))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -71,7 +78,7 @@ pub fn router(app: AppState) -> Router {
                         .get::<RequestId>()
                         .and_then(|id| id.header_value().to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %join::redact_path(req.uri().path()))
                 })
                 .on_response(
                     |res: &axum::http::Response<_>, latency: Duration, _span: &tracing::Span| {

@@ -42,6 +42,8 @@ const NOTICES: &[&str] = &[
     "password_changed",
     "password_set",
     "logged_out",
+    "link_reissued",
+    "server_deleted",
 ];
 
 impl Page {
@@ -69,6 +71,7 @@ impl Page {
                 add("/users", "nav.users");
             }
             if user.role == Role::Admin {
+                add("/jitsi-servers", "nav.jitsi_servers");
                 add("/audit", "nav.audit");
             }
             add("/profile", "nav.profile");

@@ -122,6 +122,8 @@ pub struct ProxyAuthConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
     offset_secs: Option<Arc<AtomicI64>>,
+    /// When set (not [`i64::MIN`]), the clock stands still at these Unix seconds.
+    frozen_secs: Option<Arc<AtomicI64>>,
 }
 
 impl Clock {
@@ -134,17 +136,41 @@ impl Clock {
     pub fn adjustable() -> Clock {
         Clock {
             offset_secs: Some(Arc::new(AtomicI64::new(0))),
+            frozen_secs: Some(Arc::new(AtomicI64::new(i64::MIN))),
         }
     }
 
     /// Moves an adjustable clock forward; no effect on the system clock.
     pub fn advance(&self, by: SignedDuration) {
+        if let Some(frozen) = &self.frozen_secs
+            && frozen.load(Ordering::SeqCst) != i64::MIN
+        {
+            frozen.fetch_add(by.as_secs(), Ordering::SeqCst);
+            return;
+        }
         if let Some(offset) = &self.offset_secs {
             offset.fetch_add(by.as_secs(), Ordering::SeqCst);
         }
     }
 
+    /// Stops an adjustable clock at `at` (whole seconds): it stays there, and [`Clock::advance`]
+    /// moves it, so tests can stand exactly one second before an edge. No effect on the system
+    /// clock.
+    pub fn freeze_at(&self, at: Timestamp) {
+        if let Some(frozen) = &self.frozen_secs {
+            frozen.store(at.as_second(), Ordering::SeqCst);
+        }
+    }
+
     pub fn now(&self) -> Timestamp {
+        if let Some(frozen) = &self.frozen_secs {
+            let at = frozen.load(Ordering::SeqCst);
+            if at != i64::MIN
+                && let Ok(t) = Timestamp::from_second(at)
+            {
+                return t;
+            }
+        }
         let now = Timestamp::now();
         match &self.offset_secs {
             Some(offset) => now + SignedDuration::from_secs(offset.load(Ordering::SeqCst)),
@@ -164,18 +190,26 @@ struct Inner {
     config: WebConfig,
     secret: SecretKey,
     clock: Clock,
+    jitsi: crate::jitsi::Runtime,
 }
 
 impl AppState {
     pub fn new(store: Store, config: WebConfig, secret: SecretKey, clock: Clock) -> AppState {
+        let jitsi = crate::jitsi::Runtime::new(&secret);
         AppState {
             inner: Arc::new(Inner {
                 store,
                 config,
                 secret,
                 clock,
+                jitsi,
             }),
         }
+    }
+
+    /// Jitsi servers' decrypted settings, cached by revision.
+    pub fn jitsi(&self) -> &crate::jitsi::Runtime {
+        &self.inner.jitsi
     }
 
     pub fn store(&self) -> &Store {
@@ -223,6 +257,12 @@ mod tests {
         let before = clock.now();
         clock.advance(SignedDuration::from_hours(2));
         assert!(clock.now().duration_since(before) >= SignedDuration::from_secs(7199));
+        let frozen = Clock::adjustable();
+        let at = Timestamp::from_second(1_900_000_000).unwrap();
+        frozen.freeze_at(at);
+        assert_eq!(frozen.now(), at);
+        frozen.advance(SignedDuration::from_secs(1));
+        assert_eq!(frozen.now(), at + SignedDuration::from_secs(1));
         let system = Clock::system();
         system.advance(SignedDuration::from_hours(2));
         assert!(system.now().duration_since(Timestamp::now()).abs() < SignedDuration::from_secs(5));

@@ -2,6 +2,7 @@
 //! CSRF), answering errors as RFC 9457 `application/problem+json` in the caller's language,
 //! described by the OpenAPI document at `/api/v1/openapi.json`.
 
+pub mod jitsi;
 pub mod me;
 pub mod openapi;
 
@@ -24,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     let v1 = Router::new()
         .route("/me", get(me::me))
         .route("/openapi.json", get(openapi::document))
+        .merge(jitsi::routes())
         .fallback(|parts: Parts| async move {
             ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -1,0 +1,220 @@
+//! `dialogue jitsi-config --server NAME`, run as an operator runs it, against the database and
+//! secret key of a running Dialogue: the settings are filled in, every Prosody block parses with
+//! `luac -p`, and the URLs it prints are the ones Dialogue answers.
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+use testkit::{Backend, both_backends};
+
+use crate::helpers::TestApp;
+use crate::jitsi_support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_dialogue");
+const PUBLIC: &str = "https://dialogue.example.org";
+
+both_backends!(jitsi_config_prints_settings_that_luac_accepts);
+
+fn run(app: &TestApp, args: &[&str]) -> (i32, String, String) {
+    run_with(app, &[], args)
+}
+
+fn run_with(app: &TestApp, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.envs(env.iter().copied());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DIALOGUE_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
+        .args(args)
+        .env("DIALOGUE_DATABASE_URL", &app.db.url)
+        .env("DIALOGUE_DATA_DIR", &app.data_dir)
+        .env("DIALOGUE_PUBLIC_URL", PUBLIC)
+        .env("DIALOGUE_LOG_LEVEL", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The blocks of the output, each with its one comment line: (comment, body).
+fn blocks(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        let starts = ["-- File ", "# File ", "// File ", "# JaaS"]
+            .iter()
+            .any(|p| line.starts_with(p));
+        if starts {
+            out.push((line.to_owned(), String::new()));
+        } else if let Some((_, body)) = out.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    out
+}
+
+fn luac_check(lua: &str) {
+    let luac = testkit::require_program(&["luac", "luac5.4", "luac5.3"], "apt-get install -y lua5.4");
+    let dir = testkit::temp_dir("luac");
+    let file = dir.join("prosody.cfg.lua");
+    std::fs::write(&file, lua).unwrap();
+    let out = Command::new(luac).arg("-p").arg(&file).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "luac refused the configuration: {}\n{lua}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn jitsi_config_prints_settings_that_luac_accepts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let meet = server(&app, hs256("Meet principal", "https://meet.example.org")).await;
+    let rsa = server(&app, rs256("RSA")).await;
+    server(&app, jaas("JaaS")).await;
+
+    // HS256: app id and secret, both API prefixes with the bearer, Jicofo and config.js.
+    let (code, out, err) = run(&app, &["jitsi-config", "--server", "meet principal"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("-- Dialogue jitsi-config for Jitsi server \"Meet principal\". Assumes:"),
+        "{out}"
+    );
+    for expected in [
+        "VirtualHost \"meet.example.org\"",
+        "authentication = \"token\"",
+        "app_id = \"dialogue\"",
+        &format!("app_secret = \"{APP_SECRET}\""),
+        "allow_empty_token = false",
+        "\"token_verification\";",
+        "\"token_affiliation\";",
+        "\"token_lobby_bypass\";",
+        "\"reservations\";",
+        &format!("reservations_api_prefix = \"{PUBLIC}/jitsi/reservations\""),
+        &format!("[\"Authorization\"] = \"Bearer {}\";", meet.api_secret),
+        "Component \"eventsync.meet.example.org\" \"event_sync_component\"",
+        &format!("api_prefix = \"{PUBLIC}/jitsi\""),
+        "enable-auto-owner = false",
+        "enableUserRolesBasedOnToken: true",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    let parts = blocks(&out);
+    assert_eq!(parts.len(), 5, "{parts:?}");
+    let lua: Vec<&(String, String)> = parts
+        .iter()
+        .filter(|(c, _)| c.starts_with("-- File /etc/prosody/"))
+        .collect();
+    assert_eq!(lua.len(), 3);
+    let mut source = String::from("-- header\n");
+    for (comment, body) in &lua {
+        source.push_str(comment);
+        source.push('\n');
+        source.push_str(body);
+    }
+    luac_check(&source);
+    assert!(
+        parts
+            .iter()
+            .any(|(c, _)| c.starts_with("# File /etc/jitsi/jicofo/jicofo.conf"))
+    );
+    assert!(
+        parts
+            .iter()
+            .any(|(c, _)| c.starts_with("// File /etc/jitsi/meet/meet.example.org-config.js"))
+    );
+    // The reservation prefix it prints is where Dialogue answers, with that bearer.
+    let r = reqwest::Client::new()
+        .post(format!("{}/jitsi/reservations/conference", app.url))
+        .header("authorization", format!("Bearer {}", meet.api_secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=nope&start_time=2026-01-01T00%3A00%3A00.000Z&mail_owner=x%40y")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // RS256 with a tenant and a Docker-style MUC: the key server instead of a secret.
+    let (code, out, err) = run(
+        &app,
+        &[
+            "jitsi-config",
+            "--server",
+            "RSA",
+            "--muc-domain",
+            "muc.meet.example.org",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("asap_key_server = \"{PUBLIC}/jitsi/asap\"")),
+        "{out}"
+    );
+    assert!(!out.contains("app_secret"));
+    assert!(out.contains("Component \"muc.meet.example.org\" \"muc\""));
+    assert!(
+        out.contains("-- tenant acme: rooms are https://meet.example.org/acme/<room>"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("Bearer {}", rsa.api_secret)));
+    let key_path = jitsi::asap_key_path("dialogue-2026");
+    assert!(out.contains(&key_path), "the comment names the key file");
+    let r = reqwest::get(format!("{}/jitsi/asap/{key_path}", app.url))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "and Dialogue serves it");
+    let mut source = String::new();
+    for (comment, body) in blocks(&out).iter().filter(|(c, _)| c.starts_with("-- ")) {
+        source.push_str(comment);
+        source.push('\n');
+        source.push_str(body);
+    }
+    luac_check(&source);
+
+    // JaaS: what to do in the console instead, with the public key to upload.
+    let (code, out, _) = run(&app, &["jitsi-config", "--server", "JaaS"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("-----BEGIN PUBLIC KEY-----") && !out.contains("PRIVATE"));
+    assert!(out.contains("vpaas-magic-cookie-0123456789abcdef/4f4910"));
+
+    // An unknown server: one line naming the ones there are.
+    let (code, out, err) = run(&app, &["jitsi-config", "--server", "nope"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("no Jitsi server named \"nope\"") && err.contains("\"Meet principal\""),
+        "{err}"
+    );
+    let (code, out, _) = run(&app, &["jitsi-config", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--server <NAME>") && out.contains("--muc-domain <DOMAIN>"));
+
+    // `dialogue check` opens every server's secrets with the secret key, and says when it cannot
+    // (a database restored next to another key).
+    let (code, out, err) = run(&app, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("ok   Jitsi server \"Meet principal\" (hs256): secrets open"),
+        "{out}"
+    );
+    assert!(out.contains("ok   Jitsi server \"JaaS\" (jaas)"));
+    let other = app.data_dir.join("other.key");
+    std::fs::write(&other, format!("{}\n", "ab".repeat(32))).unwrap();
+    let other = other.display().to_string();
+    let (code, out, _) = run_with(&app, &[("DIALOGUE_SECRET_KEY_FILE", &other)], &["check"]);
+    assert_eq!(code, 1);
+    assert_eq!(out.matches("FAIL Jitsi server").count(), 3, "{out}");
+    let (code, _, err) = run_with(
+        &app,
+        &[("DIALOGUE_SECRET_KEY_FILE", &other)],
+        &["jitsi-config", "--server", "RSA"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("is this the secret key they were saved with?"), "{err}");
+}

@@ -1,0 +1,950 @@
+//! Jitsi servers on the web side: their secrets sealed at rest, their decrypted settings cached
+//! in memory, the validation shared by the admin pages and the API, and how Prosody's bearer
+//! secret is recognised.
+//!
+//! Secrets (HS256 app secret, RSA private key, the bearer Prosody sends) are sealed with
+//! AES-256-GCM under a key derived from the server's secret key, bound (as associated data) to
+//! the server's id and the field, so a copy of the database alone reveals none of them and a
+//! sealed value moved to another row or field does not open. Decrypted settings, with the HMAC
+//! key prepared and the PEM parsed once, are cached by the server's revision (new at each write),
+//! so several instances sharing a database see each other's changes at their next request.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jitsi::{HmacSecret, KeyError, SigningKey, TokenError, TokenMode, TokenRequest, UserInfo};
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+use store::{JitsiServer, JitsiServerInput, Store, StoreError, TokenModeKind};
+
+use crate::crypto::{SecretKey, constant_time_eq, random_token};
+use crate::error::Message;
+
+/// The features Prosody enforces from `context.features` (JITSI.md), offered as checkboxes.
+pub const KNOWN_FEATURES: [&str; 8] = [
+    "recording",
+    "livestreaming",
+    "transcription",
+    "outbound-call",
+    "file-upload",
+    "create-polls",
+    "send-groupchat",
+    "flip",
+];
+
+/// What a new server grants when nothing is said: moderators run the session (polls, files,
+/// chat, recording), participants chat and flip their camera.
+pub fn default_features(moderator: bool) -> BTreeMap<String, bool> {
+    KNOWN_FEATURES
+        .iter()
+        .map(|f| {
+            let on = if moderator {
+                !matches!(*f, "livestreaming" | "transcription" | "outbound-call")
+            } else {
+                matches!(*f, "send-groupchat" | "flip")
+            };
+            ((*f).to_owned(), on)
+        })
+        .collect()
+}
+
+/// Seals and opens secrets (AES-256-GCM, random 96-bit nonces).
+pub struct Sealer {
+    key: LessSafeKey,
+    rng: SystemRandom,
+}
+
+const SEAL_PREFIX: &str = "v1.";
+
+impl Sealer {
+    pub fn new(key: &[u8; 32]) -> Sealer {
+        // A 32-byte key is exactly what AES-256-GCM takes: this cannot fail.
+        #[allow(clippy::expect_used)]
+        let unbound = UnboundKey::new(&AES_256_GCM, key).expect("a 256-bit key");
+        Sealer {
+            key: LessSafeKey::new(unbound),
+            rng: SystemRandom::new(),
+        }
+    }
+
+    fn aad(server_id: &str, field: &str) -> String {
+        format!("dialogue jitsi server {server_id} {field}")
+    }
+
+    /// `v1.` + base64url(nonce ‖ ciphertext ‖ tag).
+    pub fn seal(&self, server_id: &str, field: &str, secret: &str) -> Result<String, StoreError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        self.rng
+            .fill(&mut nonce)
+            .map_err(|_| StoreError::Corrupt("no randomness for sealing".into()))?;
+        let mut data = secret.as_bytes().to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(Self::aad(server_id, field).as_bytes()),
+                &mut data,
+            )
+            .map_err(|_| StoreError::Corrupt("sealing failed".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&data);
+        Ok(format!("{SEAL_PREFIX}{}", URL_SAFE_NO_PAD.encode(out)))
+    }
+
+    /// Opens a sealed secret; a wrong key, row or field, or tampering, fails.
+    pub fn open(&self, server_id: &str, field: &str, sealed: &str) -> Result<String, StoreError> {
+        let bad = || StoreError::Corrupt(format!("the sealed {field} of Jitsi server {server_id} does not open"));
+        let raw = sealed
+            .strip_prefix(SEAL_PREFIX)
+            .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
+            .ok_or_else(bad)?;
+        if raw.len() < NONCE_LEN {
+            return Err(bad());
+        }
+        let (nonce, rest) = raw.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| bad())?;
+        let mut data = rest.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(Self::aad(server_id, field).as_bytes()), &mut data)
+            .map_err(|_| bad())?;
+        String::from_utf8(plain.to_vec()).map_err(|_| bad())
+    }
+}
+
+/// A server's settings with its secrets open and ready: what a join or a Prosody call uses.
+pub struct ServerRuntime {
+    pub server: JitsiServer,
+    pub mode: TokenMode,
+    /// The bearer Prosody sends.
+    pub api_secret: String,
+    /// `hex(sha256(kid)).pem` for RS256 servers (where Prosody fetches the public key).
+    pub key_path: Option<String>,
+}
+
+impl std::fmt::Debug for ServerRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerRuntime")
+            .field("server", &self.server)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerRuntime {
+    /// The server's tenant, when it has one.
+    pub fn tenant(&self) -> Option<&str> {
+        self.server.tenant.as_deref().filter(|t| !t.is_empty())
+    }
+
+    /// The features a role gets.
+    pub fn features(&self, moderator: bool) -> &BTreeMap<String, bool> {
+        if moderator {
+            &self.server.moderator_features
+        } else {
+            &self.server.participant_features
+        }
+    }
+
+    /// A signed token for `user` in `room`, valid from a minute ago until `expires_at`.
+    pub fn mint(&self, room: &str, user: UserInfo<'_>, now: i64, expires_at: i64) -> Result<String, TokenError> {
+        jitsi::mint(
+            &self.mode,
+            &TokenRequest {
+                room,
+                domain: &self.server.domain,
+                tenant: self.tenant(),
+                user,
+                features: self.features(user.moderator),
+                lobby_bypass: self.server.lobby && user.moderator,
+                now,
+                expires_at,
+            },
+        )
+    }
+
+    /// Where the browser goes with `token`: `https://host/<tenant?>/<room>#jwt=…` (JaaS:
+    /// `https://8x8.vc/<app id>/<room>#jwt=…`).
+    pub fn room_url(&self, room: &str, token: &str) -> Result<String, TokenError> {
+        match &self.mode {
+            TokenMode::Jaas { app_id, .. } => {
+                let full = jitsi::jaas_full_app_id(app_id)?;
+                Ok(jitsi::join_url(&self.server.base_url, Some(&full), room, token))
+            }
+            _ => Ok(jitsi::join_url(&self.server.base_url, self.tenant(), room, token)),
+        }
+    }
+}
+
+/// Opens a stored server: its secrets unsealed, its key parsed.
+pub fn open_server(sealer: &Sealer, server: JitsiServer) -> Result<ServerRuntime, StoreError> {
+    let id = server.id.clone();
+    let missing = |what: &str| StoreError::Corrupt(format!("Jitsi server {id} has no {what}"));
+    let api_secret = sealer.open(&id, "api_secret", &server.api_secret_enc)?;
+    let (mode, key_path) = match server.token_mode {
+        TokenModeKind::Hs256 => {
+            let sealed = server.app_secret_enc.as_deref().ok_or_else(|| missing("app secret"))?;
+            let secret = HmacSecret::new(sealer.open(&id, "app_secret", sealed)?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            (
+                TokenMode::Hs256 {
+                    app_id: server.app_id.clone(),
+                    secret,
+                },
+                None,
+            )
+        }
+        TokenModeKind::Rs256 | TokenModeKind::Jaas => {
+            let sealed = server
+                .private_key_enc
+                .as_deref()
+                .ok_or_else(|| missing("private key"))?;
+            let key = SigningKey::from_pem(&sealer.open(&id, "private_key", sealed)?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let key_id = server.key_id.clone().ok_or_else(|| missing("key id"))?;
+            if server.token_mode == TokenModeKind::Rs256 {
+                let path = jitsi::asap_key_path(&key_id);
+                (
+                    TokenMode::Rs256 {
+                        app_id: server.app_id.clone(),
+                        key_id,
+                        key,
+                    },
+                    Some(path),
+                )
+            } else {
+                (
+                    TokenMode::Jaas {
+                        app_id: server.app_id.clone(),
+                        key_id,
+                        key,
+                    },
+                    None,
+                )
+            }
+        }
+    };
+    Ok(ServerRuntime {
+        server,
+        mode,
+        api_secret,
+        key_path,
+    })
+}
+
+/// Jitsi servers' open settings, cached by `(id, revision)`.
+pub struct Runtime {
+    sealer: Sealer,
+    cache: RwLock<HashMap<String, Arc<ServerRuntime>>>,
+}
+
+impl Runtime {
+    pub fn new(secret: &SecretKey) -> Runtime {
+        Runtime {
+            sealer: Sealer::new(secret.jitsi_secret()),
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    fn cached(&self, id: &str, revision: &str) -> Option<Arc<ServerRuntime>> {
+        let cache = self.cache.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.get(id).filter(|s| s.server.revision == revision).cloned()
+    }
+
+    fn remember(&self, server: JitsiServer) -> Result<Arc<ServerRuntime>, StoreError> {
+        let open = Arc::new(open_server(&self.sealer, server)?);
+        let mut cache = self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.insert(open.server.id.clone(), open.clone());
+        Ok(open)
+    }
+
+    /// The open server `id` at `revision` (as a join lookup named it): from the cache, or
+    /// loaded, opened and cached. `None` if it vanished meanwhile.
+    pub async fn server(
+        &self,
+        store: &Store,
+        id: &str,
+        revision: &str,
+    ) -> Result<Option<Arc<ServerRuntime>>, StoreError> {
+        if let Some(hit) = self.cached(id, revision) {
+            return Ok(Some(hit));
+        }
+        match store.jitsi_server(id).await? {
+            Some(server) => self.remember(server).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every server, open (for Prosody's calls, which name no server).
+    pub async fn all(&self, store: &Store) -> Result<Vec<Arc<ServerRuntime>>, StoreError> {
+        let servers = store.list_jitsi_servers().await?;
+        let mut out = Vec::with_capacity(servers.len());
+        for server in servers {
+            out.push(match self.cached(&server.id, &server.revision) {
+                Some(hit) => hit,
+                None => self.remember(server)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The server whose bearer secret is `presented`, comparing with each in constant time.
+    pub async fn by_bearer(&self, store: &Store, presented: &str) -> Result<Option<Arc<ServerRuntime>>, StoreError> {
+        let mut found = None;
+        for server in self.all(store).await? {
+            // Every server is compared, whatever matched before: the time taken does not say which.
+            if constant_time_eq(server.api_secret.as_bytes(), presented.as_bytes()) {
+                found = Some(server);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A server's settings as typed in a form or sent to the API. `None`: not given (an update
+/// keeps the current value; a creation uses the default).
+#[derive(Debug, Clone, Default)]
+pub struct ServerChange {
+    pub name: Option<String>,
+    pub base_url: Option<String>,
+    pub domain: Option<String>,
+    pub tenant: Option<String>,
+    pub token_mode: Option<String>,
+    pub app_id: Option<String>,
+    pub key_id: Option<String>,
+    /// Write-only; empty or `None` keeps the current one.
+    pub app_secret: Option<String>,
+    /// Write-only PEM; empty or `None` keeps the current one.
+    pub private_key: Option<String>,
+    /// Write-only; empty or `None` keeps the current one (a new server gets a generated one).
+    pub api_secret: Option<String>,
+    pub moderator_features: Option<BTreeMap<String, bool>>,
+    pub participant_features: Option<BTreeMap<String, bool>>,
+    pub lobby: Option<bool>,
+    /// `Some(None)` clears the limit.
+    pub max_occupants: Option<Option<i64>>,
+    pub is_default: Option<bool>,
+}
+
+/// A validated change, ready to store, and the bearer secret when one was generated (shown once).
+pub struct PreparedServer {
+    pub input: JitsiServerInput,
+    pub generated_api_secret: Option<String>,
+}
+
+/// Field errors (field name, message).
+pub type FieldProblems = Vec<(&'static str, Message)>;
+
+fn text(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim)
+}
+
+fn is_visible_ascii(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Checks a base URL: `https://host[:port][/path]`, or `http://` on a loopback host (tests, a
+/// local Jitsi); no query or fragment. Returns it without a trailing slash.
+pub fn parse_base_url(raw: &str) -> Option<String> {
+    let url = raw.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://").filter(|r| is_loopback(r)))?;
+    let host = rest.split('/').next().unwrap_or("");
+    let ok = !host.is_empty()
+        && !url.contains(['?', '#', ' ', '"', '\'', '<', '>', '\\'])
+        && !rest.contains("//")
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+        && is_visible_ascii(url);
+    ok.then(|| url.to_owned())
+}
+
+fn is_loopback(rest: &str) -> bool {
+    let host = rest.split('/').next().unwrap_or("");
+    let name = if host.starts_with('[') {
+        host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or("").to_owned()
+    };
+    matches!(name.as_str(), "127.0.0.1" | "localhost" | "[::1]")
+}
+
+fn feature_keys_ok(f: &BTreeMap<String, bool>) -> bool {
+    f.len() <= 64
+        && f.keys().all(|k| {
+            !k.is_empty()
+                && k.len() <= 40
+                && k.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+fn key_message(e: &KeyError) -> Message {
+    match e {
+        KeyError::EmptySecret => Message::new("jitsi.error.secret_required"),
+        KeyError::EncryptedKey => Message::new("jitsi.error.key_encrypted"),
+        KeyError::NotRsa | KeyError::UnsupportedPemLabel(_) => Message::new("jitsi.error.key_not_rsa"),
+        KeyError::TooSmall => Message::new("jitsi.error.key_too_small"),
+        KeyError::TooLarge => Message::new("jitsi.error.key_too_large"),
+        KeyError::NotPem
+        | KeyError::MissingPemEnd(_)
+        | KeyError::UnexpectedPemHeader(_)
+        | KeyError::InvalidBase64
+        | KeyError::Rejected(_) => Message::new("jitsi.error.key_invalid"),
+    }
+}
+
+/// Validates `change` over `current` (an update) or from nothing (a creation, `current` None),
+/// and seals the secrets for server `id`. Every problem is reported, each with its field.
+pub fn prepare(
+    sealer: &Sealer,
+    id: &str,
+    current: Option<&JitsiServer>,
+    change: &ServerChange,
+) -> Result<PreparedServer, FieldProblems> {
+    let mut problems: FieldProblems = Vec::new();
+    let open_current = |field: &str, sealed: &Option<String>| -> Option<String> {
+        sealed.as_deref().and_then(|s| sealer.open(id, field, s).ok())
+    };
+
+    let name = text(&change.name)
+        .map(str::to_owned)
+        .or_else(|| current.map(|c| c.name.clone()))
+        .unwrap_or_default();
+    if name.is_empty() {
+        problems.push(("name", Message::new("jitsi.error.name_required")));
+    } else if name.chars().count() > 80 || name.chars().any(char::is_control) {
+        problems.push(("name", Message::new("jitsi.error.name_invalid")));
+    }
+
+    let mode_text = text(&change.token_mode)
+        .map(str::to_owned)
+        .or_else(|| current.map(|c| c.token_mode.as_str().to_owned()))
+        .unwrap_or_default();
+    let mode = TokenModeKind::parse(&mode_text);
+    if mode.is_none() {
+        problems.push(("token_mode", Message::new("jitsi.error.mode")));
+    }
+    let mode = mode.unwrap_or(TokenModeKind::Hs256);
+    let same_mode = current.is_some_and(|c| c.token_mode == mode);
+    let jaas = mode == TokenModeKind::Jaas;
+
+    let base_url_raw = text(&change.base_url)
+        .map(str::to_owned)
+        .or_else(|| current.map(|c| c.base_url.clone()))
+        .unwrap_or_default();
+    let base_url = if jaas && base_url_raw.is_empty() {
+        Some(jitsi::JAAS_BASE_URL.to_owned())
+    } else {
+        parse_base_url(&base_url_raw)
+    };
+    if base_url.is_none() {
+        problems.push(("base_url", Message::new("jitsi.error.base_url")));
+    }
+
+    let domain = if jaas {
+        String::new()
+    } else {
+        text(&change.domain)
+            .map(str::to_owned)
+            .or_else(|| current.map(|c| c.domain.clone()))
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    if !jaas && domain.is_empty() {
+        problems.push(("domain", Message::new("jitsi.error.domain")));
+    }
+
+    let tenant = if jaas {
+        None
+    } else {
+        match &change.tenant {
+            Some(t) => Some(t.trim().to_owned()).filter(|t| !t.is_empty()),
+            None => current.and_then(|c| c.tenant.clone()),
+        }
+    };
+    if let Some(t) = &tenant
+        && !jitsi::is_valid_tenant(t)
+    {
+        problems.push(("tenant", Message::new("jitsi.error.tenant")));
+    }
+
+    let app_id = text(&change.app_id)
+        .map(str::to_owned)
+        .or_else(|| current.map(|c| c.app_id.clone()))
+        .unwrap_or_default();
+    if app_id.is_empty() {
+        problems.push(("app_id", Message::new("jitsi.error.app_id")));
+    } else if app_id.len() > 200 || !is_visible_ascii(&app_id) {
+        problems.push(("app_id", Message::new("jitsi.error.app_id_invalid")));
+    }
+
+    let key_id = if mode == TokenModeKind::Hs256 {
+        None
+    } else {
+        let k = text(&change.key_id)
+            .map(str::to_owned)
+            .or_else(|| current.and_then(|c| c.key_id.clone()))
+            .unwrap_or_default();
+        if k.is_empty() {
+            problems.push(("key_id", Message::new("jitsi.error.key_id")));
+        } else if k.len() > 200 || !is_visible_ascii(&k) {
+            problems.push(("key_id", Message::new("jitsi.error.key_id_invalid")));
+        }
+        Some(k)
+    };
+
+    // Secrets: a new value, else the current one (when the mode did not change).
+    let mut token_mode: Option<TokenMode> = None;
+    let mut app_secret_plain = None;
+    let mut private_key_plain = None;
+    match mode {
+        TokenModeKind::Hs256 => {
+            let given = text(&change.app_secret).filter(|s| !s.is_empty()).map(str::to_owned);
+            let secret = given.or_else(|| {
+                same_mode
+                    .then(|| current.and_then(|c| open_current("app_secret", &c.app_secret_enc)))
+                    .flatten()
+            });
+            match secret {
+                None => problems.push(("app_secret", Message::new("jitsi.error.secret_required"))),
+                Some(s) if s.chars().count() < 32 => {
+                    problems.push(("app_secret", Message::new("jitsi.error.secret_short")))
+                }
+                Some(s) if !is_visible_ascii(&s) => {
+                    problems.push(("app_secret", Message::new("jitsi.error.secret_invalid")))
+                }
+                Some(s) => {
+                    if let Ok(secret) = HmacSecret::new(s.clone()) {
+                        token_mode = Some(TokenMode::Hs256 {
+                            app_id: app_id.clone(),
+                            secret,
+                        });
+                    }
+                    app_secret_plain = Some(s);
+                }
+            }
+        }
+        TokenModeKind::Rs256 | TokenModeKind::Jaas => {
+            let given = change
+                .private_key
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_owned);
+            let pem = given.or_else(|| {
+                (current.is_some_and(|c| c.token_mode != TokenModeKind::Hs256))
+                    .then(|| current.and_then(|c| open_current("private_key", &c.private_key_enc)))
+                    .flatten()
+            });
+            match pem {
+                None => problems.push(("private_key", Message::new("jitsi.error.key_required"))),
+                Some(pem) => match SigningKey::from_pem(&pem) {
+                    Err(e) => problems.push(("private_key", key_message(&e))),
+                    Ok(key) => {
+                        let key_id = key_id.clone().unwrap_or_default();
+                        token_mode = Some(if jaas {
+                            TokenMode::Jaas {
+                                app_id: app_id.clone(),
+                                key_id,
+                                key,
+                            }
+                        } else {
+                            TokenMode::Rs256 {
+                                app_id: app_id.clone(),
+                                key_id,
+                                key,
+                            }
+                        });
+                        private_key_plain = Some(pem);
+                    }
+                },
+            }
+        }
+    }
+
+    let mut generated_api_secret = None;
+    let api_secret = match text(&change.api_secret).filter(|s| !s.is_empty()) {
+        Some(s) => {
+            if s.len() < 32 || s.len() > 200 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+            {
+                problems.push(("api_secret", Message::new("jitsi.error.api_secret")));
+            }
+            Some(s.to_owned())
+        }
+        None => match current.and_then(|c| open_current("api_secret", &Some(c.api_secret_enc.clone()))) {
+            Some(s) => Some(s),
+            None => {
+                let fresh = random_token();
+                generated_api_secret = Some(fresh.clone());
+                Some(fresh)
+            }
+        },
+    };
+
+    let moderator_features = change
+        .moderator_features
+        .clone()
+        .or_else(|| current.map(|c| c.moderator_features.clone()))
+        .unwrap_or_else(|| default_features(true));
+    let participant_features = change
+        .participant_features
+        .clone()
+        .or_else(|| current.map(|c| c.participant_features.clone()))
+        .unwrap_or_else(|| default_features(false));
+    if !feature_keys_ok(&moderator_features) {
+        problems.push(("moderator_features", Message::new("jitsi.error.features")));
+    }
+    if !feature_keys_ok(&participant_features) {
+        problems.push(("participant_features", Message::new("jitsi.error.features")));
+    }
+    let max_occupants = change
+        .max_occupants
+        .unwrap_or_else(|| current.and_then(|c| c.max_occupants));
+    if max_occupants.is_some_and(|n| !(1..=10_000).contains(&n)) {
+        problems.push(("max_occupants", Message::new("jitsi.error.max_occupants")));
+    }
+
+    // The settings must make tokens Prosody accepts: mint one to be sure.
+    if let Some(mode) = &token_mode
+        && problems.is_empty()
+    {
+        let features = BTreeMap::new();
+        let probe = jitsi::mint(
+            mode,
+            &TokenRequest {
+                room: "dialogue-check",
+                domain: &domain,
+                tenant: tenant.as_deref(),
+                user: UserInfo {
+                    id: "check",
+                    name: "check",
+                    email: "check@example.org",
+                    avatar: None,
+                    moderator: false,
+                },
+                features: &features,
+                lobby_bypass: false,
+                now: 1_000_000_000,
+                expires_at: 1_000_003_600,
+            },
+        );
+        match probe {
+            Ok(_) => {}
+            Err(TokenError::InvalidDomain(_)) => problems.push(("domain", Message::new("jitsi.error.domain"))),
+            Err(TokenError::InvalidTenant(_)) => problems.push(("tenant", Message::new("jitsi.error.tenant"))),
+            Err(TokenError::InvalidJaasAppId(_) | TokenError::EmptyAppId) => {
+                problems.push(("app_id", Message::new("jitsi.error.jaas_app_id")))
+            }
+            Err(TokenError::InvalidKeyId(_) | TokenError::JaasKeyIdMismatch { .. }) => {
+                problems.push(("key_id", Message::new("jitsi.error.key_id_invalid")))
+            }
+            Err(_) => problems.push(("", Message::new("jitsi.error.settings"))),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+
+    let seal = |field: &str, value: &str| sealer.seal(id, field, value);
+    let sealed = (|| -> Result<_, StoreError> {
+        Ok((
+            app_secret_plain.as_deref().map(|s| seal("app_secret", s)).transpose()?,
+            private_key_plain
+                .as_deref()
+                .map(|s| seal("private_key", s))
+                .transpose()?,
+            seal("api_secret", api_secret.as_deref().unwrap_or_default())?,
+        ))
+    })();
+    let Ok((app_secret_enc, private_key_enc, api_secret_enc)) = sealed else {
+        return Err(vec![("", Message::new("error.internal"))]);
+    };
+    let public_key_pem = token_mode
+        .as_ref()
+        .and_then(TokenMode::signing_key)
+        .map(|k| k.public_key_pem().to_owned());
+    Ok(PreparedServer {
+        input: JitsiServerInput {
+            name,
+            base_url: base_url.unwrap_or_default(),
+            domain,
+            tenant,
+            token_mode: mode,
+            app_id,
+            key_id,
+            app_secret_enc,
+            private_key_enc,
+            public_key_pem,
+            api_secret_enc,
+            moderator_features,
+            participant_features,
+            lobby: change.lobby.or(current.map(|c| c.lobby)).unwrap_or(false),
+            max_occupants,
+            is_default: change.is_default.unwrap_or(false),
+        },
+        generated_api_secret,
+    })
+}
+
+/// The message for a store refusal about servers.
+pub fn refusal_message(r: &store::JitsiRefusal) -> Message {
+    match r {
+        store::JitsiRefusal::NameTaken { name } => Message::new("jitsi.error.name_taken").arg("name", name),
+        store::JitsiRefusal::DefaultInUse => Message::new("jitsi.error.default_in_use"),
+        store::JitsiRefusal::InUse { sessions } => Message::new("jitsi.error.in_use").arg("count", sessions),
+        store::JitsiRefusal::UnknownServer => Message::new("jitsi.error.unknown_server"),
+    }
+}
+
+/// The field a store refusal is about.
+pub fn refusal_field(r: &store::JitsiRefusal) -> &'static str {
+    match r {
+        store::JitsiRefusal::NameTaken { .. } => "name",
+        _ => "",
+    }
+}
+
+/// The key-server URL Prosody's `asap_key_server` points at, and the file it fetches for `kid`.
+pub fn key_server_url(public_url: &str, kid: &str) -> String {
+    format!(
+        "{}/{}",
+        jitsi::asap_key_server_url(public_url),
+        jitsi::asap_key_path(kid)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PEM: &str = include_str!("../../jitsi/tests/fixtures/test-only-rsa-2048-pkcs8.pem");
+
+    fn sealer() -> Sealer {
+        Sealer::new(&[9; 32])
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_where_they_were_sealed() {
+        let s = sealer();
+        let sealed = s.seal("srv1", "app_secret", "top secret value").unwrap();
+        assert!(sealed.starts_with("v1.") && !sealed.contains("top secret"));
+        assert_eq!(s.open("srv1", "app_secret", &sealed).unwrap(), "top secret value");
+        assert_ne!(
+            sealed,
+            s.seal("srv1", "app_secret", "top secret value").unwrap(),
+            "random nonces"
+        );
+        assert!(s.open("srv2", "app_secret", &sealed).is_err(), "another row");
+        assert!(s.open("srv1", "api_secret", &sealed).is_err(), "another field");
+        assert!(
+            Sealer::new(&[8; 32]).open("srv1", "app_secret", &sealed).is_err(),
+            "another key"
+        );
+        let mut tampered = sealed.into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert!(
+            s.open("srv1", "app_secret", std::str::from_utf8(&tampered).unwrap())
+                .is_err()
+        );
+        assert!(s.open("srv1", "app_secret", "garbage").is_err());
+    }
+
+    fn hs256_change() -> ServerChange {
+        ServerChange {
+            name: Some("Meet".into()),
+            base_url: Some("https://meet.example.org/".into()),
+            domain: Some("meet.example.org".into()),
+            token_mode: Some("hs256".into()),
+            app_id: Some("dialogue".into()),
+            app_secret: Some("an-app-secret-of-at-least-32-characters".into()),
+            ..Default::default()
+        }
+    }
+
+    fn server_from(id: &str, p: &PreparedServer) -> JitsiServer {
+        let i = &p.input;
+        JitsiServer {
+            id: id.into(),
+            name: i.name.clone(),
+            base_url: i.base_url.clone(),
+            domain: i.domain.clone(),
+            tenant: i.tenant.clone(),
+            token_mode: i.token_mode,
+            app_id: i.app_id.clone(),
+            key_id: i.key_id.clone(),
+            app_secret_enc: i.app_secret_enc.clone(),
+            private_key_enc: i.private_key_enc.clone(),
+            public_key_pem: i.public_key_pem.clone(),
+            api_secret_enc: i.api_secret_enc.clone(),
+            moderator_features: i.moderator_features.clone(),
+            participant_features: i.participant_features.clone(),
+            lobby: i.lobby,
+            max_occupants: i.max_occupants,
+            is_default: true,
+            revision: "r1".into(),
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_new_server_gets_defaults_and_a_generated_bearer() {
+        let s = sealer();
+        let p = prepare(&s, "srv1", None, &hs256_change()).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(p.input.base_url, "https://meet.example.org");
+        let bearer = p.generated_api_secret.clone().unwrap();
+        assert_eq!(bearer.len(), 43);
+        assert_eq!(p.input.moderator_features, default_features(true));
+        let open = open_server(&s, server_from("srv1", &p)).unwrap();
+        assert_eq!(open.api_secret, bearer);
+        assert!(matches!(open.mode, TokenMode::Hs256 { .. }));
+        // An update that gives no secret keeps them; no new bearer is generated.
+        let current = server_from("srv1", &p);
+        let again = prepare(
+            &s,
+            "srv1",
+            Some(&current),
+            &ServerChange {
+                lobby: Some(true),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(again.generated_api_secret.is_none() && again.input.lobby);
+        let reopened = open_server(&s, server_from("srv1", &again)).unwrap();
+        assert_eq!(reopened.api_secret, bearer);
+        assert_eq!(
+            reopened.mode.algorithm(),
+            "HS256",
+            "the app secret came through the update"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_field() {
+        let s = sealer();
+        let bad = ServerChange {
+            name: Some(" ".into()),
+            base_url: Some("http://meet.example.org".into()),
+            domain: Some("".into()),
+            tenant: Some("Acme Inc".into()),
+            token_mode: Some("rs256".into()),
+            app_id: Some("".into()),
+            private_key: Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----".into()),
+            api_secret: Some("short".into()),
+            max_occupants: Some(Some(0)),
+            moderator_features: Some(BTreeMap::from([("Bad Key".into(), true)])),
+            ..Default::default()
+        };
+        let problems = prepare(&s, "srv1", None, &bad).err().unwrap();
+        let fields: Vec<&str> = problems.iter().map(|(f, _)| *f).collect();
+        for f in [
+            "name",
+            "base_url",
+            "domain",
+            "tenant",
+            "app_id",
+            "key_id",
+            "private_key",
+            "api_secret",
+            "max_occupants",
+            "moderator_features",
+        ] {
+            assert!(fields.contains(&f), "{f} missing from {fields:?}");
+        }
+        // A short HS256 secret, a JaaS app id of the wrong shape.
+        let mut short = hs256_change();
+        short.app_secret = Some("too short".into());
+        let problems = prepare(&s, "srv1", None, &short).err().unwrap();
+        assert_eq!(problems[0].0, "app_secret");
+        let jaas = ServerChange {
+            name: Some("JaaS".into()),
+            token_mode: Some("jaas".into()),
+            app_id: Some("Not-A-JaaS-Id".into()),
+            key_id: Some("abc123".into()),
+            private_key: Some(PEM.into()),
+            ..Default::default()
+        };
+        let problems = prepare(&s, "srv2", None, &jaas).err().unwrap();
+        assert_eq!(problems.iter().map(|(f, _)| *f).collect::<Vec<_>>(), ["app_id"]);
+    }
+
+    #[test]
+    fn rs256_and_jaas_servers_open_with_their_keys() {
+        let s = sealer();
+        let rs = ServerChange {
+            name: Some("RS".into()),
+            base_url: Some("https://meet.example.org".into()),
+            domain: Some("meet.example.org".into()),
+            token_mode: Some("rs256".into()),
+            app_id: Some("dialogue".into()),
+            key_id: Some("dialogue-2026".into()),
+            private_key: Some(PEM.into()),
+            ..Default::default()
+        };
+        let p = prepare(&s, "rs", None, &rs).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(
+            p.input
+                .public_key_pem
+                .as_deref()
+                .unwrap()
+                .starts_with("-----BEGIN PUBLIC KEY-----")
+        );
+        assert!(!p.input.private_key_enc.as_deref().unwrap().contains("PRIVATE KEY"));
+        let open = open_server(&s, server_from("rs", &p)).unwrap();
+        assert_eq!(
+            open.key_path.as_deref(),
+            Some(jitsi::asap_key_path("dialogue-2026").as_str())
+        );
+        let jaas = ServerChange {
+            name: Some("JaaS".into()),
+            token_mode: Some("jaas".into()),
+            app_id: Some("vpaas-magic-cookie-0123abcd".into()),
+            key_id: Some("4f4910".into()),
+            private_key: Some(PEM.into()),
+            ..Default::default()
+        };
+        let p = prepare(&s, "jaas", None, &jaas).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(p.input.base_url, "https://8x8.vc");
+        let open = open_server(&s, server_from("jaas", &p)).unwrap();
+        let url = open.room_url("room-1", "TOKEN").unwrap();
+        assert_eq!(url, "https://8x8.vc/vpaas-magic-cookie-0123abcd/room-1#jwt=TOKEN");
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            parse_base_url("https://meet.example.org/").as_deref(),
+            Some("https://meet.example.org")
+        );
+        assert_eq!(
+            parse_base_url("https://meet.example.org:8443/jitsi").as_deref(),
+            Some("https://meet.example.org:8443/jitsi")
+        );
+        assert_eq!(
+            parse_base_url("http://127.0.0.1:9000").as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        for bad in [
+            "",
+            "meet.example.org",
+            "http://meet.example.org",
+            "https://",
+            "https://a b",
+            "https://x/?q=1",
+            "https://x/#f",
+            "ftp://x",
+            "https://x//y",
+        ] {
+            assert_eq!(parse_base_url(bad), None, "{bad}");
+        }
+    }
+}
