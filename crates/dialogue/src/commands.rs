@@ -47,7 +47,7 @@ pub async fn migrate(config: &Config) -> Result<(), CommandError> {
     let applied = store.migrate().await?;
     println!(
         "{applied} migration(s) applied; schema at version {}",
-        store::MIGRATIONS.len()
+        store::MIGRATIONS.last().map_or(0, |m| m.version)
     );
     store.close().await;
     Ok(())

@@ -12,6 +12,7 @@ mod booking;
 mod db;
 mod ids;
 mod migrate;
+mod outbox;
 mod users;
 
 use std::path::Path;
@@ -32,6 +33,10 @@ pub use booking::{
 };
 pub use ids::{new_id, random_bytes};
 pub use migrate::MIGRATIONS;
+pub use outbox::{
+    MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxLine, OutboxMessage, OutboxStatus, OutboxWaker, RsvpCounts,
+    reason,
+};
 pub use users::{NewUser, ProfileUpdate, User, UserFilter};
 
 use db::Pool;
@@ -102,6 +107,8 @@ pub struct Store {
     pool: Pool,
     /// Derives personal-link keys (see [`Store::join_key`]); set by [`Store::set_link_secret`].
     links: Option<std::sync::Arc<ring::hmac::Key>>,
+    /// The mail policy and the outbox worker's wake-up (see `outbox.rs`).
+    mail: outbox::MailHooks,
 }
 
 impl Store {
@@ -142,7 +149,11 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact(url)));
         };
-        Ok(Store { pool, links: None })
+        Ok(Store {
+            pool,
+            links: None,
+            mail: outbox::MailHooks::default(),
+        })
     }
 
     /// Sets the secret from which personal-link keys are derived (a key of the server's own,
