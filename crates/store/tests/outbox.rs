@@ -385,7 +385,10 @@ async fn changes_after_delivery_send_updates_and_cancellations(backend: Backend)
         times: Some((start, start + SignedDuration::from_mins(60))),
         ..SessionUpdate::default()
     };
-    store.update_sessions(&[mv.clone()], now, &audit()).await.unwrap();
+    store
+        .update_sessions(std::slice::from_ref(&mv), now, &audit())
+        .await
+        .unwrap();
     let messages = store.session_outbox(&id).await.unwrap();
     let updates = of_kind(&messages, MailKind::Update, OutboxStatus::Queued);
     assert_eq!(updates.len(), 4);
