@@ -9,6 +9,7 @@ pub mod message;
 pub mod transport;
 pub mod worker;
 
+pub use lettre::message::Mailbox;
 pub use message::{MailSettings, Outcome, Rendered, render};
 pub use transport::{SendError, SmtpSecurity, SmtpSettings, Transport};
 pub use worker::{Clock, Pass, Worker, WorkerOptions};
