@@ -730,6 +730,10 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             password_link_ttl,
             booking,
             join,
+            mail_transport: match &mail.transport {
+                MailTransportConfig::Files(dir) => format!("files in {}", dir.display()),
+                MailTransportConfig::Smtp(s) => format!("SMTP server {}:{}", s.host, s.port),
+            },
         },
         mail,
     })

@@ -1021,6 +1021,28 @@ mod tests {
         assert!(matches!(none, Outcome::Skip(reason::GONE)));
     }
 
+    /// Every catalogue key this crate names exists (the i18n crate checks fr and en agree).
+    #[test]
+    fn every_key_used_is_in_the_catalogue() {
+        let known: std::collections::BTreeSet<&str> = i18n::keys().collect();
+        let mut used = 0;
+        for source in [include_str!("message.rs"), include_str!("calendar.rs")] {
+            for (i, _) in source
+                .match_indices("\"mail.")
+                .chain(source.match_indices("\"calendar."))
+            {
+                let rest = &source[i + 1..];
+                let key = &rest[..rest.find('"').unwrap()];
+                if key.ends_with('.') || key.contains(' ') || key.ends_with("rs") {
+                    continue;
+                }
+                used += 1;
+                assert!(known.contains(key), "{key} is not in the catalogues");
+            }
+        }
+        assert!(used > 40, "only {used} keys found");
+    }
+
     #[test]
     fn a_bad_address_is_an_error_not_a_panic() {
         let d = detail();

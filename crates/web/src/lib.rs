@@ -11,12 +11,15 @@ pub mod booking;
 pub mod context;
 pub mod crypto;
 pub mod error;
+pub mod feeds;
 pub mod forms;
 pub mod health;
 pub mod i18n;
+pub mod outbox;
 pub mod page;
 pub mod pages;
 pub mod proxy_auth;
+pub mod rsvp;
 pub mod security;
 pub mod state;
 
@@ -46,6 +49,9 @@ pub fn router(app: AppState) -> Router {
         .merge(pages::profile::routes())
         .merge(pages::users::routes())
         .merge(pages::audit::routes())
+        .merge(rsvp::routes())
+        .merge(outbox::routes())
+        .merge(feeds::page_routes())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(app.clone(), context::context));
 
@@ -53,6 +59,7 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/{name}", get(assets::serve))
+        .merge(feeds::routes())
         .merge(api::routes());
 
     let body_limit = app.config().body_limit;

@@ -42,6 +42,8 @@ const NOTICES: &[&str] = &[
     "password_changed",
     "password_set",
     "logged_out",
+    "feed_reset",
+    "retried",
 ];
 
 impl Page {
@@ -70,6 +72,7 @@ impl Page {
             }
             if user.role == Role::Admin {
                 add("/audit", "nav.audit");
+                add("/mail", "nav.mail");
             }
             add("/profile", "nav.profile");
         }
