@@ -9,5 +9,7 @@ mod auth;
 mod binary;
 mod browser;
 mod http_basics;
+mod mail;
+mod mailkit;
 mod matrix;
 mod proxy;
