@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod binary;
 mod browser;
+mod feeds;
 mod http_basics;
 mod mail;
 mod mailkit;
