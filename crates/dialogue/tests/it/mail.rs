@@ -105,7 +105,7 @@ fn short(at: Timestamp, zone: &str, locale: Locale) -> String {
     web::i18n::format_short(at, zone, locale)
 }
 
-const EVERYONE: [&str; 5] = [
+pub const EVERYONE: [&str; 5] = [
     "theo@example.org",
     "ada@example.com",
     "zoe@example.org",

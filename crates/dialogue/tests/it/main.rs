@@ -11,6 +11,7 @@ mod browser;
 mod feeds;
 mod http_basics;
 mod mail;
+mod mail_faults;
 mod mailkit;
 mod matrix;
 mod proxy;
