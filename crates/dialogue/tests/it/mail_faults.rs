@@ -352,3 +352,103 @@ async fn the_binary_killed_mid_delivery_resumes_after_a_restart(backend: Backend
     store.close().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// STARTTLS or TLS from the first byte, with a private certificate authority and a password;
+/// a wrong password is a permanent refusal, an unknown authority a TLS failure kept for retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_over_tls_with_authentication() {
+    for mode in ["starttls", "tls"] {
+        let smtp = Smtp::secured(mode, "dialogue:s3cret pass").await;
+        let ca = smtp.ca_file().display().to_string();
+        let mut env = smtp.env();
+        env.extend(
+            [
+                ("DIALOGUE_MAIL_SMTP_SECURITY", mode),
+                ("DIALOGUE_MAIL_SMTP_USERNAME", "dialogue"),
+                ("DIALOGUE_MAIL_SMTP_PASSWORD", "s3cret pass"),
+                ("DIALOGUE_MAIL_SMTP_CA_FILE", &ca),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
+        let app = spawn(Backend::Sqlite, &env).await;
+        let people = cast(&app).await;
+        book(&app, &people.manager, &session_request(3)).await;
+        let mails = smtp.wait_for(5).await;
+        let lines = wait_delivered(&app).await;
+        assert!(lines.iter().all(|l| l.message.status == OutboxStatus::Sent), "{mode}");
+        assert!(mails.iter().all(|m| m.defects.is_empty()));
+        drop(app);
+
+        // A wrong password: refused for good (535), said on the message.
+        let mut wrong = env.clone();
+        wrong.retain(|(k, _)| k != "DIALOGUE_MAIL_SMTP_PASSWORD");
+        wrong.push(("DIALOGUE_MAIL_SMTP_PASSWORD".into(), "guess".into()));
+        let app = spawn(Backend::Sqlite, &wrong).await;
+        let people = cast(&app).await;
+        book(&app, &people.manager, &session_request(3)).await;
+        let lines = wait_delivered(&app).await;
+        for l in &lines {
+            assert_eq!(l.message.status, OutboxStatus::Failed, "{mode}");
+            assert!(
+                l.message.last_error.as_deref().unwrap().contains("535"),
+                "{:?}",
+                l.message.last_error
+            );
+        }
+        drop(app);
+
+        // The server's certificate authority unknown: nothing leaves, it is retried later.
+        let mut untrusted = env.clone();
+        untrusted.retain(|(k, _)| k != "DIALOGUE_MAIL_SMTP_CA_FILE");
+        let app = spawn(Backend::Sqlite, &untrusted).await;
+        let people = cast(&app).await;
+        book(&app, &people.manager, &session_request(3)).await;
+        let lines = wait_outbox(&app, "every message tried", |lines| {
+            lines.len() == 5
+                && lines
+                    .iter()
+                    .all(|l| l.message.attempts >= 1 && l.message.status == OutboxStatus::Queued)
+        })
+        .await;
+        let error = lines[0].message.last_error.as_deref().unwrap().to_lowercase();
+        assert!(
+            error.contains("certificate") || error.contains("tls"),
+            "{mode}: {error}"
+        );
+        assert_eq!(smtp.count(), 5, "{mode}: nothing more arrived");
+    }
+}
+
+/// `dialogue check` reaches the mail server, or says it cannot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reaches_the_mail_server() {
+    let smtp = Smtp::start().await;
+    let dir = testkit::temp_dir("check-mail");
+    let run = |env: &[(String, String)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialogue"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("DIALOGUE_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.current_dir(&dir).env("DIALOGUE_LOG_LEVEL", "warn").arg("check");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (code, out) = run(&smtp.env());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!("ok   mail: SMTP server 127.0.0.1:{} reachable", smtp.port)),
+        "{out}"
+    );
+    let (code, out) = run(&smtp_env(testkit::free_port()));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL mail: SMTP server 127.0.0.1:"), "{out}");
+    let (code, out) = run(&[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("ok   mail: files in ./data/outbox reachable"), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -40,6 +40,9 @@ pub struct Smtp {
     root: PathBuf,
     refuse: Vec<String>,
     stall_marker: Option<PathBuf>,
+    /// `starttls` or `tls`, with its certificates in `root/tls`.
+    tls: Option<&'static str>,
+    auth: Option<String>,
     peer: Option<Peer>,
 }
 
@@ -68,8 +71,24 @@ impl Smtp {
             root,
             refuse: Vec::new(),
             stall_marker: None,
+            tls: None,
+            auth: None,
             peer: None,
         }
+    }
+
+    /// A server with TLS (`starttls` or `tls`) requiring `user:password`.
+    pub async fn secured(mode: &'static str, credentials: &str) -> Smtp {
+        let mut smtp = Smtp::down(testkit::free_port());
+        smtp.tls = Some(mode);
+        smtp.auth = Some(credentials.to_owned());
+        smtp.restart().await;
+        smtp
+    }
+
+    /// The certificate authority of a TLS server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.root.join("tls/ca.pem")
     }
 
     async fn configured(port: u16, refuse: &[&str], stall: bool) -> Smtp {
@@ -98,6 +117,17 @@ impl Smtp {
         if let Some(marker) = &self.stall_marker {
             args.push("--stall-first".into());
             args.push(marker.display().to_string());
+        }
+        if let Some(mode) = self.tls {
+            args.extend([
+                "--tls".into(),
+                mode.into(),
+                "--tls-dir".into(),
+                self.root.join("tls").display().to_string(),
+            ]);
+        }
+        if let Some(credentials) = &self.auth {
+            args.extend(["--auth".into(), credentials.clone()]);
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let peer = Peer::start(&python(), &args, dir, self.port, "aiosmtpd").await;

@@ -1,6 +1,7 @@
 """An SMTP server for Dialogue's tests, built on aiosmtpd.
 
 Usage: python3 smtp_server.py --port PORT --maildir DIR [--refuse ADDRESS]... [--stall-first MARKER]
+                              [--tls starttls|tls --tls-dir DIR] [--auth USER:PASSWORD]
 
 Every message accepted is stored in the Maildir DIR, exactly as received, and its envelope
 (sender, recipients, Message-ID) is appended as one JSON line to DIR/envelopes.jsonl.
@@ -9,12 +10,19 @@ Every message accepted is stored in the Maildir DIR, exactly as received, and it
 --stall-first M    for the first message only: store it, create the file M, then never answer
                    the end of DATA (the client's process is to be killed meanwhile: a crash
                    between delivery and marking).
+--tls MODE         STARTTLS required (starttls) or TLS from the first byte (tls), with a
+                   certificate for 127.0.0.1 signed by a throwaway authority whose certificate
+                   is written to TLS_DIR/ca.pem (made with Python's `cryptography`).
+--auth USER:PASS   require AUTH (PLAIN or LOGIN) with these credentials.
 
 Exits with status 3 and an install hint when aiosmtpd is missing.
 """
 
 import argparse
 import asyncio
+import datetime
+import ipaddress
+import ssl
 import email
 import json
 import mailbox
@@ -24,6 +32,7 @@ import threading
 
 try:
     from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
 except ImportError as err:  # pragma: no cover
     print(f"MISSING: {err}; install with: python3 -m pip install aiosmtpd", file=sys.stderr)
     sys.exit(3)
@@ -66,15 +75,97 @@ class Handler:
         return "250 Message accepted for delivery"
 
 
+def make_certificates(directory):
+    """A certificate authority and a server certificate for 127.0.0.1 signed by it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Dialogue test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                          key_encipherment=False, data_encipherment=False, key_agreement=False,
+                          encipher_only=False, decipher_only=False),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                         x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    os.makedirs(directory, exist_ok=True)
+    pem = serialization.Encoding.PEM
+    with open(os.path.join(directory, "ca.pem"), "wb") as f:
+        f.write(ca.public_bytes(pem))
+    with open(os.path.join(directory, "cert.pem"), "wb") as f:
+        f.write(cert.public_bytes(pem) + ca.public_bytes(pem))
+    with open(os.path.join(directory, "key.pem"), "wb") as f:
+        f.write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem"))
+    return context
+
+
+def authenticator_for(credentials):
+    user, password = credentials.split(":", 1)
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = (isinstance(auth_data, LoginPassword)
+              and auth_data.login == user.encode() and auth_data.password == password.encode())
+        return AuthResult(success=ok, handled=False)
+
+    return authenticate
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--maildir", required=True)
     parser.add_argument("--refuse", action="append", default=[])
     parser.add_argument("--stall-first")
+    parser.add_argument("--tls", choices=["starttls", "tls"])
+    parser.add_argument("--tls-dir")
+    parser.add_argument("--auth")
     args = parser.parse_args()
     handler = Handler(args.maildir, args.refuse, args.stall_first)
-    controller = Controller(handler, hostname="127.0.0.1", port=args.port)
+    options = {}
+    if args.tls:
+        context = make_certificates(args.tls_dir)
+        if args.tls == "starttls":
+            options.update(tls_context=context, require_starttls=True)
+        else:
+            options.update(ssl_context=context)
+    if args.auth:
+        options.update(authenticator=authenticator_for(args.auth), auth_required=True,
+                       auth_require_tls=bool(args.tls == "starttls"))
+    controller = Controller(handler, hostname="127.0.0.1", port=args.port, **options)
     controller.start()
     print(f"listening on 127.0.0.1:{args.port}", flush=True)
     try:
