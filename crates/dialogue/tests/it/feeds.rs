@@ -256,7 +256,7 @@ async fn a_weekly_series_at_nine_in_paris_stays_at_nine_across_the_october_chang
             "{local}"
         );
         assert_eq!(parsed.ical["events"][0]["start"], start.as_str());
-        assert_eq!(parsed.ical_occurrences(), [start.clone()]);
+        assert_eq!(parsed.ical_occurrences(), std::slice::from_ref(&start));
         seen.push(start);
     }
     seen.sort();
