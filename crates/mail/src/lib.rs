@@ -6,6 +6,7 @@
 pub mod calendar;
 pub mod doc;
 pub mod message;
+pub mod smtp;
 pub mod transport;
 pub mod worker;
 

@@ -8,10 +8,11 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::smtp::SmtpClient;
 
 /// How to talk to the SMTP server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +68,7 @@ pub enum Transport {
     /// `.eml` files in this directory.
     Files(PathBuf),
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        client: Arc<SmtpClient>,
         /// `host:port`, for messages.
         label: String,
     },
@@ -87,29 +88,8 @@ impl Transport {
 
     /// An SMTP transport with a connection pool.
     pub fn smtp(settings: &SmtpSettings) -> Result<Transport, String> {
-        let tls = |host: &str| -> Result<TlsParameters, String> {
-            let mut builder = TlsParameters::builder(host.to_owned());
-            if let Some(pem) = &settings.ca_pem {
-                let cert = lettre::transport::smtp::client::Certificate::from_pem(pem)
-                    .map_err(|e| format!("the certificate authority file is not PEM: {e}"))?;
-                builder = builder.add_root_certificate(cert);
-            }
-            builder.build().map_err(|e| format!("TLS: {e}"))
-        };
-        let tls = match settings.security {
-            SmtpSecurity::StartTls => Tls::Required(tls(&settings.host)?),
-            SmtpSecurity::Tls => Tls::Wrapper(tls(&settings.host)?),
-            SmtpSecurity::None => Tls::None,
-        };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.clone())
-            .port(settings.port)
-            .tls(tls)
-            .timeout(Some(settings.timeout));
-        if let Some((user, password)) = &settings.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
-        }
         Ok(Transport::Smtp {
-            transport: builder.build(),
+            client: Arc::new(SmtpClient::new(settings)?),
             label: format!("{}:{}", settings.host, settings.port),
         })
     }
@@ -135,11 +115,7 @@ impl Transport {
                     .map_err(|e| SendError::Temporary(format!("file transport: {e}")))?
                     .map_err(|e| SendError::Temporary(format!("cannot write the message file: {e}")))
             }
-            Transport::Smtp { transport, .. } => match transport.send(message.clone()).await {
-                Ok(_) => Ok(()),
-                Err(e) if e.is_permanent() => Err(SendError::Permanent(one_line(&e.to_string()))),
-                Err(e) => Err(SendError::Temporary(one_line(&e.to_string()))),
-            },
+            Transport::Smtp { client, .. } => client.send(message).await,
         }
     }
 
@@ -159,11 +135,7 @@ impl Transport {
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())
             }
-            Transport::Smtp { transport, .. } => match transport.test_connection().await {
-                Ok(true) => Ok(()),
-                Ok(false) => Err("the server did not answer NOOP".into()),
-                Err(e) => Err(one_line(&e.to_string())),
-            },
+            Transport::Smtp { client, .. } => client.check().await.map_err(|e| e.to_string()),
         }
     }
 }
@@ -199,10 +171,6 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()>
     std::fs::rename(&tmp, dir.join(name))?;
     // The rename itself is durable once the directory is synced.
     std::fs::File::open(dir)?.sync_all()
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -77,6 +77,9 @@ struct Inner {
     owner: String,
 }
 
+/// Finished messages of sessions over for this long are forgotten (they hold addresses).
+pub const KEEP_FINISHED: SignedDuration = SignedDuration::from_hours(90 * 24);
+
 /// The first retry comes after about this long…
 const FIRST_RETRY: SignedDuration = SignedDuration::from_secs(30);
 /// …each one waits twice as long as the previous, up to this.
@@ -111,9 +114,19 @@ impl Worker {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut waker = self.inner.store.outbox_waker().await;
         tracing::info!(transport = %self.inner.transport.describe(), "mail outbox worker started");
+        let mut purged_at: Option<Timestamp> = None;
         loop {
             if *stop.borrow() {
                 break;
+            }
+            let now = (self.inner.clock)();
+            if purged_at.is_none_or(|at| now.duration_since(at) > SignedDuration::from_hours(1)) {
+                purged_at = Some(now);
+                match self.inner.store.purge_outbox(now - KEEP_FINISHED).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "old outbox rows forgotten"),
+                    Err(e) => tracing::warn!(error = %e, "outbox clean-up failed"),
+                }
             }
             match self.pass().await {
                 // A full batch: there may be more right away.

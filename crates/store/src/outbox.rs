@@ -973,6 +973,31 @@ impl Store {
         Ok(written)
     }
 
+    /// Forgets what is over: finished messages (sent, failed, superseded) and spent reminders of
+    /// sessions that ended before `before`. Messages of sessions still to come are kept, since
+    /// they tell who may have heard of a session (and must hear of its cancellation). Returns
+    /// how many rows went.
+    pub async fn purge_outbox(&self, before: Timestamp) -> Result<u64> {
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        let messages = c
+            .exec(
+                "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'superseded') AND updated_at < $1 \
+                 AND session_id IN (SELECT id FROM sessions WHERE ends_at < $1)",
+                args![before.as_second()],
+            )
+            .await?;
+        let reminders = c
+            .exec(
+                "DELETE FROM reminders WHERE enqueued_at IS NOT NULL \
+                 AND session_id IN (SELECT id FROM sessions WHERE ends_at < $1)",
+                args![before.as_second()],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(messages + reminders)
+    }
+
     /// The reminders of a session: (participant id, offset in minutes, due, already spent).
     pub async fn session_reminders(&self, session_id: &str) -> Result<Vec<(String, i64, Timestamp, bool)>> {
         let mut c = self.pool.read().await?;

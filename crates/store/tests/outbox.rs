@@ -681,6 +681,19 @@ async fn failed_messages_are_retried_on_demand(backend: Backend) {
         .unwrap();
     assert!(again.iter().any(|c| c.id == claimed[0].id));
     assert_eq!(detail.participants.len(), 4);
+    // Old rows go only once their session is over, and only finished ones.
+    for m in &again {
+        store.outbox_sent(&m.id, "w", later, "S").await.unwrap();
+    }
+    assert_eq!(
+        store.purge_outbox(later + SignedDuration::from_hours(1)).await.unwrap(),
+        0
+    );
+    let over = detail.session.ends_at + SignedDuration::from_hours(24 * 91);
+    let (_, upcoming) = booked(&store, 24 * 200).await;
+    assert_eq!(store.purge_outbox(over).await.unwrap(), 4);
+    assert!(store.session_outbox(&detail.session.id).await.unwrap().is_empty());
+    assert_eq!(store.session_outbox(&upcoming.session.id).await.unwrap().len(), 4);
 }
 
 async fn answers_are_recorded_by_personal_link(backend: Backend) {
