@@ -127,8 +127,6 @@ pub mod reason {
     pub const DECLINED: &str = "declined";
     /// The session has started or ended.
     pub const STARTED: &str = "started";
-    /// A later reminder for the same session was due too.
-    pub const LATER_REMINDER: &str = "later_reminder";
     /// The session or the participant no longer exists.
     pub const GONE: &str = "gone";
 }

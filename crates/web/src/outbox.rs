@@ -98,7 +98,6 @@ impl OutboxPage {
                 store::reason::UNCHANGED => "outbox.reason.unchanged",
                 store::reason::DECLINED => "outbox.reason.declined",
                 store::reason::STARTED => "outbox.reason.started",
-                store::reason::LATER_REMINDER => "outbox.reason.later_reminder",
                 _ => "outbox.reason.gone",
             };
             return self.page.t(key).to_owned();
