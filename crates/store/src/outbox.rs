@@ -1198,3 +1198,81 @@ impl RsvpCounts {
         self.accepted + self.declined + self.pending
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use domain::{DisplayName, Email, Locale, Role};
+
+    use super::*;
+    use crate::{ConnectOptions, NewSessions, NewUser, People};
+
+    /// The joining area's `LinkReissued` change will call [`link_reissued`]: an update for
+    /// that participant alone, saying the link changed.
+    #[tokio::test]
+    async fn a_reissued_link_is_news_for_its_participant_only() {
+        let db = testkit::TestDb::sqlite();
+        let mut store = Store::connect(&db.url, &ConnectOptions::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        store.set_link_secret(&[7; 32]);
+        let audit = AuditEntry::new("test", None, "test", None);
+        let user = |email: &str, role| NewUser {
+            email: Email::parse(email).unwrap(),
+            display_name: DisplayName::parse("Théo").unwrap(),
+            role,
+            locale: Locale::Fr,
+            time_zone: "Europe/Paris".into(),
+            password_hash: None,
+            auth_source: "local".into(),
+            external_id: None,
+        };
+        store.create_user(&user("theo@example.org", Role::Trainer), &audit).await.unwrap();
+        let manager = store.create_user(&user("m@example.org", Role::Manager), &audit).await.unwrap();
+        let start = Timestamp::from_second(Timestamp::now().as_second() / 60 * 60 + 48 * 3600).unwrap();
+        let detail = store
+            .book_sessions(
+                &NewSessions {
+                    course_id: None,
+                    title: "T".into(),
+                    notes: String::new(),
+                    time_zone: "Europe/Paris".into(),
+                    times: vec![(start, start + SignedDuration::from_hours(1))],
+                    rrule: None,
+                    people: People {
+                        trainers: vec![Email::parse("theo@example.org").unwrap()],
+                        learners: vec![domain::booking::Person {
+                            name: DisplayName::parse("Zoé").unwrap(),
+                            email: Email::parse("zoe@example.org").unwrap(),
+                        }],
+                        ..People::default()
+                    },
+                    created_by: manager.id,
+                },
+                &audit,
+            )
+            .await
+            .unwrap()
+            .remove(0);
+        let zoe = detail.participants.iter().find(|p| p.email == "zoe@example.org").unwrap();
+        let now = Timestamp::now();
+        // While her invitation waits, the new link goes out with it: no update.
+        let mut tx = store.pool.write().await.unwrap();
+        link_reissued(&mut tx.conn(), &store.mail, &detail.session.id, &zoe.id, now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.session_outbox(&detail.session.id).await.unwrap().len(), 2);
+        for m in store.claim_outbox("w", now, SignedDuration::from_mins(5), 10).await.unwrap() {
+            store.outbox_sent(&m.id, "w", now, "S").await.unwrap();
+        }
+        let mut tx = store.pool.write().await.unwrap();
+        link_reissued(&mut tx.conn(), &store.mail, &detail.session.id, &zoe.id, now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let messages = store.session_outbox(&detail.session.id).await.unwrap();
+        let updates: Vec<_> = messages.iter().filter(|m| m.kind == MailKind::Update).collect();
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates[0].recipient_email, "zoe@example.org");
+        assert!(updates[0].snapshot.link_changed && updates[0].snapshot.old_starts_at.is_none());
+    }
+}
