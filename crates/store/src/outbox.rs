@@ -1225,8 +1225,14 @@ mod tests {
             auth_source: "local".into(),
             external_id: None,
         };
-        store.create_user(&user("theo@example.org", Role::Trainer), &audit).await.unwrap();
-        let manager = store.create_user(&user("m@example.org", Role::Manager), &audit).await.unwrap();
+        store
+            .create_user(&user("theo@example.org", Role::Trainer), &audit)
+            .await
+            .unwrap();
+        let manager = store
+            .create_user(&user("m@example.org", Role::Manager), &audit)
+            .await
+            .unwrap();
         let start = Timestamp::from_second(Timestamp::now().as_second() / 60 * 60 + 48 * 3600).unwrap();
         let detail = store
             .book_sessions(
@@ -1252,7 +1258,11 @@ mod tests {
             .await
             .unwrap()
             .remove(0);
-        let zoe = detail.participants.iter().find(|p| p.email == "zoe@example.org").unwrap();
+        let zoe = detail
+            .participants
+            .iter()
+            .find(|p| p.email == "zoe@example.org")
+            .unwrap();
         let now = Timestamp::now();
         // While her invitation waits, the new link goes out with it: no update.
         let mut tx = store.pool.write().await.unwrap();
@@ -1261,7 +1271,11 @@ mod tests {
             .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(store.session_outbox(&detail.session.id).await.unwrap().len(), 2);
-        for m in store.claim_outbox("w", now, SignedDuration::from_mins(5), 10).await.unwrap() {
+        for m in store
+            .claim_outbox("w", now, SignedDuration::from_mins(5), 10)
+            .await
+            .unwrap()
+        {
             store.outbox_sent(&m.id, "w", now, "S").await.unwrap();
         }
         let mut tx = store.pool.write().await.unwrap();

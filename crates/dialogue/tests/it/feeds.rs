@@ -257,6 +257,11 @@ async fn a_weekly_series_at_nine_in_paris_stays_at_nine_across_the_october_chang
         );
         assert_eq!(parsed.ical["events"][0]["start"], start.as_str());
         assert_eq!(parsed.ical_occurrences(), std::slice::from_ref(&start));
+        let shown = khal_local(ics, "Europe/Paris");
+        assert!(
+            shown.len() == 1 && shown[0].ends_with(" 10:00") && shown[0].contains(" 09:00 "),
+            "{shown:?}"
+        );
         seen.push(start);
     }
     seen.sort();
@@ -288,4 +293,22 @@ async fn a_weekly_series_at_nine_in_paris_stays_at_nine_across_the_october_chang
         "{local:?}"
     );
     assert_eq!(parsed.libical["timezones"], serde_json::json!(["Europe/Paris"]));
+    // A calendar client in Paris shows every one at 09:00; one in New York, at the hour the
+    // October changes (a week apart on each side of the Atlantic) make it.
+    let shown = khal_local(&body, "Europe/Paris");
+    assert_eq!(shown.len(), within.len(), "{shown:?}");
+    for line in &shown {
+        assert!(line.contains(" 09:00 ") && line.ends_with(" 10:00"), "{shown:?}");
+    }
+    let new_york: Vec<String> = khal_local(&body, "America/New_York");
+    let expected: Vec<String> = sessions
+        .iter()
+        .filter(|d| d.session.starts_at < horizon)
+        .map(|d| {
+            let z = d.session.starts_at.to_zoned(TimeZone::get("America/New_York").unwrap());
+            format!("{} {:02}:{:02}", z.date(), z.hour(), z.minute())
+        })
+        .collect();
+    let starts: Vec<String> = new_york.iter().map(|l| l[..16].to_owned()).collect();
+    assert_eq!(starts, expected);
 }

@@ -517,3 +517,37 @@ pub fn one_to<'m>(mails: &'m [Mail], email: &str, prefix: &str) -> &'m Mail {
 pub fn unfold(ics: &str) -> String {
     ics.replace("\r\n ", "").replace("\r\n\t", "")
 }
+
+/// What khal, a real calendar client, shows of `ics` to someone in `zone`: one line per
+/// event, `YYYY-MM-DD HH:MM YYYY-MM-DD HH:MM` (start and end, local).
+pub fn khal_local(ics: &str, zone: &str) -> Vec<String> {
+    let khal = testkit::require_program(&["khal"], "apt-get install -y khal");
+    let home = testkit::temp_dir("khal");
+    let config_dir = home.join("config/khal");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::create_dir_all(home.join("calendar")).unwrap();
+    let config = format!(
+        "[calendars]\n[[test]]\npath = {}\n[locale]\nlocal_timezone = {zone}\ndefault_timezone = {zone}\n\
+         timeformat = %H:%M\ndateformat = %Y-%m-%d\nlongdateformat = %Y-%m-%d\n\
+         datetimeformat = %Y-%m-%d %H:%M\nlongdatetimeformat = %Y-%m-%d %H:%M\n",
+        home.join("calendar").display()
+    );
+    std::fs::write(config_dir.join("config"), config).unwrap();
+    let file = home.join("feed.ics");
+    std::fs::write(&file, ics).unwrap();
+    let output = Command::new(khal)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .args(["printics", "--format", "{start} {end}"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(
+        output.status.success(),
+        "khal: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    text.lines().skip(1).map(str::to_owned).collect()
+}
