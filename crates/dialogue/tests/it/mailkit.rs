@@ -259,6 +259,8 @@ pub struct CalendarPart {
     pub disposition: Option<String>,
     pub filename: Option<String>,
     pub text: String,
+    /// What the strict parsers said (empty when they read it).
+    pub problems: Vec<String>,
 }
 
 impl Mail {
@@ -303,12 +305,27 @@ pub fn read_mail(dir: &Path) -> Vec<Mail> {
         .arg(dir)
         .output()
         .expect("run read_mail.py");
+    if output.status.code() == Some(3) {
+        panic!("{}", String::from_utf8_lossy(&output.stderr));
+    }
     assert!(
         output.status.success(),
         "read_mail.py failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).expect("JSON from read_mail.py")
+    let mails: Vec<Mail> = serde_json::from_slice(&output.stdout).expect("JSON from read_mail.py");
+    for mail in &mails {
+        for part in &mail.calendars {
+            assert!(
+                part.problems.is_empty(),
+                "a calendar sent to {:?} does not parse: {:?}\n{}",
+                mail.to_addresses,
+                part.problems,
+                part.text
+            );
+        }
+    }
+    mails
 }
 
 /// What the strict parsers read from a calendar: `(icalendar, ical, libical)`.

@@ -11,7 +11,9 @@ Prints a JSON list, one object per message, sorted by Message-ID:
 - "structure": the MIME tree as nested [content type, [children]] with parameters;
 - "text", "html": the decoded alternatives (line breaks as LF);
 - "calendars": every text/calendar or application/ics part: its content type, method
-  parameter, disposition, filename and decoded text.
+  parameter, disposition, filename and decoded text, and "problems": what the strict `ical`
+  parser and `icalendar` said about it (empty when both read it), so that every calendar the
+  tests receive is checked, not only those a test looks at closely.
 """
 
 import email
@@ -20,6 +22,30 @@ import json
 import mailbox
 import os
 import sys
+
+try:
+    import icalendar
+    from ical.calendar_stream import IcsCalendarStream
+except ImportError as err:  # pragma: no cover
+    print(f"MISSING: {err}; install with: python3 -m pip install icalendar ical", file=sys.stderr)
+    sys.exit(3)
+
+
+def calendar_problems(text):
+    problems = []
+    try:
+        cal = IcsCalendarStream.calendar_from_ics(text)
+        if not cal.events:
+            problems.append("ical: no event")
+    except Exception as err:  # the strict parser's refusal, whatever its type
+        problems.append(f"ical: {err}")
+    try:
+        cal = icalendar.Calendar.from_ical(text)
+        for component in cal.walk():
+            problems.extend(f"icalendar {component.name}: {e}" for e in getattr(component, "errors", []))
+    except Exception as err:
+        problems.append(f"icalendar: {err}")
+    return problems
 
 
 def tree(part):
@@ -53,13 +79,15 @@ def describe(raw, name):
             continue
         if ctype in ("text/calendar", "application/ics"):
             payload = part.get_payload(decode=True)
+            decoded = payload.decode("utf-8")
             calendars.append({
                 "type": ctype,
                 "method": part.get_param("method"),
                 "charset": part.get_content_charset(),
                 "disposition": part.get_content_disposition(),
                 "filename": part.get_filename(),
-                "text": payload.decode("utf-8"),
+                "text": decoded,
+                "problems": calendar_problems(decoded),
             })
         elif ctype == "text/plain" and text is None:
             text = part.get_content().replace("\r\n", "\n")
