@@ -30,6 +30,16 @@ pub enum StartError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("cannot create the setup link: {0}")]
     Setup(store::StoreError),
+    #[error("mail: {0}")]
+    Mail(String),
+}
+
+/// The mail transport the configuration names.
+pub fn mail_transport(config: &Config) -> Result<mail::Transport, StartError> {
+    match &config.mail.transport {
+        crate::config::MailTransportConfig::Files(dir) => Ok(mail::Transport::files(dir.clone())),
+        crate::config::MailTransportConfig::Smtp(settings) => mail::Transport::smtp(settings).map_err(StartError::Mail),
+    }
 }
 
 /// Opens the database and applies pending migrations.
@@ -138,6 +148,7 @@ pub struct Application {
     state: AppState,
     setup_url: Option<String>,
     shutdown_grace: Duration,
+    mail: mail::Worker,
 }
 
 impl Application {
@@ -148,6 +159,8 @@ impl Application {
         let mut store = open_store(config).await?;
         let secret = load_secret(&config.secret_key_file)?;
         store.set_link_secret(secret.link_secret());
+        store.set_mail_policy(config.mail.policy.clone());
+        let transport = mail_transport(config)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Listen {
@@ -163,12 +176,30 @@ impl Application {
             web_config.public_url = format!("{}{}", web_config.public_url.trim_end_matches('0'), addr.port());
         }
         let setup_url = setup_link_if_needed(&store, &web_config.public_url).await?;
-        let state = AppState::new(store, web_config, secret, clock);
+        let settings = mail::MailSettings {
+            from: config.mail.from.clone(),
+            reply_to: config.mail.reply_to.clone(),
+            organization: config.mail.organization.clone(),
+            contact: config.mail.contact.clone(),
+            public_url: web_config.public_url.clone(),
+            join: web_config.join,
+            default_locale: web_config.default_locale,
+        };
+        let state = AppState::new(store.clone(), web_config, secret, clock);
+        let now = state.clone();
+        let mail = mail::Worker::new(
+            store,
+            transport,
+            settings,
+            std::sync::Arc::new(move || now.now()),
+            config.mail.worker.clone(),
+        );
         Ok(Application {
             listener,
             state,
             setup_url,
             shutdown_grace: config.shutdown_grace,
+            mail,
         })
     }
 
@@ -203,16 +234,21 @@ impl Application {
             let _ = serve_rx.wait_for(|stop| *stop).await;
         });
         let janitor = tokio::spawn(janitor(state.clone()));
+        let (mail_stop, mail_stopped) = tokio::sync::watch::channel(false);
+        let mut mail = tokio::spawn(self.mail.run(mail_stopped));
         let mut server = tokio::spawn(async move { server.await });
         tokio::select! {
             result = &mut server => {
                 janitor.abort();
+                mail.abort();
                 return result.map_err(std::io::Error::other)?;
             }
             () = shutdown => {}
         }
         tracing::info!("shutting down: finishing requests in flight");
         let _ = signal_tx.send(true);
+        // The mail worker finishes the deliveries it has begun, within the same grace period.
+        let _ = mail_stop.send(true);
         let result = match tokio::time::timeout(self.shutdown_grace, &mut server).await {
             Ok(joined) => joined.map_err(std::io::Error::other)?,
             Err(_) => {
@@ -222,6 +258,10 @@ impl Application {
             }
         };
         janitor.abort();
+        if tokio::time::timeout(self.shutdown_grace, &mut mail).await.is_err() {
+            tracing::warn!("mail deliveries still running after the grace period: their leases will expire");
+            mail.abort();
+        }
         state.store().close().await;
         tracing::info!("stopped");
         result

@@ -80,6 +80,19 @@ pub async fn check(config: &Config, warnings: &[String]) -> Result<(), CommandEr
             println!("FAIL database {}: {e}", store::redact(&config.database_url));
         }
     }
+    match crate::app::mail_transport(config) {
+        Ok(transport) => match transport.check().await {
+            Ok(()) => println!("ok   mail: {} reachable", transport.describe()),
+            Err(e) => {
+                failed += 1;
+                println!("FAIL mail: {}: {e}", transport.describe());
+            }
+        },
+        Err(e) => {
+            failed += 1;
+            println!("FAIL {e}");
+        }
+    }
     match std::fs::metadata(&config.secret_key_file) {
         Ok(_) => println!("ok   secret key {}", config.secret_key_file.display()),
         Err(_) => println!(

@@ -38,6 +38,70 @@ pub struct RawConfig {
     pub proxy_auth: RawProxyAuth,
     pub booking: RawBooking,
     pub join: RawJoin,
+    pub mail: RawMail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawMail {
+    /// `file` (each message an `.eml` file under `file_dir`) or `smtp`.
+    pub transport: String,
+    /// Where the file transport writes; defaults to `<data_dir>/outbox`.
+    pub file_dir: String,
+    /// The sender, `Name <address>`.
+    pub from: String,
+    /// Where answers go, when not to the sender.
+    pub reply_to: String,
+    /// The organisation's name, in messages and as the calendar organizer.
+    pub organization: String,
+    /// How to reach the organisation (address, phone), shown in every message.
+    pub contact: String,
+    pub smtp_host: String,
+    /// 0: the usual port for `smtp_security` (587, 465 or 25).
+    pub smtp_port: i64,
+    /// `starttls`, `tls` or `none` (a relay on this machine or network).
+    pub smtp_security: String,
+    pub smtp_username: String,
+    pub smtp_password: String,
+    /// PEM file of a private certificate authority the SMTP server's certificate comes from.
+    pub smtp_ca_file: String,
+    /// For each SMTP network operation.
+    pub timeout_seconds: i64,
+    /// Reminders before each session: `1d`, `1h`, `30m`… (none when empty).
+    pub reminders: Vec<String>,
+    /// Longest wait between two looks at the outbox.
+    pub poll_seconds: i64,
+    /// How long a message being delivered stays reserved by its worker.
+    pub lease_seconds: i64,
+    /// A message still failing after this long is given up.
+    pub give_up_hours: i64,
+    /// Messages delivered at the same time.
+    pub concurrency: i64,
+}
+
+impl Default for RawMail {
+    fn default() -> Self {
+        RawMail {
+            transport: "file".into(),
+            file_dir: String::new(),
+            from: "Dialogue <dialogue@localhost>".into(),
+            reply_to: String::new(),
+            organization: String::new(),
+            contact: String::new(),
+            smtp_host: String::new(),
+            smtp_port: 0,
+            smtp_security: "starttls".into(),
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            smtp_ca_file: String::new(),
+            timeout_seconds: 30,
+            reminders: vec!["1d".into(), "1h".into()],
+            poll_seconds: 5,
+            lease_seconds: 300,
+            give_up_hours: 24,
+            concurrency: 4,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,6 +224,7 @@ impl Default for RawConfig {
             proxy_auth: RawProxyAuth::default(),
             booking: RawBooking::default(),
             join: RawJoin::default(),
+            mail: RawMail::default(),
         }
     }
 }
@@ -246,6 +311,28 @@ pub struct Config {
     pub log_level: String,
     pub shutdown_grace: Duration,
     pub web: WebConfig,
+    pub mail: MailConfig,
+}
+
+/// Where mail goes.
+#[derive(Debug, Clone)]
+pub enum MailTransportConfig {
+    /// `.eml` files in this directory.
+    Files(PathBuf),
+    Smtp(mail::SmtpSettings),
+}
+
+/// The validated `[mail]` section.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub transport: MailTransportConfig,
+    pub from: mail::Mailbox,
+    pub reply_to: Option<mail::Mailbox>,
+    pub organization: String,
+    pub contact: String,
+    /// Reminder offsets and the retry period, applied by the store.
+    pub policy: store::MailPolicy,
+    pub worker: mail::WorkerOptions,
 }
 
 /// A configuration problem, said in one line.
@@ -619,6 +706,7 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
         learner_open_before: minutes("join.learner_open_before_minutes", raw.join.learner_open_before_minutes)?,
         grace: minutes("join.grace_minutes", raw.join.grace_minutes)?,
     };
+    let mail = validate_mail(&raw.mail, &data_dir, &bad)?;
     Ok(Config {
         listen,
         data_dir,
@@ -642,6 +730,174 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             password_link_ttl,
             booking,
             join,
+            mail_transport: match &mail.transport {
+                MailTransportConfig::Files(dir) => format!("files in {}", dir.display()),
+                MailTransportConfig::Smtp(s) => format!("SMTP server {}:{}", s.host, s.port),
+            },
+        },
+        mail,
+    })
+}
+
+/// `1d`, `2h`, `30m` as a duration (whole minutes, from 1 minute to 30 days).
+fn parse_offset(text: &str) -> Option<jiff::SignedDuration> {
+    let text = text.trim();
+    let split = text.len().checked_sub(1)?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.trim().parse().ok()?;
+    let minutes = match unit {
+        "d" => n.checked_mul(24 * 60)?,
+        "h" => n.checked_mul(60)?,
+        "m" => n,
+        _ => return None,
+    };
+    (1..=30 * 24 * 60)
+        .contains(&minutes)
+        .then(|| jiff::SignedDuration::from_mins(minutes))
+}
+
+fn validate_mail(
+    raw: &RawMail,
+    data_dir: &Path,
+    bad: &dyn Fn(&str, &dyn std::fmt::Debug, &str) -> ConfigError,
+) -> Result<MailConfig, ConfigError> {
+    let within = |key: &str, value: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
+        if (min..=max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(bad(key, &value, &format!("a whole number from {min} to {max}")))
+        }
+    };
+    let mailbox = |key: &str, text: &str| -> Result<mail::Mailbox, ConfigError> {
+        text.trim().parse::<mail::Mailbox>().map_err(|_| {
+            bad(
+                key,
+                &text,
+                "an address such as formation@example.org or \"Formation Exemple <formation@example.org>\"",
+            )
+        })
+    };
+    let from = mailbox("mail.from", &raw.from)?;
+    let reply_to = if raw.reply_to.trim().is_empty() {
+        None
+    } else {
+        Some(mailbox("mail.reply_to", &raw.reply_to)?)
+    };
+    let timeout = within("mail.timeout_seconds", raw.timeout_seconds, 1, 600)?;
+    let lease = within("mail.lease_seconds", raw.lease_seconds, 1, 24 * 3600)?;
+    if lease < 4 * timeout {
+        return Err(bad(
+            "mail.lease_seconds",
+            &lease,
+            &format!(
+                "at least 4 × mail.timeout_seconds ({}), so a delivery never outlives its lease",
+                4 * timeout
+            ),
+        ));
+    }
+    let mut reminders = Vec::new();
+    for text in &raw.reminders {
+        let offset = parse_offset(text).ok_or_else(|| {
+            bad(
+                "mail.reminders",
+                text,
+                "durations such as 1d, 2h or 30m (from 1 minute to 30 days)",
+            )
+        })?;
+        if !reminders.contains(&offset) {
+            reminders.push(offset);
+        }
+    }
+    reminders.sort_by(|a, b| b.cmp(a));
+    let transport = match raw.transport.trim() {
+        "file" | "files" => MailTransportConfig::Files(if raw.file_dir.trim().is_empty() {
+            data_dir.join("outbox")
+        } else {
+            PathBuf::from(raw.file_dir.trim())
+        }),
+        "smtp" => {
+            let host = raw.smtp_host.trim();
+            if host.is_empty() || host.contains(['/', ' ', '@']) {
+                return Err(bad(
+                    "mail.smtp_host",
+                    &raw.smtp_host,
+                    "the SMTP server's host name when mail.transport is smtp",
+                ));
+            }
+            let security = match raw.smtp_security.trim() {
+                "starttls" => mail::SmtpSecurity::StartTls,
+                "tls" => mail::SmtpSecurity::Tls,
+                "none" => mail::SmtpSecurity::None,
+                other => return Err(bad("mail.smtp_security", &other, "starttls, tls or none")),
+            };
+            let port = match raw.smtp_port {
+                0 => match security {
+                    mail::SmtpSecurity::StartTls => 587,
+                    mail::SmtpSecurity::Tls => 465,
+                    mail::SmtpSecurity::None => 25,
+                },
+                p => within("mail.smtp_port", p, 1, 65535)? as u16,
+            };
+            let user = raw.smtp_username.trim();
+            let credentials = match (user.is_empty(), raw.smtp_password.is_empty()) {
+                (true, true) => None,
+                (false, false) => Some((user.to_owned(), raw.smtp_password.clone())),
+                (true, false) => {
+                    return Err(bad(
+                        "mail.smtp_username",
+                        &user,
+                        "a user name, since mail.smtp_password is set",
+                    ));
+                }
+                (false, true) => {
+                    return Err(ConfigError(
+                        "mail.smtp_password is missing while mail.smtp_username is set: set \
+                         DIALOGUE_MAIL_SMTP_PASSWORD or DIALOGUE_MAIL_SMTP_PASSWORD_FILE"
+                            .into(),
+                    ));
+                }
+            };
+            let ca_pem = if raw.smtp_ca_file.trim().is_empty() {
+                None
+            } else {
+                let path = raw.smtp_ca_file.trim();
+                Some(
+                    std::fs::read(path)
+                        .map_err(|e| bad("mail.smtp_ca_file", &path, &format!("a readable PEM file ({e})")))?,
+                )
+            };
+            MailTransportConfig::Smtp(mail::SmtpSettings {
+                host: host.to_owned(),
+                port,
+                security,
+                credentials,
+                timeout: Duration::from_secs(timeout as u64),
+                ca_pem,
+            })
+        }
+        other => return Err(bad("mail.transport", &other, "file or smtp")),
+    };
+    let concurrency = within("mail.concurrency", raw.concurrency, 1, 64)? as usize;
+    Ok(MailConfig {
+        transport,
+        from,
+        reply_to,
+        organization: raw.organization.trim().to_owned(),
+        contact: raw.contact.trim().to_owned(),
+        policy: store::MailPolicy {
+            reminder_offsets: reminders,
+            give_up_after: jiff::SignedDuration::from_hours(within(
+                "mail.give_up_hours",
+                raw.give_up_hours,
+                1,
+                30 * 24,
+            )?),
+        },
+        worker: mail::WorkerOptions {
+            poll: Duration::from_secs(within("mail.poll_seconds", raw.poll_seconds, 1, 3600)? as u64),
+            lease: jiff::SignedDuration::from_secs(lease),
+            batch: (concurrency * 5).max(20) as i64,
+            concurrency,
         },
     })
 }
@@ -778,6 +1034,78 @@ mod tests {
         .unwrap_err()
         .0;
         assert!(e.contains("proxy_auth.role_map.staff") && e.contains("boss"), "{e}");
+    }
+
+    #[test]
+    fn mail_defaults_to_files_and_smtp_is_checked() {
+        let (c, _) = with(&[], None).unwrap();
+        match &c.mail.transport {
+            MailTransportConfig::Files(dir) => assert_eq!(dir, &PathBuf::from("./data/outbox")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            c.mail.policy.reminder_offsets,
+            [
+                jiff::SignedDuration::from_hours(24),
+                jiff::SignedDuration::from_hours(1)
+            ]
+        );
+        assert_eq!(c.mail.from.email.to_string(), "dialogue@localhost");
+        let (c, _) = with(
+            &[
+                ("DIALOGUE_MAIL_TRANSPORT", "smtp"),
+                ("DIALOGUE_MAIL_SMTP_HOST", "smtp.example.org"),
+                ("DIALOGUE_MAIL_SMTP_SECURITY", "tls"),
+                ("DIALOGUE_MAIL_SMTP_USERNAME", "dialogue"),
+                ("DIALOGUE_MAIL_SMTP_PASSWORD", "s3cret"),
+                ("DIALOGUE_MAIL_FROM", "Formation Exemple <formation@example.org>"),
+                ("DIALOGUE_MAIL_REMINDERS", "2h, 1d, 30m, 2h"),
+            ],
+            None,
+        )
+        .unwrap();
+        match &c.mail.transport {
+            MailTransportConfig::Smtp(s) => {
+                assert_eq!(
+                    (s.host.as_str(), s.port, s.security),
+                    ("smtp.example.org", 465, mail::SmtpSecurity::Tls)
+                );
+                assert_eq!(s.credentials, Some(("dialogue".into(), "s3cret".into())));
+                assert!(!format!("{s:?}").contains("s3cret"), "the password is never printed");
+            }
+            other => panic!("{other:?}"),
+        }
+        let minutes: Vec<i64> = c.mail.policy.reminder_offsets.iter().map(|d| d.as_mins()).collect();
+        assert_eq!(minutes, [1440, 120, 30]);
+        let (c, _) = with(&[("DIALOGUE_MAIL_REMINDERS", "")], None).unwrap();
+        assert!(c.mail.policy.reminder_offsets.is_empty());
+        for (env, key) in [
+            (vec![("DIALOGUE_MAIL_TRANSPORT", "pigeon")], "mail.transport"),
+            (vec![("DIALOGUE_MAIL_TRANSPORT", "smtp")], "mail.smtp_host"),
+            (vec![("DIALOGUE_MAIL_FROM", "not an address")], "mail.from"),
+            (vec![("DIALOGUE_MAIL_REMINDERS", "1d, soon")], "mail.reminders"),
+            (vec![("DIALOGUE_MAIL_REMINDERS", "0m")], "mail.reminders"),
+            (vec![("DIALOGUE_MAIL_LEASE_SECONDS", "60")], "mail.lease_seconds"),
+            (
+                vec![
+                    ("DIALOGUE_MAIL_TRANSPORT", "smtp"),
+                    ("DIALOGUE_MAIL_SMTP_HOST", "h"),
+                    ("DIALOGUE_MAIL_SMTP_SECURITY", "maybe"),
+                ],
+                "mail.smtp_security",
+            ),
+            (
+                vec![
+                    ("DIALOGUE_MAIL_TRANSPORT", "smtp"),
+                    ("DIALOGUE_MAIL_SMTP_HOST", "h"),
+                    ("DIALOGUE_MAIL_SMTP_USERNAME", "u"),
+                ],
+                "mail.smtp_password",
+            ),
+        ] {
+            let e = with(&env, None).unwrap_err().0;
+            assert!(e.contains(key), "{env:?}: {e}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! | issue a set-password link      | all   | trainers only    | no      |
 //! | change a role                  | yes   | no               | no      |
 //! | read the audit log             | yes   | no               | no      |
+//! | mail outbox: list, retry       | yes   | no               | no      |
 //! | own profile and password       | yes   | yes              | yes     |
 //!
 //! Nobody disables their own account (that is how the last admin locks everyone out); the
@@ -43,6 +44,8 @@ pub enum UserAction {
     ChangeRole { target: Role, to: Role },
     /// Read the audit log.
     ReadAuditLog,
+    /// See the mail outbox (recipients, errors) and retry failed messages.
+    ManageMail,
 }
 
 impl Actor {
@@ -78,7 +81,7 @@ impl Actor {
             UserAction::ChangeRole { target, to } => {
                 self.role == Role::Admin && self.manages(target) && self.manages(to)
             }
-            UserAction::ReadAuditLog => self.role == Role::Admin,
+            UserAction::ReadAuditLog | UserAction::ManageMail => self.role == Role::Admin,
         }
     }
 
@@ -107,6 +110,7 @@ mod tests {
         let rows: Vec<(UserAction, bool, bool, bool)> = vec![
             (UserAction::List, true, true, false),
             (UserAction::ReadAuditLog, true, false, false),
+            (UserAction::ManageMail, true, false, false),
             (UserAction::Create { role: Admin }, true, false, false),
             (UserAction::Create { role: Manager }, true, false, false),
             (UserAction::Create { role: Trainer }, true, true, false),

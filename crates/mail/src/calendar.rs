@@ -29,6 +29,20 @@ pub fn session_event(
     locale: Locale,
     now: Timestamp,
 ) -> Event {
+    session_event_in(session, participants, join, organizer, locale, now, &session.time_zone)
+}
+
+/// [`session_event`] for a reader in `reader_zone`: the times its description gives (when the
+/// join link opens) are in that zone, named. The event's own times keep the session's zone.
+pub fn session_event_in(
+    session: &Session,
+    participants: &[Participant],
+    join: Option<&JoinInfo>,
+    organizer: Option<Person>,
+    locale: Locale,
+    now: Timestamp,
+    reader_zone: &str,
+) -> Event {
     let tz = TimeZone::get(&session.time_zone).unwrap_or(TimeZone::UTC);
     let mut event = Event::new(
         session.uid.clone(),
@@ -57,7 +71,7 @@ pub fn session_event(
         description.push(locale.tf("calendar.join", &[("url", &join.url)]));
         description.push(locale.tf(
             "calendar.opens",
-            &[("when", &format_datetime(join.opens_at, &session.time_zone, locale))],
+            &[("when", &format_datetime(join.opens_at, reader_zone, locale))],
         ));
         event.url = Some(join.url.clone());
         event.location = Some(join.url.clone());

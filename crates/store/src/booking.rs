@@ -347,9 +347,15 @@ pub enum Change {
     },
 }
 
-/// Reacts to booking changes inside their transaction. The mail outbox plugs in here.
-pub(crate) async fn on_changes(_c: &mut Conn<'_>, _changes: &[Change]) -> Result<()> {
-    Ok(())
+/// Reacts to booking changes inside their transaction: the mail outbox writes the messages and
+/// reminders they call for (see `outbox.rs`).
+pub(crate) async fn on_changes(
+    c: &mut Conn<'_>,
+    mail: &crate::outbox::MailHooks,
+    changes: &[Change],
+    now: Timestamp,
+) -> Result<()> {
+    crate::outbox::react(c, mail, changes, now).await
 }
 
 macro_rules! session_cols {
@@ -358,6 +364,7 @@ macro_rules! session_cols {
          s.notes, s.sequence, s.created_by, s.created_at, s.updated_at"
     };
 }
+pub(crate) use session_cols;
 
 macro_rules! participant_cols {
     () => {
@@ -365,6 +372,7 @@ macro_rules! participant_cols {
          COALESCE(u.email, p.email) AS email, p.link_version, p.rsvp, p.created_at"
     };
 }
+pub(crate) use participant_cols;
 
 pub(crate) fn session_row(r: &dyn Row) -> Result<Session> {
     let status = r.text("status")?;
@@ -734,7 +742,7 @@ impl Store {
             .target("session", &ids[0], &new.title)
             .detail(serde_json::json!({ "sessions": ids.len(), "series": series_id, "participants": people.len() }));
         insert_audit(&mut c, &entry).await?;
-        on_changes(&mut c, &changes).await?;
+        on_changes(&mut c, &self.mail, &changes, ts(now)?).await?;
         let mut out = Vec::new();
         for id in &ids {
             out.push(detail(&mut c, id).await?.ok_or(StoreError::NotFound)?);
@@ -1000,7 +1008,7 @@ impl Store {
                 .detail(serde_json::json!({ "sessions": updates.len() }));
             insert_audit(&mut c, &entry).await?;
         }
-        on_changes(&mut c, &changes).await?;
+        on_changes(&mut c, &self.mail, &changes, now).await?;
         let mut out = Vec::new();
         for update in updates {
             out.push(detail(&mut c, &update.id).await?.ok_or(StoreError::NotFound)?);
@@ -1082,7 +1090,7 @@ impl Store {
             )
             .await?;
         }
-        on_changes(&mut c, &changes).await?;
+        on_changes(&mut c, &self.mail, &changes, now).await?;
         let mut out = Vec::new();
         for id in session_ids {
             out.push(detail(&mut c, id).await?.ok_or(StoreError::NotFound)?);
@@ -1127,7 +1135,7 @@ impl Store {
             )
             .await?;
         }
-        on_changes(&mut c, &changes).await?;
+        on_changes(&mut c, &self.mail, &changes, now).await?;
         let mut out = Vec::new();
         for id in ids {
             out.push(detail(&mut c, id).await?.ok_or(StoreError::NotFound)?);

@@ -899,6 +899,7 @@ impl Store {
         &self,
         session_id: &str,
         participant_id: &str,
+        now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<Participant> {
         let mut tx = self.pool.write().await?;
@@ -931,10 +932,12 @@ impl Store {
         .await?;
         on_changes(
             &mut c,
+            &self.mail,
             &[Change::LinkReissued {
                 session_id: session_id.to_owned(),
                 participant_id: participant_id.to_owned(),
             }],
+            now,
         )
         .await?;
         tx.commit().await?;

@@ -13,6 +13,7 @@ mod db;
 mod ids;
 mod jitsi;
 mod migrate;
+mod outbox;
 mod users;
 
 use std::path::Path;
@@ -37,6 +38,10 @@ pub use jitsi::{
     PresenceEvent, Reservation, ReservationOutcome, RoomSession, TokenModeKind, compute_presence,
 };
 pub use migrate::MIGRATIONS;
+pub use outbox::{
+    MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxLine, OutboxMessage, OutboxStatus, OutboxWaker, RsvpCounts,
+    reason,
+};
 pub use users::{NewUser, ProfileUpdate, User, UserFilter};
 
 use db::Pool;
@@ -111,6 +116,8 @@ pub struct Store {
     links: Option<std::sync::Arc<ring::hmac::Key>>,
     /// Recent join lookups (SQLite only), exact while no write has been committed since.
     joins: std::sync::Arc<jitsi::JoinCache>,
+    /// The mail policy and the outbox worker's wake-up (see `outbox.rs`).
+    mail: outbox::MailHooks,
 }
 
 impl Store {
@@ -156,6 +163,7 @@ impl Store {
             pool,
             links: None,
             joins: std::sync::Arc::default(),
+            mail: outbox::MailHooks::default(),
         })
     }
 

@@ -30,8 +30,9 @@ macro_rules! migration {
 pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "accounts", "0001_accounts.sql"),
     migration!(2, "booking", "0002_booking.sql"),
-    // Version 3 is reserved for booking indexes, 5 for mail: branches merge in any order.
+    // Version 3 is reserved for booking indexes: branches merge in any order.
     migration!(4, "jitsi", "0004_jitsi.sql"),
+    migration!(5, "mail", "0005_mail.sql"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -256,7 +256,7 @@ async fn reissued_links_revoke_the_old_one(backend: Backend) {
         .unwrap();
     let old = store.join_key(&learner.id, learner.link_version).unwrap();
     let renewed = store
-        .reissue_link(&detail.session.id, &learner.id, &audit())
+        .reissue_link(&detail.session.id, &learner.id, Timestamp::now(), &audit())
         .await
         .unwrap();
     assert_eq!(renewed.link_version, learner.link_version + 1);
@@ -268,7 +268,9 @@ async fn reissued_links_revoke_the_old_one(backend: Backend) {
     assert_eq!(found.participant.link_version, renewed.link_version);
     // Another session's participant id is not found through this session.
     assert!(matches!(
-        store.reissue_link("other-session", &learner.id, &audit()).await,
+        store
+            .reissue_link("other-session", &learner.id, Timestamp::now(), &audit())
+            .await,
         Err(StoreError::NotFound)
     ));
     let log = store.audit_log(5, None).await.unwrap();
@@ -341,7 +343,7 @@ async fn join_lookups_never_outlive_a_write(backend: Backend) {
     );
     // The link is re-issued: the old key finds nobody, even though it was just looked up.
     store
-        .reissue_link(&detail.session.id, &learner.id, &audit())
+        .reissue_link(&detail.session.id, &learner.id, Timestamp::now(), &audit())
         .await
         .unwrap();
     assert!(store.join_target(&hash).await.unwrap().is_none());

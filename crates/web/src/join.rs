@@ -753,7 +753,7 @@ async fn reissue(
         return Err(AppError::NotFound);
     };
     app.store()
-        .reissue_link(&id, &participant.id, &ctx.audit("participant.link_reissue"))
+        .reissue_link(&id, &participant.id, app.now(), &ctx.audit("participant.link_reissue"))
         .await?;
     let next = crate::forms::safe_next(form.next.as_deref().or(Some(&format!("/sessions/{id}/room"))));
     let (path, fragment) = next.split_once('#').unwrap_or((&next, ""));

@@ -11,15 +11,18 @@ pub mod booking;
 pub mod context;
 pub mod crypto;
 pub mod error;
+pub mod feeds;
 pub mod forms;
 pub mod health;
 pub mod i18n;
 pub mod jitsi;
 pub mod jitsi_endpoints;
 pub mod join;
+pub mod outbox;
 pub mod page;
 pub mod pages;
 pub mod proxy_auth;
+pub mod rsvp;
 pub mod security;
 pub mod state;
 
@@ -51,6 +54,9 @@ pub fn router(app: AppState) -> Router {
         .merge(pages::audit::routes())
         .merge(pages::jitsi_servers::routes())
         .merge(join::routes())
+        .merge(rsvp::routes())
+        .merge(outbox::routes())
+        .merge(feeds::page_routes())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(app.clone(), context::context));
 
@@ -59,6 +65,7 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/static/{name}", get(assets::serve))
         .merge(jitsi_endpoints::routes())
+        .merge(feeds::routes())
         .merge(api::routes());
 
     let body_limit = app.config().body_limit;

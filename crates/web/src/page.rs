@@ -44,6 +44,8 @@ const NOTICES: &[&str] = &[
     "logged_out",
     "link_reissued",
     "server_deleted",
+    "feed_reset",
+    "retried",
 ];
 
 impl Page {
@@ -73,6 +75,7 @@ impl Page {
             if user.role == Role::Admin {
                 add("/jitsi-servers", "nav.jitsi_servers");
                 add("/audit", "nav.audit");
+                add("/mail", "nav.mail");
             }
             add("/profile", "nav.profile");
         }

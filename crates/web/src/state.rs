@@ -39,6 +39,8 @@ pub struct WebConfig {
     pub booking: BookingSettings,
     /// When participants may enter a session's room.
     pub join: domain::window::WindowSettings,
+    /// Where mail goes, as the outbox page tells admins (no secret in it).
+    pub mail_transport: String,
 }
 
 /// Booking settings (`[booking]`).
@@ -98,6 +100,7 @@ impl Default for WebConfig {
             password_link_ttl: Duration::from_secs(72 * 3600),
             booking: BookingSettings::default(),
             join: domain::window::WindowSettings::default(),
+            mail_transport: "files in ./data/outbox".into(),
         }
     }
 }

@@ -307,7 +307,7 @@ async fn reissue(
     let audit = caller.caller().audit("participant.link_reissue");
     let participant = app
         .store()
-        .reissue_link(&id, &pid, &audit)
+        .reissue_link(&id, &pid, app.now(), &audit)
         .await
         .map_err(|e| store_failure(&caller, e))?;
     Ok(Json(LinkOut {

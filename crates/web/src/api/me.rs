@@ -1,9 +1,11 @@
 //! `GET /api/v1/me`: who the token belongs to.
 
 use axum::Json;
+use axum::extract::State;
 use serde::Serialize;
 
-use super::ApiCaller;
+use super::{ApiCaller, ApiError};
+use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
 pub struct Me {
@@ -13,16 +15,22 @@ pub struct Me {
     pub role: domain::Role,
     pub locale: &'static str,
     pub time_zone: String,
+    /// The account's calendar feed (subscribe to it in a calendar application).
+    pub ical_url: String,
 }
 
-pub async fn me(caller: ApiCaller) -> Json<Me> {
+pub async fn me(State(app): State<AppState>, caller: ApiCaller) -> Result<Json<Me>, ApiError> {
+    let ical_url = crate::feeds::feed_url(&app, &caller.user)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string(), caller.locale))?;
     let u = caller.user;
-    Json(Me {
+    Ok(Json(Me {
         id: u.id,
         email: u.email,
         name: u.display_name,
         role: u.role,
         locale: u.locale.as_str(),
         time_zone: u.time_zone,
-    })
+        ical_url,
+    }))
 }

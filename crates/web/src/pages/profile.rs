@@ -71,17 +71,19 @@ struct ProfilePage {
     password_errors: FieldErrors,
     zones: &'static [String],
     locales: [Locale; 2],
+    /// The account's calendar feed (`_feed.html`).
+    feed_url: String,
 }
 
-fn page_for(
+async fn page_for(
     app: &AppState,
     ctx: &Ctx,
     user: &User,
     form: AccountForm,
     errors: FieldErrors,
     password_errors: FieldErrors,
-) -> ProfilePage {
-    ProfilePage {
+) -> Result<ProfilePage, AppError> {
+    Ok(ProfilePage {
         page: Page::new(ctx, "profile.title", &app.config().default_time_zone),
         user: user.clone(),
         form,
@@ -89,19 +91,23 @@ fn page_for(
         password_errors,
         zones: crate::i18n::time_zone_names(),
         locales: Locale::ALL,
-    }
+        feed_url: crate::feeds::feed_url(app, user).await?,
+    })
 }
 
 async fn show(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     let user = ctx.require_user()?;
-    html(&page_for(
-        &app,
-        &ctx,
-        user,
-        AccountForm::of(user),
-        FieldErrors::default(),
-        FieldErrors::default(),
-    ))
+    html(
+        &page_for(
+            &app,
+            &ctx,
+            user,
+            AccountForm::of(user),
+            FieldErrors::default(),
+            FieldErrors::default(),
+        )
+        .await?,
+    )
 }
 
 async fn update(State(app): State<AppState>, ctx: Ctx, Form(form): Form<AccountForm>) -> AppResult {
@@ -110,7 +116,7 @@ async fn update(State(app): State<AppState>, ctx: Ctx, Form(form): Form<AccountF
     let Some(update) = form.parse(&mut errors, ctx.locale) else {
         return html_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &page_for(&app, &ctx, user, form, errors, FieldErrors::default()),
+            &page_for(&app, &ctx, user, form, errors, FieldErrors::default()).await?,
         );
     };
     match app
@@ -123,7 +129,7 @@ async fn update(State(app): State<AppState>, ctx: Ctx, Form(form): Form<AccountF
             errors.add("email", ctx.locale.t("user.error.email_taken").to_owned());
             html_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &page_for(&app, &ctx, user, form, errors, FieldErrors::default()),
+                &page_for(&app, &ctx, user, form, errors, FieldErrors::default()).await?,
             )
         }
         Err(e) => Err(e.into()),
@@ -167,7 +173,7 @@ async fn change_password(State(app): State<AppState>, ctx: Ctx, Form(form): Form
     let Some(password) = password.filter(|_| errors.is_empty()) else {
         return html_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &page_for(&app, &ctx, user, AccountForm::of(user), FieldErrors::default(), errors),
+            &page_for(&app, &ctx, user, AccountForm::of(user), FieldErrors::default(), errors).await?,
         );
     };
     let hash = hash_in_background(password).await?;

@@ -1,0 +1,338 @@
+//! The outbox worker: turns due reminders into messages, claims due messages under a lease,
+//! renders and delivers them, and records the outcome. Any number of workers (one per
+//! instance) may run against one database; the lease keeps them off each other's rows.
+//!
+//! Failures: a permanent refusal (5xx) fails the message at once with the server's answer; a
+//! temporary one (no connection, timeout, 4xx) is retried with exponential backoff and jitter
+//! (from 30 s, doubling, at most an hour apart) until the message's give-up time (a day after it
+//! was written; a reminder's is the session's start), when it fails with the last error.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use store::{OutboxMessage, SessionDetail, Store};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::message::{Input, MailSettings, Outcome, render};
+use crate::transport::{SendError, Transport};
+
+/// Where "now" comes from (the server's clock; tests move it).
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// How the worker paces itself.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// The longest wait between two looks at the outbox (writes wake the worker sooner).
+    pub poll: Duration,
+    /// How long a claimed message is reserved; must exceed a delivery's longest duration.
+    pub lease: SignedDuration,
+    /// Messages claimed at once.
+    pub batch: i64,
+    /// Messages delivered at the same time.
+    pub concurrency: usize,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            poll: Duration::from_secs(5),
+            lease: SignedDuration::from_mins(5),
+            batch: 20,
+            concurrency: 4,
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub superseded: usize,
+}
+
+impl Pass {
+    pub fn handled(&self) -> usize {
+        self.sent + self.retried + self.failed + self.superseded
+    }
+}
+
+/// The outbox worker of one instance.
+#[derive(Clone)]
+pub struct Worker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    transport: Transport,
+    settings: MailSettings,
+    clock: Clock,
+    options: WorkerOptions,
+    /// This worker's lease owner name: random, so a restarted process is another owner.
+    owner: String,
+}
+
+/// Finished messages of sessions over for this long are forgotten (they hold addresses).
+pub const KEEP_FINISHED: SignedDuration = SignedDuration::from_hours(90 * 24);
+
+/// The first retry comes after about this long…
+const FIRST_RETRY: SignedDuration = SignedDuration::from_secs(30);
+/// …each one waits twice as long as the previous, up to this.
+const LONGEST_RETRY: SignedDuration = SignedDuration::from_hours(1);
+
+impl Worker {
+    pub fn new(
+        store: Store,
+        transport: Transport,
+        settings: MailSettings,
+        clock: Clock,
+        options: WorkerOptions,
+    ) -> Self {
+        Worker {
+            inner: Arc::new(Inner {
+                store,
+                transport,
+                settings,
+                clock,
+                options,
+                owner: format!("worker-{}", store::new_id()),
+            }),
+        }
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    /// Runs until `stop` turns true; a pass in progress is finished first (so no delivery is
+    /// cut off half-way by a graceful stop).
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut waker = self.inner.store.outbox_waker().await;
+        tracing::info!(transport = %self.inner.transport.describe(), "mail outbox worker started");
+        let mut purged_at: Option<Timestamp> = None;
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let now = (self.inner.clock)();
+            if purged_at.is_none_or(|at| now.duration_since(at) > SignedDuration::from_hours(1)) {
+                purged_at = Some(now);
+                match self.inner.store.purge_outbox(now - KEEP_FINISHED).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "old outbox rows forgotten"),
+                    Err(e) => tracing::warn!(error = %e, "outbox clean-up failed"),
+                }
+            }
+            match self.pass().await {
+                // A full batch: there may be more right away.
+                Ok(pass) if pass.handled() as i64 >= self.inner.options.batch => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "mail outbox pass failed"),
+            }
+            tokio::select! {
+                () = waker.wait(self.inner.options.poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        tracing::info!("mail outbox worker stopped");
+    }
+
+    /// One pass: due reminders become messages, then one batch of due messages is delivered.
+    pub async fn pass(&self) -> store::Result<Pass> {
+        let inner = &self.inner;
+        let now = (inner.clock)();
+        let reminders = inner.store.promote_due_reminders(now).await?;
+        if reminders > 0 {
+            tracing::info!(reminders, "reminders due");
+        }
+        let claimed = inner
+            .store
+            .claim_outbox(&inner.owner, now, inner.options.lease, inner.options.batch)
+            .await?;
+        if claimed.is_empty() {
+            return Ok(Pass::default());
+        }
+        // Each session (and course) is read once per batch.
+        let mut details: HashMap<String, Option<Arc<Loaded>>> = HashMap::new();
+        for m in &claimed {
+            if details.contains_key(&m.session_id) {
+                continue;
+            }
+            let detail = match inner.store.session(&m.session_id).await? {
+                Some(detail) => {
+                    let course = match &detail.session.course_id {
+                        Some(id) => inner.store.course(id).await?.map(|c| c.course.title),
+                        None => None,
+                    };
+                    Some(Arc::new((detail, course)))
+                }
+                None => None,
+            };
+            details.insert(m.session_id.clone(), detail);
+        }
+        let mut pass = Pass::default();
+        let mut tasks = JoinSet::new();
+        for m in claimed {
+            while tasks.len() >= inner.options.concurrency.max(1) {
+                if let Some(done) = tasks.join_next().await {
+                    tally(&mut pass, done);
+                }
+            }
+            let detail = details.get(&m.session_id).cloned().flatten();
+            let worker = self.clone();
+            tasks.spawn(async move { worker.deliver(m, detail).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            tally(&mut pass, done);
+        }
+        Ok(pass)
+    }
+
+    async fn deliver(&self, m: OutboxMessage, detail: Option<Arc<Loaded>>) -> Handled {
+        let inner = &self.inner;
+        let store = &inner.store;
+        let now = (inner.clock)();
+        let join_key = |id: &str, version: i64| store.join_key(id, version).map_err(|e| e.to_string());
+        let input = Input {
+            message: &m,
+            detail: detail.as_deref().map(|(d, _)| d),
+            course: detail.as_deref().and_then(|(_, c)| c.as_deref()),
+            settings: &inner.settings,
+            join_key: &join_key,
+            now,
+        };
+        let outcome = render(&input);
+        let result = match outcome {
+            Ok(Outcome::Skip(why)) => {
+                tracing::info!(id = %m.id, kind = m.kind.as_str(), reason = why, "message not needed any more");
+                store
+                    .outbox_superseded(&m.id, &inner.owner, now, why)
+                    .await
+                    .map(|_| Handled::Superseded)
+            }
+            Err(e) => {
+                tracing::warn!(id = %m.id, error = %e, "message cannot be built");
+                store
+                    .outbox_failed(&m.id, &inner.owner, now, None, &e.to_string())
+                    .await
+                    .map(|_| Handled::Failed)
+            }
+            Ok(Outcome::Send(rendered)) => {
+                let sent = inner.transport.send(&m.id, m.created_at, &rendered.message).await;
+                let now = (inner.clock)();
+                match sent {
+                    Ok(()) => {
+                        tracing::info!(id = %m.id, kind = m.kind.as_str(), attempts = m.attempts, "message sent");
+                        match store.outbox_sent(&m.id, &inner.owner, now, &rendered.subject).await {
+                            Ok(true) => Ok(Handled::Sent),
+                            Ok(false) => {
+                                tracing::warn!(id = %m.id, "message sent after its lease expired: another worker may send it again");
+                                Ok(Handled::Sent)
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(SendError::Permanent(e)) => {
+                        tracing::warn!(id = %m.id, error = %e, "message refused");
+                        store
+                            .outbox_failed(&m.id, &inner.owner, now, Some(&rendered.subject), &e)
+                            .await
+                            .map(|_| Handled::Failed)
+                    }
+                    Err(SendError::Temporary(e)) => {
+                        let next = now + backoff(m.attempts);
+                        if next > m.give_up_at {
+                            tracing::warn!(id = %m.id, error = %e, attempts = m.attempts, "message given up");
+                            let why = format!("gave up after {} attempts: {e}", m.attempts);
+                            store
+                                .outbox_failed(&m.id, &inner.owner, now, Some(&rendered.subject), &why)
+                                .await
+                                .map(|_| Handled::Failed)
+                        } else {
+                            tracing::info!(id = %m.id, error = %e, attempts = m.attempts, next = %next, "message delayed");
+                            store
+                                .outbox_retry_later(&m.id, &inner.owner, now, next, Some(&rendered.subject), &e)
+                                .await
+                                .map(|_| Handled::Retried)
+                        }
+                    }
+                }
+            }
+        };
+        result.unwrap_or_else(|e| {
+            // The lease runs out and the message is taken again.
+            tracing::warn!(id = %m.id, error = %e, "cannot record a delivery outcome");
+            Handled::Retried
+        })
+    }
+}
+
+/// A session with its participants, and its course's title.
+type Loaded = (SessionDetail, Option<String>);
+
+enum Handled {
+    Sent,
+    Retried,
+    Failed,
+    Superseded,
+}
+
+fn tally(pass: &mut Pass, done: Result<Handled, tokio::task::JoinError>) {
+    match done {
+        Ok(Handled::Sent) => pass.sent += 1,
+        Ok(Handled::Retried) => pass.retried += 1,
+        Ok(Handled::Failed) => pass.failed += 1,
+        Ok(Handled::Superseded) => pass.superseded += 1,
+        Err(e) => tracing::error!(error = %e, "a delivery task panicked"),
+    }
+}
+
+/// How long to wait after the `attempts`-th failed attempt: exponential ("equal jitter": half
+/// the step fixed, half random), so that many messages failing together do not retry together.
+pub fn backoff(attempts: i64) -> SignedDuration {
+    let exponent = attempts.clamp(1, 20) - 1;
+    let step = FIRST_RETRY
+        .checked_mul(1_i32 << exponent)
+        .unwrap_or(LONGEST_RETRY)
+        .min(LONGEST_RETRY);
+    let half = step.as_secs() / 2;
+    let random = u64::from_le_bytes(store::random_bytes::<8>());
+    let jitter = if half > 0 {
+        (random % (half as u64 + 1)) as i64
+    } else {
+        0
+    };
+    SignedDuration::from_secs(half + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_up_to_an_hour() {
+        for attempts in 1..40 {
+            let expected = (30_i64 << (attempts.min(20) - 1)).min(3600);
+            for _ in 0..20 {
+                let d = backoff(attempts).as_secs();
+                assert!(d >= expected / 2 && d <= expected, "attempt {attempts}: {d}s");
+            }
+        }
+        // It is random: not always the same.
+        let draws: std::collections::BTreeSet<i64> = (0..50).map(|_| backoff(8).as_secs()).collect();
+        assert!(draws.len() > 1);
+        // A day holds many attempts before giving up.
+        let mut total = 0;
+        let mut n = 0;
+        while total < 24 * 3600 {
+            n += 1;
+            total += backoff(n).as_secs();
+        }
+        assert!(n > 20, "{n} attempts in a day");
+    }
+}

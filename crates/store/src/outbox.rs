@@ -1,0 +1,1295 @@
+//! The mail outbox, reminders, answers to invitations, and calendar feeds.
+//!
+//! Every message is a row of `outbox`, written by [`react`] in the same transaction as the
+//! booking change that causes it, and delivered later by the worker of the `mail` crate. The row
+//! describes the message (kind, session, participant, recipient, language, zone, and a
+//! [`MailSnapshot`] of what cannot be read again later); the worker renders it at delivery from
+//! the current data. So this crate never depends on `mail`, and a message still queued when a
+//! later change comes shows the latest state: an invitation queued for a session moved before
+//! delivery carries the new time and needs no update; one queued for a session cancelled before
+//! delivery is superseded, and nobody who never heard of the session gets a cancellation.
+//!
+//! Delivery: [`Store::claim_outbox`] takes due rows under a lease (`status = 'sending'`,
+//! `lease_owner`, `lease_until`) in one statement — on PostgreSQL with `FOR UPDATE SKIP LOCKED`,
+//! on SQLite under the database's single write lock — so two workers never hold the same row.
+//! The worker then marks the row sent, queued again for later, failed or superseded, each only
+//! if it still holds the lease. A worker that dies mid-delivery leaves a row whose lease expires
+//! and that another worker takes again: if the message had already left, it is sent a second
+//! time (at most once more per crash, with the same `Message-ID`).
+//!
+//! Messages for one recipient about one session go out in the order they were written: a row is
+//! not claimed while an earlier one of the same thread is queued or being sent.
+//!
+//! Reminders are rows of `reminders`, one per (session, participant, offset): scheduled when a
+//! session is booked or a participant added (none for offsets already past), moved when the
+//! session moves, dropped when it is cancelled or the participant removed (cascade). When due,
+//! [`Store::promote_due_reminders`] marks them (once: the primary key and `enqueued_at`) and
+//! writes an outbox row, unless the session has started or the participant declined.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::audit::{AuditEntry, insert_audit};
+use crate::booking::{
+    Change, Participant, ParticipantRole, Rsvp, Session, SessionDetail, SessionStatus, participant_cols,
+    participant_row, session_by_id, session_cols, session_row,
+};
+use crate::db::{Conn, Pool, Row, args};
+use crate::{BookingRefusal, Result, Store, StoreError, new_id, ts};
+
+/// The PostgreSQL channel on which committed outbox writes wake the workers of every instance.
+const CHANNEL: &str = "dialogue_outbox";
+
+/// What kind of message a row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MailKind {
+    /// The convocation, with the personal link and an iCalendar `REQUEST`.
+    Invitation,
+    /// Date, time, duration or link changed.
+    Update,
+    /// The session is cancelled, or the recipient was removed from it.
+    Cancellation,
+    /// Some time before the start.
+    Reminder,
+}
+
+impl MailKind {
+    pub const ALL: [MailKind; 4] = [Self::Invitation, Self::Update, Self::Cancellation, Self::Reminder];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::Invitation => "invitation",
+            MailKind::Update => "update",
+            MailKind::Cancellation => "cancellation",
+            MailKind::Reminder => "reminder",
+        }
+    }
+
+    fn parse(s: &str) -> Result<MailKind> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| StoreError::Corrupt(format!("mail kind {s:?}")))
+    }
+}
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OutboxStatus {
+    /// Waiting for its time (`next_attempt_at`).
+    Queued,
+    /// Held by a worker (until `lease_until`).
+    Sending,
+    Sent,
+    /// Given up: refused permanently, or still failing after the retry period.
+    Failed,
+    /// Not sent because a later change made it pointless (the reason says which).
+    Superseded,
+}
+
+impl OutboxStatus {
+    pub const ALL: [OutboxStatus; 5] = [Self::Queued, Self::Sending, Self::Sent, Self::Failed, Self::Superseded];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Queued => "queued",
+            OutboxStatus::Sending => "sending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+            OutboxStatus::Superseded => "superseded",
+        }
+    }
+
+    fn parse(s: &str) -> Result<OutboxStatus> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| StoreError::Corrupt(format!("outbox status {s:?}")))
+    }
+}
+
+/// Why a message was superseded (stored in `last_error`, shown translated).
+pub mod reason {
+    /// The session was cancelled before the message left.
+    pub const CANCELLED: &str = "cancelled";
+    /// The recipient was removed from the session.
+    pub const REMOVED: &str = "removed";
+    /// The recipient was invited again (a cancellation not needed any more).
+    pub const REINVITED: &str = "reinvited";
+    /// Nothing the recipient was told has changed.
+    pub const UNCHANGED: &str = "unchanged";
+    /// The recipient declined (reminders).
+    pub const DECLINED: &str = "declined";
+    /// The session has started or ended.
+    pub const STARTED: &str = "started";
+    /// The session or the participant no longer exists.
+    pub const GONE: &str = "gone";
+}
+
+/// What a message needs at delivery that the database will not hold any more.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailSnapshot {
+    /// Update: the start the recipient last heard of (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_starts_at: Option<i64>,
+    /// Update: the end the recipient last heard of (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_ends_at: Option<i64>,
+    /// Update: the recipient's personal link was re-issued.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub link_changed: bool,
+    /// Cancellation of a removed participant: their role (the row is gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_role: Option<String>,
+    /// Reminder: how long before the start, in minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_minutes: Option<i64>,
+}
+
+/// One message of the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub kind: MailKind,
+    pub session_id: String,
+    pub participant_id: String,
+    pub recipient_email: String,
+    pub recipient_name: String,
+    /// The recipient's language when known (else the configured default).
+    pub locale: Option<String>,
+    /// The zone the recipient reads times in.
+    pub time_zone: String,
+    pub snapshot: MailSnapshot,
+    pub status: OutboxStatus,
+    /// Delivery attempts so far (counted when a worker takes the row).
+    pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    /// After this instant a failing message is given up.
+    pub give_up_at: Timestamp,
+    /// The subject of the last rendering.
+    pub subject: Option<String>,
+    /// The last delivery error, or for a superseded message the reason (see [`reason`]).
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+/// A line of the admin list: a message and the title of its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxLine {
+    pub message: OutboxMessage,
+    pub session_title: String,
+}
+
+/// How many messages are in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub queued: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub superseded: i64,
+}
+
+/// The mail rules the store applies when it writes rows: when reminders are due, how long a
+/// message is retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailPolicy {
+    /// Reminders, as durations before the start (default 1 day and 1 hour).
+    pub reminder_offsets: Vec<SignedDuration>,
+    /// How long after it was written a failing message is given up (default a day).
+    pub give_up_after: SignedDuration,
+}
+
+impl Default for MailPolicy {
+    fn default() -> Self {
+        MailPolicy {
+            reminder_offsets: vec![SignedDuration::from_hours(24), SignedDuration::from_hours(1)],
+            give_up_after: SignedDuration::from_hours(24),
+        }
+    }
+}
+
+/// The store's share of the mail machinery: the policy and the in-process wake-up.
+#[derive(Clone, Default)]
+pub(crate) struct MailHooks {
+    policy: Arc<MailPolicy>,
+    notify: Arc<Notify>,
+}
+
+/// Waits for outbox work: a local wake-up ([`Store::wake_outbox`], or a write by this process),
+/// a PostgreSQL notification (a write committed by any instance), or the end of a poll period.
+pub struct OutboxWaker {
+    local: Arc<Notify>,
+    listener: Option<sqlx::postgres::PgListener>,
+}
+
+impl OutboxWaker {
+    /// Returns when there may be work, at the latest after `max`.
+    pub async fn wait(&mut self, max: Duration) {
+        let local = &self.local;
+        match &mut self.listener {
+            Some(listener) => {
+                tokio::select! {
+                    () = local.notified() => {}
+                    received = listener.recv() => {
+                        if let Err(e) = received {
+                            tracing::debug!(error = %e, "outbox notifications interrupted");
+                            tokio::time::sleep(max).await;
+                        }
+                    }
+                    () = tokio::time::sleep(max) => {}
+                }
+            }
+            None => {
+                tokio::select! {
+                    () = local.notified() => {}
+                    () = tokio::time::sleep(max) => {}
+                }
+            }
+        }
+    }
+}
+
+/// The columns [`message_row`] reads.
+macro_rules! outbox_cols {
+    () => {
+        "o.id, o.kind, o.session_id, o.participant_id, o.recipient_email, o.recipient_name, o.locale, o.time_zone, \
+         o.snapshot, o.status, o.attempts, o.next_attempt_at, o.give_up_at, o.subject, o.last_error, o.created_at, \
+         o.updated_at, o.sent_at"
+    };
+}
+
+/// The same columns, unqualified (for `RETURNING`).
+macro_rules! outbox_fields {
+    () => {
+        "id, kind, session_id, participant_id, recipient_email, recipient_name, locale, time_zone, snapshot, status, \
+         attempts, next_attempt_at, give_up_at, subject, last_error, created_at, updated_at, sent_at"
+    };
+}
+
+/// The rows a worker may take at `$3`, at most `$4`, in order: due and queued, or held under an
+/// expired lease; none while an earlier message of the same thread (session and recipient) is
+/// still queued or being sent.
+macro_rules! claimable {
+    () => {
+        "SELECT c.seq FROM outbox c WHERE ((c.status = 'queued' AND c.next_attempt_at <= $3) \
+         OR (c.status = 'sending' AND c.lease_until <= $3)) AND NOT EXISTS (SELECT 1 FROM outbox e \
+         WHERE e.session_id = c.session_id AND e.recipient_norm = c.recipient_norm AND e.seq < c.seq \
+         AND e.status IN ('queued', 'sending')) ORDER BY c.next_attempt_at, c.seq LIMIT $4"
+    };
+}
+
+/// The sessions of account `$1`'s feed overlapping `[$2, $3)`: taught, or booked when `$4`.
+macro_rules! feed_filter {
+    () => {
+        "s.ends_at > $2 AND s.starts_at < $3 AND (s.id IN (SELECT session_id FROM session_participants \
+         WHERE user_id = $1 AND role IN ('trainer', 'moderator')) OR ($4 AND s.created_by = $1))"
+    };
+}
+
+fn message_row(r: &dyn Row) -> Result<OutboxMessage> {
+    let snapshot = r.text("snapshot")?;
+    Ok(OutboxMessage {
+        id: r.text("id")?,
+        kind: MailKind::parse(&r.text("kind")?)?,
+        session_id: r.text("session_id")?,
+        participant_id: r.text("participant_id")?,
+        recipient_email: r.text("recipient_email")?,
+        recipient_name: r.text("recipient_name")?,
+        locale: r.opt_text("locale")?,
+        time_zone: r.text("time_zone")?,
+        snapshot: serde_json::from_str(&snapshot)
+            .map_err(|e| StoreError::Corrupt(format!("outbox snapshot {snapshot:?}: {e}")))?,
+        status: OutboxStatus::parse(&r.text("status")?)?,
+        attempts: r.i64("attempts")?,
+        next_attempt_at: ts(r.i64("next_attempt_at")?)?,
+        give_up_at: ts(r.i64("give_up_at")?)?,
+        subject: r.opt_text("subject")?,
+        last_error: r.opt_text("last_error")?,
+        created_at: ts(r.i64("created_at")?)?,
+        updated_at: ts(r.i64("updated_at")?)?,
+        sent_at: r.opt_i64("sent_at")?.map(ts).transpose()?,
+    })
+}
+
+/// Who a message goes to, resolved when it is written.
+#[derive(Debug, Clone)]
+struct Recipient {
+    participant_id: String,
+    email: String,
+    name: String,
+    locale: Option<String>,
+    zone: String,
+}
+
+impl Recipient {
+    fn norm(&self) -> String {
+        self.email.to_lowercase()
+    }
+}
+
+/// Each participant of a session with their language and zone (account, else address book, else
+/// the session's zone and the default language).
+async fn recipients(c: &mut Conn<'_>, session: &Session, only: Option<&str>) -> Result<Vec<Recipient>> {
+    c.all(
+        "SELECT p.id, COALESCE(u.display_name, p.name) AS name, COALESCE(u.email, p.email) AS email, \
+         COALESCE(u.locale, k.locale) AS locale, COALESCE(u.time_zone, k.time_zone, $3) AS zone \
+         FROM session_participants p LEFT JOIN users u ON u.id = p.user_id LEFT JOIN contacts k ON k.id = p.contact_id \
+         WHERE p.session_id = $1 AND ($2 IS NULL OR p.id = $2) ORDER BY p.created_at, p.id",
+        args![session.id.as_str(), only, session.time_zone.as_str()],
+        |r| {
+            Ok(Recipient {
+                participant_id: r.text("id")?,
+                email: r.text("email")?,
+                name: r.text("name")?,
+                locale: r.opt_text("locale")?,
+                zone: r.text("zone")?,
+            })
+        },
+    )
+    .await
+}
+
+/// The language and zone of someone removed from a session (their row is gone; their account or
+/// address-book entry is not).
+async fn removed_recipient(c: &mut Conn<'_>, session: &Session, p: &Participant) -> Result<Recipient> {
+    let prefs = c
+        .opt(
+            "SELECT u.locale AS locale, u.time_zone AS zone FROM users u WHERE u.id = $1 \
+             UNION ALL SELECT k.locale AS locale, k.time_zone AS zone FROM contacts k WHERE k.id = $2",
+            args![p.user_id.as_deref(), p.contact_id.as_deref()],
+            |r| Ok((r.opt_text("locale")?, r.opt_text("zone")?)),
+        )
+        .await?;
+    let (locale, zone) = prefs.unwrap_or((None, None));
+    Ok(Recipient {
+        participant_id: p.id.clone(),
+        email: p.email.clone(),
+        name: p.name.clone(),
+        locale,
+        zone: zone.unwrap_or_else(|| session.time_zone.clone()),
+    })
+}
+
+async fn enqueue(
+    c: &mut Conn<'_>,
+    kind: MailKind,
+    session_id: &str,
+    to: &Recipient,
+    snapshot: &MailSnapshot,
+    now: Timestamp,
+    give_up_at: Timestamp,
+) -> Result<()> {
+    let snapshot = serde_json::to_string(snapshot).map_err(|e| StoreError::Corrupt(format!("outbox snapshot: {e}")))?;
+    c.exec(
+        "INSERT INTO outbox (id, kind, session_id, participant_id, recipient_email, recipient_norm, recipient_name, \
+         locale, time_zone, snapshot, status, attempts, next_attempt_at, give_up_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $12, $11, $11)",
+        args![
+            new_id().as_str(),
+            kind.as_str(),
+            session_id,
+            to.participant_id.as_str(),
+            to.email.as_str(),
+            to.norm().as_str(),
+            to.name.as_str(),
+            to.locale.as_deref(),
+            to.zone.as_str(),
+            snapshot.as_str(),
+            now.as_second(),
+            give_up_at.as_second(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Supersedes the queued invitations, updates and reminders of one recipient about a session.
+async fn supersede_news(c: &mut Conn<'_>, session_id: &str, norm: &str, why: &str, now: Timestamp) -> Result<u64> {
+    c.exec(
+        "UPDATE outbox SET status = 'superseded', last_error = $3, updated_at = $4 \
+         WHERE session_id = $1 AND recipient_norm = $2 AND status = 'queued' \
+         AND kind IN ('invitation', 'update', 'reminder')",
+        args![session_id, norm, why, now.as_second()],
+    )
+    .await
+}
+
+/// Supersedes a queued cancellation of one recipient about a session (they are invited again).
+async fn supersede_cancellations(c: &mut Conn<'_>, session_id: &str, norm: &str, now: Timestamp) -> Result<u64> {
+    c.exec(
+        "UPDATE outbox SET status = 'superseded', last_error = $3, updated_at = $4 \
+         WHERE session_id = $1 AND recipient_norm = $2 AND status = 'queued' AND kind = 'cancellation'",
+        args![session_id, norm, reason::REINVITED, now.as_second()],
+    )
+    .await
+}
+
+/// Whether this participant may have received an invitation or an update: one was sent, or a
+/// delivery was at least attempted (a timeout after the data can hide a success).
+async fn may_have_heard(c: &mut Conn<'_>, session_id: &str, participant_id: &str) -> Result<bool> {
+    let n = c
+        .count(
+            "SELECT COUNT(*) AS n FROM outbox WHERE session_id = $1 AND participant_id = $2 \
+             AND kind IN ('invitation', 'update') AND (status = 'sent' OR attempts > 0)",
+            args![session_id, participant_id],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// Whether an invitation or update for this participant waits untouched (it will be rendered
+/// with the latest data, so a further update is not needed).
+async fn news_pending(c: &mut Conn<'_>, session_id: &str, participant_id: &str) -> Result<bool> {
+    let n = c
+        .count(
+            "SELECT COUNT(*) AS n FROM outbox WHERE session_id = $1 AND participant_id = $2 \
+             AND kind IN ('invitation', 'update') AND status = 'queued' AND attempts = 0",
+            args![session_id, participant_id],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// Schedules the reminders of a session (of one participant, or all) whose time is still ahead.
+async fn schedule_reminders(
+    c: &mut Conn<'_>,
+    policy: &MailPolicy,
+    session: &Session,
+    only: Option<&str>,
+    now: Timestamp,
+) -> Result<()> {
+    for offset in &policy.reminder_offsets {
+        let due = session.starts_at.as_second() - offset.as_secs();
+        if due <= now.as_second() {
+            continue;
+        }
+        c.exec(
+            "INSERT INTO reminders (session_id, participant_id, offset_minutes, due_at) \
+             SELECT p.session_id, p.id, $3, $4 FROM session_participants p \
+             WHERE p.session_id = $1 AND ($2 IS NULL OR p.id = $2) ON CONFLICT DO NOTHING",
+            args![session.id.as_str(), only, offset.as_secs() / 60, due],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn drop_pending_reminders(c: &mut Conn<'_>, session_id: &str) -> Result<()> {
+    c.exec(
+        "DELETE FROM reminders WHERE session_id = $1 AND enqueued_at IS NULL",
+        args![session_id],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn session_of(c: &mut Conn<'_>, id: &str) -> Result<Session> {
+    session_by_id(c, id).await?.ok_or(StoreError::NotFound)
+}
+
+/// Writes the messages and reminders that booking changes call for, inside their transaction.
+pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change], now: Timestamp) -> Result<()> {
+    let policy = &*hooks.policy;
+    let give_up = now + policy.give_up_after;
+    let mut wrote = false;
+    for change in changes {
+        match change {
+            Change::Booked { session_id } => {
+                let session = session_of(c, session_id).await?;
+                for to in recipients(c, &session, None).await? {
+                    enqueue(
+                        c,
+                        MailKind::Invitation,
+                        session_id,
+                        &to,
+                        &MailSnapshot::default(),
+                        now,
+                        give_up,
+                    )
+                    .await?;
+                    wrote = true;
+                }
+                schedule_reminders(c, policy, &session, None, now).await?;
+            }
+            Change::Rescheduled {
+                session_id,
+                old_starts_at,
+                old_ends_at,
+            } => {
+                let session = session_of(c, session_id).await?;
+                for to in recipients(c, &session, None).await? {
+                    if news_pending(c, session_id, &to.participant_id).await? {
+                        continue;
+                    }
+                    let snapshot = MailSnapshot {
+                        old_starts_at: Some(old_starts_at.as_second()),
+                        old_ends_at: Some(old_ends_at.as_second()),
+                        ..MailSnapshot::default()
+                    };
+                    enqueue(c, MailKind::Update, session_id, &to, &snapshot, now, give_up).await?;
+                    wrote = true;
+                }
+                drop_pending_reminders(c, session_id).await?;
+                schedule_reminders(c, policy, &session, None, now).await?;
+            }
+            // Title and notes are not news: queued messages show the new ones anyway.
+            Change::Edited { .. } => {}
+            Change::ParticipantAdded {
+                session_id,
+                participant_id,
+            } => {
+                let session = session_of(c, session_id).await?;
+                for to in recipients(c, &session, Some(participant_id)).await? {
+                    supersede_cancellations(c, session_id, &to.norm(), now).await?;
+                    enqueue(
+                        c,
+                        MailKind::Invitation,
+                        session_id,
+                        &to,
+                        &MailSnapshot::default(),
+                        now,
+                        give_up,
+                    )
+                    .await?;
+                    wrote = true;
+                }
+                schedule_reminders(c, policy, &session, Some(participant_id), now).await?;
+            }
+            Change::ParticipantRemoved {
+                session_id,
+                participant,
+            } => {
+                // Their reminders went with their row (cascade).
+                let session = session_of(c, session_id).await?;
+                let to = removed_recipient(c, &session, participant).await?;
+                supersede_news(c, session_id, &to.norm(), reason::REMOVED, now).await?;
+                if may_have_heard(c, session_id, &participant.id).await? {
+                    let snapshot = MailSnapshot {
+                        removed_role: Some(participant.role.as_str().to_owned()),
+                        ..MailSnapshot::default()
+                    };
+                    enqueue(c, MailKind::Cancellation, session_id, &to, &snapshot, now, give_up).await?;
+                    wrote = true;
+                }
+            }
+            Change::Cancelled { session_id } => {
+                let session = session_of(c, session_id).await?;
+                drop_pending_reminders(c, session_id).await?;
+                for to in recipients(c, &session, None).await? {
+                    supersede_news(c, session_id, &to.norm(), reason::CANCELLED, now).await?;
+                    if may_have_heard(c, session_id, &to.participant_id).await? {
+                        enqueue(
+                            c,
+                            MailKind::Cancellation,
+                            session_id,
+                            &to,
+                            &MailSnapshot::default(),
+                            now,
+                            give_up,
+                        )
+                        .await?;
+                        wrote = true;
+                    }
+                }
+            }
+            Change::LinkReissued {
+                session_id,
+                participant_id,
+            } => link_reissued(c, hooks, session_id, participant_id, now).await?,
+        }
+    }
+    if wrote {
+        notify(c, hooks).await?;
+    }
+    Ok(())
+}
+
+/// Wakes the workers: this process's at once (on SQLite it then waits for the write lock, so it
+/// sees the rows once committed), every instance's through PostgreSQL when the transaction
+/// commits.
+async fn notify(c: &mut Conn<'_>, hooks: &MailHooks) -> Result<()> {
+    if c.is_postgres() {
+        c.exec("SELECT pg_notify($1, '')", args![CHANNEL]).await?;
+    }
+    hooks.notify.notify_one();
+    Ok(())
+}
+
+/// An update for one participant whose personal link was re-issued (the joining area's
+/// `LinkReissued` change), written by [`react`] inside the same transaction.
+pub(crate) async fn link_reissued(
+    c: &mut Conn<'_>,
+    hooks: &MailHooks,
+    session_id: &str,
+    participant_id: &str,
+    now: Timestamp,
+) -> Result<()> {
+    let session = session_of(c, session_id).await?;
+    if session.status != SessionStatus::Scheduled || session.ended(now) {
+        return Ok(());
+    }
+    for to in recipients(c, &session, Some(participant_id)).await? {
+        if news_pending(c, session_id, participant_id).await? {
+            continue;
+        }
+        let snapshot = MailSnapshot {
+            link_changed: true,
+            ..MailSnapshot::default()
+        };
+        enqueue(
+            c,
+            MailKind::Update,
+            session_id,
+            &to,
+            &snapshot,
+            now,
+            now + hooks.policy.give_up_after,
+        )
+        .await?;
+        notify(c, hooks).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Sets the reminder offsets and the retry period (from the configuration).
+    pub fn set_mail_policy(&mut self, policy: MailPolicy) {
+        self.mail.policy = Arc::new(policy);
+    }
+
+    pub fn mail_policy(&self) -> &MailPolicy {
+        &self.mail.policy
+    }
+
+    /// Wakes this process's outbox worker (after a retry was asked for, or in tests).
+    pub fn wake_outbox(&self) {
+        self.mail.notify.notify_one();
+    }
+
+    /// What the outbox worker waits on. On PostgreSQL it listens for the notifications that
+    /// every instance's writes send when they commit; should that fail it polls.
+    pub async fn outbox_waker(&self) -> OutboxWaker {
+        let listener = match &self.pool {
+            Pool::Postgres(pool) => match sqlx::postgres::PgListener::connect_with(pool).await {
+                Ok(mut listener) => match listener.listen(CHANNEL).await {
+                    Ok(()) => Some(listener),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for outbox notifications: polling");
+                        None
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for outbox notifications: polling");
+                    None
+                }
+            },
+            Pool::Sqlite { .. } => None,
+        };
+        OutboxWaker {
+            local: self.mail.notify.clone(),
+            listener,
+        }
+    }
+
+    /// Takes up to `limit` messages that are due (queued and due, or held under an expired
+    /// lease), for `owner`, until `now + lease`. Each comes back with its attempt counted.
+    pub async fn claim_outbox(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>> {
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        let until = (now + lease).as_second();
+        let args = args![owner, until, now.as_second(), limit];
+        let mut claimed = if c.is_postgres() {
+            c.all(
+                concat!(
+                    "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
+                     attempts = attempts + 1, updated_at = $3 WHERE seq IN (",
+                    claimable!(),
+                    " FOR UPDATE SKIP LOCKED) RETURNING seq, ",
+                    outbox_fields!()
+                ),
+                args,
+                |r| Ok((r.i64("seq")?, message_row(r)?)),
+            )
+            .await?
+        } else {
+            // SQLite: this transaction holds the database's only write lock.
+            c.all(
+                concat!(
+                    "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
+                     attempts = attempts + 1, updated_at = $3 WHERE seq IN (",
+                    claimable!(),
+                    ") RETURNING seq, ",
+                    outbox_fields!()
+                ),
+                args,
+                |r| Ok((r.i64("seq")?, message_row(r)?)),
+            )
+            .await?
+        };
+        tx.commit().await?;
+        claimed.sort_by_key(|(seq, _)| *seq);
+        Ok(claimed.into_iter().map(|(_, m)| m).collect())
+    }
+
+    /// Marks a message sent, if `owner` still holds it. Returns whether it did.
+    pub async fn outbox_sent(&self, id: &str, owner: &str, now: Timestamp, subject: &str) -> Result<bool> {
+        self.outbox_finish(
+            "UPDATE outbox SET status = 'sent', sent_at = $3, updated_at = $3, subject = $4, last_error = NULL, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+            args![id, owner, now.as_second(), subject],
+        )
+        .await
+    }
+
+    /// Queues a message again for `next_attempt_at` after a temporary failure, if `owner` still
+    /// holds it.
+    pub async fn outbox_retry_later(
+        &self,
+        id: &str,
+        owner: &str,
+        now: Timestamp,
+        next_attempt_at: Timestamp,
+        subject: Option<&str>,
+        error: &str,
+    ) -> Result<bool> {
+        self.outbox_finish(
+            "UPDATE outbox SET status = 'queued', next_attempt_at = $4, updated_at = $3, \
+             subject = COALESCE($5, subject), last_error = $6, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+            args![id, owner, now.as_second(), next_attempt_at.as_second(), subject, error],
+        )
+        .await
+    }
+
+    /// Gives a message up with the reason, if `owner` still holds it.
+    pub async fn outbox_failed(
+        &self,
+        id: &str,
+        owner: &str,
+        now: Timestamp,
+        subject: Option<&str>,
+        error: &str,
+    ) -> Result<bool> {
+        self.outbox_finish(
+            "UPDATE outbox SET status = 'failed', updated_at = $3, subject = COALESCE($4, subject), last_error = $5, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+            args![id, owner, now.as_second(), subject, error],
+        )
+        .await
+    }
+
+    /// Leaves a message unsent because a later change made it pointless (see [`reason`]).
+    pub async fn outbox_superseded(&self, id: &str, owner: &str, now: Timestamp, why: &str) -> Result<bool> {
+        self.outbox_finish(
+            "UPDATE outbox SET status = 'superseded', updated_at = $3, last_error = $4, lease_owner = NULL, \
+             lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+            args![id, owner, now.as_second(), why],
+        )
+        .await
+    }
+
+    async fn outbox_finish(&self, sql: &'static str, args: &[crate::db::Arg<'_>]) -> Result<bool> {
+        let mut tx = self.pool.write().await?;
+        let changed = tx.conn().exec(sql, args).await?;
+        tx.commit().await?;
+        Ok(changed == 1)
+    }
+
+    /// Queues a failed message again, now, with a new retry period.
+    pub async fn retry_outbox(&self, id: &str, now: Timestamp, audit: &AuditEntry) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        let changed = c
+            .exec(
+                "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, give_up_at = $3, \
+                 updated_at = $2 WHERE id = $1 AND status = 'failed'",
+                args![id, now.as_second(), (now + self.mail.policy.give_up_after).as_second()],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_audit(&mut c, &audit.clone().target("outbox", id, "")).await?;
+        tx.commit().await?;
+        self.wake_outbox();
+        Ok(())
+    }
+
+    /// One message.
+    pub async fn outbox_message(&self, id: &str) -> Result<Option<OutboxMessage>> {
+        let mut c = self.pool.read().await?;
+        c.conn()
+            .opt(
+                concat!("SELECT ", outbox_cols!(), " FROM outbox o WHERE o.id = $1"),
+                args![id],
+                message_row,
+            )
+            .await
+    }
+
+    /// Messages in one of `statuses` (all when empty), newest first, `limit` from `offset`.
+    pub async fn list_outbox(&self, statuses: &[OutboxStatus], limit: i64, offset: i64) -> Result<Vec<OutboxLine>> {
+        let mut c = self.pool.read().await?;
+        let wanted: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+        let pick = |i: usize| wanted.get(i).copied().or(wanted.first().copied());
+        c.conn()
+            .all(
+                concat!(
+                    "SELECT ",
+                    outbox_cols!(),
+                    ", s.title AS session_title FROM outbox o JOIN sessions s ON s.id = o.session_id \
+                     WHERE ($1 IS NULL OR o.status IN ($1, $2, $3)) ORDER BY o.seq DESC LIMIT $4 OFFSET $5"
+                ),
+                args![pick(0), pick(1), pick(2), limit, offset],
+                |r| {
+                    Ok(OutboxLine {
+                        message: message_row(r)?,
+                        session_title: r.text("session_title")?,
+                    })
+                },
+            )
+            .await
+    }
+
+    /// How many messages are in each status.
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
+        let mut c = self.pool.read().await?;
+        let rows = c
+            .conn()
+            .all("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status", &[], |r| {
+                Ok((r.text("status")?, r.i64("n")?))
+            })
+            .await?;
+        let mut counts = OutboxCounts::default();
+        for (status, n) in rows {
+            match OutboxStatus::parse(&status)? {
+                OutboxStatus::Queued => counts.queued = n,
+                OutboxStatus::Sending => counts.sending = n,
+                OutboxStatus::Sent => counts.sent = n,
+                OutboxStatus::Failed => counts.failed = n,
+                OutboxStatus::Superseded => counts.superseded = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The messages about one session, in the order they were written.
+    pub async fn session_outbox(&self, session_id: &str) -> Result<Vec<OutboxMessage>> {
+        let mut c = self.pool.read().await?;
+        c.conn()
+            .all(
+                concat!(
+                    "SELECT ",
+                    outbox_cols!(),
+                    " FROM outbox o WHERE o.session_id = $1 ORDER BY o.seq"
+                ),
+                args![session_id],
+                message_row,
+            )
+            .await
+    }
+
+    /// Turns the reminders due at `now` into outbox messages, each once. A reminder whose
+    /// session has started (or is cancelled), or whose participant declined, is spent without a
+    /// message; of several due at once for one participant (after downtime) only the one
+    /// closest to the start is sent. Returns how many messages were written.
+    pub async fn promote_due_reminders(&self, now: Timestamp) -> Result<usize> {
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        let due = c
+            .all(
+                "UPDATE reminders SET enqueued_at = $1 WHERE enqueued_at IS NULL AND due_at <= $1 \
+                 RETURNING session_id, participant_id, offset_minutes",
+                args![now.as_second()],
+                |r| {
+                    Ok((
+                        r.text("session_id")?,
+                        r.text("participant_id")?,
+                        r.i64("offset_minutes")?,
+                    ))
+                },
+            )
+            .await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        // The smallest offset per (session, participant).
+        let mut latest: BTreeMap<(String, String), i64> = BTreeMap::new();
+        for (session_id, participant_id, offset) in due {
+            let entry = latest.entry((session_id, participant_id)).or_insert(offset);
+            *entry = (*entry).min(offset);
+        }
+        let mut written = 0;
+        for ((session_id, participant_id), offset) in latest {
+            let session = session_of(&mut c, &session_id).await?;
+            if session.status != SessionStatus::Scheduled || session.starts_at <= now {
+                continue;
+            }
+            let declined = c
+                .count(
+                    "SELECT COUNT(*) AS n FROM session_participants WHERE id = $1 AND rsvp = 'declined'",
+                    args![participant_id.as_str()],
+                )
+                .await?;
+            if declined > 0 {
+                continue;
+            }
+            for to in recipients(&mut c, &session, Some(&participant_id)).await? {
+                let snapshot = MailSnapshot {
+                    offset_minutes: Some(offset),
+                    ..MailSnapshot::default()
+                };
+                // A reminder is worth nothing once the session has started.
+                enqueue(
+                    &mut c,
+                    MailKind::Reminder,
+                    &session_id,
+                    &to,
+                    &snapshot,
+                    now,
+                    session.starts_at,
+                )
+                .await?;
+                written += 1;
+            }
+        }
+        if written > 0 {
+            notify(&mut c, &self.mail).await?;
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// Forgets what is over: finished messages (sent, failed, superseded) and spent reminders of
+    /// sessions that ended before `before`. Messages of sessions still to come are kept, since
+    /// they tell who may have heard of a session (and must hear of its cancellation). Returns
+    /// how many rows went.
+    pub async fn purge_outbox(&self, before: Timestamp) -> Result<u64> {
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        let messages = c
+            .exec(
+                "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'superseded') AND updated_at < $1 \
+                 AND session_id IN (SELECT id FROM sessions WHERE ends_at < $1)",
+                args![before.as_second()],
+            )
+            .await?;
+        let reminders = c
+            .exec(
+                "DELETE FROM reminders WHERE enqueued_at IS NOT NULL \
+                 AND session_id IN (SELECT id FROM sessions WHERE ends_at < $1)",
+                args![before.as_second()],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(messages + reminders)
+    }
+
+    /// The reminders of a session: (participant id, offset in minutes, due, already spent).
+    pub async fn session_reminders(&self, session_id: &str) -> Result<Vec<(String, i64, Timestamp, bool)>> {
+        let mut c = self.pool.read().await?;
+        c.conn()
+            .all(
+                "SELECT participant_id, offset_minutes, due_at, enqueued_at FROM reminders WHERE session_id = $1 \
+                 ORDER BY participant_id, offset_minutes DESC",
+                args![session_id],
+                |r| {
+                    Ok((
+                        r.text("participant_id")?,
+                        r.i64("offset_minutes")?,
+                        ts(r.i64("due_at")?)?,
+                        r.opt_i64("enqueued_at")?.is_some(),
+                    ))
+                },
+            )
+            .await
+    }
+
+    /// Records a participant's answer, found by the hash of their personal link. Refused once
+    /// the session is cancelled or has ended.
+    pub async fn set_rsvp(&self, link_hash: &str, answer: Rsvp, now: Timestamp) -> Result<(Participant, Session)> {
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        let participant = c
+            .opt(
+                concat!(
+                    "SELECT ",
+                    participant_cols!(),
+                    " FROM session_participants p LEFT JOIN users u ON u.id = p.user_id WHERE p.link_hash = $1"
+                ),
+                args![link_hash],
+                participant_row,
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let session = session_of(&mut c, &participant.session_id).await?;
+        if session.status == SessionStatus::Cancelled {
+            return Err(StoreError::Booking(BookingRefusal::Cancelled));
+        }
+        if session.ended(now) {
+            return Err(StoreError::Booking(BookingRefusal::Ended));
+        }
+        c.exec(
+            "UPDATE session_participants SET rsvp = $2 WHERE id = $1",
+            args![participant.id.as_str(), answer.as_str()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((
+            Participant {
+                rsvp: answer,
+                ..participant
+            },
+            session,
+        ))
+    }
+
+    /// Sets the language and zone of an address-book entry (by email): its mails follow them.
+    pub async fn set_contact_preferences(
+        &self,
+        email: &str,
+        locale: Option<&str>,
+        time_zone: Option<&str>,
+    ) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        let changed = tx
+            .conn()
+            .exec(
+                "UPDATE contacts SET locale = $2, time_zone = $3, updated_at = $4 WHERE email_norm = $1",
+                args![
+                    email.trim().to_lowercase().as_str(),
+                    locale,
+                    time_zone,
+                    Timestamp::now().as_second()
+                ],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await
+    }
+
+    /// The version of an account's calendar-feed key (1 until it is first reset).
+    pub async fn feed_version(&self, user_id: &str) -> Result<i64> {
+        let mut c = self.pool.read().await?;
+        let version = c
+            .conn()
+            .opt(
+                "SELECT version FROM calendar_feeds WHERE user_id = $1",
+                args![user_id],
+                |r| r.i64("version"),
+            )
+            .await?;
+        Ok(version.unwrap_or(1))
+    }
+
+    /// Gives an account a new feed key version (the old feed URL stops working); returns it.
+    pub async fn reset_feed(&self, user_id: &str, now: Timestamp, audit: &AuditEntry) -> Result<i64> {
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        let version = c
+            .one(
+                "INSERT INTO calendar_feeds (user_id, version, updated_at) VALUES ($1, 2, $2) \
+                 ON CONFLICT (user_id) DO UPDATE SET version = calendar_feeds.version + 1, updated_at = $2 \
+                 RETURNING version",
+                args![user_id, now.as_second()],
+                |r| r.i64("version"),
+            )
+            .await?;
+        insert_audit(&mut c, &audit.clone().target("calendar_feed", user_id, "")).await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// The sessions of an account's feed overlapping `[from, to)`, cancelled ones included: those
+    /// it teaches (trainer or account moderator), and with `include_booked` those it booked.
+    /// Participants come with each session, trainers first.
+    pub async fn feed_sessions(
+        &self,
+        user_id: &str,
+        include_booked: bool,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<SessionDetail>> {
+        let mut c = self.pool.read().await?;
+        let mut c = c.conn();
+        let args = args![user_id, from.as_second(), to.as_second(), include_booked];
+        let sessions = c
+            .all(
+                concat!(
+                    "SELECT ",
+                    session_cols!(),
+                    " FROM sessions s WHERE ",
+                    feed_filter!(),
+                    " ORDER BY s.starts_at, s.id"
+                ),
+                args,
+                session_row,
+            )
+            .await?;
+        let participants = c
+            .all(
+                concat!(
+                    "SELECT ",
+                    participant_cols!(),
+                    " FROM session_participants p LEFT JOIN users u ON u.id = p.user_id \
+                     WHERE p.session_id IN (SELECT s.id FROM sessions s WHERE ",
+                    feed_filter!(),
+                    ") ORDER BY p.session_id, CASE p.role WHEN 'trainer' THEN 0 WHEN 'moderator' THEN 1 \
+                     WHEN 'learner' THEN 2 ELSE 3 END, name, p.id"
+                ),
+                args,
+                participant_row,
+            )
+            .await?;
+        let mut by_session: BTreeMap<String, Vec<Participant>> = BTreeMap::new();
+        for p in participants {
+            by_session.entry(p.session_id.clone()).or_default().push(p);
+        }
+        Ok(sessions
+            .into_iter()
+            .map(|session| SessionDetail {
+                participants: by_session.remove(&session.id).unwrap_or_default(),
+                session,
+            })
+            .collect())
+    }
+}
+
+/// Answers and their counts for a session page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RsvpCounts {
+    pub accepted: usize,
+    pub declined: usize,
+    pub pending: usize,
+}
+
+impl RsvpCounts {
+    /// The answers of the people invited to attend (learners and guests; trainers and
+    /// moderators when `everyone`).
+    pub fn of(participants: &[Participant], everyone: bool) -> RsvpCounts {
+        let mut counts = RsvpCounts::default();
+        for p in participants {
+            if !everyone && !matches!(p.role, ParticipantRole::Learner | ParticipantRole::Guest) {
+                continue;
+            }
+            match p.rsvp {
+                Rsvp::Accepted => counts.accepted += 1,
+                Rsvp::Declined => counts.declined += 1,
+                Rsvp::Pending => counts.pending += 1,
+            }
+        }
+        counts
+    }
+
+    pub fn total(&self) -> usize {
+        self.accepted + self.declined + self.pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::{DisplayName, Email, Locale, Role};
+
+    use super::*;
+    use crate::{ConnectOptions, NewSessions, NewUser, People};
+
+    /// The joining area's `LinkReissued` change will call [`link_reissued`]: an update for
+    /// that participant alone, saying the link changed.
+    #[tokio::test]
+    async fn a_reissued_link_is_news_for_its_participant_only() {
+        let db = testkit::TestDb::sqlite();
+        let mut store = Store::connect(&db.url, &ConnectOptions::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        store.set_link_secret(&[7; 32]);
+        let audit = AuditEntry::new("test", None, "test", None);
+        let user = |email: &str, role| NewUser {
+            email: Email::parse(email).unwrap(),
+            display_name: DisplayName::parse("Théo").unwrap(),
+            role,
+            locale: Locale::Fr,
+            time_zone: "Europe/Paris".into(),
+            password_hash: None,
+            auth_source: "local".into(),
+            external_id: None,
+        };
+        store
+            .create_user(&user("theo@example.org", Role::Trainer), &audit)
+            .await
+            .unwrap();
+        let manager = store
+            .create_user(&user("m@example.org", Role::Manager), &audit)
+            .await
+            .unwrap();
+        let start = Timestamp::from_second(Timestamp::now().as_second() / 60 * 60 + 48 * 3600).unwrap();
+        let detail = store
+            .book_sessions(
+                &NewSessions {
+                    course_id: None,
+                    title: "T".into(),
+                    notes: String::new(),
+                    time_zone: "Europe/Paris".into(),
+                    times: vec![(start, start + SignedDuration::from_hours(1))],
+                    rrule: None,
+                    people: People {
+                        trainers: vec![Email::parse("theo@example.org").unwrap()],
+                        learners: vec![domain::booking::Person {
+                            name: DisplayName::parse("Zoé").unwrap(),
+                            email: Email::parse("zoe@example.org").unwrap(),
+                        }],
+                        ..People::default()
+                    },
+                    created_by: manager.id,
+                },
+                &audit,
+            )
+            .await
+            .unwrap()
+            .remove(0);
+        let zoe = detail
+            .participants
+            .iter()
+            .find(|p| p.email == "zoe@example.org")
+            .unwrap();
+        let now = Timestamp::now();
+        // While her invitation waits, the new link goes out with it: no update.
+        let mut tx = store.pool.write().await.unwrap();
+        link_reissued(&mut tx.conn(), &store.mail, &detail.session.id, &zoe.id, now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.session_outbox(&detail.session.id).await.unwrap().len(), 2);
+        for m in store
+            .claim_outbox("w", now, SignedDuration::from_mins(5), 10)
+            .await
+            .unwrap()
+        {
+            store.outbox_sent(&m.id, "w", now, "S").await.unwrap();
+        }
+        let mut tx = store.pool.write().await.unwrap();
+        link_reissued(&mut tx.conn(), &store.mail, &detail.session.id, &zoe.id, now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let messages = store.session_outbox(&detail.session.id).await.unwrap();
+        let updates: Vec<_> = messages.iter().filter(|m| m.kind == MailKind::Update).collect();
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates[0].recipient_email, "zoe@example.org");
+        assert!(updates[0].snapshot.link_changed && updates[0].snapshot.old_starts_at.is_none());
+    }
+}
