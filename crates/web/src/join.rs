@@ -159,18 +159,6 @@ pub fn staff_join_path(session_id: &str) -> String {
     format!("/sessions/{session_id}/join")
 }
 
-/// A request path for the log: a personal link's key is a credential, so `/j/<key>…` is
-/// logged as `/j/…`.
-pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.strip_prefix("/j/") {
-        Some(rest) => {
-            let after = rest.find('/').map_or("", |i| &rest[i..]);
-            std::borrow::Cow::Owned(format!("/j/…{after}"))
-        }
-        None => std::borrow::Cow::Borrowed(path),
-    }
-}
-
 /// Keys are 43 base64url characters (256 bits): anything else is not worth a query.
 fn plausible_key(key: &str) -> bool {
     key.len() == 43 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')

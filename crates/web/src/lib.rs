@@ -85,7 +85,7 @@ pub fn router(app: AppState) -> Router {
                         .get::<RequestId>()
                         .and_then(|id| id.header_value().to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!("request", id = %id, method = %req.method(), path = %join::redact_path(req.uri().path()))
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %security::log_path(req.uri().path()))
                 })
                 .on_response(
                     |res: &axum::http::Response<_>, latency: Duration, _span: &tracing::Span| {

@@ -46,3 +46,35 @@ impl MakeRequestId for RandomRequestId {
         HeaderValue::from_str(&id).ok().map(RequestId::new)
     }
 }
+
+/// Paths whose next segment is a credential: personal join links, the first-start and
+/// set-password links, calendar feeds.
+const SECRET_PATHS: [&str; 4] = ["/j/", "/setup/", "/password/", "/ical/"];
+
+/// A request path as the log shows it: the credential in a link is replaced by `…`
+/// (`/j/<key>/rsvp` is logged as `/j/…/rsvp`), so that logs never let anyone in.
+pub fn log_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in SECRET_PATHS {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let after = rest.find('/').map_or("", |i| &rest[i..]);
+            return std::borrow::Cow::Owned(format!("{prefix}…{after}"));
+        }
+    }
+    std::borrow::Cow::Borrowed(path)
+}
+
+#[cfg(test)]
+mod log_path_tests {
+    use super::log_path;
+
+    #[test]
+    fn credentials_in_links_never_reach_the_log() {
+        assert_eq!(log_path("/j/abcDEF_123/rsvp"), "/j/…/rsvp");
+        assert_eq!(log_path("/j/abcDEF_123"), "/j/…");
+        assert_eq!(log_path("/setup/tok"), "/setup/…");
+        assert_eq!(log_path("/password/tok"), "/password/…");
+        assert_eq!(log_path("/ical/u1-key.ics"), "/ical/…");
+        assert_eq!(log_path("/sessions/abc/join"), "/sessions/abc/join");
+        assert_eq!(log_path("/healthz"), "/healthz");
+    }
+}
