@@ -76,6 +76,7 @@ both_backends!(
     ended_and_cancelled_sessions_are_read_only,
     sessions_are_listed_by_teacher_range_and_page,
     courses_and_api_tokens,
+    a_listing_is_one_row_per_session_with_every_trainer,
 );
 
 async fn a_session_is_booked_with_its_people_and_links(backend: Backend) {
@@ -596,4 +597,83 @@ async fn courses_and_api_tokens(backend: Backend) {
     ));
     store.revoke_api_token(&theo.id, &token_id, &audit()).await.unwrap();
     assert!(store.api_token_user("hash-1").await.unwrap().is_none());
+}
+
+async fn a_listing_is_one_row_per_session_with_every_trainer(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let manager = account(&store, "m@example.org", Role::Manager).await;
+    let theo = account(&store, "theo@example.org", Role::Trainer).await;
+    account(&store, "ana@example.org", Role::Trainer).await;
+    let course = store
+        .create_course(
+            &CourseInput {
+                title: "Tableurs — 表計算".into(),
+                code: None,
+                description: String::new(),
+                default_duration_minutes: 60,
+                owner_id: manager.id.clone(),
+                trainer_ids: vec![],
+                learners: vec![],
+            },
+            &audit(),
+        )
+        .await
+        .unwrap();
+    let mut two = single("theo@example.org", at(10), 60, &manager.id);
+    two.people.trainers.push(Email::parse("ana@example.org").unwrap());
+    two.course_id = Some(course.course.id.clone());
+    store.book_sessions(&two, &audit()).await.unwrap();
+    store
+        .book_sessions(&single("theo@example.org", at(20), 60, &manager.id), &audit())
+        .await
+        .unwrap();
+    let all = store.list_sessions(&SessionFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].trainers, ["ana", "theo"]);
+    assert_eq!(all[0].attendees, 3);
+    assert_eq!(all[0].course_title.as_deref(), Some("Tableurs — 表計算"));
+    assert_eq!(all[1].course_title, None);
+    // The course's sessions, newest first; a page of one.
+    let of_course = store
+        .list_sessions(&SessionFilter {
+            course_id: Some(course.course.id.clone()),
+            newest_first: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(of_course.len(), 1);
+    let page = store
+        .list_sessions(&SessionFilter {
+            teacher: Some(theo.id.clone()),
+            limit: 1,
+            offset: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((page.len(), page[0].session.starts_at), (1, at(20)));
+    // `from` keeps a session in progress; `ended_by` keeps only those over by then.
+    let running = store
+        .list_sessions(&SessionFilter {
+            from: Some(at(10) + SignedDuration::from_mins(30)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(running.len(), 2);
+    let over = store
+        .list_sessions(&SessionFilter {
+            ended_by: Some(at(11)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(over.len(), 1);
+    // Longer than a day is refused by the store itself.
+    let long = single("theo@example.org", at(100), 25 * 60, &manager.id);
+    assert!(matches!(
+        store.book_sessions(&long, &audit()).await,
+        Err(StoreError::Corrupt(_))
+    ));
 }
