@@ -9,6 +9,7 @@ pub mod api;
 pub mod assets;
 pub mod booking;
 pub mod context;
+pub mod courses;
 pub mod crypto;
 pub mod error;
 pub mod forms;
@@ -46,6 +47,10 @@ pub fn router(app: AppState) -> Router {
         .merge(pages::profile::routes())
         .merge(pages::users::routes())
         .merge(pages::audit::routes())
+        .merge(pages::sessions::routes())
+        .merge(pages::calendar::routes())
+        .merge(pages::courses::routes())
+        .merge(pages::tokens::routes())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(app.clone(), context::context));
 

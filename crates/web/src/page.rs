@@ -42,6 +42,15 @@ const NOTICES: &[&str] = &[
     "password_changed",
     "password_set",
     "logged_out",
+    "booked",
+    "session_saved",
+    "participants_saved",
+    "session_cancelled",
+    "course_created",
+    "course_saved",
+    "course_archived",
+    "course_unarchived",
+    "token_revoked",
 ];
 
 impl Page {
@@ -65,6 +74,12 @@ impl Page {
                 });
             };
             add("/", "nav.dashboard");
+            add("/sessions", "nav.sessions");
+            add("/calendar", "nav.calendar");
+            if user.role >= Role::Manager {
+                add("/courses", "nav.courses");
+            }
+            add("/archives", "nav.archives");
             if user.role >= Role::Manager {
                 add("/users", "nav.users");
             }

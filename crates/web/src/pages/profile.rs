@@ -15,6 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::forms::FieldErrors;
 use crate::page::{Page, html, html_status};
 use crate::pages::auth::{check_new_password, hash_in_background};
+use crate::pages::tokens::ApiTokensSection;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -63,7 +64,7 @@ impl AccountForm {
 
 #[derive(Template)]
 #[template(path = "profile.html")]
-struct ProfilePage {
+pub struct ProfilePage {
     page: Page,
     user: User,
     form: AccountForm,
@@ -71,17 +72,19 @@ struct ProfilePage {
     password_errors: FieldErrors,
     zones: &'static [String],
     locales: [Locale; 2],
+    /// The API tokens section (`_api_tokens.html`).
+    pub api_tokens: ApiTokensSection,
 }
 
-fn page_for(
+async fn page_for(
     app: &AppState,
     ctx: &Ctx,
     user: &User,
     form: AccountForm,
     errors: FieldErrors,
     password_errors: FieldErrors,
-) -> ProfilePage {
-    ProfilePage {
+) -> Result<ProfilePage, AppError> {
+    Ok(ProfilePage {
         page: Page::new(ctx, "profile.title", &app.config().default_time_zone),
         user: user.clone(),
         form,
@@ -89,19 +92,26 @@ fn page_for(
         password_errors,
         zones: crate::i18n::time_zone_names(),
         locales: Locale::ALL,
-    }
+        api_tokens: ApiTokensSection::load(app, &user.id).await?,
+    })
 }
 
-async fn show(State(app): State<AppState>, ctx: Ctx) -> AppResult {
-    let user = ctx.require_user()?;
-    html(&page_for(
-        &app,
-        &ctx,
+/// The profile page as first shown (for sections that answer their own forms on it).
+pub async fn profile_page(app: &AppState, ctx: &Ctx, user: &User) -> Result<ProfilePage, AppError> {
+    page_for(
+        app,
+        ctx,
         user,
         AccountForm::of(user),
         FieldErrors::default(),
         FieldErrors::default(),
-    ))
+    )
+    .await
+}
+
+async fn show(State(app): State<AppState>, ctx: Ctx) -> AppResult {
+    let user = ctx.require_user()?;
+    html(&profile_page(&app, &ctx, user).await?)
 }
 
 async fn update(State(app): State<AppState>, ctx: Ctx, Form(form): Form<AccountForm>) -> AppResult {
@@ -110,7 +120,7 @@ async fn update(State(app): State<AppState>, ctx: Ctx, Form(form): Form<AccountF
     let Some(update) = form.parse(&mut errors, ctx.locale) else {
         return html_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &page_for(&app, &ctx, user, form, errors, FieldErrors::default()),
+            &page_for(&app, &ctx, user, form, errors, FieldErrors::default()).await?,
         );
     };
     match app
@@ -123,7 +133,7 @@ async fn update(State(app): State<AppState>, ctx: Ctx, Form(form): Form<AccountF
             errors.add("email", ctx.locale.t("user.error.email_taken").to_owned());
             html_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &page_for(&app, &ctx, user, form, errors, FieldErrors::default()),
+                &page_for(&app, &ctx, user, form, errors, FieldErrors::default()).await?,
             )
         }
         Err(e) => Err(e.into()),
@@ -167,7 +177,7 @@ async fn change_password(State(app): State<AppState>, ctx: Ctx, Form(form): Form
     let Some(password) = password.filter(|_| errors.is_empty()) else {
         return html_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &page_for(&app, &ctx, user, AccountForm::of(user), FieldErrors::default(), errors),
+            &page_for(&app, &ctx, user, AccountForm::of(user), FieldErrors::default(), errors).await?,
         );
     };
     let hash = hash_in_background(password).await?;
