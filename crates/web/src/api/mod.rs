@@ -2,14 +2,18 @@
 //! CSRF), answering errors as RFC 9457 `application/problem+json` in the caller's language,
 //! described by the OpenAPI document at `/api/v1/openapi.json`.
 
+pub mod courses;
+pub mod json;
 pub mod me;
 pub mod openapi;
+pub mod sessions;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{self, HeaderValue};
 use axum::http::{StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
-use axum::{Router, routing::get};
+use axum::routing::{MethodRouter, get, post, put};
+use axum::Router;
 use domain::{Actor, Locale};
 use jiff::SignedDuration;
 use serde::Serialize;
@@ -19,12 +23,29 @@ use crate::crypto::storage_hash;
 use crate::error::Message;
 use crate::state::AppState;
 
+/// The booking API's routes under `/api/v1`: one table, from which the router is built and
+/// which a test compares with the OpenAPI document (every path here must be documented).
+pub fn booking_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/courses", get(courses::list).post(courses::create)),
+        ("/courses/{id}", get(courses::read).patch(courses::update)),
+        ("/sessions", get(sessions::list).post(sessions::create)),
+        ("/sessions/{id}", get(sessions::read).patch(sessions::update)),
+        ("/sessions/{id}/participants", put(sessions::replace_people)),
+        ("/sessions/{id}/cancel", post(sessions::cancel)),
+    ]
+}
+
 /// Every `/api/v1` route.
 pub fn routes() -> Router<AppState> {
-    let v1 = Router::new()
+    let mut v1 = Router::new()
         .route("/me", get(me::me))
-        .route("/openapi.json", get(openapi::document))
-        .fallback(|parts: Parts| async move {
+        .route("/openapi.json", get(openapi::document));
+    for (path, route) in booking_routes() {
+        // A method the path does not have: 405 as problem details too.
+        v1 = v1.route(path, route.fallback(method_not_allowed));
+    }
+    let v1 = v1.fallback(|parts: Parts| async move {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not-found",
@@ -33,6 +54,15 @@ pub fn routes() -> Router<AppState> {
             )
         });
     Router::new().nest("/api/v1", v1)
+}
+
+async fn method_not_allowed(parts: Parts) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        Message::new("api.error.method"),
+        request_locale(&parts),
+    )
 }
 
 /// The language of an API answer: `Accept-Language` when it names one we speak, else the

@@ -841,15 +841,11 @@ async fn cancel_form(State(app): State<AppState>, ctx: Ctx, Path(id): Path<Strin
 }
 
 async fn cancel(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> AppResult {
-    let actor = ctx.actor()?;
     let caller = ctx.caller()?;
     let zone = zone_of(&ctx, &app);
     let scope = Scope::parse(&body(&bytes).get("scope"));
     match service::cancel(&app, &caller, &id, scope).await {
         Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}?notice=session_cancelled")).into_response()),
-        Err(failure) => {
-            let _ = actor;
-            Err(failure.into_app_error(ctx.locale, &zone))
-        }
+        Err(failure) => Err(failure.into_app_error(ctx.locale, &zone)),
     }
 }
