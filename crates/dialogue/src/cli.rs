@@ -27,6 +27,22 @@ pub enum Command {
     /// Manage accounts (admins, managers, trainers).
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for an account and print it once (only its hash is stored).
+    Create {
+        /// The email of the account the token acts as.
+        #[arg(long, value_name = "EMAIL")]
+        user: String,
+        /// A name to recognise the token by in the profile page.
+        #[arg(long, default_value = "command line")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -39,6 +39,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Migrate => commands::migrate(&config).await.map_err(|e| e.0),
         Command::Check => commands::check(&config, &warnings).await.map_err(|e| e.0),
         Command::User(command) => commands::user(&config, command).await.map_err(|e| e.0),
+        Command::Token(command) => commands::token(&config, command).await.map_err(|e| e.0),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
