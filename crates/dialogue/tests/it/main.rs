@@ -7,6 +7,8 @@ mod accounts;
 mod api;
 mod auth;
 mod binary;
+mod booking_pages;
+mod booking_support;
 mod browser;
 mod http_basics;
 mod matrix;
