@@ -7,6 +7,7 @@ mod accounts;
 mod api;
 mod auth;
 mod binary;
+mod booking_api;
 mod booking_pages;
 mod booking_support;
 mod browser;
