@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod binary;
 mod booking_api;
+mod booking_matrix;
 mod booking_pages;
 mod booking_support;
 mod browser;
