@@ -15,3 +15,4 @@ mod browser;
 mod http_basics;
 mod matrix;
 mod proxy;
+mod tokens;
