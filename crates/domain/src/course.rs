@@ -75,7 +75,10 @@ pub fn parse_code(input: &str) -> Result<Option<String>, CourseError> {
     if code.chars().count() > MAX_CODE_CHARS {
         return Err(CourseError::CodeTooLong { max: MAX_CODE_CHARS });
     }
-    if !code.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')) {
+    if !code
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    {
         return Err(CourseError::CodeInvalid);
     }
     Ok(Some(code.to_owned()))

@@ -145,7 +145,10 @@ mod tests {
         // 19 October 2026 is the third Monday; the 30th is the last Friday.
         assert_eq!(rule(&by_weekday), "FREQ=MONTHLY;BYDAY=3MO;COUNT=4");
         assert_eq!(
-            build_rule(&by_weekday, date(2026, 10, 30)).unwrap().unwrap().to_string(),
+            build_rule(&by_weekday, date(2026, 10, 30))
+                .unwrap()
+                .unwrap()
+                .to_string(),
             "FREQ=MONTHLY;BYDAY=-1FR;COUNT=4"
         );
         let mut bad = choice(Repeat::Daily);

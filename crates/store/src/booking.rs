@@ -368,22 +368,30 @@ macro_rules! participant_cols {
 /// refuses longer ones, so that "ends after X" can be bounded on the indexed start column.
 pub const MAX_SESSION_SECONDS: i64 = 24 * 3600;
 
-/// The statement of [`Store::list_sessions`]: `$1` drives it (a teacher's id, a course id, or
-/// `''` for all), then `$2` ends after, `$3` starts after (derived from `$2`), `$4` starts
-/// before, `$5` ends at or before, `$6` course, `$7` status, `$8` limit, `$9` offset. The page of
-/// sessions is chosen first, then joined to its course, trainers and attendee count.
+/// The statement of [`Store::list_sessions`]: `$1` drives it (a teacher's id through the
+/// teaching index, a course id, or `''` for all), then `$2` ends after, `$3` starts after
+/// (derived from `$2`), `$4` starts before, `$5` ends at or before, `$6` course, `$7` status,
+/// `$8` limit, `$9` offset. The page of sessions is chosen first (in the driving index's order),
+/// then joined to its course, trainers and attendee count.
 macro_rules! summaries {
     (TEACHER, $order:literal) => {
-        summaries!(@ "s0.id IN (SELECT session_id FROM session_participants WHERE user_id = $1 \
-            AND role IN ('trainer', 'moderator'))", $order)
+        summaries!(@
+            "session_participants tp JOIN sessions s0 ON s0.id = tp.session_id",
+            "tp.user_id = $1 AND tp.role IN ('trainer', 'moderator') \
+             AND tp.starts_at > $3 AND tp.starts_at < $4 AND tp.starts_at < $5",
+            "tp.starts_at", $order)
     };
     (COURSE, $order:literal) => {
-        summaries!(@ "s0.course_id = $1", $order)
+        summaries!(@ "sessions s0",
+            "s0.course_id = $1 AND s0.starts_at > $3 AND s0.starts_at < $4 AND s0.starts_at < $5",
+            "s0.starts_at", $order)
     };
     (ALL, $order:literal) => {
-        summaries!(@ "$1 = ''", $order)
+        summaries!(@ "sessions s0",
+            "$1 = '' AND s0.starts_at > $3 AND s0.starts_at < $4 AND s0.starts_at < $5",
+            "s0.starts_at", $order)
     };
-    (@ $driver:literal, $order:literal) => {
+    (@ $from:literal, $driver:literal, $by:literal, $order:literal) => {
         concat!(
             "SELECT ",
             session_cols!(),
@@ -391,11 +399,15 @@ macro_rules! summaries {
              (SELECT COUNT(*) FROM session_participants a WHERE a.session_id = s.id \
               AND a.role IN ('learner', 'guest')) AS attendees, \
              COALESCE(u.display_name, t.name) AS trainer_name \
-             FROM (SELECT s0.* FROM sessions s0 WHERE ",
+             FROM (SELECT s0.* FROM ",
+            $from,
+            " WHERE ",
             $driver,
-            " AND s0.ends_at > $2 AND s0.starts_at > $3 AND s0.starts_at < $4 AND s0.ends_at <= $5 \
-             AND s0.starts_at < $5 AND ($6 IS NULL OR s0.course_id = $6) AND ($7 IS NULL OR s0.status = $7) \
-             ORDER BY s0.starts_at ",
+            " AND s0.ends_at > $2 AND s0.ends_at <= $5 \
+             AND ($6 IS NULL OR s0.course_id = $6) AND ($7 IS NULL OR s0.status = $7) \
+             ORDER BY ",
+            $by,
+            " ",
             $order,
             ", s0.id LIMIT $8 OFFSET $9) s \
              LEFT JOIN courses c ON c.id = s.course_id \
@@ -643,6 +655,8 @@ async fn check_conflicts(
     let from = times.iter().map(|t| t.0).min().unwrap_or_default();
     let to = times.iter().map(|t| t.1).max().unwrap_or_default();
     for user_id in user_ids {
+        // Through the teaching index: only this account's sessions that may overlap (one that
+        // ends after `from` started at most MAX_SESSION_SECONDS before it).
         let busy = c
             .all(
                 concat!(
@@ -650,10 +664,16 @@ async fn check_conflicts(
                     session_cols!(),
                     ", u.email AS teacher_email FROM session_participants p \
                      JOIN sessions s ON s.id = p.session_id JOIN users u ON u.id = p.user_id \
-                     WHERE p.user_id = $1 AND p.role IN ('trainer', 'moderator') AND s.status = 'scheduled' \
-                     AND s.starts_at < $3 AND s.ends_at > $2 ORDER BY s.starts_at"
+                     WHERE p.user_id = $1 AND p.role IN ('trainer', 'moderator') \
+                     AND p.starts_at < $3 AND p.starts_at > $4 AND p.ends_at > $2 AND s.status = 'scheduled' \
+                     ORDER BY s.starts_at"
                 ),
-                args![user_id.as_str(), from.as_second(), to.as_second()],
+                args![
+                    user_id.as_str(),
+                    from.as_second(),
+                    to.as_second(),
+                    from.as_second().saturating_sub(MAX_SESSION_SECONDS)
+                ],
                 |r| Ok((session_row(r)?, r.text("teacher_email")?)),
             )
             .await?;
@@ -696,12 +716,22 @@ impl Store {
         hex(ring::digest::digest(&ring::digest::SHA256, key.as_bytes()).as_ref())
     }
 
-    async fn insert_participant(&self, c: &mut Conn<'_>, session_id: &str, p: &Resolved, now: i64) -> Result<String> {
+    /// Adds a participant to a session that runs from `starts_at` to `ends_at` (copied into the
+    /// participant's row for the teaching index).
+    async fn insert_participant(
+        &self,
+        c: &mut Conn<'_>,
+        session_id: &str,
+        (starts_at, ends_at): (Timestamp, Timestamp),
+        p: &Resolved,
+        now: i64,
+    ) -> Result<String> {
         let id = new_id();
         let hash = Self::link_hash(&self.join_key(&id, 1)?);
         c.exec(
             "INSERT INTO session_participants (id, session_id, role, user_id, contact_id, name, email, email_norm, \
-             link_version, link_hash, rsvp, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 'pending', $10)",
+             link_version, link_hash, rsvp, created_at, starts_at, ends_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 'pending', $10, $11, $12)",
             args![
                 id.as_str(),
                 session_id,
@@ -713,6 +743,8 @@ impl Store {
                 p.email.to_lowercase().as_str(),
                 hash.as_str(),
                 now,
+                starts_at.as_second(),
+                ends_at.as_second(),
             ],
         )
         .await?;
@@ -783,7 +815,8 @@ impl Store {
             )
             .await?;
             for p in &people {
-                self.insert_participant(&mut c, &id, p, now).await?;
+                self.insert_participant(&mut c, &id, (*starts_at, *ends_at), p, now)
+                    .await?;
             }
             changes.push(Change::Booked { session_id: id.clone() });
             ids.push(id);
@@ -995,6 +1028,11 @@ impl Store {
             )
             .await?;
             if times.is_some() {
+                c.exec(
+                    "UPDATE session_participants SET starts_at = $2, ends_at = $3 WHERE session_id = $1",
+                    args![session.id.as_str(), starts_at.as_second(), ends_at.as_second()],
+                )
+                .await?;
                 changes.push(Change::Rescheduled {
                     session_id: session.id.clone(),
                     old_starts_at: session.starts_at,
@@ -1078,7 +1116,10 @@ impl Store {
                 if !existing.contains_key(k) {
                     // The same email in another role: the old row is gone above; a new one with a
                     // fresh link replaces it.
-                    let id = self.insert_participant(&mut c, session_id, p, now.as_second()).await?;
+                    let times = (session.starts_at, session.ends_at);
+                    let id = self
+                        .insert_participant(&mut c, session_id, times, p, now.as_second())
+                        .await?;
                     changes.push(Change::ParticipantAdded {
                         session_id: session_id.clone(),
                         participant_id: id,

@@ -116,7 +116,11 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(options.busy_timeout)
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                // Reads through a shared memory map instead of each pooled connection's own small
+                // page cache: lookups in a large database stay warm whichever connection serves
+                // them (measured in BENCHMARKS.md, "Booking").
+                .pragma("mmap_size", "268435456");
             let file = connect.get_filename();
             if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
                 create_dir(dir)?;

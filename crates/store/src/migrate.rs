@@ -30,6 +30,7 @@ macro_rules! migration {
 pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "accounts", "0001_accounts.sql"),
     migration!(2, "booking", "0002_booking.sql"),
+    migration!(3, "booking_indexes", "0003_booking_indexes.sql"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -77,6 +77,7 @@ both_backends!(
     sessions_are_listed_by_teacher_range_and_page,
     courses_and_api_tokens,
     a_listing_is_one_row_per_session_with_every_trainer,
+    a_moved_session_is_found_and_conflicts_at_its_new_time,
 );
 
 async fn a_session_is_booked_with_its_people_and_links(backend: Backend) {
@@ -676,4 +677,65 @@ async fn a_listing_is_one_row_per_session_with_every_trainer(backend: Backend) {
         store.book_sessions(&long, &audit()).await,
         Err(StoreError::Corrupt(_))
     ));
+}
+
+async fn a_moved_session_is_found_and_conflicts_at_its_new_time(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let manager = account(&store, "m@example.org", Role::Manager).await;
+    let theo = account(&store, "theo@example.org", Role::Trainer).await;
+    let ana = account(&store, "ana@example.org", Role::Trainer).await;
+    let booked = store
+        .book_sessions(&single("theo@example.org", at(10), 60, &manager.id), &audit())
+        .await
+        .unwrap();
+    let id = booked[0].session.id.clone();
+    // Ana joins as a second trainer, then the session moves a day later.
+    let mut people = single("theo@example.org", at(10), 60, &manager.id).people;
+    people.trainers.push(Email::parse("ana@example.org").unwrap());
+    store
+        .replace_participants(&[id.clone()], &people, Timestamp::now(), &audit())
+        .await
+        .unwrap();
+    store
+        .update_sessions(
+            &[SessionUpdate {
+                id: id.clone(),
+                times: Some((at(34), at(35))),
+                ..Default::default()
+            }],
+            Timestamp::now(),
+            &audit(),
+        )
+        .await
+        .unwrap();
+    for teacher in [&theo.id, &ana.id] {
+        let window = |from: i64, to: i64| SessionFilter {
+            teacher: Some(teacher.clone()),
+            from: Some(at(from)),
+            to: Some(at(to)),
+            ..Default::default()
+        };
+        assert!(
+            store.list_sessions(&window(9, 12)).await.unwrap().is_empty(),
+            "not at the old time"
+        );
+        assert_eq!(
+            store.list_sessions(&window(33, 36)).await.unwrap().len(),
+            1,
+            "at the new time"
+        );
+    }
+    // The old time is free again for both; the new one is taken for both.
+    for trainer in ["theo@example.org", "ana@example.org"] {
+        let mut other = single(trainer, at(10), 60, &manager.id);
+        other.people.moderators.clear();
+        other.people.learners.clear();
+        other.people.guests.clear();
+        store.book_sessions(&other, &audit()).await.unwrap();
+        other.times = vec![(at(34) + SignedDuration::from_mins(30), at(36))];
+        assert!(matches!(
+            store.book_sessions(&other, &audit()).await,
+            Err(StoreError::Booking(BookingRefusal::Conflict(_)))
+        ));
+    }
 }

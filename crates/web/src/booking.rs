@@ -275,7 +275,12 @@ pub async fn view(app: &AppState, actor: &Actor, id: &str) -> Result<(SessionDet
 
 /// Whether `actor` may do `action`; refused, it says why: the session has ended or is
 /// cancelled (for someone who could otherwise do it), or the role does not allow it.
-pub fn require(app: &AppState, actor: &Actor, action: SessionAction, facts: SessionFacts) -> Result<(), BookingFailure> {
+pub fn require(
+    app: &AppState,
+    actor: &Actor,
+    action: SessionAction,
+    facts: SessionFacts,
+) -> Result<(), BookingFailure> {
     let setting = app.config().booking.trainers_can_book;
     if actor.may_session(action, facts, setting) {
         return Ok(());
@@ -458,7 +463,14 @@ pub async fn change_details(
                 })?;
             let time = change.time.unwrap_or(local.time());
             let ambiguity = if i == 0 { change.ambiguity } else { Ambiguity::Earlier };
-            match resolve_local(date, time, &zone, ambiguity) {
+            // Same day and time of day (only the duration changes): the same instant, even in
+            // a repeated hour.
+            let resolved = if change.date.is_none() && change.time.is_none() {
+                Ok(local.clone())
+            } else {
+                resolve_local(date, time, &zone, ambiguity)
+            };
+            match resolved {
                 Ok(start) => {
                     let length = duration.unwrap_or(SignedDuration::from_secs(
                         session.ends_at.as_second() - session.starts_at.as_second(),

@@ -91,7 +91,11 @@ impl CourseFailure {
 }
 
 fn staff(actor: &Actor, refusal: CourseFailure) -> Result<(), CourseFailure> {
-    if actor.may_manage_courses() { Ok(()) } else { Err(refusal) }
+    if actor.may_manage_courses() {
+        Ok(())
+    } else {
+        Err(refusal)
+    }
 }
 
 /// Courses by title (archived ones too when asked).
@@ -140,7 +144,10 @@ async fn input(app: &AppState, caller: &Caller, request: &CourseRequest) -> Resu
 pub async fn create(app: &AppState, caller: &Caller, request: &CourseRequest) -> Result<CourseDetail, CourseFailure> {
     staff(&caller.actor, CourseFailure::Forbidden)?;
     let input = input(app, caller, request).await?;
-    Ok(app.store().create_course(&input, &caller.audit("course.create")).await?)
+    Ok(app
+        .store()
+        .create_course(&input, &caller.audit("course.create"))
+        .await?)
 }
 
 /// Replaces a course's fields, trainers and learners (its owner stays).
@@ -153,7 +160,10 @@ pub async fn update(
     let current = view(app, &caller.actor, id).await?;
     let mut input = input(app, caller, request).await?;
     input.owner_id = current.course.owner_id;
-    Ok(app.store().update_course(id, &input, &caller.audit("course.update")).await?)
+    Ok(app
+        .store()
+        .update_course(id, &input, &caller.audit("course.update"))
+        .await?)
 }
 
 pub async fn set_archived(
@@ -164,7 +174,9 @@ pub async fn set_archived(
 ) -> Result<CourseDetail, CourseFailure> {
     view(app, &caller.actor, id).await?;
     let action = if archived { "course.archive" } else { "course.unarchive" };
-    app.store().set_course_archived(id, archived, &caller.audit(action)).await?;
+    app.store()
+        .set_course_archived(id, archived, &caller.audit(action))
+        .await?;
     view(app, &caller.actor, id).await
 }
 

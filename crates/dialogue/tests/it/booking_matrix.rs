@@ -49,12 +49,22 @@ struct Cast {
 }
 
 /// (method, path, [anonymous, trainer, other trainer, manager, admin], form fields)
-type Row = (&'static str, &'static str, [Expect; 5], &'static [(&'static str, &'static str)]);
+type Row = (
+    &'static str,
+    &'static str,
+    [Expect; 5],
+    &'static [(&'static str, &'static str)],
+);
 
 fn page_rows() -> Vec<Row> {
     vec![
         ("GET", "/sessions", [Login, Ok, Ok, Ok, Ok], &[]),
-        ("GET", "/sessions?from=2020-01-01&cancelled=1", [Login, Ok, Ok, Ok, Ok], &[]),
+        (
+            "GET",
+            "/sessions?from=2020-01-01&cancelled=1",
+            [Login, Ok, Ok, Ok, Ok],
+            &[],
+        ),
         ("GET", "/archives", [Login, Ok, Ok, Ok, Ok], &[]),
         ("GET", "/calendar", [Login, Ok, Ok, Ok, Ok], &[]),
         ("GET", "/calendar?week=2030-W10", [Login, Ok, Ok, Ok, Ok], &[]),
@@ -76,10 +86,20 @@ fn page_rows() -> Vec<Row> {
         ),
         ("GET", "/sessions/{s}", [Login, Ok, NotFound, Ok, Ok], &[]),
         ("GET", "/sessions/{e}", [Login, Ok, NotFound, Ok, Ok], &[]),
-        ("GET", "/sessions/nonexistent", [Login, NotFound, NotFound, NotFound, NotFound], &[]),
+        (
+            "GET",
+            "/sessions/nonexistent",
+            [Login, NotFound, NotFound, NotFound, NotFound],
+            &[],
+        ),
         ("GET", "/sessions/{s}/edit", [Login, Forbidden, NotFound, Ok, Ok], &[]),
         ("GET", "/sessions/{o}/edit", [Login, Ok, NotFound, Ok, Ok], &[]),
-        ("GET", "/sessions/{e}/edit", [Login, Conflict, NotFound, Conflict, Conflict], &[]),
+        (
+            "GET",
+            "/sessions/{e}/edit",
+            [Login, Conflict, NotFound, Conflict, Conflict],
+            &[],
+        ),
         (
             "POST",
             "/sessions/{s}/edit",
@@ -96,16 +116,31 @@ fn page_rows() -> Vec<Row> {
             "POST",
             "/sessions/{o}/edit",
             [Login, Done, NotFound, Done, Done],
-            &[("title", "O renommée"), ("date", "{o_date}"), ("time", "14:00"), ("duration", "60")],
+            &[
+                ("title", "O renommée"),
+                ("date", "{o_date}"),
+                ("time", "14:00"),
+                ("duration", "60"),
+            ],
         ),
         (
             "POST",
             "/sessions/{e}/edit",
             [Login, Conflict, NotFound, Conflict, Conflict],
-            &[("title", "Trop tard"), ("date", "{s_date}"), ("time", "10:00"), ("duration", "60")],
+            &[
+                ("title", "Trop tard"),
+                ("date", "{s_date}"),
+                ("time", "10:00"),
+                ("duration", "60"),
+            ],
         ),
         ("GET", "/sessions/{s}/participants", [Login, Ok, NotFound, Ok, Ok], &[]),
-        ("GET", "/sessions/{e}/participants", [Login, Conflict, NotFound, Conflict, Conflict], &[]),
+        (
+            "GET",
+            "/sessions/{e}/participants",
+            [Login, Conflict, NotFound, Conflict, Conflict],
+            &[],
+        ),
         (
             "POST",
             "/sessions/{s}/participants",
@@ -124,9 +159,24 @@ fn page_rows() -> Vec<Row> {
         ),
         ("GET", "/sessions/{s}/cancel", [Login, Forbidden, NotFound, Ok, Ok], &[]),
         ("GET", "/sessions/{o}/cancel", [Login, Ok, NotFound, Ok, Ok], &[]),
-        ("POST", "/sessions/{e}/cancel", [Login, Conflict, NotFound, Conflict, Conflict], &[]),
-        ("POST", "/sessions/{o}/cancel", [Login, Done, NotFound, Done, Done], &[("scope", "this")]),
-        ("POST", "/sessions/{s}/cancel", [Login, Forbidden, NotFound, Done, Done], &[("scope", "this")]),
+        (
+            "POST",
+            "/sessions/{e}/cancel",
+            [Login, Conflict, NotFound, Conflict, Conflict],
+            &[],
+        ),
+        (
+            "POST",
+            "/sessions/{o}/cancel",
+            [Login, Done, NotFound, Done, Done],
+            &[("scope", "this")],
+        ),
+        (
+            "POST",
+            "/sessions/{s}/cancel",
+            [Login, Forbidden, NotFound, Done, Done],
+            &[("scope", "this")],
+        ),
         ("GET", "/courses", [Login, Forbidden, Forbidden, Ok, Ok], &[]),
         ("GET", "/courses?archived=1", [Login, Forbidden, Forbidden, Ok, Ok], &[]),
         ("GET", "/courses/new", [Login, Forbidden, Forbidden, Ok, Ok], &[]),
@@ -144,10 +194,30 @@ fn page_rows() -> Vec<Row> {
             [Login, NotFound, NotFound, Done, Done],
             &[("title", "Formation renommée"), ("duration", "90")],
         ),
-        ("POST", "/courses/{c}/archive", [Login, NotFound, NotFound, Done, Done], &[]),
-        ("POST", "/courses/{c}/unarchive", [Login, NotFound, NotFound, Done, Done], &[]),
-        ("GET", "/courses/nonexistent", [Login, NotFound, NotFound, NotFound, NotFound], &[]),
-        ("POST", "/profile/tokens", [Login, Created, Created, Created, Created], &[("name", "Mon LMS")]),
+        (
+            "POST",
+            "/courses/{c}/archive",
+            [Login, NotFound, NotFound, Done, Done],
+            &[],
+        ),
+        (
+            "POST",
+            "/courses/{c}/unarchive",
+            [Login, NotFound, NotFound, Done, Done],
+            &[],
+        ),
+        (
+            "GET",
+            "/courses/nonexistent",
+            [Login, NotFound, NotFound, NotFound, NotFound],
+            &[],
+        ),
+        (
+            "POST",
+            "/profile/tokens",
+            [Login, Created, Created, Created, Created],
+            &[("name", "Mon LMS")],
+        ),
         (
             "POST",
             "/profile/tokens/{token}/revoke",
@@ -165,16 +235,36 @@ fn api_rows() -> Vec<ApiRow> {
         ("GET", "/sessions", [401, 200, 200, 200, 200], ""),
         ("GET", "/sessions/{s}", [401, 200, 404, 200, 200], ""),
         ("GET", "/sessions/{e}", [401, 200, 404, 200, 200], ""),
-        ("PATCH", "/sessions/{s}", [401, 403, 404, 200, 200], r#"{"notes": "API"}"#),
-        ("PATCH", "/sessions/{o}", [401, 200, 404, 200, 200], r#"{"notes": "API"}"#),
-        ("PATCH", "/sessions/{e}", [401, 409, 404, 409, 409], r#"{"notes": "API"}"#),
+        (
+            "PATCH",
+            "/sessions/{s}",
+            [401, 403, 404, 200, 200],
+            r#"{"notes": "API"}"#,
+        ),
+        (
+            "PATCH",
+            "/sessions/{o}",
+            [401, 200, 404, 200, 200],
+            r#"{"notes": "API"}"#,
+        ),
+        (
+            "PATCH",
+            "/sessions/{e}",
+            [401, 409, 404, 409, 409],
+            r#"{"notes": "API"}"#,
+        ),
         (
             "PUT",
             "/sessions/{s}/participants",
             [401, 200, 404, 200, 200],
             r#"{"trainers": ["t1@example.org"], "learners": [{"name": "API", "email": "api@example.org"}]}"#,
         ),
-        ("PUT", "/sessions/{e}/participants", [401, 409, 404, 409, 409], r#"{"trainers": ["t1@example.org"]}"#),
+        (
+            "PUT",
+            "/sessions/{e}/participants",
+            [401, 409, 404, 409, 409],
+            r#"{"trainers": ["t1@example.org"]}"#,
+        ),
         ("POST", "/sessions/{e}/cancel", [401, 409, 404, 409, 409], "{}"),
         (
             "POST",
@@ -183,9 +273,19 @@ fn api_rows() -> Vec<ApiRow> {
             r#"{"title": "Par l'API", "starts_at": "{slot_b}", "time_zone": "Europe/Paris", "duration_minutes": 30, "trainers": ["t1@example.org"]}"#,
         ),
         ("GET", "/courses", [401, 403, 403, 200, 200], ""),
-        ("POST", "/courses", [401, 403, 403, 201, 201], r#"{"title": "Formation API"}"#),
+        (
+            "POST",
+            "/courses",
+            [401, 403, 403, 201, 201],
+            r#"{"title": "Formation API"}"#,
+        ),
         ("GET", "/courses/{c}", [401, 404, 404, 200, 200], ""),
-        ("PATCH", "/courses/{c}", [401, 404, 404, 200, 200], r#"{"description": "API"}"#),
+        (
+            "PATCH",
+            "/courses/{c}",
+            [401, 404, 404, 200, 200],
+            r#"{"description": "API"}"#,
+        ),
         ("GET", "/courses/nonexistent", [401, 404, 404, 404, 404], ""),
         ("GET", "/sessions/nonexistent", [401, 404, 404, 404, 404], ""),
     ]
@@ -286,10 +386,19 @@ async fn walk(backend: Backend, who: Who) {
             .replace("{e}", &cast.e)
             .replace("{c}", &cast.c)
             .replace("{token}", &cast.token)
-            .replace("{slot_a}", &monday.checked_add(jiff::Span::new().days(3)).unwrap().to_string())
-            .replace("{slot_b}", &paris(monday.checked_add(jiff::Span::new().days(4)).unwrap(), 8, 0))
+            .replace(
+                "{slot_a}",
+                &monday.checked_add(jiff::Span::new().days(3)).unwrap().to_string(),
+            )
+            .replace(
+                "{slot_b}",
+                &paris(monday.checked_add(jiff::Span::new().days(4)).unwrap(), 8, 0),
+            )
             .replace("{s_date}", &monday.to_string())
-            .replace("{o_date}", &monday.checked_add(jiff::Span::new().days(1)).unwrap().to_string())
+            .replace(
+                "{o_date}",
+                &monday.checked_add(jiff::Span::new().days(1)).unwrap().to_string(),
+            )
     };
     let column = who as usize;
     let mut failures = Vec::new();
@@ -306,17 +415,17 @@ async fn walk(backend: Backend, who: Who) {
                 }
                 r.send().await.unwrap().status()
             }
-            None => {
-                reqwest::Client::new()
-                    .request(method.clone(), format!("{}/api/v1{path}", app.url))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            }
+            None => reqwest::Client::new()
+                .request(method.clone(), format!("{}/api/v1{path}", app.url))
+                .send()
+                .await
+                .unwrap()
+                .status(),
         };
         if status.as_u16() != want {
-            failures.push(format!("{who:?} API {method} {template}: expected {want}, got {status}"));
+            failures.push(format!(
+                "{who:?} API {method} {template}: expected {want}, got {status}"
+            ));
         }
     }
     for (method, template, expected, fields) in page_rows() {
@@ -345,7 +454,11 @@ async fn walk(backend: Backend, who: Who) {
             ));
         }
     }
-    assert!(failures.is_empty(), "permission matrix violations:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "permission matrix violations:\n{}",
+        failures.join("\n")
+    );
 
     // What a refused request tried did not happen.
     let store = app.store();
@@ -377,7 +490,10 @@ async fn walk(backend: Backend, who: Who) {
     let by_page = booked.iter().any(|b| b.session.title == "Réservée");
     let by_api = booked.iter().any(|b| b.session.title == "Par l'API");
     assert_eq!((by_page, by_api), (staff || teaches, staff || teaches), "new bookings");
-    assert!(!store.api_tokens(&m0).await.unwrap()[0].revoked, "another's token stays");
+    assert!(
+        !store.api_tokens(&m0).await.unwrap()[0].revoked,
+        "another's token stays"
+    );
 }
 
 async fn anonymous(backend: Backend) {

@@ -24,6 +24,7 @@ both_backends!(
     trainers_edit_the_participants_of_their_sessions,
     a_conflict_names_the_other_session,
     courses_give_their_defaults_to_new_sessions,
+    the_dashboard_highlights_what_starts_soon_or_is_in_progress,
 );
 
 async fn a_manager_books_a_session_and_everyone_concerned_sees_it(backend: Backend) {
@@ -85,7 +86,11 @@ async fn a_manager_books_a_session_and_everyone_concerned_sees_it(backend: Backe
     assert!(!ana.get(&format!("/sessions?from={monday}")).await.contains(&id));
     assert_eq!(ana.get(&format!("/sessions/{id}")).await.status, StatusCode::NOT_FOUND);
     // Room name: generated, ASCII slug plus randomness.
-    assert!(stored.session.room.starts_with("securite-script-alert-1-script"), "{}", stored.session.room);
+    assert!(
+        stored.session.room.starts_with("securite-script-alert-1-script"),
+        "{}",
+        stored.session.room
+    );
 }
 
 /// A fresh form for `theo@example.org`, three weeks ahead at 10:00 for an hour.
@@ -259,7 +264,11 @@ async fn every_bad_input_is_explained_and_changes_nothing(backend: Backend) {
         assert_eq!(page.status, status, "{what}: {}", errors_of(&page));
         assert!(page.redirects.is_empty(), "{what}: redirected");
         let text = html_unescape(&page.body);
-        assert!(text.contains(message), "{what}: expected «{message}» in\n{}", errors_of(&page));
+        assert!(
+            text.contains(message),
+            "{what}: expected «{message}» in\n{}",
+            errors_of(&page)
+        );
         // The form comes back as typed.
         assert!(page.contains("name=\"title\""), "{what}: the form is shown again");
     }
@@ -296,7 +305,11 @@ async fn english_messages_for_english_speakers(backend: Backend) {
     set(&mut fields, "duration", "5");
     let page = book(&manager, &fields).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html_unescape(&page.body).contains("A duration of 5 minutes is not possible"), "{}", errors_of(&page));
+    assert!(
+        html_unescape(&page.body).contains("A duration of 5 minutes is not possible"),
+        "{}",
+        errors_of(&page)
+    );
     // Booked, it is shown in the viewer's zone (New York) with the session's zone as well.
     let page = book(&manager, &base()).await;
     session_id(&page);
@@ -320,7 +333,9 @@ async fn a_repeated_hour_is_asked_about_not_guessed(backend: Backend) {
         "{}",
         errors_of(&page)
     );
-    assert!(page.contains("name=\"ambiguity\" value=\"earlier\"") && page.contains("name=\"ambiguity\" value=\"later\""));
+    assert!(
+        page.contains("name=\"ambiguity\" value=\"earlier\"") && page.contains("name=\"ambiguity\" value=\"later\"")
+    );
     assert!(text.contains("UTC+02:00") && text.contains("UTC+01:00"));
     let mut fields = fields;
     set(&mut fields, "ambiguity", "later");
@@ -364,7 +379,10 @@ async fn pasted_lists_are_merged_and_each_bad_line_is_reported(backend: Backend)
         .map(|p| (p.name.as_str(), p.email.as_str()))
         .collect();
     assert_eq!(learners.len(), 3, "{learners:?}");
-    assert!(learners.contains(&("Léa Martin", "lea@example.org")), "the row's name is kept");
+    assert!(
+        learners.contains(&("Léa Martin", "lea@example.org")),
+        "the row's name is kept"
+    );
     assert!(learners.contains(&("Max Dupont", "max@example.org")));
     assert!(learners.contains(&("Anne", "anne@example.org")));
 }
@@ -381,8 +399,20 @@ async fn a_weekly_series_stays_at_nine_across_both_clock_changes(backend: Backen
     set(&mut fields, "count", "30");
     let page = book(&manager, &fields).await;
     let id = session_id(&page);
-    let series_id = app.store().session(&id).await.unwrap().unwrap().session.series_id.unwrap();
-    let sessions = app.store().series_sessions(&series_id, jiff::Timestamp::MIN).await.unwrap();
+    let series_id = app
+        .store()
+        .session(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .session
+        .series_id
+        .unwrap();
+    let sessions = app
+        .store()
+        .series_sessions(&series_id, jiff::Timestamp::MIN)
+        .await
+        .unwrap();
     assert_eq!(sessions.len(), 30);
     let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
     let october_change = last_sunday(first.year(), 10);
@@ -394,9 +424,19 @@ async fn a_weekly_series_stays_at_nine_across_both_clock_changes(backend: Backen
         assert_eq!(local.weekday(), jiff::civil::Weekday::Monday);
         let utc_hour = s.starts_at.to_zoned(jiff::tz::TimeZone::UTC).hour();
         let date = local.date();
-        let expected = if date < october_change || date > march_change { 7 } else { 8 };
+        let expected = if date < october_change || date > march_change {
+            7
+        } else {
+            8
+        };
         assert_eq!(utc_hour, expected, "{date}: 09:00 Paris is {expected}:00 UTC");
-        seen[if date < october_change { 0 } else if date < march_change { 1 } else { 2 }] = true;
+        seen[if date < october_change {
+            0
+        } else if date < march_change {
+            1
+        } else {
+            2
+        }] = true;
     }
     assert_eq!(seen, [true; 3], "the series spans both changes");
     // On the pages: 09:00 before, between and after the changes.
@@ -427,7 +467,15 @@ async fn occurrences_move_and_cancel_alone_or_with_the_following(backend: Backen
     set(&mut fields, "count", "5");
     let page = book(&manager, &fields).await;
     let first = session_id(&page);
-    let series = app.store().session(&first).await.unwrap().unwrap().session.series_id.unwrap();
+    let series = app
+        .store()
+        .session(&first)
+        .await
+        .unwrap()
+        .unwrap()
+        .session
+        .series_id
+        .unwrap();
     let ids: Vec<String> = app
         .store()
         .series_sessions(&series, jiff::Timestamp::MIN)
@@ -498,7 +546,9 @@ async fn occurrences_move_and_cancel_alone_or_with_the_following(backend: Backen
     // Cancel the first alone, after the confirmation page.
     let confirm = manager.get(&format!("/sessions/{}/cancel", ids[0])).await;
     assert!(confirm.contains("Annuler cette séance ?") && confirm.contains("value=\"following\""));
-    let page = manager.post(&format!("/sessions/{}/cancel", ids[0]), &[("scope", "this")]).await;
+    let page = manager
+        .post(&format!("/sessions/{}/cancel", ids[0]), &[("scope", "this")])
+        .await;
     assert!(page.contains("Séance annulée."));
     // Then the fourth and the following.
     manager
@@ -528,12 +578,16 @@ async fn ended_sessions_are_archived_and_read_only(backend: Backend) {
     assert!(page.contains(&format!("/sessions/{id}/edit")));
     // Later it is over (and the manager logs in again).
     let ends = app.store().session(&id).await.unwrap().unwrap().session.ends_at;
-    app.clock.advance(ends.duration_since(app.state.now()) + SignedDuration::from_hours(24));
+    app.clock
+        .advance(ends.duration_since(app.state.now()) + SignedDuration::from_hours(24));
     manager.login("marie@example.org", crate::helpers::PASSWORD).await;
     let page = manager.get(&format!("/sessions/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.contains("Terminée") && page.contains("elle est archivée"));
-    assert!(!page.contains(&format!("/sessions/{id}/edit")), "no actions on an ended session");
+    assert!(
+        !page.contains(&format!("/sessions/{id}/edit")),
+        "no actions on an ended session"
+    );
     for path in ["edit", "participants", "cancel"] {
         let get = manager.get(&format!("/sessions/{id}/{path}")).await;
         assert_eq!(get.status, StatusCode::CONFLICT, "GET {path}");
@@ -559,9 +613,46 @@ async fn ended_sessions_are_archived_and_read_only(backend: Backend) {
         let page = manager.post(&format!("/sessions/{id}/{path}"), &fields).await;
         assert_eq!(page.status, StatusCode::CONFLICT, "POST {path}");
     }
-    assert_eq!(app.store().session(&id).await.unwrap().unwrap(), before, "nothing changed");
-    // It is in the archives, not in the agenda.
-    assert!(manager.get("/archives").await.contains(&format!("/sessions/{id}")));
+    assert_eq!(
+        app.store().session(&id).await.unwrap().unwrap(),
+        before,
+        "nothing changed"
+    );
+    // It is in the archives, not in the agenda; the most recent first.
+    let archives = manager.get("/archives").await;
+    assert!(archives.contains(&format!("/sessions/{id}")));
+    let older = app
+        .store()
+        .book_sessions(
+            &store::NewSessions {
+                course_id: None,
+                title: "Plus ancienne".into(),
+                notes: String::new(),
+                time_zone: "Europe/Paris".into(),
+                times: vec![(
+                    before.session.starts_at - SignedDuration::from_hours(48),
+                    before.session.starts_at - SignedDuration::from_hours(47),
+                )],
+                rrule: None,
+                people: store::People {
+                    trainers: vec![domain::Email::parse("theo@example.org").unwrap()],
+                    ..Default::default()
+                },
+                created_by: before.session.created_by.clone().unwrap(),
+            },
+            &store::AuditEntry::new("t", None, "t", None),
+        )
+        .await
+        .unwrap()[0]
+        .session
+        .id
+        .clone();
+    let archives = manager.get("/archives").await;
+    let (newer_at, older_at) = (
+        archives.body.find(&format!("/sessions/{id}")).unwrap(),
+        archives.body.find(&format!("/sessions/{older}")).unwrap(),
+    );
+    assert!(newer_at < older_at, "newest first");
     assert!(!manager.get("/sessions").await.contains(&format!("/sessions/{id}")));
 }
 
@@ -571,7 +662,10 @@ async fn trainers_book_for_themselves_only_and_only_when_allowed(backend: Backen
     app.user("ana@example.org", Role::Trainer).await;
     let form_page = theo.get("/sessions/new").await;
     assert_eq!(form_page.status, StatusCode::OK);
-    assert!(form_page.contains("value=\"theo@example.org\" checked"), "themself ticked");
+    assert!(
+        form_page.contains("value=\"theo@example.org\" checked"),
+        "themself ticked"
+    );
     assert!(!form_page.contains("name=\"course_id\""), "no courses for trainers");
     let page = book(&theo, &base()).await;
     session_id(&page);
@@ -596,7 +690,10 @@ async fn trainers_book_for_themselves_only_and_only_when_allowed(backend: Backen
     let page = theo.get(&format!("/sessions/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.contains(&format!("/sessions/{id}/edit")), "not theirs to move");
-    assert!(page.contains(&format!("/sessions/{id}/participants")), "but theirs to staff");
+    assert!(
+        page.contains(&format!("/sessions/{id}/participants")),
+        "but theirs to staff"
+    );
 }
 
 async fn trainers_edit_the_participants_of_their_sessions(backend: Backend) {
@@ -626,13 +723,21 @@ async fn trainers_edit_the_participants_of_their_sessions(backend: Backend) {
         StatusCode::NOT_FOUND
     );
     let refused = ana
-        .post(&format!("/sessions/{id}/participants"), &[("trainer", "ana@example.org")])
+        .post(
+            &format!("/sessions/{id}/participants"),
+            &[("trainer", "ana@example.org")],
+        )
         .await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
     // The trainer cannot move or cancel a session they did not book.
-    assert_eq!(theo.get(&format!("/sessions/{id}/edit")).await.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        theo.post(&format!("/sessions/{id}/cancel"), &[("scope", "this")]).await.status,
+        theo.get(&format!("/sessions/{id}/edit")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        theo.post(&format!("/sessions/{id}/cancel"), &[("scope", "this")])
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
     let s = app.store().session(&id).await.unwrap().unwrap();
@@ -645,8 +750,18 @@ async fn a_conflict_names_the_other_session(backend: Backend) {
     let (manager, _) = app.logged_in("marie@example.org", Role::Manager).await;
     app.user("theo@example.org", Role::Trainer).await;
     let monday = future_monday();
-    session_id(&book(&manager, &form("Premier atelier", monday, "10:00", 60, "theo@example.org")).await);
-    let page = book(&manager, &form("Second atelier", monday, "10:30", 60, "theo@example.org")).await;
+    session_id(
+        &book(
+            &manager,
+            &form("Premier atelier", monday, "10:00", 60, "theo@example.org"),
+        )
+        .await,
+    );
+    let page = book(
+        &manager,
+        &form("Second atelier", monday, "10:30", 60, "theo@example.org"),
+    )
+    .await;
     assert_eq!(page.status, StatusCode::CONFLICT);
     let text = html_unescape(&page.body);
     assert!(
@@ -656,7 +771,13 @@ async fn a_conflict_names_the_other_session(backend: Backend) {
     );
     assert_eq!(app.store().list_sessions(&Default::default()).await.unwrap().len(), 1);
     // Back to back is fine.
-    session_id(&book(&manager, &form("Second atelier", monday, "11:00", 60, "theo@example.org")).await);
+    session_id(
+        &book(
+            &manager,
+            &form("Second atelier", monday, "11:00", 60, "theo@example.org"),
+        )
+        .await,
+    );
 }
 
 async fn courses_give_their_defaults_to_new_sessions(backend: Backend) {
@@ -685,7 +806,10 @@ async fn courses_give_their_defaults_to_new_sessions(backend: Backend) {
     assert_eq!(detail.learners.len(), 2, "duplicates merged");
     // The same code twice is refused, with nothing created.
     let again = manager
-        .post("/courses", &[("title", "Autre"), ("code", "GP-101"), ("duration", "60")])
+        .post(
+            "/courses",
+            &[("title", "Autre"), ("code", "GP-101"), ("duration", "60")],
+        )
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(html_unescape(&again.body).contains("Une formation utilise déjà la référence GP-101."));
@@ -712,7 +836,12 @@ async fn courses_give_their_defaults_to_new_sessions(backend: Backend) {
     let page = manager
         .post(
             &format!("/courses/{course_id}"),
-            &[("title", "Gestion de projet avancée"), ("code", "GP-201"), ("duration", "90"), ("trainer", "theo@example.org")],
+            &[
+                ("title", "Gestion de projet avancée"),
+                ("code", "GP-201"),
+                ("duration", "90"),
+                ("trainer", "theo@example.org"),
+            ],
         )
         .await;
     assert!(page.contains("Formation enregistrée."), "{}", errors_of(&page));
@@ -721,7 +850,54 @@ async fn courses_give_their_defaults_to_new_sessions(backend: Backend) {
     assert!(page.contains("Formation archivée."));
     assert!(!manager.get("/courses").await.contains(&course_id));
     assert!(manager.get("/courses?archived=1").await.contains(&course_id));
-    assert!(!manager.get("/sessions/new").await.contains(&course_id), "archived: not offered");
+    assert!(
+        !manager.get("/sessions/new").await.contains(&course_id),
+        "archived: not offered"
+    );
     manager.post(&format!("/courses/{course_id}/unarchive"), &[]).await;
     assert!(manager.get("/courses").await.contains(&course_id));
+}
+
+async fn the_dashboard_highlights_what_starts_soon_or_is_in_progress(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (manager, _) = app.logged_in("marie@example.org", Role::Manager).await;
+    let (theo, _) = app.logged_in("theo@example.org", Role::Trainer).await;
+    // In 40 minutes (whole minutes, Paris time), and another in three weeks.
+    let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+    let soon = (app.state.now() + SignedDuration::from_mins(40)).to_zoned(paris);
+    let time = format!("{:02}:{:02}", soon.hour(), soon.minute());
+    let soon_id = session_id(
+        &book(
+            &manager,
+            &form("Bientôt là", soon.date(), &time, 60, "theo@example.org"),
+        )
+        .await,
+    );
+    let later_id = session_id(&book(&manager, &base()).await);
+    let home = theo.get("/").await;
+    let card = |page: &crate::helpers::Page, id: &str| {
+        let at = page.body.find(&format!("data-session=\"{id}\"")).expect("listed");
+        let start = page.body[..at].rfind("<li").unwrap();
+        let end = at + page.body[at..].find("</li>").unwrap();
+        page.body[start..end].to_owned()
+    };
+    let soon_card = card(&home, &soon_id);
+    assert!(
+        soon_card.contains("session-card soon") && soon_card.contains("Bientôt"),
+        "{soon_card}"
+    );
+    let later_card = card(&home, &later_id);
+    assert!(
+        !later_card.contains(" soon") && !later_card.contains("badge"),
+        "{later_card}"
+    );
+    // An hour later it is in progress, still highlighted.
+    app.clock.advance(SignedDuration::from_mins(60));
+    theo.login("theo@example.org", crate::helpers::PASSWORD).await;
+    let home = theo.get("/").await;
+    let card = card(&home, &soon_id);
+    assert!(
+        card.contains("session-card soon") && card.contains("En cours"),
+        "{card}"
+    );
 }

@@ -181,13 +181,20 @@ pub fn paris(date: Date, hour: i8, minute: i8) -> String {
         .at(hour, minute, 0, 0)
         .to_zoned(jiff::tz::TimeZone::get("Europe/Paris").unwrap())
         .unwrap();
-    z.timestamp().to_zoned(z.time_zone().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    z.timestamp()
+        .to_zoned(z.time_zone().clone())
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 /// The field names in a problem's `errors`.
 pub fn problem_fields(problem: &Value) -> Vec<String> {
     problem["errors"]
         .as_array()
-        .map(|list| list.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+        .map(|list| {
+            list.iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }

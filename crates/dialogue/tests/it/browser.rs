@@ -69,7 +69,13 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
                     trainers: vec![domain::Email::parse("ana@example.org").unwrap()],
                     ..Default::default()
                 },
-                created_by: app.store().user_by_email("marie@example.org").await.unwrap().unwrap().id,
+                created_by: app
+                    .store()
+                    .user_by_email("marie@example.org")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id,
             },
             &store::AuditEntry::new("session.book", None, "test", None),
         )
@@ -105,18 +111,36 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
     browser.find("#repeat").await.select("weekly").await;
     browser.find("#weekday-MO").await.click().await;
     browser.find("#count").await.fill("4").await;
-    browser.find("input[name=trainer][value='theo@example.org']").await.click().await;
+    browser
+        .find("input[name=trainer][value='theo@example.org']")
+        .await
+        .click()
+        .await;
     browser.find("#learner-name-new-0").await.fill("Léa Martin").await;
     browser.find("#learner-email-new-0").await.fill("lea@example.org").await;
     browser.find("#learner-name-new-1").await.fill("Max Dupont").await;
     browser.find("#learner-email-new-1").await.fill("max@example.org").await;
     browser.find("#moderator-name-new-0").await.fill("Zoé Externe").await;
-    browser.find("#moderator-email-new-0").await.fill("zoe@partner.example").await;
+    browser
+        .find("#moderator-email-new-0")
+        .await
+        .fill("zoe@partner.example")
+        .await;
     browser.find("button[name=book]").await.click().await;
     let url = browser.wait_for_url(wait, |u| u.contains("notice=booked")).await;
-    let first = url.split("/sessions/").nth(1).unwrap().split('?').next().unwrap().to_owned();
+    let first = url
+        .split("/sessions/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
     let text = browser.text().await;
-    assert!(text.contains("Séance réservée.") && text.contains("Anglais des affaires 🇬🇧"), "{text}");
+    assert!(
+        text.contains("Séance réservée.") && text.contains("Anglais des affaires 🇬🇧"),
+        "{text}"
+    );
     assert!(text.contains("Zoé Externe") && text.contains("Léa Martin") && text.contains("Max Dupont"));
     let occurrences: Vec<String> = {
         let mut out = Vec::new();
@@ -128,14 +152,24 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
     assert_eq!(occurrences.len(), 3, "the three other occurrences are listed");
     // The calendar of that week shows it on Monday at 09:00.
     browser.goto(&format!("{}/calendar?date={monday}", app.url)).await;
-    let monday_cell = browser.find(&format!("li.day[data-date='{monday}']")).await.text().await;
-    assert!(monday_cell.contains("09:00–10:30") && monday_cell.contains("Anglais des affaires"), "{monday_cell}");
+    let monday_cell = browser
+        .find(&format!("li.day[data-date='{monday}']"))
+        .await
+        .text()
+        .await;
+    assert!(
+        monday_cell.contains("09:00–10:30") && monday_cell.contains("Anglais des affaires"),
+        "{monday_cell}"
+    );
     // Move the second occurrence to 15:00, alone.
     browser.goto(&format!("{}{}", app.url, occurrences[0])).await;
     browser.find("#session-actions a[href$='/edit']").await.click().await;
     browser.wait_for_url(wait, |u| u.ends_with("/edit")).await;
     browser
-        .execute("document.querySelector('#time').value = '15:00';", serde_json::json!([]))
+        .execute(
+            "document.querySelector('#time').value = '15:00';",
+            serde_json::json!([]),
+        )
         .await;
     browser.find("#scope-this").await.click().await;
     browser.find("form.card button[type=submit]").await.click().await;
@@ -147,7 +181,9 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
     browser.wait_for_url(wait, |u| u.ends_with("/cancel")).await;
     assert!(browser.text().await.contains("Annuler cette séance ?"));
     browser.find("form.card button.danger").await.click().await;
-    browser.wait_for_url(wait, |u| u.contains("notice=session_cancelled")).await;
+    browser
+        .wait_for_url(wait, |u| u.contains("notice=session_cancelled"))
+        .await;
     assert!(browser.text().await.contains("Annulée"));
     browser.find(".who button[type=submit]").await.click().await;
     browser.wait_for_url(wait, |u| u.contains("/login")).await;

@@ -9,7 +9,10 @@ use testkit::{Backend, both_backends};
 
 use crate::helpers::{TestApp, html_unescape};
 
-both_backends!(tokens_are_shown_once_listed_and_revoked, the_command_line_prints_a_token_once);
+both_backends!(
+    tokens_are_shown_once_listed_and_revoked,
+    the_command_line_prints_a_token_once
+);
 
 async fn me(app: &TestApp, token: &str) -> StatusCode {
     reqwest::Client::new()
@@ -47,8 +50,17 @@ async fn tokens_are_shown_once_listed_and_revoked(backend: Backend) {
     // Stored hashed only.
     let stored = app.store().api_tokens(&user.id).await.unwrap();
     assert_eq!(stored.len(), 1);
-    assert!(app.store().api_token_user(&token).await.unwrap().is_none(), "not stored in clear");
-    assert!(app.store().api_token_user(&web::crypto::storage_hash(&token)).await.unwrap().is_some());
+    assert!(
+        app.store().api_token_user(&token).await.unwrap().is_none(),
+        "not stored in clear"
+    );
+    assert!(
+        app.store()
+            .api_token_user(&web::crypto::storage_hash(&token))
+            .await
+            .unwrap()
+            .is_some()
+    );
     // It works, and its use is recorded.
     assert_eq!(me(&app, &token).await, StatusCode::OK);
     let profile = browser.get("/profile").await;
@@ -94,7 +106,10 @@ fn dialogue(app: &TestApp, args: &[&str]) -> (i32, String, String) {
 async fn the_command_line_prints_a_token_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let user = app.user("marie@example.org", Role::Manager).await;
-    let (code, out, err) = dialogue(&app, &["token", "create", "--user", "MARIE@example.org", "--name", "Synchro"]);
+    let (code, out, err) = dialogue(
+        &app,
+        &["token", "create", "--user", "MARIE@example.org", "--name", "Synchro"],
+    );
     assert_eq!(code, 0, "{err}");
     let token = out.trim();
     assert_eq!(out.lines().count(), 1, "only the token on standard output");

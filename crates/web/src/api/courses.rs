@@ -48,7 +48,11 @@ pub fn problem(caller: &ApiCaller, failure: &CourseFailure) -> ApiError {
 }
 
 /// `GET /courses[?archived=true]`.
-pub async fn list(State(app): State<AppState>, caller: ApiCaller, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn list(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let fields = crate::pages::sessions::query(raw);
     let archived = matches!(fields.get("archived").trim(), "true" | "1" | "yes");
     let courses = service::list(&app, &caller.actor(), archived)
@@ -58,7 +62,11 @@ pub async fn list(State(app): State<AppState>, caller: ApiCaller, RawQuery(raw):
 }
 
 /// `GET /courses/{id}`.
-pub async fn read(State(app): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn read(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let detail = service::view(&app, &caller.actor(), &id)
         .await
         .map_err(|f| problem(&caller, &f))?;

@@ -8,12 +8,12 @@ pub mod me;
 pub mod openapi;
 pub mod sessions;
 
+use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::header::{self, HeaderValue};
 use axum::http::{StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
-use axum::Router;
 use domain::{Actor, Locale};
 use jiff::SignedDuration;
 use serde::Serialize;
@@ -46,13 +46,13 @@ pub fn routes() -> Router<AppState> {
         v1 = v1.route(path, route.fallback(method_not_allowed));
     }
     let v1 = v1.fallback(|parts: Parts| async move {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not-found",
-                Message::new("error.not_found"),
-                request_locale(&parts),
-            )
-        });
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            Message::new("error.not_found"),
+            request_locale(&parts),
+        )
+    });
     Router::new().nest("/api/v1", v1)
 }
 

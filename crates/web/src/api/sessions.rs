@@ -203,7 +203,11 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes
 }
 
 /// `GET /sessions/{id}`.
-pub async fn read(State(app): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn read(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     match service::view(&app, &caller.actor(), &id).await {
         Ok((detail, _)) => Ok(Json(SessionJson::detail(&detail, app.now())).into_response()),
         Err(f) => Err(problem(&caller, &f)),
@@ -214,7 +218,11 @@ pub async fn read(State(app): State<AppState>, caller: ApiCaller, Path(id): Path
 pub const MAX_LIMIT: i64 = 200;
 
 /// `GET /sessions?from&to&trainer&course&include_cancelled&limit&offset`.
-pub async fn list(State(app): State<AppState>, caller: ApiCaller, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn list(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let fields = crate::pages::sessions::query(raw);
     let locale = caller.locale;
     let mut errors: Vec<(String, String)> = Vec::new();

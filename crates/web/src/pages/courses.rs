@@ -321,7 +321,11 @@ async fn set_archived(app: AppState, ctx: Ctx, id: String, archived: bool) -> Ap
     service::set_archived(&app, &caller, &id, archived)
         .await
         .map_err(|f| f.into_app_error(ctx.locale))?;
-    let notice = if archived { "course_archived" } else { "course_unarchived" };
+    let notice = if archived {
+        "course_archived"
+    } else {
+        "course_unarchived"
+    };
     Ok(Redirect::to(&format!("/courses/{id}?notice={notice}")).into_response())
 }
 

@@ -29,7 +29,11 @@ impl Fields {
 
     /// Every value of `name`, in order.
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -112,7 +116,11 @@ fn rows(fields: &Fields, role: &str) -> Vec<PersonRow> {
 impl PeopleForm {
     pub fn parse(fields: &Fields) -> PeopleForm {
         PeopleForm {
-            trainers: fields.all("trainer").into_iter().filter(|t| !t.trim().is_empty()).collect(),
+            trainers: fields
+                .all("trainer")
+                .into_iter()
+                .filter(|t| !t.trim().is_empty())
+                .collect(),
             moderators: rows(fields, "moderators"),
             learners: rows(fields, "learners"),
             guests: rows(fields, "guests"),
@@ -469,7 +477,10 @@ mod tests {
         let request = form.request(&mut errors, Locale::En);
         assert!(request.is_none());
         assert_eq!(errors.all().count(), 1);
-        assert!(errors.get("learners_paste").unwrap().starts_with("Line 3"), "{errors:?}");
+        assert!(
+            errors.get("learners_paste").unwrap().starts_with("Line 3"),
+            "{errors:?}"
+        );
         let mut f2 = f.clone();
         f2.0.retain(|(k, _)| k != "learners_paste");
         f2.0.push(("learners_paste".into(), "LEA@example.org\nmax@example.org".into()));

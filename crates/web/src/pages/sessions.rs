@@ -270,6 +270,7 @@ fn form_field(field: &'static str) -> &'static str {
         "" => "form",
         "start" => "date",
         "participants" => "people",
+        "course" => "course_id",
         other => other,
     }
 }
@@ -616,7 +617,14 @@ fn details_form(detail: &SessionDetail) -> (String, String, String, WhenForm) {
     )
 }
 
-fn require_action(app: &AppState, actor: &Actor, action: SessionAction, facts: SessionFacts, ctx: &Ctx, zone: &str) -> Result<(), AppError> {
+fn require_action(
+    app: &AppState,
+    actor: &Actor,
+    action: SessionAction,
+    facts: SessionFacts,
+    ctx: &Ctx,
+    zone: &str,
+) -> Result<(), AppError> {
     service::require(app, actor, action, facts).map_err(|f| f.into_app_error(ctx.locale, zone))
 }
 
@@ -659,7 +667,17 @@ async fn edit_form(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>
     let zone = zone_of(&ctx, &app);
     require_action(&app, &actor, SessionAction::EditDetails, facts, &ctx, &zone)?;
     let current = details_form(&detail);
-    let page = edit_page(&app, &ctx, &actor, &detail, current, "this".into(), FieldErrors::default(), None).await?;
+    let page = edit_page(
+        &app,
+        &ctx,
+        &actor,
+        &detail,
+        current,
+        "this".into(),
+        FieldErrors::default(),
+        None,
+    )
+    .await?;
     html(&page)
 }
 
@@ -710,7 +728,17 @@ async fn edit(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, byt
             let labels = Page::new(&ctx, "sessions.edit", &app.config().default_time_zone);
             let ambiguity = ambiguity_question(&failure, &labels);
             let status = record(&failure, &mut errors, &ctx, &zone);
-            let page = edit_page(&app, &ctx, &actor, &detail, shown, scope.as_str().into(), errors, ambiguity).await?;
+            let page = edit_page(
+                &app,
+                &ctx,
+                &actor,
+                &detail,
+                shown,
+                scope.as_str().into(),
+                errors,
+                ambiguity,
+            )
+            .await?;
             html_status(status, &page)
         }
     }
@@ -737,7 +765,10 @@ fn people_of(detail: &SessionDetail) -> PeopleInput {
         email: p.email.clone(),
     };
     PeopleInput {
-        trainers: detail.with_role(ParticipantRole::Trainer).map(|p| p.email.clone()).collect(),
+        trainers: detail
+            .with_role(ParticipantRole::Trainer)
+            .map(|p| p.email.clone())
+            .collect(),
         moderators: detail.with_role(ParticipantRole::Moderator).map(person).collect(),
         learners: detail.with_role(ParticipantRole::Learner).map(person).collect(),
         guests: detail.with_role(ParticipantRole::Guest).map(person).collect(),
@@ -772,7 +803,16 @@ async fn people_form(State(app): State<AppState>, ctx: Ctx, Path(id): Path<Strin
     let zone = zone_of(&ctx, &app);
     require_action(&app, &actor, SessionAction::EditParticipants, facts, &ctx, &zone)?;
     let people = PeopleForm::of(&people_of(&detail));
-    let page = people_page(&app, &ctx, &actor, &detail, people, "this".into(), FieldErrors::default()).await?;
+    let page = people_page(
+        &app,
+        &ctx,
+        &actor,
+        &detail,
+        people,
+        "this".into(),
+        FieldErrors::default(),
+    )
+    .await?;
     html(&page)
 }
 
@@ -786,7 +826,18 @@ async fn people(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, b
     let form = PeopleForm::parse(&fields);
     let scope = Scope::parse(&fields.get("scope"));
     if fields.has("more") {
-        return html(&people_page(&app, &ctx, &actor, &detail, form, scope.as_str().into(), FieldErrors::default()).await?);
+        return html(
+            &people_page(
+                &app,
+                &ctx,
+                &actor,
+                &detail,
+                form,
+                scope.as_str().into(),
+                FieldErrors::default(),
+            )
+            .await?,
+        );
     }
     let mut errors = FieldErrors::default();
     let input = form.input(&mut errors, ctx.locale);
