@@ -4,12 +4,12 @@
 # PostgreSQL (DIALOGUE_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres,
 # where the run creates and drops its own database). Prints BENCHMARKS.md's table.
 #
-#   bash bench/booking/run.sh                      # both backends, 400 samples per figure
+#   bash bench/booking/run.sh                      # both backends, 1000 samples per figure
 #   BACKENDS=sqlite SAMPLES=200 bash bench/booking/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BACKENDS=${BACKENDS:-"sqlite postgres"}
-SAMPLES=${SAMPLES:-400}
+SAMPLES=${SAMPLES:-1000}
 SESSIONS=${SESSIONS:-100000}
 TRAINERS=${TRAINERS:-1000}
 cargo build --release --locked -p dialogue --example booking_bench >&2
