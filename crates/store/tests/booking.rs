@@ -693,7 +693,7 @@ async fn a_moved_session_is_found_and_conflicts_at_its_new_time(backend: Backend
     let mut people = single("theo@example.org", at(10), 60, &manager.id).people;
     people.trainers.push(Email::parse("ana@example.org").unwrap());
     store
-        .replace_participants(&[id.clone()], &people, Timestamp::now(), &audit())
+        .replace_participants(std::slice::from_ref(&id), &people, Timestamp::now(), &audit())
         .await
         .unwrap();
     store

@@ -94,7 +94,7 @@ async fn booking_answers_201_with_the_issues_fields(backend: Backend) {
         ]
     );
     // Read back the same.
-    let (status, read) = api.get(&location.trim_start_matches("/api/v1").to_owned()).await;
+    let (status, read) = api.get(location.trim_start_matches("/api/v1")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(read["id"], s["id"]);
     assert_eq!(read["participants"], s["participants"]);

@@ -324,7 +324,18 @@ async fn a_repeated_hour_is_asked_about_not_guessed(backend: Backend) {
     app.user("theo@example.org", Role::Trainer).await;
     let year = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).year() + 1;
     let day = last_sunday(year, 10);
-    let fields = form("Nuit blanche", day, "02:30", 30, "theo@example.org");
+    let mut fields = form("Nuit blanche", day, "02:30", 30, "theo@example.org");
+    // With an unreadable pasted line too: both problems are said at once.
+    set(&mut fields, "learners_paste", "pas une adresse");
+    let page = book(&manager, &fields).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = html_unescape(&page.body);
+    assert!(
+        text.contains("Ligne 1 (« pas une adresse »)") && text.contains("existe deux fois"),
+        "{}",
+        errors_of(&page)
+    );
+    set(&mut fields, "learners_paste", "");
     let page = book(&manager, &fields).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     let text = html_unescape(&page.body);
@@ -337,7 +348,6 @@ async fn a_repeated_hour_is_asked_about_not_guessed(backend: Backend) {
         page.contains("name=\"ambiguity\" value=\"earlier\"") && page.contains("name=\"ambiguity\" value=\"later\"")
     );
     assert!(text.contains("UTC+02:00") && text.contains("UTC+01:00"));
-    let mut fields = fields;
     set(&mut fields, "ambiguity", "later");
     let page = book(&manager, &fields).await;
     let id = session_id(&page);
@@ -362,6 +372,10 @@ async fn pasted_lists_are_merged_and_each_bad_line_is_reported(backend: Backend)
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     let text = html_unescape(&page.body);
     assert!(text.contains("Ligne 3 (« pas une adresse »)"), "{}", errors_of(&page));
+    assert!(
+        app.store().list_sessions(&Default::default()).await.unwrap().is_empty(),
+        "nothing booked while a line is unreadable"
+    );
     assert!(text.contains("Ligne 6 (« bob@nowhere »)"));
     assert!(!text.contains("Ligne 1 ") && !text.contains("Ligne 5 "));
     // The pasted text comes back for correction.

@@ -149,7 +149,10 @@ impl Api {
         let value = if text.is_empty() {
             Value::Null
         } else {
-            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text))
+            match serde_json::from_str(&text) {
+                Ok(value) => value,
+                Err(_) => Value::String(text),
+            }
         };
         (status, value)
     }

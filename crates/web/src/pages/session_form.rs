@@ -408,7 +408,10 @@ impl BookForm {
         (!self.course_id.is_empty()).then(|| self.course_id.clone())
     }
 
-    /// The booking request, or `None` when the form itself has problems (recorded in `errors`).
+    /// The booking request, or `None` when its date, time, duration or recurrence cannot be
+    /// read. Other problems of the form itself (an unreadable pasted line) are recorded in
+    /// `errors` while the request is still returned, so the booking rules can report theirs
+    /// at the same time: book only when `errors` is empty.
     pub fn request(&self, errors: &mut FieldErrors, locale: Locale) -> Option<SessionRequest> {
         let date = self.when.parse_date(errors, locale);
         let time = self.when.parse_time(errors, locale);
@@ -419,9 +422,6 @@ impl BookForm {
         else {
             return None;
         };
-        if !errors.is_empty() {
-            return None;
-        }
         Some(SessionRequest {
             title: self.title.clone(),
             notes: self.notes.clone(),
@@ -475,7 +475,7 @@ mod tests {
         let form = BookForm::parse(&f);
         let mut errors = FieldErrors::default();
         let request = form.request(&mut errors, Locale::En);
-        assert!(request.is_none());
+        assert!(request.is_some(), "still checked against the booking rules");
         assert_eq!(errors.all().count(), 1);
         assert!(
             errors.get("learners_paste").unwrap().starts_with("Line 3"),

@@ -435,6 +435,18 @@ async fn create(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResul
         let page = new_page(&app, &ctx, &actor, form, errors, None).await?;
         return html_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
+    if !errors.is_empty() {
+        // The form has problems of its own; say the booking rules' too, all at once.
+        let mut ambiguity = None;
+        if let Err(problems) = domain::booking::plan(&request, app.now(), &app.config().booking.limits) {
+            let failure = BookingFailure::Invalid(problems);
+            let labels = Page::new(&ctx, "sessions.new", &app.config().default_time_zone);
+            ambiguity = ambiguity_question(&failure, &labels);
+            record(&failure, &mut errors, &ctx, &zone);
+        }
+        let page = new_page(&app, &ctx, &actor, form, errors, ambiguity).await?;
+        return html_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
     match service::book(&app, &caller, form.course(), &request).await {
         Ok(booked) => {
             let first = booked.first().map(|d| d.session.id.clone()).unwrap_or_default();
