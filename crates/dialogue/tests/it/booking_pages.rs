@@ -25,6 +25,7 @@ both_backends!(
     a_conflict_names_the_other_session,
     courses_give_their_defaults_to_new_sessions,
     the_dashboard_highlights_what_starts_soon_or_is_in_progress,
+    the_agenda_filters_and_pages_and_the_calendar_goes_by_week,
 );
 
 async fn a_manager_books_a_session_and_everyone_concerned_sees_it(backend: Backend) {
@@ -354,6 +355,34 @@ async fn a_repeated_hour_is_asked_about_not_guessed(backend: Backend) {
     let stored = app.store().session(&id).await.unwrap().unwrap();
     let expected: jiff::Timestamp = format!("{day}T01:30:00Z").parse().unwrap();
     assert_eq!(stored.session.starts_at, expected, "02:30 the second time is 01:30 UTC");
+    // Moving a session to a repeated hour asks the same question.
+    let other = session_id(&book(&manager, &form("Autre", day, "10:00", 30, "theo@example.org")).await);
+    let mut edit = vec![
+        ("title", "Autre".to_owned()),
+        ("notes", String::new()),
+        ("date", day.to_string()),
+        ("time", "02:15".to_owned()),
+        ("duration", "30".to_owned()),
+    ];
+    let pairs = |fields: &[(&'static str, String)]| -> Vec<(String, String)> {
+        fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    };
+    let page = post(&manager, &format!("/sessions/{other}/edit"), &pairs(&edit)).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("name=\"ambiguity\" value=\"earlier\""),
+        "{}",
+        errors_of(&page)
+    );
+    edit.push(("ambiguity", "earlier".to_owned()));
+    let page = post(&manager, &format!("/sessions/{other}/edit"), &pairs(&edit)).await;
+    assert!(page.contains("Séance modifiée."), "{}", errors_of(&page));
+    let moved = app.store().session(&other).await.unwrap().unwrap().session.starts_at;
+    assert_eq!(
+        moved,
+        format!("{day}T00:15:00Z").parse::<jiff::Timestamp>().unwrap(),
+        "the first 02:15 is 00:15 UTC"
+    );
 }
 
 async fn pasted_lists_are_merged_and_each_bad_line_is_reported(backend: Backend) {
@@ -914,4 +943,70 @@ async fn the_dashboard_highlights_what_starts_soon_or_is_in_progress(backend: Ba
         card.contains("session-card soon") && card.contains("En cours"),
         "{card}"
     );
+}
+
+async fn the_agenda_filters_and_pages_and_the_calendar_goes_by_week(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (manager, manager_user) = app.logged_in("marie@example.org", Role::Manager).await;
+    let theo = app.user("theo@example.org", Role::Trainer).await;
+    app.user("ana@example.org", Role::Trainer).await;
+    let api = Api::new(&app, &manager_user.id).await;
+    let (_, course) = api
+        .post("/courses", &serde_json::json!({ "title": "Cours filtré" }))
+        .await;
+    let course = course["id"].as_str().unwrap().to_owned();
+    let monday = future_monday();
+    // 55 daily sessions for Théo, 1 for Ana (in the course).
+    let mut series = form("Quotidienne", monday, "08:00", 30, "theo@example.org");
+    set(&mut series, "repeat", "daily");
+    set(&mut series, "count", "55");
+    session_id(&book(&manager, &series).await);
+    let mut ana = form("Celle d’Ana", monday, "18:00", 30, "ana@example.org");
+    set(&mut ana, "course_id", &course);
+    let ana_id = session_id(&book(&manager, &ana).await);
+    let count = |page: &crate::helpers::Page| page.body.matches("<tr").count() - 1;
+    let first = manager.get("/sessions").await;
+    assert_eq!(count(&first), 50, "a page of 50");
+    assert!(first.contains("rel=\"next\"") && !first.contains("rel=\"prev\""));
+    let second = manager.get("/sessions?page=2").await;
+    assert_eq!(count(&second), 6);
+    assert!(second.contains("rel=\"prev\"") && !second.contains("rel=\"next\""));
+    let of_ana = manager
+        .get(&format!(
+            "/sessions?trainer={}",
+            app.store().user_by_email("ana@example.org").await.unwrap().unwrap().id
+        ))
+        .await;
+    assert_eq!(count(&of_ana), 1);
+    assert!(of_ana.contains(&ana_id));
+    let of_course = manager.get(&format!("/sessions?course={course}")).await;
+    assert_eq!(count(&of_course), 1);
+    assert!(of_course.contains("Cours filtré"));
+    let day3 = monday.checked_add(jiff::Span::new().days(2)).unwrap();
+    let window = manager.get(&format!("/sessions?from={monday}&to={day3}")).await;
+    assert_eq!(count(&window), 4, "three days of Théo's and Ana's one");
+    let bad = manager.get("/sessions?from=demain").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html_unescape(&bad.body).contains("Indiquez une date (AAAA-MM-JJ)."));
+    // A trainer's filters cannot show someone else's sessions.
+    let theo_browser = app.browser();
+    theo_browser.login(&theo.email, crate::helpers::PASSWORD).await;
+    let mine = theo_browser
+        .get(&format!("/sessions?trainer={}&course={course}&from={monday}", theo.id))
+        .await;
+    assert!(!mine.contains(&ana_id) && !mine.contains("name=\"trainer\""));
+    // The calendar, by ISO week, with its neighbours.
+    let week = crate::calendar_week(monday);
+    let page = manager.get(&format!("/calendar?week={week}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.body.matches("class=\"event").count(),
+        8,
+        "seven of Théo's and Ana's"
+    );
+    let next = crate::calendar_week(monday.checked_add(jiff::Span::new().weeks(1)).unwrap());
+    assert!(page.contains(&format!("/calendar?week={next}")));
+    let bad = manager.get("/calendar?week=2026-W99").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html_unescape(&bad.body).contains("Indiquez une semaine de la forme 2026-W43."));
 }

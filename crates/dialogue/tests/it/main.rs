@@ -16,3 +16,9 @@ mod http_basics;
 mod matrix;
 mod proxy;
 mod tokens;
+
+/// The ISO week of a date, as the calendar's `week` parameter writes it (`2026-W43`).
+pub fn calendar_week(date: jiff::civil::Date) -> String {
+    let w = date.iso_week_date();
+    format!("{}-W{:02}", w.year(), w.week())
+}
