@@ -203,10 +203,12 @@ impl Application {
             let _ = serve_rx.wait_for(|stop| *stop).await;
         });
         let janitor = tokio::spawn(janitor(state.clone()));
+        let checkpointer = tokio::spawn(checkpointer(state.clone()));
         let mut server = tokio::spawn(async move { server.await });
         tokio::select! {
             result = &mut server => {
                 janitor.abort();
+                checkpointer.abort();
                 return result.map_err(std::io::Error::other)?;
             }
             () = shutdown => {}
@@ -222,9 +224,25 @@ impl Application {
             }
         };
         janitor.abort();
+        checkpointer.abort();
         state.store().close().await;
         tracing::info!("stopped");
         result
+    }
+}
+
+/// SQLite's write-ahead log is copied into the database every two seconds, off the requests'
+/// path (a commit would otherwise do it, and wait for its syncs). Nothing on PostgreSQL.
+async fn checkpointer(state: AppState) {
+    if state.store().backend() != store::Backend::Sqlite {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.store().checkpoint().await {
+            tracing::warn!(error = %e, "checkpoint failed");
+        }
     }
 }
 

@@ -78,6 +78,7 @@ both_backends!(
     courses_and_api_tokens,
     a_listing_is_one_row_per_session_with_every_trainer,
     a_moved_session_is_found_and_conflicts_at_its_new_time,
+    checkpoints_run_beside_readers_and_writers,
 );
 
 async fn a_session_is_booked_with_its_people_and_links(backend: Backend) {
@@ -738,4 +739,28 @@ async fn a_moved_session_is_found_and_conflicts_at_its_new_time(backend: Backend
             Err(StoreError::Booking(BookingRefusal::Conflict(_)))
         ));
     }
+}
+
+async fn checkpoints_run_beside_readers_and_writers(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let manager = account(&store, "m@example.org", Role::Manager).await;
+    account(&store, "theo@example.org", Role::Trainer).await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let writer = store.clone();
+        let creator = manager.id.clone();
+        tasks.push(tokio::spawn(async move {
+            writer
+                .book_sessions(&single("theo@example.org", at(10 + 2 * i), 60, &creator), &audit())
+                .await
+                .map(|_| ())
+        }));
+        let checkpointer = store.clone();
+        tasks.push(tokio::spawn(async move { checkpointer.checkpoint().await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    store.checkpoint().await.unwrap();
+    assert_eq!(store.list_sessions(&SessionFilter::default()).await.unwrap().len(), 10);
 }
