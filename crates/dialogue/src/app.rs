@@ -236,11 +236,13 @@ impl Application {
         let janitor = tokio::spawn(janitor(state.clone()));
         let (mail_stop, mail_stopped) = tokio::sync::watch::channel(false);
         let mut mail = tokio::spawn(self.mail.run(mail_stopped));
+        let checkpointer = tokio::spawn(checkpointer(state.clone()));
         let mut server = tokio::spawn(async move { server.await });
         tokio::select! {
             result = &mut server => {
                 janitor.abort();
                 mail.abort();
+                checkpointer.abort();
                 return result.map_err(std::io::Error::other)?;
             }
             () = shutdown => {}
@@ -262,9 +264,25 @@ impl Application {
             tracing::warn!("mail deliveries still running after the grace period: their leases will expire");
             mail.abort();
         }
+        checkpointer.abort();
         state.store().close().await;
         tracing::info!("stopped");
         result
+    }
+}
+
+/// SQLite's write-ahead log is copied into the database every two seconds, off the requests'
+/// path (a commit would otherwise do it, and wait for its syncs). Nothing on PostgreSQL.
+async fn checkpointer(state: AppState) {
+    if state.store().backend() != store::Backend::Sqlite {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.store().checkpoint().await {
+            tracing::warn!(error = %e, "checkpoint failed");
+        }
     }
 }
 

@@ -39,6 +39,22 @@ pub enum Command {
         #[arg(long, value_name = "DOMAIN")]
         muc_domain: Option<String>,
     },
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for an account and print it once (only its hash is stored).
+    Create {
+        /// The email of the account the token acts as.
+        #[arg(long, value_name = "EMAIL")]
+        user: String,
+        /// A name to recognise the token by in the profile page.
+        #[arg(long, default_value = "command line")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

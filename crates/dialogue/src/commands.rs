@@ -7,7 +7,7 @@ use jiff::SignedDuration;
 use store::{AuditEntry, NewUser, Store, StoreError, TokenPurpose, User, UserFilter};
 
 use crate::app::open_store;
-use crate::cli::{OutputFormat, UserCommand};
+use crate::cli::{OutputFormat, TokenCommand, UserCommand};
 use crate::config::Config;
 
 /// A command's failure, said in one line.
@@ -390,4 +390,42 @@ async fn jitsi_config_inner(
     };
     print!("{}", jitsi::prosody_config(&input));
     Ok(())
+}
+
+pub async fn token(config: &Config, command: TokenCommand) -> Result<(), CommandError> {
+    let store = open_store(config).await?;
+    let result = token_inner(&store, command).await;
+    store.close().await;
+    result
+}
+
+async fn token_inner(store: &Store, command: TokenCommand) -> Result<(), CommandError> {
+    match command {
+        TokenCommand::Create { user, name } => {
+            let user = find(store, &user).await?;
+            if !user.active {
+                return Err(CommandError(format!(
+                    "{} is disabled: its tokens would not work; enable it first",
+                    user.email
+                )));
+            }
+            let name = web::pages::tokens::parse_name(&name)
+                .map_err(|_| CommandError("--name: 1 to 100 characters without line breaks".into()))?;
+            let token = web::crypto::random_token();
+            store
+                .create_api_token(
+                    &user.id,
+                    &name,
+                    &web::crypto::storage_hash(&token),
+                    &cli_audit("api_token.create").detail(serde_json::json!({ "user": user.email })),
+                )
+                .await?;
+            println!("{token}");
+            eprintln!(
+                "API token \"{name}\" for {}: it is shown this once; send it as \"Authorization: Bearer <token>\".",
+                user.email
+            );
+            Ok(())
+        }
+    }
 }

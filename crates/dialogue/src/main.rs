@@ -42,6 +42,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::JitsiConfig { server, muc_domain } => commands::jitsi_config(&config, &server, muc_domain.as_deref())
             .await
             .map_err(|e| e.0),
+        Command::Token(command) => commands::token(&config, command).await.map_err(|e| e.0),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

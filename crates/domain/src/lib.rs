@@ -5,9 +5,11 @@
 #![forbid(unsafe_code)]
 
 pub mod booking;
+pub mod course;
 pub mod localtime;
 pub mod perm;
 pub mod recurrence;
+pub mod repeat;
 pub mod role;
 pub mod room;
 pub mod user;

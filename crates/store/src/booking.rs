@@ -250,6 +250,8 @@ impl SessionDetail {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSummary {
     pub session: Session,
+    /// The title of its course, if it has one.
+    pub course_title: Option<String>,
     /// Names of the trainers, in order.
     pub trainers: Vec<String>,
     /// Learners and guests.
@@ -299,6 +301,8 @@ pub struct SessionFilter {
     pub from: Option<Timestamp>,
     /// Sessions starting before this instant.
     pub to: Option<Timestamp>,
+    /// Sessions that ended at or before this instant (the archives).
+    pub ended_by: Option<Timestamp>,
     /// Sessions this account teaches (trainer or account moderator).
     pub teacher: Option<String>,
     pub course_id: Option<String>,
@@ -373,6 +377,62 @@ macro_rules! participant_cols {
     };
 }
 pub(crate) use participant_cols;
+
+/// How long a session may last at most (the configuration allows up to 24 hours). The store
+/// refuses longer ones, so that "ends after X" can be bounded on the indexed start column.
+pub const MAX_SESSION_SECONDS: i64 = 24 * 3600;
+
+/// The statement of [`Store::list_sessions`]: `$1` drives it (a teacher's id through the
+/// teaching index, a course id, or `''` for all), then `$2` ends after, `$3` starts after
+/// (derived from `$2`), `$4` starts before, `$5` ends at or before, `$6` course, `$7` status,
+/// `$8` limit, `$9` offset. The page of sessions is chosen first (in the driving index's order),
+/// then joined to its course, trainers and attendee count.
+macro_rules! summaries {
+    (TEACHER, $order:literal) => {
+        summaries!(@
+            "session_participants tp JOIN sessions s0 ON s0.id = tp.session_id",
+            "tp.user_id = $1 AND tp.role IN ('trainer', 'moderator') \
+             AND tp.starts_at > $3 AND tp.starts_at < $4 AND tp.starts_at < $5",
+            "tp.starts_at", $order)
+    };
+    (COURSE, $order:literal) => {
+        summaries!(@ "sessions s0",
+            "s0.course_id = $1 AND s0.starts_at > $3 AND s0.starts_at < $4 AND s0.starts_at < $5",
+            "s0.starts_at", $order)
+    };
+    (ALL, $order:literal) => {
+        summaries!(@ "sessions s0",
+            "$1 = '' AND s0.starts_at > $3 AND s0.starts_at < $4 AND s0.starts_at < $5",
+            "s0.starts_at", $order)
+    };
+    (@ $from:literal, $driver:literal, $by:literal, $order:literal) => {
+        concat!(
+            "SELECT ",
+            session_cols!(),
+            ", c.title AS course_title, \
+             (SELECT COUNT(*) FROM session_participants a WHERE a.session_id = s.id \
+              AND a.role IN ('learner', 'guest')) AS attendees, \
+             COALESCE(u.display_name, t.name) AS trainer_name \
+             FROM (SELECT s0.* FROM ",
+            $from,
+            " WHERE ",
+            $driver,
+            " AND s0.ends_at > $2 AND s0.ends_at <= $5 \
+             AND ($6 IS NULL OR s0.course_id = $6) AND ($7 IS NULL OR s0.status = $7) \
+             ORDER BY ",
+            $by,
+            " ",
+            $order,
+            ", s0.id LIMIT $8 OFFSET $9) s \
+             LEFT JOIN courses c ON c.id = s.course_id \
+             LEFT JOIN session_participants t ON t.session_id = s.id AND t.role = 'trainer' \
+             LEFT JOIN users u ON u.id = t.user_id \
+             ORDER BY s.starts_at ",
+            $order,
+            ", s.id, trainer_name"
+        )
+    };
+}
 
 pub(crate) fn session_row(r: &dyn Row) -> Result<Session> {
     let status = r.text("status")?;
@@ -576,6 +636,18 @@ async fn resolve_people(c: &mut Conn<'_>, people: &People, now: i64) -> Result<V
     Ok(out)
 }
 
+/// A session ends after it starts and lasts at most [`MAX_SESSION_SECONDS`] (the domain
+/// enforces the configured limits; this guards the invariant the listing queries rely on).
+fn check_length(start: Timestamp, end: Timestamp) -> Result<()> {
+    let length = end.as_second() - start.as_second();
+    if length <= 0 || length > MAX_SESSION_SECONDS {
+        return Err(StoreError::Corrupt(format!(
+            "a session from {start} to {end}: it must end after it starts, within 24 hours"
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses if any of `user_ids` teaches a scheduled session (other than `except`) overlapping
 /// one of `times`. Locks the accounts first on PostgreSQL.
 async fn check_conflicts(
@@ -597,6 +669,8 @@ async fn check_conflicts(
     let from = times.iter().map(|t| t.0).min().unwrap_or_default();
     let to = times.iter().map(|t| t.1).max().unwrap_or_default();
     for user_id in user_ids {
+        // Through the teaching index: only this account's sessions that may overlap (one that
+        // ends after `from` started at most MAX_SESSION_SECONDS before it).
         let busy = c
             .all(
                 concat!(
@@ -604,10 +678,16 @@ async fn check_conflicts(
                     session_cols!(),
                     ", u.email AS teacher_email FROM session_participants p \
                      JOIN sessions s ON s.id = p.session_id JOIN users u ON u.id = p.user_id \
-                     WHERE p.user_id = $1 AND p.role IN ('trainer', 'moderator') AND s.status = 'scheduled' \
-                     AND s.starts_at < $3 AND s.ends_at > $2 ORDER BY s.starts_at"
+                     WHERE p.user_id = $1 AND p.role IN ('trainer', 'moderator') \
+                     AND p.starts_at < $3 AND p.starts_at > $4 AND p.ends_at > $2 AND s.status = 'scheduled' \
+                     ORDER BY s.starts_at"
                 ),
-                args![user_id.as_str(), from.as_second(), to.as_second()],
+                args![
+                    user_id.as_str(),
+                    from.as_second(),
+                    to.as_second(),
+                    from.as_second().saturating_sub(MAX_SESSION_SECONDS)
+                ],
                 |r| Ok((session_row(r)?, r.text("teacher_email")?)),
             )
             .await?;
@@ -650,12 +730,22 @@ impl Store {
         hex(ring::digest::digest(&ring::digest::SHA256, key.as_bytes()).as_ref())
     }
 
-    async fn insert_participant(&self, c: &mut Conn<'_>, session_id: &str, p: &Resolved, now: i64) -> Result<String> {
+    /// Adds a participant to a session that runs from `starts_at` to `ends_at` (copied into the
+    /// participant's row for the teaching index).
+    async fn insert_participant(
+        &self,
+        c: &mut Conn<'_>,
+        session_id: &str,
+        (starts_at, ends_at): (Timestamp, Timestamp),
+        p: &Resolved,
+        now: i64,
+    ) -> Result<String> {
         let id = new_id();
         let hash = Self::link_hash(&self.join_key(&id, 1)?);
         c.exec(
             "INSERT INTO session_participants (id, session_id, role, user_id, contact_id, name, email, email_norm, \
-             link_version, link_hash, rsvp, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 'pending', $10)",
+             link_version, link_hash, rsvp, created_at, starts_at, ends_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 'pending', $10, $11, $12)",
             args![
                 id.as_str(),
                 session_id,
@@ -667,6 +757,8 @@ impl Store {
                 p.email.to_lowercase().as_str(),
                 hash.as_str(),
                 now,
+                starts_at.as_second(),
+                ends_at.as_second(),
             ],
         )
         .await?;
@@ -677,6 +769,12 @@ impl Store {
     /// transaction: all or nothing.
     pub async fn book_sessions(&self, new: &NewSessions, audit: &AuditEntry) -> Result<Vec<SessionDetail>> {
         let now = Timestamp::now().as_second();
+        if new.times.is_empty() {
+            return Err(StoreError::Corrupt("a booking needs at least one occurrence".into()));
+        }
+        for (start, end) in &new.times {
+            check_length(*start, *end)?;
+        }
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         if let Some(course_id) = &new.course_id {
@@ -732,7 +830,8 @@ impl Store {
             )
             .await?;
             for p in &people {
-                self.insert_participant(&mut c, &id, p, now).await?;
+                self.insert_participant(&mut c, &id, (*starts_at, *ends_at), p, now)
+                    .await?;
             }
             changes.push(Change::Booked { session_id: id.clone() });
             ids.push(id);
@@ -807,121 +906,73 @@ impl Store {
             .await
     }
 
-    /// Sessions matching `filter`, soonest first (or newest first), with trainers' names and
-    /// attendee counts.
+    /// Sessions matching `filter`, soonest first (or newest first), with their course's title,
+    /// trainers' names and attendee counts: one query, driven by an index (the teacher's
+    /// participations, the course's sessions, or the sessions by start).
     pub async fn list_sessions(&self, filter: &SessionFilter) -> Result<Vec<SessionSummary>> {
         let mut c = self.pool.read().await?;
         let mut c = c.conn();
         let limit = if filter.limit > 0 { filter.limit } else { 100 };
-        let from = filter.from.map(|t| t.as_second());
-        let to = filter.to.map(|t| t.as_second());
+        // Absent bounds are the widest ones, so every statement has the same shape and the
+        // planner sees plain range conditions on indexed columns.
+        let from = filter.from.map_or(i64::MIN, |t| t.as_second());
+        // A session ending after `from` started at most MAX_SESSION_SECONDS before it: a bound on
+        // the indexed start column.
+        let from_start = filter
+            .from
+            .map_or(i64::MIN, |t| t.as_second().saturating_sub(MAX_SESSION_SECONDS));
+        let to = filter.to.map_or(i64::MAX, |t| t.as_second());
+        let ended_by = filter.ended_by.map_or(i64::MAX, |t| t.as_second());
         let status = if filter.include_cancelled {
             None
         } else {
             Some("scheduled")
         };
-        let sessions = match (&filter.teacher, filter.newest_first) {
-            (Some(teacher), false) => {
-                c.all(
-                    concat!(
-                        "SELECT ",
-                        session_cols!(),
-                        " FROM sessions s WHERE s.id IN (SELECT session_id FROM session_participants \
-                         WHERE user_id = $1 AND role IN ('trainer', 'moderator')) \
-                         AND ($2 IS NULL OR s.ends_at > $2) AND ($3 IS NULL OR s.starts_at < $3) \
-                         AND ($4 IS NULL OR s.course_id = $4) AND ($5 IS NULL OR s.status = $5) \
-                         ORDER BY s.starts_at, s.id LIMIT $6 OFFSET $7"
-                    ),
-                    args![
-                        teacher.as_str(),
-                        from,
-                        to,
-                        filter.course_id.as_deref(),
-                        status,
-                        limit,
-                        filter.offset
-                    ],
-                    session_row,
-                )
-                .await?
+        let (sql, driver, course): (&'static str, &str, Option<&str>) =
+            match (&filter.teacher, &filter.course_id, filter.newest_first) {
+                (Some(t), course, false) => (summaries!(TEACHER, ""), t.as_str(), course.as_deref()),
+                (Some(t), course, true) => (summaries!(TEACHER, "DESC"), t.as_str(), course.as_deref()),
+                (None, Some(course), false) => (summaries!(COURSE, ""), course.as_str(), None),
+                (None, Some(course), true) => (summaries!(COURSE, "DESC"), course.as_str(), None),
+                (None, None, false) => (summaries!(ALL, ""), "", None),
+                (None, None, true) => (summaries!(ALL, "DESC"), "", None),
+            };
+        let rows = c
+            .all(
+                sql,
+                args![
+                    driver,
+                    from,
+                    from_start,
+                    to,
+                    ended_by,
+                    course,
+                    status,
+                    limit,
+                    filter.offset
+                ],
+                |r| {
+                    Ok((
+                        session_row(r)?,
+                        r.opt_text("course_title")?,
+                        r.i64("attendees")?,
+                        r.opt_text("trainer_name")?,
+                    ))
+                },
+            )
+            .await?;
+        // One row per (session, trainer), in order: fold consecutive rows of a session.
+        let mut out: Vec<SessionSummary> = Vec::new();
+        for (session, course_title, attendees, trainer) in rows {
+            match out.last_mut() {
+                Some(last) if last.session.id == session.id => last.trainers.extend(trainer),
+                _ => out.push(SessionSummary {
+                    session,
+                    course_title,
+                    trainers: trainer.into_iter().collect(),
+                    attendees,
+                }),
             }
-            (Some(teacher), true) => {
-                c.all(
-                    concat!(
-                        "SELECT ",
-                        session_cols!(),
-                        " FROM sessions s WHERE s.id IN (SELECT session_id FROM session_participants \
-                         WHERE user_id = $1 AND role IN ('trainer', 'moderator')) \
-                         AND ($2 IS NULL OR s.ends_at > $2) AND ($3 IS NULL OR s.starts_at < $3) \
-                         AND ($4 IS NULL OR s.course_id = $4) AND ($5 IS NULL OR s.status = $5) \
-                         ORDER BY s.starts_at DESC, s.id LIMIT $6 OFFSET $7"
-                    ),
-                    args![
-                        teacher.as_str(),
-                        from,
-                        to,
-                        filter.course_id.as_deref(),
-                        status,
-                        limit,
-                        filter.offset
-                    ],
-                    session_row,
-                )
-                .await?
-            }
-            (None, false) => {
-                c.all(
-                    concat!(
-                        "SELECT ",
-                        session_cols!(),
-                        " FROM sessions s WHERE ($1 IS NULL OR s.ends_at > $1) AND ($2 IS NULL OR s.starts_at < $2) \
-                         AND ($3 IS NULL OR s.course_id = $3) AND ($4 IS NULL OR s.status = $4) \
-                         ORDER BY s.starts_at, s.id LIMIT $5 OFFSET $6"
-                    ),
-                    args![from, to, filter.course_id.as_deref(), status, limit, filter.offset],
-                    session_row,
-                )
-                .await?
-            }
-            (None, true) => {
-                c.all(
-                    concat!(
-                        "SELECT ",
-                        session_cols!(),
-                        " FROM sessions s WHERE ($1 IS NULL OR s.ends_at > $1) AND ($2 IS NULL OR s.starts_at < $2) \
-                         AND ($3 IS NULL OR s.course_id = $3) AND ($4 IS NULL OR s.status = $4) \
-                         ORDER BY s.starts_at DESC, s.id LIMIT $5 OFFSET $6"
-                    ),
-                    args![from, to, filter.course_id.as_deref(), status, limit, filter.offset],
-                    session_row,
-                )
-                .await?
-            }
-        };
-        let mut out = Vec::with_capacity(sessions.len());
-        for session in sessions {
-            let people = c
-                .all(
-                    "SELECT p.role, COALESCE(u.display_name, p.name) AS name FROM session_participants p \
-                     LEFT JOIN users u ON u.id = p.user_id WHERE p.session_id = $1 ORDER BY p.created_at, p.id",
-                    args![session.id.as_str()],
-                    |r| Ok((r.text("role")?, r.text("name")?)),
-                )
-                .await?;
-            let trainers = people
-                .iter()
-                .filter(|(role, _)| role == "trainer")
-                .map(|(_, n)| n.clone())
-                .collect();
-            let attendees = people
-                .iter()
-                .filter(|(role, _)| role == "learner" || role == "guest")
-                .count() as i64;
-            out.push(SessionSummary {
-                session,
-                trainers,
-                attendees,
-            });
         }
         Ok(out)
     }
@@ -959,6 +1010,9 @@ impl Store {
                 }
             }
             let times = update.times.filter(|t| *t != (session.starts_at, session.ends_at));
+            if let Some((start, end)) = times {
+                check_length(start, end)?;
+            }
             if let Some(times) = times {
                 let teachers: BTreeSet<String> = participants_of(&mut c, &session.id)
                     .await?
@@ -989,6 +1043,11 @@ impl Store {
             )
             .await?;
             if times.is_some() {
+                c.exec(
+                    "UPDATE session_participants SET starts_at = $2, ends_at = $3 WHERE session_id = $1",
+                    args![session.id.as_str(), starts_at.as_second(), ends_at.as_second()],
+                )
+                .await?;
                 changes.push(Change::Rescheduled {
                     session_id: session.id.clone(),
                     old_starts_at: session.starts_at,
@@ -1072,7 +1131,10 @@ impl Store {
                 if !existing.contains_key(k) {
                     // The same email in another role: the old row is gone above; a new one with a
                     // fresh link replaces it.
-                    let id = self.insert_participant(&mut c, session_id, p, now.as_second()).await?;
+                    let times = (session.starts_at, session.ends_at);
+                    let id = self
+                        .insert_participant(&mut c, session_id, times, p, now.as_second())
+                        .await?;
                     changes.push(Change::ParticipantAdded {
                         session_id: session_id.clone(),
                         participant_id: id,

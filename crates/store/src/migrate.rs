@@ -30,7 +30,7 @@ macro_rules! migration {
 pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "accounts", "0001_accounts.sql"),
     migration!(2, "booking", "0002_booking.sql"),
-    // Version 3 is reserved for booking indexes: branches merge in any order.
+    migration!(3, "booking_indexes", "0003_booking_indexes.sql"),
     migration!(4, "jitsi", "0004_jitsi.sql"),
     migration!(5, "mail", "0005_mail.sql"),
 ];

@@ -76,6 +76,9 @@ both_backends!(
     ended_and_cancelled_sessions_are_read_only,
     sessions_are_listed_by_teacher_range_and_page,
     courses_and_api_tokens,
+    a_listing_is_one_row_per_session_with_every_trainer,
+    a_moved_session_is_found_and_conflicts_at_its_new_time,
+    checkpoints_run_beside_readers_and_writers,
 );
 
 async fn a_session_is_booked_with_its_people_and_links(backend: Backend) {
@@ -596,4 +599,168 @@ async fn courses_and_api_tokens(backend: Backend) {
     ));
     store.revoke_api_token(&theo.id, &token_id, &audit()).await.unwrap();
     assert!(store.api_token_user("hash-1").await.unwrap().is_none());
+}
+
+async fn a_listing_is_one_row_per_session_with_every_trainer(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let manager = account(&store, "m@example.org", Role::Manager).await;
+    let theo = account(&store, "theo@example.org", Role::Trainer).await;
+    account(&store, "ana@example.org", Role::Trainer).await;
+    let course = store
+        .create_course(
+            &CourseInput {
+                title: "Tableurs — 表計算".into(),
+                code: None,
+                description: String::new(),
+                default_duration_minutes: 60,
+                owner_id: manager.id.clone(),
+                trainer_ids: vec![],
+                learners: vec![],
+            },
+            &audit(),
+        )
+        .await
+        .unwrap();
+    let mut two = single("theo@example.org", at(10), 60, &manager.id);
+    two.people.trainers.push(Email::parse("ana@example.org").unwrap());
+    two.course_id = Some(course.course.id.clone());
+    store.book_sessions(&two, &audit()).await.unwrap();
+    store
+        .book_sessions(&single("theo@example.org", at(20), 60, &manager.id), &audit())
+        .await
+        .unwrap();
+    let all = store.list_sessions(&SessionFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].trainers, ["ana", "theo"]);
+    assert_eq!(all[0].attendees, 3);
+    assert_eq!(all[0].course_title.as_deref(), Some("Tableurs — 表計算"));
+    assert_eq!(all[1].course_title, None);
+    // The course's sessions, newest first; a page of one.
+    let of_course = store
+        .list_sessions(&SessionFilter {
+            course_id: Some(course.course.id.clone()),
+            newest_first: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(of_course.len(), 1);
+    let page = store
+        .list_sessions(&SessionFilter {
+            teacher: Some(theo.id.clone()),
+            limit: 1,
+            offset: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((page.len(), page[0].session.starts_at), (1, at(20)));
+    // `from` keeps a session in progress; `ended_by` keeps only those over by then.
+    let running = store
+        .list_sessions(&SessionFilter {
+            from: Some(at(10) + SignedDuration::from_mins(30)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(running.len(), 2);
+    let over = store
+        .list_sessions(&SessionFilter {
+            ended_by: Some(at(11)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(over.len(), 1);
+    // Longer than a day is refused by the store itself.
+    let long = single("theo@example.org", at(100), 25 * 60, &manager.id);
+    assert!(matches!(
+        store.book_sessions(&long, &audit()).await,
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+async fn a_moved_session_is_found_and_conflicts_at_its_new_time(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let manager = account(&store, "m@example.org", Role::Manager).await;
+    let theo = account(&store, "theo@example.org", Role::Trainer).await;
+    let ana = account(&store, "ana@example.org", Role::Trainer).await;
+    let booked = store
+        .book_sessions(&single("theo@example.org", at(10), 60, &manager.id), &audit())
+        .await
+        .unwrap();
+    let id = booked[0].session.id.clone();
+    // Ana joins as a second trainer, then the session moves a day later.
+    let mut people = single("theo@example.org", at(10), 60, &manager.id).people;
+    people.trainers.push(Email::parse("ana@example.org").unwrap());
+    store
+        .replace_participants(std::slice::from_ref(&id), &people, Timestamp::now(), &audit())
+        .await
+        .unwrap();
+    store
+        .update_sessions(
+            &[SessionUpdate {
+                id: id.clone(),
+                times: Some((at(34), at(35))),
+                ..Default::default()
+            }],
+            Timestamp::now(),
+            &audit(),
+        )
+        .await
+        .unwrap();
+    for teacher in [&theo.id, &ana.id] {
+        let window = |from: i64, to: i64| SessionFilter {
+            teacher: Some(teacher.clone()),
+            from: Some(at(from)),
+            to: Some(at(to)),
+            ..Default::default()
+        };
+        assert!(
+            store.list_sessions(&window(9, 12)).await.unwrap().is_empty(),
+            "not at the old time"
+        );
+        assert_eq!(
+            store.list_sessions(&window(33, 36)).await.unwrap().len(),
+            1,
+            "at the new time"
+        );
+    }
+    // The old time is free again for both; the new one is taken for both.
+    for trainer in ["theo@example.org", "ana@example.org"] {
+        let mut other = single(trainer, at(10), 60, &manager.id);
+        other.people.moderators.clear();
+        other.people.learners.clear();
+        other.people.guests.clear();
+        store.book_sessions(&other, &audit()).await.unwrap();
+        other.times = vec![(at(34) + SignedDuration::from_mins(30), at(36))];
+        assert!(matches!(
+            store.book_sessions(&other, &audit()).await,
+            Err(StoreError::Booking(BookingRefusal::Conflict(_)))
+        ));
+    }
+}
+
+async fn checkpoints_run_beside_readers_and_writers(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let manager = account(&store, "m@example.org", Role::Manager).await;
+    account(&store, "theo@example.org", Role::Trainer).await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let writer = store.clone();
+        let creator = manager.id.clone();
+        tasks.push(tokio::spawn(async move {
+            writer
+                .book_sessions(&single("theo@example.org", at(10 + 2 * i), 60, &creator), &audit())
+                .await
+                .map(|_| ())
+        }));
+        let checkpointer = store.clone();
+        tasks.push(tokio::spawn(async move { checkpointer.checkpoint().await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    store.checkpoint().await.unwrap();
+    assert_eq!(store.list_sessions(&SessionFilter::default()).await.unwrap().len(), 10);
 }

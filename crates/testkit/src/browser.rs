@@ -239,6 +239,31 @@ impl Browser {
     }
 }
 
+impl Drop for Browser {
+    /// Ends the WebDriver session, which makes chromedriver quit Chromium, before chromedriver
+    /// itself is killed: killing only the driver leaves the browser running, orphaned.
+    fn drop(&mut self) {
+        use std::io::{Read, Write};
+        let Some(rest) = self.session.strip_prefix("http://") else {
+            return;
+        };
+        let Some((host, path)) = rest.split_once('/') else {
+            return;
+        };
+        let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+            return;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let request =
+            format!("DELETE /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        if stream.write_all(request.as_bytes()).is_ok() {
+            // Waits for chromedriver's answer, sent once the browser has quit.
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer);
+        }
+    }
+}
+
 impl Element<'_> {
     fn path(&self, rest: &str) -> String {
         format!("/element/{}{rest}", self.id)

@@ -100,6 +100,16 @@ impl BookingFailure {
     }
 }
 
+impl BookingFailure {
+    /// The page error for this failure, explained in `locale` (times in `viewer_zone`).
+    pub fn into_app_error(self, locale: Locale, viewer_zone: &str) -> AppError {
+        match self {
+            BookingFailure::Refused(r) => AppError::Conflict(refusal_message(&r, viewer_zone, locale)),
+            other => other.into(),
+        }
+    }
+}
+
 impl From<BookingFailure> for AppError {
     fn from(f: BookingFailure) -> Self {
         match f {
@@ -164,7 +174,7 @@ pub fn booking_error_message(e: &BookingError) -> Message {
         BookingError::StartsInPast { .. } => Message::new("booking.error.past"),
         BookingError::UnknownTimeZone(z) => Message::new("input.time_zone_unknown").arg("value", z),
         BookingError::LocalTime(e) => local_time_message(e),
-        BookingError::Rule(rule) => Message::new("booking.error.rule").arg("detail", rule),
+        BookingError::Rule(rule) => rule_message(rule),
         BookingError::Recurrence(e) => match &**e {
             R::Unbounded => Message::new("booking.error.unbounded"),
             R::FirstNotInRule { first } => Message::new("booking.error.first_not_in_rule").arg("date", first),
@@ -184,6 +194,35 @@ pub fn booking_error_message(e: &BookingError) -> Message {
             .arg("max", max),
         BookingError::Person { error, .. } => crate::i18n::user_input_message(error),
         BookingError::DuplicatePerson { email } => Message::new("booking.error.duplicate").arg("email", email),
+    }
+}
+
+/// The catalogue message for an RRULE that cannot be read or is not supported.
+pub fn rule_message(e: &domain::recurrence::RuleError) -> Message {
+    use domain::recurrence::RuleError as E;
+    match e {
+        E::Empty => Message::new("booking.rule.empty"),
+        E::Malformed { part } => Message::new("booking.rule.malformed").arg("part", part),
+        E::Duplicate { key } => Message::new("booking.rule.duplicate").arg("key", key),
+        E::MissingFrequency => Message::new("booking.rule.missing_freq"),
+        E::Unsupported { part } => Message::new("booking.rule.unsupported").arg("part", part),
+        E::InvalidValue { key, value } => Message::new("booking.rule.invalid_value")
+            .arg("key", key)
+            .arg("value", value),
+        E::IntervalOutOfRange { interval } => Message::new("booking.rule.interval")
+            .arg("interval", interval)
+            .arg("max", domain::recurrence::MAX_INTERVAL),
+        E::ZeroCount => Message::new("booking.rule.zero_count"),
+        E::CountAndUntil => Message::new("booking.rule.count_and_until"),
+        E::UntilNotUtc { value } => Message::new("booking.rule.until_not_utc").arg("value", value),
+        E::OrdinalOutOfRange { nth } => Message::new("booking.rule.ordinal").arg("nth", nth),
+        E::OrdinalNotAllowed { freq, by_day } => Message::new("booking.rule.ordinal_not_allowed")
+            .arg("by_day", by_day)
+            .arg("freq", freq),
+        E::MonthDayOutOfRange { day } => Message::new("booking.rule.month_day").arg("day", day),
+        E::NotWithFrequency { key, freq } => Message::new("booking.rule.not_with_frequency")
+            .arg("key", key)
+            .arg("freq", freq),
     }
 }
 
@@ -234,12 +273,35 @@ pub async fn view(app: &AppState, actor: &Actor, id: &str) -> Result<(SessionDet
     Ok((detail, facts))
 }
 
-fn require(app: &AppState, actor: &Actor, action: SessionAction, facts: SessionFacts) -> Result<(), BookingFailure> {
-    if actor.may_session(action, facts, app.config().booking.trainers_can_book) {
-        Ok(())
-    } else {
-        Err(BookingFailure::Forbidden)
+/// Whether `actor` may do `action`; refused, it says why: the session has ended or is
+/// cancelled (for someone who could otherwise do it), or the role does not allow it.
+pub fn require(
+    app: &AppState,
+    actor: &Actor,
+    action: SessionAction,
+    facts: SessionFacts,
+) -> Result<(), BookingFailure> {
+    let setting = app.config().booking.trainers_can_book;
+    if actor.may_session(action, facts, setting) {
+        return Ok(());
     }
+    let open = SessionFacts {
+        ended: false,
+        cancelled: false,
+        ..facts
+    };
+    if actor.may_session(action, open, setting) {
+        if facts.ended {
+            return Err(BookingFailure::Refused(BookingRefusal::Ended));
+        }
+        return Err(BookingFailure::Refused(BookingRefusal::Cancelled));
+    }
+    Err(BookingFailure::Forbidden)
+}
+
+/// Whether `actor` may do `action` on a session with these facts (for showing actions).
+pub fn may(app: &AppState, actor: &Actor, action: SessionAction, facts: SessionFacts) -> bool {
+    actor.may_session(action, facts, app.config().booking.trainers_can_book)
 }
 
 /// Books what `request` asks for, by `actor`, optionally for a course.
@@ -251,6 +313,10 @@ pub async fn book(
 ) -> Result<Vec<SessionDetail>, BookingFailure> {
     let actor = &caller.actor;
     require(app, actor, SessionAction::Book, SessionFacts::default())?;
+    // Courses are visible to those who plan them only: to anyone else an id names nothing.
+    if course_id.is_some() && !actor.may_manage_courses() {
+        return Err(BookingFailure::Refused(BookingRefusal::CourseNotFound));
+    }
     // A trainer books for themself: they must be one of the trainers.
     if actor.role == domain::Role::Trainer {
         let me = caller.email.to_lowercase();
@@ -283,7 +349,7 @@ pub async fn book(
 }
 
 /// Which occurrences a change applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// This session only.
@@ -291,6 +357,24 @@ pub enum Scope {
     This,
     /// This session and the following ones of its series.
     Following,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::This => "this",
+            Scope::Following => "following",
+        }
+    }
+
+    /// The form value: `following`, or else this session only.
+    pub fn parse(s: &str) -> Scope {
+        if s.trim() == "following" {
+            Scope::Following
+        } else {
+            Scope::This
+        }
+    }
 }
 
 /// The sessions a change with `scope` applies to (this one first), all visible to the actor.
@@ -379,7 +463,14 @@ pub async fn change_details(
                 })?;
             let time = change.time.unwrap_or(local.time());
             let ambiguity = if i == 0 { change.ambiguity } else { Ambiguity::Earlier };
-            match resolve_local(date, time, &zone, ambiguity) {
+            // Same day and time of day (only the duration changes): the same instant, even in
+            // a repeated hour.
+            let resolved = if change.date.is_none() && change.time.is_none() {
+                Ok(local.clone())
+            } else {
+                resolve_local(date, time, &zone, ambiguity)
+            };
+            match resolved {
                 Ok(start) => {
                     let length = duration.unwrap_or(SignedDuration::from_secs(
                         session.ends_at.as_second() - session.starts_at.as_second(),

@@ -9,6 +9,7 @@ pub mod api;
 pub mod assets;
 pub mod booking;
 pub mod context;
+pub mod courses;
 pub mod crypto;
 pub mod error;
 pub mod feeds;
@@ -57,6 +58,10 @@ pub fn router(app: AppState) -> Router {
         .merge(rsvp::routes())
         .merge(outbox::routes())
         .merge(feeds::page_routes())
+        .merge(pages::sessions::routes())
+        .merge(pages::calendar::routes())
+        .merge(pages::courses::routes())
+        .merge(pages::tokens::routes())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(app.clone(), context::context));
 

@@ -46,6 +46,15 @@ const NOTICES: &[&str] = &[
     "server_deleted",
     "feed_reset",
     "retried",
+    "booked",
+    "session_saved",
+    "participants_saved",
+    "session_cancelled",
+    "course_created",
+    "course_saved",
+    "course_archived",
+    "course_unarchived",
+    "token_revoked",
 ];
 
 impl Page {
@@ -69,6 +78,12 @@ impl Page {
                 });
             };
             add("/", "nav.dashboard");
+            add("/sessions", "nav.sessions");
+            add("/calendar", "nav.calendar");
+            if user.role >= Role::Manager {
+                add("/courses", "nav.courses");
+            }
+            add("/archives", "nav.archives");
             if user.role >= Role::Manager {
                 add("/users", "nav.users");
             }

@@ -177,8 +177,11 @@ pub fn html_unescape(s: &str) -> String {
         .replace("&#34;", "\"")
         .replace("&#39;", "'")
         .replace("&lt;", "<")
+        .replace("&#60;", "<")
         .replace("&gt;", ">")
+        .replace("&#62;", ">")
         .replace("&amp;", "&")
+        .replace("&#38;", "&")
 }
 
 /// A cookie-aware client that follows redirects itself (to record them) and keeps the latest

@@ -7,6 +7,10 @@ mod accounts;
 mod api;
 mod auth;
 mod binary;
+mod booking_api;
+mod booking_matrix;
+mod booking_pages;
+mod booking_support;
 mod browser;
 mod feeds;
 mod http_basics;
@@ -21,3 +25,10 @@ mod mailkit;
 mod matrix;
 mod prosody;
 mod proxy;
+mod tokens;
+
+/// The ISO week of a date, as the calendar's `week` parameter writes it (`2026-W43`).
+pub fn calendar_week(date: jiff::civil::Date) -> String {
+    let w = date.iso_week_date();
+    format!("{}-W{:02}", w.year(), w.week())
+}

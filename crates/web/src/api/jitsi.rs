@@ -7,12 +7,12 @@
 
 use std::collections::BTreeMap;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::{MethodRouter, get, post};
 use domain::SessionAction;
 use serde::{Deserialize, Deserializer, Serialize};
 use store::{JitsiServer, StoreError, TokenModeKind};
@@ -23,12 +23,13 @@ use crate::error::Message;
 use crate::jitsi::{ServerChange, key_server_url, prepare, refusal_message};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/jitsi-servers", get(list).post(create))
-        .route("/jitsi-servers/{id}", get(read).patch(update).delete(remove))
-        .route("/sessions/{id}/participants/{pid}/link", post(reissue))
-        .route("/sessions/{id}/presence", get(presence))
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/jitsi-servers", get(list).post(create)),
+        ("/jitsi-servers/{id}", get(read).patch(update).delete(remove)),
+        ("/sessions/{id}/participants/{participant_id}/link", post(reissue)),
+        ("/sessions/{id}/presence", get(presence)),
+    ]
 }
 
 /// A server as the API shows it: never a secret.

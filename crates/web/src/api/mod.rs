@@ -2,15 +2,19 @@
 //! CSRF), answering errors as RFC 9457 `application/problem+json` in the caller's language,
 //! described by the OpenAPI document at `/api/v1/openapi.json`.
 
+pub mod courses;
 pub mod jitsi;
+pub mod json;
 pub mod me;
 pub mod openapi;
+pub mod sessions;
 
+use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::header::{self, HeaderValue};
 use axum::http::{StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
-use axum::{Router, routing::get};
+use axum::routing::{MethodRouter, get, post, put};
 use domain::{Actor, Locale};
 use jiff::SignedDuration;
 use serde::Serialize;
@@ -20,21 +24,52 @@ use crate::crypto::storage_hash;
 use crate::error::Message;
 use crate::state::AppState;
 
+/// The booking API's routes under `/api/v1` (part of [`documented_routes`]).
+pub fn booking_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/courses", get(courses::list).post(courses::create)),
+        ("/courses/{id}", get(courses::read).patch(courses::update)),
+        ("/sessions", get(sessions::list).post(sessions::create)),
+        ("/sessions/{id}", get(sessions::read).patch(sessions::update)),
+        ("/sessions/{id}/participants", put(sessions::replace_people)),
+        ("/sessions/{id}/cancel", post(sessions::cancel)),
+    ]
+}
+
+/// Every route of the API but the document itself: one table, from which the router is built
+/// and which a test compares with the OpenAPI document in both directions.
+pub fn documented_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    let mut routes = vec![("/me", get(me::me))];
+    routes.extend(booking_routes());
+    routes.extend(jitsi::routes());
+    routes
+}
+
 /// Every `/api/v1` route.
 pub fn routes() -> Router<AppState> {
-    let v1 = Router::new()
-        .route("/me", get(me::me))
-        .route("/openapi.json", get(openapi::document))
-        .merge(jitsi::routes())
-        .fallback(|parts: Parts| async move {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not-found",
-                Message::new("error.not_found"),
-                request_locale(&parts),
-            )
-        });
+    let mut v1 = Router::new().route("/openapi.json", get(openapi::document));
+    for (path, route) in documented_routes() {
+        // A method the path does not have: 405 as problem details too.
+        v1 = v1.route(path, route.fallback(method_not_allowed));
+    }
+    let v1 = v1.fallback(|parts: Parts| async move {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            Message::new("error.not_found"),
+            request_locale(&parts),
+        )
+    });
     Router::new().nest("/api/v1", v1)
+}
+
+async fn method_not_allowed(parts: Parts) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        Message::new("api.error.method"),
+        request_locale(&parts),
+    )
 }
 
 /// The language of an API answer: `Accept-Language` when it names one we speak, else the

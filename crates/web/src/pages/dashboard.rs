@@ -1,25 +1,34 @@
-//! The home page: what this role can do next.
+//! The home page, "Mes séances" for every role: today's and the next sessions (a trainer's
+//! own, everyone's for staff), highlighted when starting soon or in progress, and what this role
+//! can do next.
 
 use askama::Template;
 use axum::extract::State;
 use axum::{Router, routing::get};
-use domain::Role;
-use store::UserFilter;
+use domain::{Role, SessionAction, SessionFacts};
+use store::{SessionFilter, UserFilter};
 
 use crate::context::Ctx;
 use crate::error::AppResult;
 use crate::page::{Page, html};
+use crate::pages::views::{self, SessionRow};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(dashboard))
 }
 
+/// Upcoming sessions shown after today's.
+const UPCOMING: usize = 10;
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     page: Page,
     role: Role,
+    today: Vec<SessionRow>,
+    upcoming: Vec<SessionRow>,
+    can_book: bool,
     admins: usize,
     managers: usize,
     trainers: usize,
@@ -30,6 +39,27 @@ async fn dashboard(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     let user = ctx.require_user()?;
     let role = user.role;
     let actor = ctx.actor()?;
+    let zone = user.time_zone.clone();
+    let now = app.now();
+    let start = views::start_of_day(now, &zone);
+    let tomorrow = start.tomorrow().map_or(now, |z| z.timestamp());
+    // One query: from the start of today (sessions already over today stay listed), today's
+    // sessions and the next ones.
+    let found = app
+        .store()
+        .list_sessions(&SessionFilter {
+            from: Some(start.timestamp()),
+            teacher: (role < Role::Manager).then(|| user.id.clone()),
+            limit: 40,
+            ..Default::default()
+        })
+        .await?;
+    let (today, later): (Vec<_>, Vec<_>) = found.iter().partition(|s| s.session.starts_at < tomorrow);
+    let rows = |list: Vec<&store::SessionSummary>| {
+        list.into_iter()
+            .map(|s| SessionRow::of(s, &zone, ctx.locale, now))
+            .collect::<Vec<_>>()
+    };
     let visible = actor.visible_roles().to_vec();
     let users = if visible.is_empty() {
         Vec::new()
@@ -46,6 +76,9 @@ async fn dashboard(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     html(&DashboardPage {
         page,
         role,
+        today: rows(today),
+        upcoming: rows(later.into_iter().take(UPCOMING).collect()),
+        can_book: crate::booking::may(&app, &actor, SessionAction::Book, SessionFacts::default()),
         admins: count(Role::Admin),
         managers: count(Role::Manager),
         trainers: count(Role::Trainer),

@@ -2,8 +2,14 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calendar;
+pub mod courses;
 pub mod dashboard;
 pub mod error;
 pub mod jitsi_servers;
 pub mod profile;
+pub mod session_form;
+pub mod sessions;
+pub mod tokens;
 pub mod users;
+pub mod views;

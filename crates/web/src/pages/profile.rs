@@ -15,6 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::forms::FieldErrors;
 use crate::page::{Page, html, html_status};
 use crate::pages::auth::{check_new_password, hash_in_background};
+use crate::pages::tokens::ApiTokensSection;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -63,7 +64,7 @@ impl AccountForm {
 
 #[derive(Template)]
 #[template(path = "profile.html")]
-struct ProfilePage {
+pub struct ProfilePage {
     page: Page,
     user: User,
     form: AccountForm,
@@ -73,6 +74,8 @@ struct ProfilePage {
     locales: [Locale; 2],
     /// The account's calendar feed (`_feed.html`).
     feed_url: String,
+    /// The API tokens section (`_api_tokens.html`).
+    pub api_tokens: ApiTokensSection,
 }
 
 async fn page_for(
@@ -92,22 +95,26 @@ async fn page_for(
         zones: crate::i18n::time_zone_names(),
         locales: Locale::ALL,
         feed_url: crate::feeds::feed_url(app, user).await?,
+        api_tokens: ApiTokensSection::load(app, &user.id).await?,
     })
+}
+
+/// The profile page as first shown (for sections that answer their own forms on it).
+pub async fn profile_page(app: &AppState, ctx: &Ctx, user: &User) -> Result<ProfilePage, AppError> {
+    page_for(
+        app,
+        ctx,
+        user,
+        AccountForm::of(user),
+        FieldErrors::default(),
+        FieldErrors::default(),
+    )
+    .await
 }
 
 async fn show(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     let user = ctx.require_user()?;
-    html(
-        &page_for(
-            &app,
-            &ctx,
-            user,
-            AccountForm::of(user),
-            FieldErrors::default(),
-            FieldErrors::default(),
-        )
-        .await?,
-    )
+    html(&profile_page(&app, &ctx, user).await?)
 }
 
 async fn update(State(app): State<AppState>, ctx: Ctx, Form(form): Form<AccountForm>) -> AppResult {

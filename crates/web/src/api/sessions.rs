@@ -1,0 +1,459 @@
+//! `/api/v1/sessions`: book (one session or a series), read, list with filters and pages,
+//! change details (this one or this and following), replace participants, cancel. The same
+//! service and permissions as the pages (`web::booking`); refusals are problem details with
+//! one entry per field, in the caller's language.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::booking::{PersonInput, SessionRequest, StartSpec};
+use domain::localtime::{Ambiguity, TimeZoneName, resolve_local};
+use domain::{Locale, Role};
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use serde::Deserialize;
+use store::SessionFilter;
+
+use super::json::{self, Page, SessionJson, Sessions};
+use super::{ApiCaller, ApiError};
+use crate::booking::{self as service, BookingFailure, DetailsChange, PeopleInput, Scope};
+use crate::error::Message;
+use crate::state::AppState;
+
+/// The API's name for a field of the booking rules.
+fn api_field(field: &str) -> &str {
+    match field {
+        "duration" => "duration_minutes",
+        "start" => "starts_at",
+        "course" => "course_id",
+        other => other,
+    }
+}
+
+/// The problem details of a booking failure.
+pub fn problem(caller: &ApiCaller, failure: &BookingFailure) -> ApiError {
+    let status = failure.status();
+    let messages = failure.messages(caller.locale, &caller.user.time_zone);
+    let kind = match status.as_u16() {
+        403 => "forbidden",
+        404 => "not-found",
+        409 => "conflict",
+        500..=599 => return ApiError::internal(format!("{failure:?}"), caller.locale),
+        _ => "invalid",
+    };
+    let detail = match (failure, messages.first()) {
+        (BookingFailure::Invalid(_), _) => Message::new("api.error.invalid"),
+        (_, Some((_, text))) => Message::new("api.error.text").arg("text", text),
+        _ => Message::new("api.error.invalid"),
+    };
+    let errors = messages
+        .iter()
+        .filter(|(field, _)| !field.is_empty())
+        .map(|(field, text)| (api_field(field).to_owned(), text.clone()))
+        .collect();
+    caller.error(status, kind, detail).with_errors(errors)
+}
+
+fn invalid(caller: &ApiCaller, errors: Vec<(String, String)>) -> ApiError {
+    caller
+        .error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Message::new("api.error.invalid"),
+        )
+        .with_errors(errors)
+}
+
+/// A start as the API takes it: RFC 3339 with an offset (an instant), or a local date and time
+/// without one (read in the session's zone).
+enum Start {
+    Instant(Timestamp),
+    Local(DateTime),
+}
+
+fn parse_start(text: &str) -> Option<Start> {
+    let text = text.trim();
+    if let Ok(at) = text.parse::<Timestamp>() {
+        return Some(Start::Instant(at));
+    }
+    text.parse::<DateTime>().ok().map(Start::Local)
+}
+
+fn required(locale: Locale, field: &str) -> (String, String) {
+    (field.to_owned(), Message::new("api.error.required").render(locale))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewSession {
+    pub title: Option<String>,
+    pub notes: Option<String>,
+    pub starts_at: Option<String>,
+    pub time_zone: Option<String>,
+    pub duration_minutes: Option<i64>,
+    pub trainers: Option<Vec<String>>,
+    pub moderators: Option<Vec<PersonInput>>,
+    pub learners: Option<Vec<PersonInput>>,
+    pub guests: Option<Vec<PersonInput>>,
+    pub course_id: Option<String>,
+    pub recurrence: Option<String>,
+    /// For a local start that happens twice: `earlier` or `later`; otherwise refused.
+    pub ambiguity: Option<Ambiguity>,
+}
+
+fn created(details: &[store::SessionDetail], now: Timestamp) -> Response {
+    let mut response = (StatusCode::CREATED, Json(Sessions::of(details, now))).into_response();
+    if let Some(first) = details.first()
+        && let Ok(location) = HeaderValue::from_str(&format!("/api/v1/sessions/{}", first.session.id))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// `POST /sessions`.
+pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes) -> Result<Response, ApiError> {
+    let body: NewSession = json::body(&caller, &bytes)?;
+    let locale = caller.locale;
+    let mut errors = Vec::new();
+    let course = match &body.course_id {
+        Some(id) if caller.actor().may_manage_courses() => app
+            .store()
+            .course(id)
+            .await
+            .map_err(|e| ApiError::internal(e.to_string(), locale))?,
+        _ => None,
+    };
+    let start = match body.starts_at.as_deref() {
+        None => {
+            errors.push(required(locale, "starts_at"));
+            None
+        }
+        Some(text) => match parse_start(text) {
+            Some(s) => Some(s),
+            None => {
+                errors.push((
+                    "starts_at".to_owned(),
+                    Message::new("api.error.starts_at").arg("value", text).render(locale),
+                ));
+                None
+            }
+        },
+    };
+    if body.time_zone.is_none() {
+        errors.push(required(locale, "time_zone"));
+    }
+    let duration = body
+        .duration_minutes
+        .or(course.as_ref().map(|c| c.course.default_duration_minutes));
+    if duration.is_none() {
+        errors.push(required(locale, "duration_minutes"));
+    }
+    let (Some(start), Some(time_zone), Some(duration_minutes), true) =
+        (start, body.time_zone.clone(), duration, errors.is_empty())
+    else {
+        return Err(invalid(&caller, errors));
+    };
+    let trainers = match (&body.trainers, &course) {
+        (Some(t), _) => t.clone(),
+        (None, Some(c)) => c.trainers.iter().map(|t| t.email.clone()).collect(),
+        (None, None) if caller.user.role == Role::Trainer => vec![caller.user.email.clone()],
+        (None, None) => Vec::new(),
+    };
+    let learners = match (&body.learners, &course) {
+        (Some(l), _) => l.clone(),
+        (None, Some(c)) => c
+            .learners
+            .iter()
+            .map(|l| PersonInput {
+                name: l.name.clone(),
+                email: l.email.clone(),
+            })
+            .collect(),
+        (None, None) => Vec::new(),
+    };
+    let request = SessionRequest {
+        title: body
+            .title
+            .clone()
+            .or(course.as_ref().map(|c| c.course.title.clone()))
+            .unwrap_or_default(),
+        notes: body.notes.clone().unwrap_or_default(),
+        start: match start {
+            Start::Instant(at) => StartSpec::Instant(at),
+            Start::Local(dt) => StartSpec::Local {
+                date: dt.date(),
+                time: dt.time(),
+                ambiguity: body.ambiguity.unwrap_or(Ambiguity::Reject),
+            },
+        },
+        time_zone,
+        duration_minutes,
+        recurrence: body.recurrence.clone(),
+        trainers,
+        moderators: body.moderators.clone().unwrap_or_default(),
+        learners,
+        guests: body.guests.clone().unwrap_or_default(),
+    };
+    match service::book(&app, &caller.caller(), body.course_id.clone(), &request).await {
+        Ok(booked) => Ok(created(&booked, app.now())),
+        Err(f) => Err(problem(&caller, &f)),
+    }
+}
+
+/// `GET /sessions/{id}`.
+pub async fn read(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    match service::view(&app, &caller.actor(), &id).await {
+        Ok((detail, _)) => Ok(Json(SessionJson::detail(&detail, app.now())).into_response()),
+        Err(f) => Err(problem(&caller, &f)),
+    }
+}
+
+/// Largest page of a list.
+pub const MAX_LIMIT: i64 = 200;
+
+/// `GET /sessions?from&to&trainer&course&include_cancelled&limit&offset`.
+pub async fn list(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let fields = crate::pages::sessions::query(raw);
+    let locale = caller.locale;
+    let mut errors: Vec<(String, String)> = Vec::new();
+    let zone = crate::pages::views::zone(&caller.user.time_zone);
+    // An instant, or a date (its midnight in the caller's zone; for `to`, the next midnight).
+    let bound = |name: &str, end_of_day: bool, errors: &mut Vec<(String, String)>| -> Option<Timestamp> {
+        let text = fields.get(name);
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        if let Ok(at) = text.parse::<Timestamp>() {
+            return Some(at);
+        }
+        if let Ok(date) = text.parse::<jiff::civil::Date>() {
+            let date = if end_of_day { date.tomorrow().ok()? } else { date };
+            return date.to_zoned(zone.clone()).ok().map(|z| z.timestamp());
+        }
+        errors.push((
+            name.to_owned(),
+            Message::new("api.error.instant").arg("value", text).render(locale),
+        ));
+        None
+    };
+    let from = bound("from", false, &mut errors);
+    let to = bound("to", true, &mut errors);
+    let number = |name: &str, default: i64, max: i64, errors: &mut Vec<(String, String)>| {
+        let text = fields.get(name);
+        if text.trim().is_empty() {
+            return default;
+        }
+        match text.trim().parse::<i64>() {
+            Ok(n) if (0..=max).contains(&n) => n,
+            _ => {
+                errors.push((
+                    name.to_owned(),
+                    Message::new("api.error.number")
+                        .arg("value", text.trim())
+                        .arg("max", max)
+                        .render(locale),
+                ));
+                default
+            }
+        }
+    };
+    let limit = number("limit", 50, MAX_LIMIT, &mut errors).max(1);
+    let offset = number("offset", 0, i64::MAX, &mut errors);
+    let include_cancelled = matches!(fields.get("include_cancelled").trim(), "true" | "1" | "yes");
+    let trainer = fields.get("trainer");
+    let trainer = trainer.trim();
+    let mut teacher = None;
+    if !trainer.is_empty() {
+        let found = if trainer.contains('@') {
+            app.store().user_by_email(trainer).await
+        } else {
+            app.store().user(trainer).await
+        }
+        .map_err(|e| ApiError::internal(e.to_string(), locale))?;
+        match found {
+            Some(u) => teacher = Some(u.id),
+            None => errors.push((
+                "trainer".to_owned(),
+                Message::new("booking.error.unknown_trainer")
+                    .arg("email", trainer)
+                    .render(locale),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(invalid(&caller, errors));
+    }
+    let actor = caller.actor();
+    // A trainer lists the sessions they teach, whatever they ask.
+    let empty = actor.role < Role::Manager && teacher.as_ref().is_some_and(|t| *t != actor.user_id);
+    if actor.role < Role::Manager {
+        teacher = Some(actor.user_id.clone());
+    }
+    let course = Some(fields.get("course").trim().to_owned()).filter(|c| !c.is_empty());
+    // Courses are not visible to trainers: their ids filter nothing in.
+    let empty = empty || (course.is_some() && !actor.may_manage_courses());
+    let mut found = if empty {
+        Vec::new()
+    } else {
+        app.store()
+            .list_sessions(&SessionFilter {
+                from,
+                to,
+                teacher,
+                course_id: course,
+                include_cancelled,
+                limit: limit + 1,
+                offset,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| ApiError::internal(e.to_string(), locale))?
+    };
+    let more = found.len() as i64 > limit;
+    found.truncate(limit as usize);
+    let now = app.now();
+    Ok(Json(Page {
+        items: found.iter().map(|s| SessionJson::summary(s, now)).collect(),
+        limit,
+        offset,
+        next_offset: more.then_some(offset + limit),
+    })
+    .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SessionChange {
+    pub title: Option<String>,
+    pub notes: Option<String>,
+    #[serde(default, deserialize_with = "json::nullable")]
+    pub course_id: Option<Option<String>>,
+    pub starts_at: Option<String>,
+    pub duration_minutes: Option<i64>,
+    #[serde(default)]
+    pub scope: Scope,
+    pub ambiguity: Option<Ambiguity>,
+}
+
+/// `PATCH /sessions/{id}`: the fields given change; the others stay.
+pub async fn update(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let body: SessionChange = json::body(&caller, &bytes)?;
+    let (detail, _) = service::view(&app, &caller.actor(), &id)
+        .await
+        .map_err(|f| problem(&caller, &f))?;
+    let mut change = DetailsChange {
+        duration_minutes: body.duration_minutes,
+        ambiguity: body.ambiguity.unwrap_or(Ambiguity::Reject),
+        title: body.title.clone(),
+        notes: body.notes.clone(),
+        course_id: body.course_id.clone(),
+        ..Default::default()
+    };
+    if change.course_id.as_ref().is_some_and(|c| c.is_some()) && !caller.actor().may_manage_courses() {
+        return Err(problem(
+            &caller,
+            &BookingFailure::Refused(store::BookingRefusal::CourseNotFound),
+        ));
+    }
+    if let Some(text) = &body.starts_at {
+        let zone = TimeZoneName::parse(&detail.session.time_zone)
+            .map_err(|_| ApiError::internal("stored zone".into(), caller.locale))?;
+        match parse_start(text) {
+            Some(Start::Instant(at)) => {
+                let local = at.to_zoned(zone.time_zone().clone());
+                change.date = Some(local.date());
+                change.time = Some(local.time());
+                // The instant says which of a repeated hour it is.
+                change.ambiguity = match resolve_local(local.date(), local.time(), &zone, Ambiguity::Earlier) {
+                    Ok(earlier) if earlier.timestamp() == at => Ambiguity::Earlier,
+                    _ => Ambiguity::Later,
+                };
+            }
+            Some(Start::Local(dt)) => {
+                change.date = Some(dt.date());
+                change.time = Some(dt.time());
+            }
+            None => {
+                return Err(invalid(
+                    &caller,
+                    vec![(
+                        "starts_at".into(),
+                        Message::new("api.error.starts_at")
+                            .arg("value", text)
+                            .render(caller.locale),
+                    )],
+                ));
+            }
+        }
+    }
+    match service::change_details(&app, &caller.caller(), &id, body.scope, &change).await {
+        Ok(changed) => Ok(Json(Sessions::of(&changed, app.now())).into_response()),
+        Err(f) => Err(problem(&caller, &f)),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PeopleBody {
+    pub trainers: Option<Vec<String>>,
+    pub moderators: Option<Vec<PersonInput>>,
+    pub learners: Option<Vec<PersonInput>>,
+    pub guests: Option<Vec<PersonInput>>,
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// `PUT /sessions/{id}/participants`: the people of the session become exactly these (a list
+/// left out is emptied); someone kept keeps their link and answer.
+pub async fn replace_people(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let body: PeopleBody = json::body(&caller, &bytes)?;
+    let input = PeopleInput {
+        trainers: body.trainers.unwrap_or_default(),
+        moderators: body.moderators.unwrap_or_default(),
+        learners: body.learners.unwrap_or_default(),
+        guests: body.guests.unwrap_or_default(),
+    };
+    match service::set_people(&app, &caller.caller(), &id, body.scope, &input).await {
+        Ok(changed) => Ok(Json(Sessions::of(&changed, app.now())).into_response()),
+        Err(f) => Err(problem(&caller, &f)),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CancelBody {
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// `POST /sessions/{id}/cancel`.
+pub async fn cancel(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let body: CancelBody = json::body(&caller, &bytes)?;
+    match service::cancel(&app, &caller.caller(), &id, body.scope).await {
+        Ok(cancelled) => Ok(Json(Sessions::of(&cancelled, app.now())).into_response()),
+        Err(f) => Err(problem(&caller, &f)),
+    }
+}
