@@ -44,10 +44,17 @@ impl FieldErrors {
     }
 }
 
-/// A local path to return to after a form (never another site: `//host` and `\` are refused).
+/// A local path to return to after a form, never another site. Only printable ASCII is
+/// accepted (a URL's other characters arrive percent-encoded): browsers drop tabs and line
+/// breaks before parsing a URL, so `/<TAB>/evil.example` would become `//evil.example`. A path
+/// must start with one `/` and hold no `\` (which browsers read as `/`).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains(['\r', '\n']) => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'\\') =>
+        {
             n.to_owned()
         }
         _ => "/".to_owned(),
@@ -65,5 +72,16 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        // Browsers strip tabs and line breaks from URLs: `/\t/evil` is `//evil` to them.
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_next(Some("/ /x")), "/");
+        // Control bytes would make an invalid Location header (a 500).
+        assert_eq!(safe_next(Some("/a\u{1}b")), "/");
+        assert_eq!(safe_next(Some("/é")), "/");
+        assert_eq!(
+            safe_next(Some("/sessions/abc?week=2026-W49&x=%2F")),
+            "/sessions/abc?week=2026-W49&x=%2F"
+        );
     }
 }

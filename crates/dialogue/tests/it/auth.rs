@@ -386,6 +386,13 @@ async fn next_parameter_returns_to_the_page_and_never_leaves_the_site(backend: B
         )
         .await;
     assert_eq!(response.headers()["location"], "/");
+    // Browsers drop tabs and line breaks from a Location before reading it: `/<TAB>/evil`
+    // would leave the site. The language switch needs no login, so anyone could use it.
+    for next in ["/%09/evil.example", "/%0A/evil.example", "/%5C/evil.example", "/%01"] {
+        let r = app.browser().get_raw(&format!("/lang/en?next={next}")).await;
+        assert!(r.status().is_redirection(), "{next}: {}", r.status());
+        assert_eq!(r.headers()["location"], "/", "{next}");
+    }
 }
 
 /// Kept out of the matrix: a browser that never loaded a page has no CSRF cookie at all.
