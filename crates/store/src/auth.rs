@@ -183,6 +183,10 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
+        if let (TokenPurpose::SetPassword, Some(user_id)) = (purpose, user_id) {
+            // The newest link replaces the ones before it.
+            crate::users::revoke_password_links(&mut c, user_id).await?;
+        }
         c.exec(
             "INSERT INTO one_time_tokens (token_hash, purpose, user_id, created_by, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",

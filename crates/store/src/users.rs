@@ -240,6 +240,10 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         let user = user_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
+        if user.email != before.email {
+            // A link may have been sent to the old address.
+            revoke_password_links(&mut c, id).await?;
+        }
         let mut detail = serde_json::Map::new();
         for (field, old, new) in [
             ("email", &before.email, &user.email),
@@ -281,6 +285,7 @@ impl Store {
             args![id, role.as_str(), Timestamp::now().as_second()],
         )
         .await?;
+        revoke_password_links(&mut c, id).await?;
         let entry = audit
             .clone()
             .target("user", id, &before.email)
@@ -304,6 +309,7 @@ impl Store {
             ensure_other_admin(&mut c, &before).await?;
             c.exec("DELETE FROM login_sessions WHERE user_id = $1", args![id])
                 .await?;
+            revoke_password_links(&mut c, id).await?;
         }
         c.exec(
             "UPDATE users SET active = $2, updated_at = $3 WHERE id = $1",
@@ -368,6 +374,7 @@ pub(crate) async fn insert_user(c: &mut Conn<'_>, new: &NewUser) -> Result<User>
 }
 
 pub(crate) async fn set_password(c: &mut Conn<'_>, id: &str, hash: &str, keep_session: Option<&str>) -> Result<()> {
+    revoke_password_links(c, id).await?;
     c.exec(
         "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
         args![id, hash, Timestamp::now().as_second()],
@@ -379,6 +386,18 @@ pub(crate) async fn set_password(c: &mut Conn<'_>, id: &str, hash: &str, keep_se
     )
     .await?;
     Ok(())
+}
+
+/// Makes every unused set-password link of an account useless. A link was issued under the
+/// issuer's rights over the account as it was then (a manager may issue one for a trainer):
+/// once the account's role, email, activity or password changes, or a newer link is issued,
+/// the old link must not let anyone in.
+pub(crate) async fn revoke_password_links(c: &mut Conn<'_>, user_id: &str) -> Result<u64> {
+    c.exec(
+        "DELETE FROM one_time_tokens WHERE user_id = $1 AND purpose = 'set_password' AND used_at IS NULL",
+        args![user_id],
+    )
+    .await
 }
 
 impl Store {

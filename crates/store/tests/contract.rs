@@ -44,6 +44,7 @@ both_backends!(
     login_sessions_expire,
     setup_links_work_once,
     password_links_set_the_password_and_end_sessions,
+    password_links_die_when_the_account_changes,
     failed_logins_lock_then_clear,
     the_audit_log_pages_newest_first,
     concurrent_writes_all_land,
@@ -531,4 +532,86 @@ async fn concurrent_writes_all_land(backend: Backend) {
     }
     assert_eq!(store.list_users(&UserFilter::default()).await.unwrap().len(), 50);
     assert_eq!(store.audit_log(1000, None).await.unwrap().len(), 100);
+}
+
+/// A set-password link is worth only what its issuer could do when it was issued: a newer link,
+/// a change of role, of email, a disabled account or a password set some other way kills it.
+async fn password_links_die_when_the_account_changes(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    store
+        .create_user(&new_user("admin@example.org", Role::Admin), &audit("x"))
+        .await
+        .unwrap();
+    let mut nu = new_user("t@example.org", Role::Trainer);
+    nu.password_hash = None;
+    let t = store.create_user(&nu, &audit("x")).await.unwrap();
+    let now = Timestamp::now();
+    let later = now + SignedDuration::from_hours(72);
+    let issue = |hash: &'static str| {
+        let store = store.clone();
+        let id = t.id.clone();
+        async move {
+            store
+                .create_one_time_token(hash, TokenPurpose::SetPassword, Some(&id), now, later, None)
+                .await
+                .unwrap();
+        }
+    };
+    let live = |hash: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .one_time_token(hash, TokenPurpose::SetPassword, now)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+    issue("by-manager").await;
+    assert!(live("by-manager").await);
+    // The trainer becomes an admin: the manager's link must not set an admin's password.
+    store.set_role(&t.id, Role::Admin, &audit("user.role")).await.unwrap();
+    assert!(!live("by-manager").await);
+    assert!(matches!(
+        store
+            .complete_password_link("by-manager", "$argon2id$x", now, &audit("user.password"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    // A newer link replaces the older one.
+    issue("first").await;
+    issue("second").await;
+    assert!(!live("first").await);
+    assert!(live("second").await);
+    // A new email address: the link may have gone to the old one.
+    let mut update = ProfileUpdate {
+        email: Email::parse("t2@example.org").unwrap(),
+        display_name: DisplayName::parse("T").unwrap(),
+        locale: Locale::Fr,
+        time_zone: "Europe/Paris".into(),
+    };
+    store
+        .update_profile(&t.id, &update, &audit("user.update"))
+        .await
+        .unwrap();
+    assert!(!live("second").await);
+    // The same email again (a name change only) keeps a link.
+    issue("third").await;
+    update.display_name = DisplayName::parse("T. Two").unwrap();
+    store
+        .update_profile(&t.id, &update, &audit("user.update"))
+        .await
+        .unwrap();
+    assert!(live("third").await);
+    // Disabling the account.
+    store.set_active(&t.id, false, &audit("user.disable")).await.unwrap();
+    assert!(!live("third").await);
+    store.set_active(&t.id, true, &audit("user.enable")).await.unwrap();
+    // A password set another way (the profile page, the command line).
+    issue("fourth").await;
+    store
+        .set_password_hash(&t.id, "$argon2id$own", None, &audit("user.password"))
+        .await
+        .unwrap();
+    assert!(!live("fourth").await);
 }
