@@ -120,6 +120,8 @@ pub enum BookingError {
     DurationOutOfRange { minutes: i64, min: i64, max: i64 },
     #[error("the session would start in the past ({starts_at})")]
     StartsInPast { starts_at: Timestamp },
+    #[error("the session would start more than {years} years from now ({starts_at})")]
+    TooFarAhead { starts_at: Timestamp, years: i64 },
     #[error("unknown time zone {0:?}")]
     UnknownTimeZone(String),
     #[error("{0}")]
@@ -148,7 +150,9 @@ impl BookingError {
             BookingError::TitleEmpty | BookingError::TitleTooLong { .. } | BookingError::TitleControl => "title",
             BookingError::NotesTooLong { .. } => "notes",
             BookingError::DurationOutOfRange { .. } => "duration",
-            BookingError::StartsInPast { .. } | BookingError::LocalTime(_) => "start",
+            BookingError::StartsInPast { .. } | BookingError::TooFarAhead { .. } | BookingError::LocalTime(_) => {
+                "start"
+            }
             BookingError::UnknownTimeZone(_) => "time_zone",
             BookingError::Rule(_) | BookingError::Recurrence(_) => "recurrence",
             BookingError::NoTrainer => "trainers",
@@ -314,6 +318,23 @@ pub fn parse_people_list(text: &str) -> (Vec<Person>, Vec<LineError>) {
     (people, errors)
 }
 
+/// How far ahead a session may start. Nobody plans a course ten years out; the bound also keeps
+/// every instant the booking computes (end, occurrences, join window) far from the end of the
+/// representable calendar, where arithmetic on times would fail.
+pub const MAX_YEARS_AHEAD: i64 = 10;
+
+/// Refuses a start more than [`MAX_YEARS_AHEAD`] years after `now`.
+pub fn within_horizon(starts_at: Timestamp, now: Timestamp) -> Result<(), BookingError> {
+    let horizon = SignedDuration::from_hours(24 * 366 * MAX_YEARS_AHEAD);
+    match now.checked_add(horizon) {
+        Ok(limit) if starts_at <= limit => Ok(()),
+        _ => Err(BookingError::TooFarAhead {
+            starts_at,
+            years: MAX_YEARS_AHEAD,
+        }),
+    }
+}
+
 /// Validates a whole request at `now`; every problem is returned.
 pub fn plan(
     request: &SessionRequest,
@@ -359,11 +380,15 @@ pub fn plan(
                     starts_at: first.timestamp(),
                 });
             }
-            match &rule {
-                Some(rule) => recurrence::occurrences(rule, first.datetime(), zone, &limits.recurrence)
+            match (within_horizon(first.timestamp(), now), &rule) {
+                (Err(e), _) => {
+                    errors.push(e);
+                    None
+                }
+                (Ok(()), Some(rule)) => recurrence::occurrences(rule, first.datetime(), zone, &limits.recurrence)
                     .map_err(|e| errors.push(BookingError::Recurrence(Box::new(e))))
                     .ok(),
-                None => Some(vec![first.clone()]),
+                (Ok(()), None) => Some(vec![first.clone()]),
             }
         }
         _ => None,
@@ -535,6 +560,20 @@ mod tests {
             plan(&r, now(), &BookingLimits::default()).unwrap_err()[0],
             BookingError::StartsInPast { .. }
         ));
+        // The far future is refused, up to the last representable day, without overflowing.
+        for far in ["2040-01-01T07:00:00Z", "9999-12-30T09:00:00Z"] {
+            r.start = StartSpec::Instant(far.parse().unwrap());
+            assert!(matches!(
+                plan(&r, now(), &BookingLimits::default()).unwrap_err()[0],
+                BookingError::TooFarAhead { years: 10, .. }
+            ));
+        }
+        r.start = StartSpec::Local {
+            date: jiff::civil::date(9999, 12, 31),
+            time: jiff::civil::time(23, 0, 0, 0),
+            ambiguity: Ambiguity::Earlier,
+        };
+        assert!(plan(&r, now(), &BookingLimits::default()).is_err());
         let mut r = request();
         r.start = StartSpec::Local {
             date: date(2027, 3, 28),

@@ -104,7 +104,7 @@ impl BookingFailure {
     /// The page error for this failure, explained in `locale` (times in `viewer_zone`).
     pub fn into_app_error(self, locale: Locale, viewer_zone: &str) -> AppError {
         match self {
-            BookingFailure::Refused(r) => AppError::Conflict(refusal_message(&r, viewer_zone, locale)),
+            BookingFailure::Refused(r) => refused(&r, refusal_message(&r, viewer_zone, locale)),
             other => other.into(),
         }
     }
@@ -117,12 +117,24 @@ impl From<BookingFailure> for AppError {
             BookingFailure::NotOwnBooking => AppError::Invalid(Message::new("booking.error.own_only")),
             BookingFailure::NotFound => AppError::NotFound,
             BookingFailure::Internal(e) => AppError::Internal(e),
-            BookingFailure::Refused(r) => AppError::Conflict(refusal_message(&r, "UTC", Locale::Fr)),
+            BookingFailure::Refused(r) => refused(&r, refusal_message(&r, "UTC", Locale::Fr)),
             BookingFailure::Invalid(errors) => match errors.first() {
                 Some(e) => AppError::Invalid(booking_error_message(e)),
                 None => AppError::Invalid(Message::new("error.internal")),
             },
         }
+    }
+}
+
+/// A refusal as a page error: 409 when it is about the state of things (a conflict, a taken
+/// code, a session over or cancelled), 422 when it is about what was sent.
+fn refused(r: &BookingRefusal, message: Message) -> AppError {
+    match r {
+        BookingRefusal::Conflict(_)
+        | BookingRefusal::CourseCodeTaken { .. }
+        | BookingRefusal::Ended
+        | BookingRefusal::Cancelled => AppError::Conflict(message),
+        _ => AppError::Invalid(message),
     }
 }
 
@@ -172,6 +184,7 @@ pub fn booking_error_message(e: &BookingError) -> Message {
             .arg("min", min)
             .arg("max", max),
         BookingError::StartsInPast { .. } => Message::new("booking.error.past"),
+        BookingError::TooFarAhead { years, .. } => Message::new("booking.error.too_far").arg("years", years),
         BookingError::UnknownTimeZone(z) => Message::new("input.time_zone_unknown").arg("value", z),
         BookingError::LocalTime(e) => local_time_message(e),
         BookingError::Rule(rule) => rule_message(rule),
@@ -377,18 +390,38 @@ impl Scope {
     }
 }
 
-/// The sessions a change with `scope` applies to (this one first), all visible to the actor.
-async fn scoped(app: &AppState, detail: &SessionDetail, scope: Scope) -> Result<Vec<store::Session>, BookingFailure> {
-    match (scope, &detail.session.series_id) {
-        (Scope::Following, Some(series)) => Ok(app
-            .store()
-            .series_sessions(series, detail.session.starts_at)
-            .await?
-            .into_iter()
-            .filter(|s| s.status == store::SessionStatus::Scheduled || s.id == detail.session.id)
-            .collect()),
-        _ => Ok(vec![detail.session.clone()]),
+/// The sessions a change with `scope` applies to (this one first). Every one of them must allow
+/// `action` to `actor`, not only the first: a trainer who teaches this occurrence but not a later
+/// one (replaced there, or removed) may not reach it through "this and following".
+async fn scoped(
+    app: &AppState,
+    actor: &Actor,
+    action: SessionAction,
+    detail: &SessionDetail,
+    scope: Scope,
+) -> Result<Vec<store::Session>, BookingFailure> {
+    let (Scope::Following, Some(series)) = (scope, &detail.session.series_id) else {
+        return Ok(vec![detail.session.clone()]);
+    };
+    let mut sessions = vec![detail.session.clone()];
+    for session in app.store().series_sessions(series, detail.session.starts_at).await? {
+        if session.id == detail.session.id || session.status != store::SessionStatus::Scheduled {
+            continue;
+        }
+        // What admins and managers may do does not depend on who teaches (and later
+        // occurrences of a session that has not ended have not ended either); a trainer's
+        // rights are checked on each occurrence's own people.
+        if actor.role == domain::Role::Trainer {
+            let other = app
+                .store()
+                .session(&session.id)
+                .await?
+                .ok_or(BookingFailure::NotFound)?;
+            require(app, actor, action, facts(&other, actor, app.now()))?;
+        }
+        sessions.push(session);
     }
+    Ok(sessions)
 }
 
 /// A change of details: new local date and time (in the session's zone), duration, title,
@@ -446,7 +479,7 @@ pub async fn change_details(
     let zone = TimeZoneName::parse(&this.time_zone).map_err(|_| BookingFailure::Internal("stored zone".into()))?;
     let this_local = this.starts_at.to_zoned(zone.time_zone().clone());
     let day_shift = change.date.map(|d| (d - this_local.date()).get_days()).unwrap_or(0);
-    let sessions = scoped(app, &detail, scope).await?;
+    let sessions = scoped(app, actor, SessionAction::EditDetails, &detail, scope).await?;
     let mut updates = Vec::new();
     for (i, session) in sessions.iter().enumerate() {
         let times = if change.date.is_some() || change.time.is_some() || duration.is_some() {
@@ -480,7 +513,13 @@ pub async fn change_details(
                             starts_at: start.timestamp(),
                         });
                     }
-                    Some((start.timestamp(), start.timestamp() + length))
+                    match booking::within_horizon(start.timestamp(), app.now()) {
+                        Ok(()) => Some((start.timestamp(), start.timestamp() + length)),
+                        Err(e) => {
+                            errors.push(e);
+                            None
+                        }
+                    }
                 }
                 Err(e) => {
                     errors.push(BookingError::LocalTime(Box::new(e)));
@@ -599,7 +638,11 @@ pub async fn set_people(
     {
         return Err(BookingFailure::Forbidden);
     }
-    let ids: Vec<String> = scoped(app, &detail, scope).await?.into_iter().map(|s| s.id).collect();
+    let ids: Vec<String> = scoped(app, actor, SessionAction::EditParticipants, &detail, scope)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     Ok(app
         .store()
         .replace_participants(&ids, &people, app.now(), &caller.audit("session.participants"))
@@ -616,7 +659,11 @@ pub async fn cancel(
     let actor = &caller.actor;
     let (detail, facts) = view(app, actor, id).await?;
     require(app, actor, SessionAction::Cancel, facts)?;
-    let ids: Vec<String> = scoped(app, &detail, scope).await?.into_iter().map(|s| s.id).collect();
+    let ids: Vec<String> = scoped(app, actor, SessionAction::Cancel, &detail, scope)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     Ok(app
         .store()
         .cancel_sessions(&ids, app.now(), &caller.audit("session.cancel"))

@@ -153,6 +153,12 @@ async fn errors_are_problem_details_per_field_in_the_callers_language(backend: B
             "dans le passé",
         ),
         (
+            with(&[("starts_at", json!("9999-12-30T09:00:00Z"))]),
+            422,
+            "starts_at",
+            "dans plus de 10 ans",
+        ),
+        (
             with(&[("starts_at", json!("lundi prochain"))]),
             422,
             "starts_at",
@@ -471,6 +477,16 @@ async fn sessions_change_and_cancel_this_one_or_the_following(backend: Backend) 
             .unwrap()
             .ends_with("T11:00:00")
     );
+    // Moved to the far future (the last days the calendar can represent): refused, unchanged.
+    let (status, problem) = api
+        .patch(
+            &format!("/sessions/{}", ids[1]),
+            &json!({ "starts_at": "9999-12-30T09:00:00Z" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (_, still) = api.get(&format!("/sessions/{}", ids[1])).await;
+    assert_eq!(still["starts_at"], changed["sessions"][0]["starts_at"]);
     // From the third on: 75 minutes.
     let (_, changed) = api
         .patch(
@@ -701,6 +717,14 @@ async fn trainers_see_and_book_only_their_own(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK, "his own booking he may move");
     let (status, problem) = theo_api
+        .patch(&format!("/sessions/{own_id}"), &json!({ "course_id": null }))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nor attach nor detach a course: {problem}"
+    );
+    let (status, problem) = theo_api
         .post(
             "/sessions",
             &session_body("Pour Ana", &paris(monday, 18, 0), "ana@example.org"),
@@ -716,6 +740,58 @@ async fn trainers_see_and_book_only_their_own(backend: Backend) {
         StatusCode::UNPROCESSABLE_ENTITY,
         "a course id names nothing to a trainer: {problem}"
     );
+    // A series Théo booked and teaches, whose third occurrence the manager gives to Ana: "this
+    // and following" from the first does not reach the one he no longer teaches (while the
+    // same change on the first alone he may make).
+    let mut series = session_body("Série de Théo", &paris(monday, 11, 0), "theo@example.org");
+    series["recurrence"] = json!("FREQ=WEEKLY;COUNT=3");
+    let (status, body) = theo_api.post("/sessions", &series).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let ids: Vec<String> = body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    let (status, _) = staff
+        .put(
+            &format!("/sessions/{}/participants", ids[2]),
+            &json!({ "trainers": ["ana@example.org"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for (method, path, body) in [
+        (
+            Method::PUT,
+            format!("/sessions/{}/participants", ids[0]),
+            json!({ "trainers": ["theo@example.org"], "scope": "following" }),
+        ),
+        (
+            Method::POST,
+            format!("/sessions/{}/cancel", ids[0]),
+            json!({ "scope": "following" }),
+        ),
+    ] {
+        let (status, problem) = theo_api.send(method.clone(), &path, &body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {problem}");
+    }
+    let third = app.store().session(&ids[2]).await.unwrap().unwrap();
+    assert_eq!(third.session.status, store::SessionStatus::Scheduled);
+    let trainers: Vec<&str> = third
+        .with_role(store::ParticipantRole::Trainer)
+        .map(|p| p.email.as_str())
+        .collect();
+    assert_eq!(trainers, ["ana@example.org"], "the third occurrence is untouched");
+    let first = app.store().session(&ids[0]).await.unwrap().unwrap();
+    assert_eq!(first.participants.len(), 4, "nothing changed on the first either");
+    let (status, problem) = theo_api
+        .send(
+            Method::POST,
+            &format!("/sessions/{}/cancel", ids[0]),
+            &json!({ "scope": "this" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{problem}");
     drop(app);
 
     let app = TestApp::spawn_with(backend, &[("DIALOGUE_BOOKING_TRAINERS_CAN_BOOK", "false")]).await;

@@ -364,7 +364,8 @@ pub async fn update(
         course_id: body.course_id.clone(),
         ..Default::default()
     };
-    if change.course_id.as_ref().is_some_and(|c| c.is_some()) && !caller.actor().may_manage_courses() {
+    // Courses are the planners': a trainer may neither attach one nor detach one (`null`).
+    if change.course_id.is_some() && !caller.actor().may_manage_courses() {
         return Err(problem(
             &caller,
             &BookingFailure::Refused(store::BookingRefusal::CourseNotFound),
