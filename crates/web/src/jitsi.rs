@@ -280,15 +280,26 @@ impl Runtime {
         }
     }
 
-    /// Every server, open (for Prosody's calls, which name no server).
+    /// Every server that opens (for Prosody's calls, which name no server). One whose secrets do
+    /// not open with this instance's key (restored from another installation, say) is left out
+    /// and logged, so that it does not take the other servers' reservations and events down
+    /// with it; `dialogue check` reports it too.
     pub async fn all(&self, store: &Store) -> Result<Vec<Arc<ServerRuntime>>, StoreError> {
         let servers = store.list_jitsi_servers().await?;
         let mut out = Vec::with_capacity(servers.len());
         for server in servers {
-            out.push(match self.cached(&server.id, &server.revision) {
-                Some(hit) => hit,
-                None => self.remember(server)?,
-            });
+            match self.cached(&server.id, &server.revision) {
+                Some(hit) => out.push(hit),
+                None => {
+                    let (id, name) = (server.id.clone(), server.name.clone());
+                    match self.remember(server) {
+                        Ok(open) => out.push(open),
+                        Err(e) => {
+                            tracing::error!(server = %name, %id, error = %e, "a Jitsi server's secrets do not open: skipped")
+                        }
+                    }
+                }
+            }
         }
         Ok(out)
     }

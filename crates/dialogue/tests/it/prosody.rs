@@ -164,6 +164,24 @@ async fn reservation_requests_are_checked_and_authenticated(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let meet = server(&app, hs256("Meet", "https://meet.example.org")).await;
     let other = server(&app, hs256("Other", "https://other.example.org")).await;
+    // A server whose secrets were sealed by another installation's key (a restored backup):
+    // it does not open here, and must not take the others' reservations down with it.
+    let foreign_id = store::new_id();
+    let foreign = web::jitsi::prepare(
+        &web::jitsi::Sealer::new(&[7; 32]),
+        &foreign_id,
+        None,
+        &hs256("Foreign", "https://foreign.example.org"),
+    )
+    .unwrap();
+    app.store()
+        .create_jitsi_server(
+            &foreign_id,
+            &foreign.input,
+            &AuditEntry::new("test", None, "test", None),
+        )
+        .await
+        .unwrap();
     let start = minutes_from_now(60);
     let (manager, _, detail) = people_and_session(&app, start, 60).await;
     let room = detail.session.room.clone();
