@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use crate::audit::{AuditEntry, insert_audit};
 use crate::db::{Row, args};
 use crate::users::{NewUser, User, insert_user, set_password, user_by_id, user_row};
-use crate::{Result, Store, StoreError, ts};
+use crate::{Backend, Result, Store, StoreError, ts};
 
 /// A browser's login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +53,37 @@ pub struct Throttle {
     pub window_secs: i64,
     /// The first lock's length; each further failure while over the limit doubles it, up to an hour.
     pub lockout_secs: i64,
+}
+
+/// The count and window after one more failure: a quiet window (and no lock in force) starts
+/// the count again.
+fn next_failure(failures: i64, start: i64, locked: i64, now_s: i64, rule: &Throttle) -> (i64, i64) {
+    if now_s - start > rule.window_secs && locked <= now_s {
+        (1, now_s)
+    } else {
+        (failures + 1, start)
+    }
+}
+
+/// When a key with `failures` is locked until (0: not locked): from the limit on, the lock
+/// doubles with each further failure, up to an hour.
+fn lock_end(failures: i64, now_s: i64, rule: &Throttle) -> i64 {
+    if failures >= rule.max_failures {
+        let doublings = (failures - rule.max_failures).clamp(0, 12) as u32;
+        now_s + (rule.lockout_secs.saturating_mul(1 << doublings)).min(3600)
+    } else {
+        0
+    }
+}
+
+/// Takes one failure back from `key`, lifting its lock if it falls below the limit.
+async fn take_back_failure(c: &mut crate::db::Conn<'_>, key: &str, rule: &Throttle) -> Result<u64> {
+    c.exec(
+        "UPDATE login_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
+         locked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until END WHERE key = $1",
+        args![key, rule.max_failures],
+    )
+    .await
 }
 
 fn session_row(r: &dyn Row) -> Result<LoginSession> {
@@ -320,17 +351,10 @@ impl Store {
             )
             .await?;
         let (failures, window_start) = match current {
-            // A quiet window (and no lock in force) starts the count again.
-            Some((_, start, locked)) if now_s - start > rule.window_secs && locked <= now_s => (1, now_s),
-            Some((failures, start, _)) => (failures + 1, start),
+            Some((failures, start, locked)) => next_failure(failures, start, locked, now_s, rule),
             None => (1, now_s),
         };
-        let locked_until = if failures >= rule.max_failures {
-            let doublings = (failures - rule.max_failures).clamp(0, 12) as u32;
-            now_s + (rule.lockout_secs.saturating_mul(1 << doublings)).min(3600)
-        } else {
-            0
-        };
+        let locked_until = lock_end(failures, now_s, rule);
         c.exec(
             "INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (key) DO UPDATE SET failures = $2, window_start = $3, locked_until = $4",
@@ -343,6 +367,86 @@ impl Store {
         } else {
             Ok(None)
         }
+    }
+
+    /// Opens a login attempt against throttle `keys` (each with its rule), atomically: if any key
+    /// is locked, nothing changes and the latest lock's end is returned; otherwise every key is
+    /// counted a failure *before* the password is checked, in the same transaction as the
+    /// check of the locks. So parallel guesses cannot all pass a check made before any of them
+    /// failed: at most `max_failures` of them are ever verified. A success then calls
+    /// [`Store::login_succeeded`] to take its provisional failure back.
+    pub async fn begin_login_attempt(&self, keys: &[(&str, &Throttle)], now: Timestamp) -> Result<Option<Timestamp>> {
+        let now_s = now.as_second();
+        let mut sorted: Vec<(&str, &Throttle)> = keys.to_vec();
+        // One order for everyone: two attempts locking the same rows cannot deadlock.
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        sorted.dedup_by(|a, b| a.0 == b.0);
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        // SQLite's writer is already alone (BEGIN IMMEDIATE behind the process's writer lock);
+        // PostgreSQL's rows are locked, and stay so until the commit.
+        let for_update = self.backend() == Backend::Postgres;
+        let mut rows = Vec::with_capacity(sorted.len());
+        for (key, _) in &sorted {
+            // The row exists before it is locked, so that two first attempts serialize too.
+            c.exec(
+                "INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, 0, $2, 0) \
+                 ON CONFLICT (key) DO NOTHING",
+                args![*key, now_s],
+            )
+            .await?;
+            let sql = if for_update {
+                "SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1 FOR UPDATE"
+            } else {
+                "SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1"
+            };
+            let row = c
+                .opt(sql, args![*key], |r| {
+                    Ok((r.i64("failures")?, r.i64("window_start")?, r.i64("locked_until")?))
+                })
+                .await?
+                .unwrap_or((0, now_s, 0));
+            rows.push(row);
+        }
+        let latest_lock = rows.iter().map(|r| r.2).filter(|&l| l > now_s).max();
+        if let Some(until) = latest_lock {
+            drop(tx); // rolls back: a locked key changes nothing
+            return Ok(Some(ts(until)?));
+        }
+        for ((key, rule), (failures, start, locked)) in sorted.iter().zip(rows) {
+            let (failures, window_start) = next_failure(failures, start, locked, now_s, rule);
+            let locked_until = lock_end(failures, now_s, rule);
+            c.exec(
+                "UPDATE login_throttle SET failures = $2, window_start = $3, locked_until = $4 WHERE key = $1",
+                args![*key, failures, window_start, locked_until],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    /// A login attempt opened by [`Store::begin_login_attempt`] succeeded: the account's
+    /// failures are forgotten, and the address's provisional failure is taken back (one
+    /// person's success does not wipe what others tried from the same address).
+    pub async fn login_succeeded(&self, account_key: &str, address_key: &str, rule: &Throttle) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        c.exec("DELETE FROM login_throttle WHERE key = $1", args![account_key])
+            .await?;
+        take_back_failure(&mut c, address_key, rule).await?;
+        tx.commit().await
+    }
+
+    /// A login attempt opened by [`Store::begin_login_attempt`] was not decided (the server
+    /// was too busy to check the password): its provisional failures are taken back.
+    pub async fn abandon_login_attempt(&self, keys: &[(&str, &Throttle)]) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        for (key, rule) in keys {
+            take_back_failure(&mut c, key, rule).await?;
+        }
+        tx.commit().await
     }
 
     /// Forgets the failures of `key` (after a successful login).

@@ -402,7 +402,8 @@ pub(crate) async fn revoke_password_links(c: &mut Conn<'_>, user_id: &str) -> Re
 
 impl Store {
     /// Records that an identity provider knows this account as `external_id` (first login
-    /// through it of an account that already existed).
+    /// through it of an account that already existed). Refused with [`StoreError::EmailTaken`]
+    /// when the account has a local password or another identity.
     pub async fn link_external_id(
         &self,
         id: &str,
@@ -412,11 +413,21 @@ impl Store {
     ) -> Result<User> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
-        c.exec(
-            "UPDATE users SET auth_source = $2, external_id = $3, updated_at = $4 WHERE id = $1",
-            args![id, source, external_id, Timestamp::now().as_second()],
-        )
-        .await?;
+        // Only an account nobody logs in to yet is handed to an identity provider: one with a
+        // local password, or already linked, is someone's (who might have typed any address
+        // into their profile), and linking it would give it the newcomer's identity and roles.
+        let linked = c
+            .exec(
+                "UPDATE users SET auth_source = $2, external_id = $3, updated_at = $4 \
+                 WHERE id = $1 AND password_hash IS NULL AND external_id IS NULL AND auth_source = 'local'",
+                args![id, source, external_id, Timestamp::now().as_second()],
+            )
+            .await?;
+        if linked == 0 {
+            return Err(StoreError::EmailTaken);
+        }
+        // Set-password links of the account die with the link: it logs in through the provider.
+        revoke_password_links(&mut c, id).await?;
         let user = user_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
         insert_audit(&mut c, &audit.clone().target("user", id, &user.email)).await?;
         tx.commit().await?;

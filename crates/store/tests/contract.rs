@@ -35,6 +35,7 @@ fn audit(action: &str) -> AuditEntry {
 }
 
 both_backends!(
+    parallel_login_attempts_never_pass_the_limit,
     migrations_are_idempotent,
     users_are_unique_by_email_case_insensitively,
     users_are_listed_by_role_and_activity,
@@ -458,6 +459,106 @@ async fn failed_logins_lock_then_clear(backend: Backend) {
     store.record_login_failure("ip:y", now, &rule).await.unwrap();
     let later = now + SignedDuration::from_secs(901);
     assert_eq!(store.record_login_failure("ip:y", later, &rule).await.unwrap(), None);
+}
+
+async fn parallel_login_attempts_never_pass_the_limit(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let account = Throttle {
+        max_failures: 3,
+        window_secs: 900,
+        lockout_secs: 60,
+    };
+    let address = Throttle {
+        max_failures: 10,
+        window_secs: 900,
+        lockout_secs: 60,
+    };
+    let now = Timestamp::now();
+    // Forty guesses at once at one account, from one address: only as many as the account's
+    // limit get to check a password; the others are refused with the lock's end.
+    let attempts = (0..40).map(|_| {
+        let store = store.clone();
+        let (account, address) = (account, address);
+        tokio::spawn(async move {
+            store
+                .begin_login_attempt(&[("acct:a", &account), ("ip:x", &address)], now)
+                .await
+                .unwrap()
+        })
+    });
+    let mut allowed = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        if attempt.await.unwrap().is_none() {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 3, "exactly the limit of attempts went through");
+    let until = store.throttled_until(&["acct:a"], now).await.unwrap().unwrap();
+    assert_eq!(until.as_second() - now.as_second(), 60);
+    assert!(
+        store.throttled_until(&["ip:x"], now).await.unwrap().is_none(),
+        "the address counted only the attempts that went through"
+    );
+    // A success forgets the account's failures and takes back only its own from the address.
+    let fresh = Throttle {
+        max_failures: 2,
+        ..address
+    };
+    assert_eq!(
+        store
+            .begin_login_attempt(&[("acct:b", &account), ("ip:y", &fresh)], now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .begin_login_attempt(&[("acct:c", &account), ("ip:y", &fresh)], now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store.throttled_until(&["ip:y"], now).await.unwrap().is_some(),
+        "two provisional failures reach the address's limit"
+    );
+    store.login_succeeded("acct:c", "ip:y", &fresh).await.unwrap();
+    assert!(store.throttled_until(&["ip:y"], now).await.unwrap().is_none());
+    assert!(store.throttled_until(&["acct:c"], now).await.unwrap().is_none());
+    // The next attempt from that address counts again, to the limit.
+    assert_eq!(
+        store
+            .begin_login_attempt(&[("acct:d", &account), ("ip:y", &fresh)], now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .begin_login_attempt(&[("acct:e", &account), ("ip:y", &fresh)], now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // An abandoned attempt (the server too busy to decide) counts nothing.
+    store
+        .begin_login_attempt(&[("acct:f", &account)], now)
+        .await
+        .unwrap();
+    store
+        .abandon_login_attempt(&[("acct:f", &account)])
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        store
+            .begin_login_attempt(&[("acct:f", &account)], now)
+            .await
+            .unwrap();
+    }
+    assert!(
+        store.throttled_until(&["acct:f"], now).await.unwrap().is_none(),
+        "two failures counted, not three"
+    );
 }
 
 async fn the_audit_log_pages_newest_first(backend: Backend) {

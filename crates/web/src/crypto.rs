@@ -111,6 +111,53 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
 }
 
+/// Argon2 runs at most this many at once: one per core. Each costs ~19 MiB and a core for tens
+/// of milliseconds; a burst of logins beyond the cores would only queue on the blocking pool
+/// (up to 512 threads and 10 GiB), starving every other request. Process-wide, as the cores are.
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    tokio::sync::Semaphore::new(cores)
+});
+
+/// How long a request waits for its turn at argon2 before it is told the server is busy.
+const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Why a bounded password computation did not run.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HashingError {
+    #[error("too many password checks at once")]
+    Busy,
+    #[error("password hashing: {0}")]
+    Failed(String),
+}
+
+/// Runs `work` (argon2) on the blocking pool, one per core at most, waiting at most
+/// [`HASHING_WAIT`] for a turn.
+async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashingError> {
+    let permit = tokio::time::timeout(HASHING_WAIT, HASHING.acquire())
+        .await
+        .map_err(|_| HashingError::Busy)?
+        // The semaphore is never closed.
+        .map_err(|_| HashingError::Busy)?;
+    let out = tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| HashingError::Failed(e.to_string()));
+    drop(permit);
+    out
+}
+
+/// [`verify_password`], bounded (see [`HASHING`]).
+pub async fn verify_password_bounded(password: String, hash: String) -> Result<bool, HashingError> {
+    bounded(move || verify_password(&password, &hash)).await
+}
+
+/// [`hash_password`], bounded (see [`HASHING`]).
+pub async fn hash_password_bounded(password: String) -> Result<String, HashingError> {
+    bounded(move || hash_password(&password))
+        .await?
+        .map_err(|e| HashingError::Failed(e.to_string()))
+}
+
 /// A valid hash of nothing anyone types, verified when the account does not exist so that a
 /// wrong email costs as long as a wrong password.
 pub static DUMMY_HASH: std::sync::LazyLock<String> =

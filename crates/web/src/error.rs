@@ -56,6 +56,8 @@ pub enum AppError {
     Conflict(Message),
     #[error("identity headers from an untrusted address")]
     UntrustedProxy,
+    #[error("too busy")]
+    Busy,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -70,6 +72,7 @@ impl AppError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -87,6 +90,7 @@ impl AppError {
             AppError::Invalid(m) | AppError::Conflict(m) => m.clone(),
             AppError::UntrustedProxy => Message::new("error.untrusted_proxy"),
             AppError::Internal(_) => Message::new("error.internal"),
+            AppError::Busy => Message::new("error.busy"),
         }
     }
 }
@@ -107,12 +111,31 @@ impl IntoResponse for AppError {
     }
 }
 
+impl From<crate::crypto::HashingError> for AppError {
+    fn from(e: crate::crypto::HashingError) -> Self {
+        match e {
+            crate::crypto::HashingError::Busy => AppError::Busy,
+            crate::crypto::HashingError::Failed(detail) => AppError::Internal(detail),
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
             StoreError::EmailTaken => AppError::Invalid(Message::new("user.error.email_taken")),
             StoreError::LastAdmin => AppError::Conflict(Message::new("user.error.last_admin")),
+            // A refusal that reaches a page without its handler's own explanation is still the
+            // person's to read (409/422), never a 500. Times in a conflict are shown in UTC here;
+            // the booking handlers pass the viewer's zone themselves.
+            StoreError::Booking(r) => crate::booking::BookingFailure::Refused(r).into(),
+            StoreError::Jitsi(r) => match r {
+                store::JitsiRefusal::NameTaken { .. }
+                | store::JitsiRefusal::DefaultInUse
+                | store::JitsiRefusal::InUse { .. } => AppError::Conflict(crate::jitsi::refusal_message(&r)),
+                store::JitsiRefusal::UnknownServer => AppError::Invalid(crate::jitsi::refusal_message(&r)),
+            },
             other => AppError::Internal(other.to_string()),
         }
     }

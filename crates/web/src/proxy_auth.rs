@@ -99,16 +99,30 @@ pub async fn login(
                 ));
             };
             match store.user_by_email(email.as_str()).await? {
-                Some(existing) => {
-                    store
-                        .link_external_id(
-                            &existing.id,
-                            SOURCE,
-                            &identity.external_id,
-                            &system("user.link_identity"),
-                        )
-                        .await?
-                }
+                Some(existing) => match store
+                    .link_external_id(
+                        &existing.id,
+                        SOURCE,
+                        &identity.external_id,
+                        &system("user.link_identity"),
+                    )
+                    .await
+                {
+                    Ok(user) => user,
+                    // The address belongs to an account someone already logs in to (with a
+                    // password, or another identity): an admin decides, not the first login.
+                    Err(StoreError::EmailTaken) => {
+                        tracing::warn!(
+                            external_id = %identity.external_id,
+                            account = %existing.id,
+                            "a proxy identity names the address of an account with its own login: not linked"
+                        );
+                        return Err(AppError::Conflict(
+                            Message::new("proxy.account_exists").arg("email", &existing.email),
+                        ));
+                    }
+                    Err(e) => return Err(e.into()),
+                },
                 None => {
                     let name = identity
                         .name

@@ -33,6 +33,8 @@ async fn nginx_auth_basic_logs_people_in_and_headers_from_elsewhere_are_refused(
             ("alice", "alice-pw", "staff"),
             ("carol", "carol-pw", ""),
             ("ivan", "ivan-pw", "it"),
+            ("dave", "dave-pw", "it"),
+            ("erin", "erin-pw", ""),
         ],
     )
     .await;
@@ -115,6 +117,56 @@ async fn nginx_auth_basic_logs_people_in_and_headers_from_elsewhere_are_refused(
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 
+    // A local account with its own password (whose owner could have typed any address into
+    // their profile) is not handed to the directory identity that names its address, nor
+    // raised to that identity's mapped role: refused, explained, nothing changed.
+    let local = app.user("dave@example.org", Role::Trainer).await;
+    let fourth = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let r = fourth
+        .get(format!("{front}/"))
+        .basic_auth("dave", Some("dave-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("existe déjà et se connecte autrement"));
+    let after = app.store().user(&local.id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.role, after.auth_source.as_str(), after.external_id.as_deref()),
+        (Role::Trainer, "local", None)
+    );
+    // An account created without a password (waiting for its set-password link) is linked.
+    let invited = app
+        .store()
+        .create_user(
+            &store::NewUser {
+                email: domain::Email::parse("erin@example.org").unwrap(),
+                display_name: domain::DisplayName::parse("Erin").unwrap(),
+                role: Role::Trainer,
+                locale: domain::Locale::Fr,
+                time_zone: "Europe/Paris".into(),
+                password_hash: None,
+                auth_source: "local".into(),
+                external_id: None,
+            },
+            &store::AuditEntry::new("user.create", None, "test", None),
+        )
+        .await
+        .unwrap();
+    let fifth = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let r = fifth
+        .get(format!("{front}/"))
+        .basic_auth("erin", Some("erin-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let linked = app.store().user(&invited.id).await.unwrap().unwrap();
+    assert_eq!(
+        (linked.auth_source.as_str(), linked.external_id.as_deref()),
+        ("proxy", Some("erin"))
+    );
+
     // A form post through the proxy works (CSRF and Origin as a browser sends them).
     let page = client
         .get(format!("{front}/profile"))
@@ -178,7 +230,7 @@ async fn nginx_auth_basic_logs_people_in_and_headers_from_elsewhere_are_refused(
     );
     assert_eq!(
         logins(&app.store().audit_log(50, None).await.unwrap()),
-        3,
+        4,
         "no login from the refused requests"
     );
     // Without the header, Dialogue's own login page still answers.

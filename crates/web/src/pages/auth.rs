@@ -10,7 +10,9 @@ use serde::Deserialize;
 use store::{NewUser, StoreError, TokenPurpose};
 
 use crate::context::{Ctx, LANG_COOKIE, session_cookie_name, set_cookie, start_session};
-use crate::crypto::{DUMMY_HASH, hash_password, random_token, storage_hash, verify_password};
+use crate::crypto::{
+    DUMMY_HASH, HashingError, hash_password_bounded, random_token, storage_hash, verify_password_bounded,
+};
 use crate::error::{AppError, AppResult, Message};
 use crate::forms::{FieldErrors, safe_next};
 use crate::page::{Page, html, html_status};
@@ -79,7 +81,13 @@ async fn login(State(app): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm
             },
         )
     };
-    if let Some(until) = store.throttled_until(&[&account_key, &address_key], now).await? {
+    let (account_rule, address_rule) = (&app.config().throttle_account, &app.config().throttle_address);
+    // The attempt is counted a failure before the password is checked, in the transaction that
+    // checks the locks: parallel guesses cannot all slip under the limit.
+    if let Some(until) = store
+        .begin_login_attempt(&[(&account_key, account_rule), (&address_key, address_rule)], now)
+        .await?
+    {
         let message = AppError::Throttled { until }.message(now).render(ctx.locale);
         return again(StatusCode::TOO_MANY_REQUESTS, message);
     }
@@ -92,25 +100,27 @@ async fn login(State(app): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm
     let hash = candidate
         .as_ref()
         .map_or_else(|| DUMMY_HASH.clone(), |(_, h)| h.clone());
-    let password = form.password.clone();
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let matches = match verify_password_bounded(form.password.clone(), hash).await {
+        Ok(matches) => matches,
+        Err(HashingError::Busy) => {
+            // Not the person's failure: take the provisional one back.
+            store
+                .abandon_login_attempt(&[(&account_key, account_rule), (&address_key, address_rule)])
+                .await?;
+            let message = AppError::Busy.message(now).render(ctx.locale);
+            return again(StatusCode::SERVICE_UNAVAILABLE, message);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let user = match candidate {
         Some((user, _)) if matches => user,
         _ => {
-            store
-                .record_login_failure(&account_key, now, &app.config().throttle_account)
-                .await?;
-            store
-                .record_login_failure(&address_key, now, &app.config().throttle_address)
-                .await?;
             let entry = ctx.audit("login.failed").target("email", &email_norm, &email_norm);
             store.audit(&entry).await?;
             return again(StatusCode::UNAUTHORIZED, ctx.locale.t("login.error.invalid").to_owned());
         }
     };
-    store.clear_login_failures(&account_key).await?;
+    store.login_succeeded(&account_key, &address_key, address_rule).await?;
     if let Some(old) = &ctx.auth {
         store.delete_session(&old.session_hash, None).await?;
     }
@@ -277,10 +287,7 @@ async fn setup(
 
 /// Hashes a password off the async threads.
 pub async fn hash_in_background(password: NewPassword) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_password(password.expose()))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
+    Ok(hash_password_bounded(password.expose().to_owned()).await?)
 }
 
 #[derive(Template)]

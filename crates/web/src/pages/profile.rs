@@ -10,7 +10,6 @@ use serde::Deserialize;
 use store::{ProfileUpdate, StoreError, User};
 
 use crate::context::Ctx;
-use crate::crypto::verify_password;
 use crate::error::{AppError, AppResult};
 use crate::forms::FieldErrors;
 use crate::page::{Page, html, html_status};
@@ -166,9 +165,7 @@ async fn change_password(State(app): State<AppState>, ctx: Ctx, Form(form): Form
             .and_then(|(_, h)| h)
             .unwrap_or_default();
         let current = form.current_password.clone();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let ok = crate::crypto::verify_password_bounded(current, hash).await?;
         if !ok {
             errors.add(
                 "current_password",
