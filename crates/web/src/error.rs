@@ -154,3 +154,43 @@ impl From<domain::UserInputError> for AppError {
 }
 
 pub type AppResult<T = Response> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_refusals_are_the_persons_to_read_not_500s() {
+        let cases: Vec<(StoreError, StatusCode, &str)> = vec![
+            (
+                StoreError::Booking(store::BookingRefusal::Ended),
+                StatusCode::CONFLICT,
+                "booking.error.ended",
+            ),
+            (
+                StoreError::Booking(store::BookingRefusal::UnknownTrainer {
+                    email: "x@example.org".into(),
+                }),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "booking.error.unknown_trainer",
+            ),
+            (
+                StoreError::Jitsi(store::JitsiRefusal::InUse { sessions: 2 }),
+                StatusCode::CONFLICT,
+                "jitsi.error.in_use",
+            ),
+            (
+                StoreError::Jitsi(store::JitsiRefusal::UnknownServer),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "jitsi.error.unknown_server",
+            ),
+            (StoreError::NotFound, StatusCode::NOT_FOUND, "error.not_found"),
+        ];
+        for (error, status, key) in cases {
+            let e = AppError::from(error);
+            assert_eq!((e.status(), e.message(Timestamp::UNIX_EPOCH).key), (status, key));
+        }
+        let busy = AppError::from(crate::crypto::HashingError::Busy);
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}
