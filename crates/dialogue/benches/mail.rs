@@ -112,6 +112,7 @@ async fn book(store: &Store, times: Vec<(Timestamp, Timestamp)>, learners: usize
                 rrule: None,
                 people,
                 created_by: manager.id,
+                jitsi_server_id: None,
             },
             &AuditEntry::new("bench", None, "bench", None),
         )

@@ -127,6 +127,7 @@ async fn fill(store: &Store, trainer: &str, times: Vec<(Timestamp, Timestamp)>, 
                     ..Default::default()
                 },
                 created_by: creator.into(),
+                jitsi_server_id: None,
             },
             &audit(),
         )

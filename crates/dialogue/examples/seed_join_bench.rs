@@ -114,6 +114,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         guests: vec![],
                     },
                     created_by: manager.id.clone(),
+                    jitsi_server_id: None,
                 },
                 &audit,
             )

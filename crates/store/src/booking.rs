@@ -282,6 +282,8 @@ pub struct NewSessions {
     pub rrule: Option<String>,
     pub people: People,
     pub created_by: String,
+    /// The Jitsi server the sessions are pinned to; `None`: the default server (if any).
+    pub jitsi_server_id: Option<String>,
 }
 
 /// A change of one session's details. `None` keeps the current value.
@@ -788,6 +790,17 @@ impl Store {
                 return Err(StoreError::Booking(BookingRefusal::CourseNotFound));
             }
         }
+        if let Some(server) = &new.jitsi_server_id {
+            let exists = c
+                .count(
+                    "SELECT COUNT(*) AS n FROM jitsi_servers WHERE id = $1",
+                    args![server.as_str()],
+                )
+                .await?;
+            if exists == 0 {
+                return Err(StoreError::Jitsi(crate::JitsiRefusal::UnknownServer));
+            }
+        }
         let people = resolve_people(&mut c, &new.people, now).await?;
         let teachers: BTreeSet<String> = people.iter().filter_map(|p| p.user_id.clone()).collect();
         check_conflicts(&mut c, &teachers, &new.times, &BTreeSet::new()).await?;
@@ -812,7 +825,7 @@ impl Store {
                 "INSERT INTO sessions (id, uid, course_id, series_id, title, starts_at, ends_at, time_zone, status, room, \
                  notes, sequence, created_by, created_at, updated_at, jitsi_server_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'scheduled', $9, $10, 0, $11, $12, $12, \
-                 (SELECT j.id FROM jitsi_servers j WHERE j.is_default))",
+                 COALESCE($13, (SELECT j.id FROM jitsi_servers j WHERE j.is_default)))",
                 args![
                     id.as_str(),
                     format!("{}@dialogue", new_id()).as_str(),
@@ -826,6 +839,7 @@ impl Store {
                     new.notes.as_str(),
                     new.created_by.as_str(),
                     now,
+                    new.jitsi_server_id.as_deref(),
                 ],
             )
             .await?;

@@ -1255,6 +1255,7 @@ mod tests {
                         ..People::default()
                     },
                     created_by: manager.id,
+                    jitsi_server_id: None,
                 },
                 &audit,
             )

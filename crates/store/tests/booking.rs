@@ -63,6 +63,7 @@ fn single(trainer: &str, start: Timestamp, minutes: i64, creator: &str) -> NewSe
             guests: vec![person("Guest", "guest@elsewhere.example")],
         },
         created_by: creator.into(),
+        jitsi_server_id: None,
     }
 }
 

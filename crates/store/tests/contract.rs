@@ -541,19 +541,10 @@ async fn parallel_login_attempts_never_pass_the_limit(backend: Backend) {
             .is_some()
     );
     // An abandoned attempt (the server too busy to decide) counts nothing.
-    store
-        .begin_login_attempt(&[("acct:f", &account)], now)
-        .await
-        .unwrap();
-    store
-        .abandon_login_attempt(&[("acct:f", &account)])
-        .await
-        .unwrap();
+    store.begin_login_attempt(&[("acct:f", &account)], now).await.unwrap();
+    store.abandon_login_attempt(&[("acct:f", &account)]).await.unwrap();
     for _ in 0..2 {
-        store
-            .begin_login_attempt(&[("acct:f", &account)], now)
-            .await
-            .unwrap();
+        store.begin_login_attempt(&[("acct:f", &account)], now).await.unwrap();
     }
     assert!(
         store.throttled_until(&["acct:f"], now).await.unwrap().is_none(),

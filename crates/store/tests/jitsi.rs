@@ -84,6 +84,7 @@ async fn book(store: &Store, creator: &User, hours: i64) -> store::SessionDetail
             guests: vec![],
         },
         created_by: creator.id.clone(),
+        jitsi_server_id: None,
     };
     store
         .book_sessions(&new, &audit())

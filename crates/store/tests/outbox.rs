@@ -72,6 +72,7 @@ fn single(start: Timestamp, creator: &str) -> NewSessions {
         rrule: None,
         people: people(&[("Léa", "lea@example.org"), ("Max", "max@example.org")]),
         created_by: creator.into(),
+        jitsi_server_id: None,
     }
 }
 

@@ -52,6 +52,8 @@ pub enum BookingFailure {
     NotOwnBooking,
     /// Unknown session, or one the actor may not see.
     NotFound,
+    /// The Jitsi server asked for does not exist.
+    UnknownServer,
     Internal(String),
 }
 
@@ -60,6 +62,7 @@ impl From<StoreError> for BookingFailure {
         match e {
             StoreError::Booking(r) => BookingFailure::Refused(r),
             StoreError::NotFound => BookingFailure::NotFound,
+            StoreError::Jitsi(store::JitsiRefusal::UnknownServer) => BookingFailure::UnknownServer,
             other => BookingFailure::Internal(other.to_string()),
         }
     }
@@ -79,6 +82,10 @@ impl BookingFailure {
             BookingFailure::Forbidden => vec![("", Message::new("error.forbidden").render(locale))],
             BookingFailure::NotOwnBooking => vec![("trainers", Message::new("booking.error.own_only").render(locale))],
             BookingFailure::NotFound => vec![("", Message::new("error.not_found").render(locale))],
+            BookingFailure::UnknownServer => vec![(
+                "jitsi_server",
+                Message::new("jitsi.error.unknown_server").render(locale),
+            )],
             BookingFailure::Internal(_) => vec![("", Message::new("error.internal").render(locale))],
         }
     }
@@ -92,7 +99,7 @@ impl BookingFailure {
                 StatusCode::CONFLICT
             }
             BookingFailure::Refused(BookingRefusal::Ended | BookingRefusal::Cancelled) => StatusCode::CONFLICT,
-            BookingFailure::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            BookingFailure::Refused(_) | BookingFailure::UnknownServer => StatusCode::UNPROCESSABLE_ENTITY,
             BookingFailure::Forbidden | BookingFailure::NotOwnBooking => StatusCode::FORBIDDEN,
             BookingFailure::NotFound => StatusCode::NOT_FOUND,
             BookingFailure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -116,6 +123,7 @@ impl From<BookingFailure> for AppError {
             BookingFailure::Forbidden => AppError::Forbidden,
             BookingFailure::NotOwnBooking => AppError::Invalid(Message::new("booking.error.own_only")),
             BookingFailure::NotFound => AppError::NotFound,
+            BookingFailure::UnknownServer => AppError::Invalid(Message::new("jitsi.error.unknown_server")),
             BookingFailure::Internal(e) => AppError::Internal(e),
             BookingFailure::Refused(r) => refused(&r, refusal_message(&r, "UTC", Locale::Fr)),
             BookingFailure::Invalid(errors) => match errors.first() {
@@ -317,15 +325,21 @@ pub fn may(app: &AppState, actor: &Actor, action: SessionAction, facts: SessionF
     actor.may_session(action, facts, app.config().booking.trainers_can_book)
 }
 
-/// Books what `request` asks for, by `actor`, optionally for a course.
+/// Books what `request` asks for, by `actor`, optionally for a course and on a chosen Jitsi
+/// server (admins and managers only; otherwise the default server).
 pub async fn book(
     app: &AppState,
     caller: &Caller,
     course_id: Option<String>,
+    jitsi_server_id: Option<String>,
     request: &SessionRequest,
 ) -> Result<Vec<SessionDetail>, BookingFailure> {
     let actor = &caller.actor;
     require(app, actor, SessionAction::Book, SessionFacts::default())?;
+    // Which server a session uses is the planners' choice; to anyone else an id names nothing.
+    if jitsi_server_id.is_some() && !actor.may_choose_jitsi_server(SessionFacts::default()) {
+        return Err(BookingFailure::UnknownServer);
+    }
     // Courses are visible to those who plan them only: to anyone else an id names nothing.
     if course_id.is_some() && !actor.may_manage_courses() {
         return Err(BookingFailure::Refused(BookingRefusal::CourseNotFound));
@@ -357,6 +371,7 @@ pub async fn book(
             guests: plan.guests,
         },
         created_by: actor.user_id.clone(),
+        jitsi_server_id,
     };
     Ok(app.store().book_sessions(&new, &caller.audit("session.book")).await?)
 }

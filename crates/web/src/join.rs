@@ -180,6 +180,9 @@ struct Joiner<'a> {
 struct Hrefs {
     refresh: String,
     calendar: Option<String>,
+    /// The answer page of a personal link (`/j/<key>/rsvp`) with the current answer's
+    /// catalogue key, for those who were asked (everyone but the trainers).
+    rsvp: Option<(String, &'static str)>,
 }
 
 /// The language of a personal link's pages: a language the visitor chose (cookie) first, then
@@ -223,6 +226,7 @@ async fn personal(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
     let hrefs = Hrefs {
         refresh: format!("/j/{key}"),
         calendar: Some(format!("/j/{key}/calendar.ics")),
+        rsvp: (p.role != ParticipantRole::Trainer).then(|| (format!("/j/{key}/rsvp"), crate::rsvp::answer_key(p.rsvp))),
     };
     enter(&app, &viewer, &target.session, target.server.as_ref(), &joiner, &hrefs).await
 }
@@ -246,6 +250,7 @@ async fn staff_join(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String
     let hrefs = Hrefs {
         refresh: staff_join_path(&id),
         calendar: None,
+        rsvp: None,
     };
     let viewer = Viewer { ctx, headers: None };
     enter(&app, &viewer, &room.session, room.server.as_ref(), &joiner, &hrefs).await
@@ -375,6 +380,7 @@ struct WaitingPage {
     units: &'static str,
     refresh: String,
     calendar: Option<String>,
+    rsvp: Option<(String, &'static str)>,
 }
 
 /// `2 j 03 h`, `1 h 05 min`, `4 min 59 s`, `12 s` (units from the catalogue).
@@ -426,6 +432,7 @@ async fn waiting(
         opens_in,
         refresh: hrefs.refresh.clone(),
         calendar: hrefs.calendar.clone(),
+        rsvp: hrefs.rsvp.clone(),
         session: session.clone(),
         page,
     })

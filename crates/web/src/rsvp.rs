@@ -91,7 +91,8 @@ pub fn summary(detail: &SessionDetail) -> RsvpSummary {
     }
 }
 
-fn answer_key(answer: Rsvp) -> &'static str {
+/// The catalogue key that names `answer`.
+pub(crate) fn answer_key(answer: Rsvp) -> &'static str {
     match answer {
         Rsvp::Accepted => "rsvp.answer.accepted",
         Rsvp::Declined => "rsvp.answer.declined",

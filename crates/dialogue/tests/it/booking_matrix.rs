@@ -316,6 +316,7 @@ async fn session(app: &TestApp, start: Timestamp, by: &str, title: &str) -> Stri
             ..Default::default()
         },
         created_by: by.into(),
+        jitsi_server_id: None,
     };
     app.store()
         .book_sessions(&new, &AuditEntry::new("session.book", None, "test", None))

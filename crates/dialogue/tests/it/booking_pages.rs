@@ -682,6 +682,7 @@ async fn ended_sessions_are_archived_and_read_only(backend: Backend) {
                     ..Default::default()
                 },
                 created_by: before.session.created_by.clone().unwrap(),
+                jitsi_server_id: None,
             },
             &store::AuditEntry::new("t", None, "t", None),
         )

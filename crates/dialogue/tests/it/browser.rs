@@ -76,6 +76,7 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
                     .unwrap()
                     .unwrap()
                     .id,
+                jitsi_server_id: None,
             },
             &store::AuditEntry::new("session.book", None, "test", None),
         )

@@ -113,6 +113,7 @@ pub async fn book_at(
             guests: vec![person("Gaby Guest", "gaby@elsewhere.example")],
         },
         created_by: creator.id.clone(),
+        jitsi_server_id: None,
     };
     app.store()
         .book_sessions(&new, &AuditEntry::new("session.book", None, "test", None))

@@ -449,7 +449,7 @@ pub fn request(title: &str, date: Date, time: Time, zone: &str, minutes: i64) ->
 
 /// Books through the booking service, as the pages and the API do.
 pub async fn book(app: &TestApp, by: &User, request: &SessionRequest) -> Vec<SessionDetail> {
-    web::booking::book(&app.state, &caller(by), None, request)
+    web::booking::book(&app.state, &caller(by), None, None, request)
         .await
         .unwrap_or_else(|e| panic!("booking refused: {e:?}"))
 }

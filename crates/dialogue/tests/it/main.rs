@@ -25,6 +25,7 @@ mod mailkit;
 mod matrix;
 mod prosody;
 mod proxy;
+mod session_room;
 mod tokens;
 
 /// The ISO week of a date, as the calendar's `week` parameter writes it (`2026-W43`).

@@ -45,6 +45,9 @@ pub struct ParticipantJson {
     pub role: &'static str,
     /// Whether the person has an account (trainers, account moderators).
     pub account: bool,
+    /// The personal link, for callers who manage the session's participants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join_url: Option<String>,
 }
 
 impl From<&Participant> for ParticipantJson {
@@ -55,6 +58,7 @@ impl From<&Participant> for ParticipantJson {
             name: p.name.clone(),
             role: p.role.as_str(),
             account: p.user_id.is_some(),
+            join_url: None,
         }
     }
 }
@@ -81,6 +85,9 @@ pub struct SessionJson {
     pub series_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The Jitsi server the session is pinned to, where the answer says it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jitsi_server_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub participants: Option<Vec<ParticipantJson>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,6 +117,7 @@ impl SessionJson {
             series_id: s.series_id.clone(),
             created_at: s.created_at.to_string(),
             updated_at: s.updated_at.to_string(),
+            jitsi_server_id: None,
             participants: None,
             trainers: None,
             attendees: None,

@@ -28,6 +28,7 @@ fn api_field(field: &str) -> &str {
         "duration" => "duration_minutes",
         "start" => "starts_at",
         "course" => "course_id",
+        "jitsi_server" => "jitsi_server_id",
         other => other,
     }
 }
@@ -97,13 +98,47 @@ pub struct NewSession {
     pub learners: Option<Vec<PersonInput>>,
     pub guests: Option<Vec<PersonInput>>,
     pub course_id: Option<String>,
+    /// The Jitsi server to pin the sessions to (admins and managers); the default otherwise.
+    pub jitsi_server_id: Option<String>,
     pub recurrence: Option<String>,
     /// For a local start that happens twice: `earlier` or `later`; otherwise refused.
     pub ambiguity: Option<Ambiguity>,
 }
 
-fn created(details: &[store::SessionDetail], now: Timestamp) -> Response {
-    let mut response = (StatusCode::CREATED, Json(Sessions::of(details, now))).into_response();
+/// A session as `caller` may read it: its participants carry their personal links when the
+/// caller manages them (an LMS or CRM that sends its own messages needs them).
+fn detail_json(app: &AppState, caller: &ApiCaller, detail: &store::SessionDetail, now: Timestamp) -> SessionJson {
+    let mut json = SessionJson::detail(detail, now);
+    if crate::join::may_manage_links(app, &caller.actor(), detail)
+        && let Some(people) = json.participants.as_mut()
+    {
+        for (person, participant) in people.iter_mut().zip(&detail.participants) {
+            person.join_url = Some(crate::join::join_url(app, participant));
+        }
+    }
+    json
+}
+
+/// `{"sessions": [...]}`, each as [`detail_json`] gives it.
+fn sessions_json(app: &AppState, caller: &ApiCaller, details: &[store::SessionDetail], now: Timestamp) -> Sessions {
+    Sessions {
+        sessions: details.iter().map(|d| detail_json(app, caller, d, now)).collect(),
+    }
+}
+
+fn created(
+    app: &AppState,
+    caller: &ApiCaller,
+    details: &[store::SessionDetail],
+    server: Option<String>,
+    now: Timestamp,
+) -> Response {
+    let mut sessions = sessions_json(app, caller, details, now);
+    // One booking pins all its occurrences to one server.
+    for s in &mut sessions.sessions {
+        s.jitsi_server_id = server.clone();
+    }
+    let mut response = (StatusCode::CREATED, Json(sessions)).into_response();
     if let Some(first) = details.first()
         && let Ok(location) = HeaderValue::from_str(&format!("/api/v1/sessions/{}", first.session.id))
     {
@@ -196,8 +231,26 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes
         learners,
         guests: body.guests.clone().unwrap_or_default(),
     };
-    match service::book(&app, &caller.caller(), body.course_id.clone(), &request).await {
-        Ok(booked) => Ok(created(&booked, app.now())),
+    match service::book(
+        &app,
+        &caller.caller(),
+        body.course_id.clone(),
+        body.jitsi_server_id.clone(),
+        &request,
+    )
+    .await
+    {
+        Ok(booked) => {
+            let server = match booked.first() {
+                Some(first) => app
+                    .store()
+                    .session_jitsi_server(&first.session.id)
+                    .await
+                    .map_err(|e| ApiError::internal(e.to_string(), locale))?,
+                None => None,
+            };
+            Ok(created(&app, &caller, &booked, server, app.now()))
+        }
         Err(f) => Err(problem(&caller, &f)),
     }
 }
@@ -209,7 +262,15 @@ pub async fn read(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     match service::view(&app, &caller.actor(), &id).await {
-        Ok((detail, _)) => Ok(Json(SessionJson::detail(&detail, app.now())).into_response()),
+        Ok((detail, _)) => {
+            let mut json = detail_json(&app, &caller, &detail, app.now());
+            json.jitsi_server_id = app
+                .store()
+                .session_jitsi_server(&detail.session.id)
+                .await
+                .map_err(|e| ApiError::internal(e.to_string(), caller.locale))?;
+            Ok(Json(json).into_response())
+        }
         Err(f) => Err(problem(&caller, &f)),
     }
 }
@@ -403,7 +464,7 @@ pub async fn update(
         }
     }
     match service::change_details(&app, &caller.caller(), &id, body.scope, &change).await {
-        Ok(changed) => Ok(Json(Sessions::of(&changed, app.now())).into_response()),
+        Ok(changed) => Ok(Json(sessions_json(&app, &caller, &changed, app.now())).into_response()),
         Err(f) => Err(problem(&caller, &f)),
     }
 }
@@ -434,7 +495,7 @@ pub async fn replace_people(
         guests: body.guests.unwrap_or_default(),
     };
     match service::set_people(&app, &caller.caller(), &id, body.scope, &input).await {
-        Ok(changed) => Ok(Json(Sessions::of(&changed, app.now())).into_response()),
+        Ok(changed) => Ok(Json(sessions_json(&app, &caller, &changed, app.now())).into_response()),
         Err(f) => Err(problem(&caller, &f)),
     }
 }

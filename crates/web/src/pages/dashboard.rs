@@ -57,7 +57,7 @@ async fn dashboard(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     let (today, later): (Vec<_>, Vec<_>) = found.iter().partition(|s| s.session.starts_at < tomorrow);
     let rows = |list: Vec<&store::SessionSummary>| {
         list.into_iter()
-            .map(|s| SessionRow::of(s, &zone, ctx.locale, now))
+            .map(|s| SessionRow::of(s, &zone, ctx.locale, now).joinable(&s.session, &app.config().join, now))
             .collect::<Vec<_>>()
     };
     let visible = actor.visible_roles().to_vec();

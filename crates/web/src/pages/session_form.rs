@@ -386,6 +386,8 @@ pub struct BookForm {
     pub title: String,
     pub notes: String,
     pub course_id: String,
+    /// The Jitsi server chosen (empty: the default one).
+    pub jitsi_server: String,
     pub when: WhenForm,
     pub repeat: RepeatForm,
     pub people: PeopleForm,
@@ -397,6 +399,7 @@ impl BookForm {
             title: fields.get("title"),
             notes: fields.get("notes"),
             course_id: fields.get("course_id").trim().to_owned(),
+            jitsi_server: fields.get("jitsi_server").trim().to_owned(),
             when: WhenForm::parse(fields),
             repeat: RepeatForm::parse(fields),
             people: PeopleForm::parse(fields),
@@ -406,6 +409,11 @@ impl BookForm {
     /// The course chosen, if any.
     pub fn course(&self) -> Option<String> {
         (!self.course_id.is_empty()).then(|| self.course_id.clone())
+    }
+
+    /// The Jitsi server chosen, if any.
+    pub fn server(&self) -> Option<String> {
+        (!self.jitsi_server.is_empty()).then(|| self.jitsi_server.clone())
     }
 
     /// The booking request, or `None` when its date, time, duration or recurrence cannot be

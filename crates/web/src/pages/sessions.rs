@@ -172,7 +172,7 @@ async fn list(State(app): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery) ->
         status,
         &ListPage {
             page: Page::new(&ctx, "sessions.title", &app.config().default_time_zone),
-            rows: SessionRow::rows(&found, &zone, ctx.locale, app.now()),
+            rows: SessionRow::rows_joinable(&found, &zone, ctx.locale, app.now(), &app.config().join),
             from: if from_text.trim().is_empty() {
                 today.date().to_string()
             } else {
@@ -295,6 +295,8 @@ struct NewPage {
     errors: FieldErrors,
     trainers: Vec<User>,
     courses: Vec<Course>,
+    /// Jitsi servers to choose from (id, name), for those who choose.
+    servers: Vec<(String, String)>,
     staff: bool,
     zones: &'static [String],
     weekdays: Vec<(&'static str, &'static str)>,
@@ -330,6 +332,16 @@ async fn new_page(
         trainers: app.store().trainers().await?,
         courses: if staff {
             app.store().list_courses(false).await?
+        } else {
+            Vec::new()
+        },
+        servers: if actor.may_choose_jitsi_server(SessionFacts::default()) {
+            app.store()
+                .list_jitsi_servers()
+                .await?
+                .into_iter()
+                .map(|s| (s.id, s.name))
+                .collect()
         } else {
             Vec::new()
         },
@@ -447,7 +459,7 @@ async fn create(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResul
         let page = new_page(&app, &ctx, &actor, form, errors, ambiguity).await?;
         return html_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    match service::book(&app, &caller, form.course(), &request).await {
+    match service::book(&app, &caller, form.course(), form.server(), &request).await {
         Ok(booked) => {
             let first = booked.first().map(|d| d.session.id.clone()).unwrap_or_default();
             Ok(Redirect::to(&format!("/sessions/{first}?notice=booked")).into_response())
@@ -551,6 +563,20 @@ struct ShowPage {
     can_edit: bool,
     can_people: bool,
     can_cancel: bool,
+    /// Entering the room: the path, and when the staff's window opens (`None` once the
+    /// session is over or cancelled).
+    join: Option<JoinView>,
+    /// The room's page (server, personal links) for those who manage either.
+    room_page: bool,
+    rsvp: crate::rsvp::RsvpSummary,
+    presence: crate::join::PresenceView,
+}
+
+/// The join section of the session page.
+struct JoinView {
+    path: String,
+    opens: String,
+    open_now: bool,
 }
 
 /// The session `id` if the actor may see it; otherwise 404.
@@ -582,6 +608,21 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
         }
         None => Vec::new(),
     };
+    let now = app.now();
+    let window = domain::window::JoinWindow::for_participant(
+        detail.session.starts_at,
+        detail.session.ends_at,
+        true,
+        &app.config().join,
+    );
+    let join = (detail.session.status == store::SessionStatus::Scheduled
+        && !matches!(window.state(now), domain::window::WindowState::Over))
+    .then(|| JoinView {
+        path: crate::join::staff_join_path(&detail.session.id),
+        opens: page.datetime(&window.opens),
+        open_now: window.is_open(now),
+    });
+    let presence = crate::join::presence_view(&app, &detail.session.id, ctx.locale, &page.time_zone).await?;
     html(&ShowPage {
         s: session_view(&app, &actor, &detail, &zone, &page).await,
         groups: groups(&detail, &page),
@@ -589,6 +630,10 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
         can_edit: service::may(&app, &actor, SessionAction::EditDetails, facts),
         can_people: service::may(&app, &actor, SessionAction::EditParticipants, facts),
         can_cancel: service::may(&app, &actor, SessionAction::Cancel, facts),
+        join,
+        room_page: crate::join::may_manage_links(&app, &actor, &detail) || actor.may_choose_jitsi_server(facts),
+        rsvp: crate::rsvp::summary(&detail),
+        presence,
         page,
     })
 }

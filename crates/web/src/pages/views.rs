@@ -144,9 +144,27 @@ pub struct SessionRow {
     pub attendees: i64,
     pub state: SessionState,
     pub in_series: bool,
+    /// Where the viewer enters the room, while the staff's window is open (see [`SessionRow::joinable`]).
+    pub join: Option<String>,
 }
 
 impl SessionRow {
+    /// Offers the join button while the session is scheduled and the window of trainers and
+    /// moderators (`settings`) is open at `now`. For lists shown to staff who may see the
+    /// session: entering it checks the same again.
+    pub fn joinable(
+        mut self,
+        session: &Session,
+        settings: &domain::window::WindowSettings,
+        now: Timestamp,
+    ) -> SessionRow {
+        let window = domain::window::JoinWindow::for_participant(session.starts_at, session.ends_at, true, settings);
+        if session.status == SessionStatus::Scheduled && window.is_open(now) {
+            self.join = Some(crate::join::staff_join_path(&session.id));
+        }
+        self
+    }
+
     pub fn of(summary: &SessionSummary, viewer_zone: &str, locale: Locale, now: Timestamp) -> SessionRow {
         SessionRow {
             id: summary.session.id.clone(),
@@ -157,12 +175,26 @@ impl SessionRow {
             attendees: summary.attendees,
             state: SessionState::of(&summary.session, now),
             in_series: summary.session.series_id.is_some(),
+            join: None,
         }
     }
 
     pub fn rows(list: &[SessionSummary], viewer_zone: &str, locale: Locale, now: Timestamp) -> Vec<SessionRow> {
         list.iter()
             .map(|s| SessionRow::of(s, viewer_zone, locale, now))
+            .collect()
+    }
+
+    /// [`SessionRow::rows`], each with its join button while its window is open.
+    pub fn rows_joinable(
+        list: &[SessionSummary],
+        viewer_zone: &str,
+        locale: Locale,
+        now: Timestamp,
+        settings: &domain::window::WindowSettings,
+    ) -> Vec<SessionRow> {
+        list.iter()
+            .map(|s| SessionRow::of(s, viewer_zone, locale, now).joinable(&s.session, settings, now))
             .collect()
     }
 }
