@@ -76,16 +76,6 @@ fn lock_end(failures: i64, now_s: i64, rule: &Throttle) -> i64 {
     }
 }
 
-/// Takes one failure back from `key`, lifting its lock if it falls below the limit.
-async fn take_back_failure(c: &mut crate::db::Conn<'_>, key: &str, rule: &Throttle) -> Result<u64> {
-    c.exec(
-        "UPDATE login_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
-         locked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until END WHERE key = $1",
-        args![key, rule.max_failures],
-    )
-    .await
-}
-
 fn session_row(r: &dyn Row) -> Result<LoginSession> {
     Ok(LoginSession {
         id_hash: r.text("s_id_hash")?,
@@ -369,83 +359,86 @@ impl Store {
         }
     }
 
-    /// Opens a login attempt against throttle `keys` (each with its rule), atomically: if any key
-    /// is locked, nothing changes and the latest lock's end is returned; otherwise every key is
-    /// counted a failure *before* the password is checked, in the same transaction as the
-    /// check of the locks. So parallel guesses cannot all pass a check made before any of them
-    /// failed: at most `max_failures` of them are ever verified. A success then calls
-    /// [`Store::login_succeeded`] to take its provisional failure back.
-    pub async fn begin_login_attempt(&self, keys: &[(&str, &Throttle)], now: Timestamp) -> Result<Option<Timestamp>> {
+    /// Opens a login attempt, atomically: if the account's key or the address's key is locked,
+    /// nothing changes and the latest lock's end is returned; otherwise the account is counted
+    /// a failure *before* its password is checked, in the transaction that checked the locks.
+    /// So parallel guesses at one account cannot all pass a check made before any of them
+    /// failed: at most `max_failures` of them are ever verified. The address is counted after
+    /// the check ([`Store::record_login_failure`] on a failure): many people behind one office
+    /// address logging in at the start of a class must not lock each other out.
+    /// A success calls [`Store::login_succeeded`], an undecided attempt
+    /// [`Store::abandon_login_attempt`].
+    pub async fn begin_login_attempt(
+        &self,
+        account: (&str, &Throttle),
+        address_key: &str,
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>> {
         let now_s = now.as_second();
-        let mut sorted: Vec<(&str, &Throttle)> = keys.to_vec();
-        // One order for everyone: two attempts locking the same rows cannot deadlock.
-        sorted.sort_by(|a, b| a.0.cmp(b.0));
-        sorted.dedup_by(|a, b| a.0 == b.0);
+        let (account_key, rule) = account;
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         // SQLite's writer is already alone (BEGIN IMMEDIATE behind the process's writer lock);
-        // PostgreSQL's rows are locked, and stay so until the commit.
-        let for_update = self.backend() == Backend::Postgres;
-        let mut rows = Vec::with_capacity(sorted.len());
-        for (key, _) in &sorted {
-            // The row exists before it is locked, so that two first attempts serialize too.
-            c.exec(
-                "INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, 0, $2, 0) \
-                 ON CONFLICT (key) DO NOTHING",
-                args![*key, now_s],
+        // on PostgreSQL the account's row is created if need be and locked until the commit,
+        // so two first attempts serialize too.
+        c.exec(
+            "INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, 0, $2, 0) \
+             ON CONFLICT (key) DO NOTHING",
+            args![account_key, now_s],
+        )
+        .await?;
+        let sql = if self.backend() == Backend::Postgres {
+            "SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1 FOR UPDATE"
+        } else {
+            "SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1"
+        };
+        let (failures, start, locked) = c
+            .opt(sql, args![account_key], |r| {
+                Ok((r.i64("failures")?, r.i64("window_start")?, r.i64("locked_until")?))
+            })
+            .await?
+            .unwrap_or((0, now_s, 0));
+        let address_lock = c
+            .opt(
+                "SELECT locked_until FROM login_throttle WHERE key = $1",
+                args![address_key],
+                |r| r.i64("locked_until"),
             )
-            .await?;
-            let sql = if for_update {
-                "SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1 FOR UPDATE"
-            } else {
-                "SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1"
-            };
-            let row = c
-                .opt(sql, args![*key], |r| {
-                    Ok((r.i64("failures")?, r.i64("window_start")?, r.i64("locked_until")?))
-                })
-                .await?
-                .unwrap_or((0, now_s, 0));
-            rows.push(row);
-        }
-        let latest_lock = rows.iter().map(|r| r.2).filter(|&l| l > now_s).max();
-        if let Some(until) = latest_lock {
+            .await?
+            .unwrap_or(0);
+        let latest_lock = locked.max(address_lock);
+        if latest_lock > now_s {
             drop(tx); // rolls back: a locked key changes nothing
-            return Ok(Some(ts(until)?));
+            return Ok(Some(ts(latest_lock)?));
         }
-        for ((key, rule), (failures, start, locked)) in sorted.iter().zip(rows) {
-            let (failures, window_start) = next_failure(failures, start, locked, now_s, rule);
-            let locked_until = lock_end(failures, now_s, rule);
-            c.exec(
-                "UPDATE login_throttle SET failures = $2, window_start = $3, locked_until = $4 WHERE key = $1",
-                args![*key, failures, window_start, locked_until],
-            )
-            .await?;
-        }
+        let (failures, window_start) = next_failure(failures, start, locked, now_s, rule);
+        c.exec(
+            "UPDATE login_throttle SET failures = $2, window_start = $3, locked_until = $4 WHERE key = $1",
+            args![account_key, failures, window_start, lock_end(failures, now_s, rule)],
+        )
+        .await?;
         tx.commit().await?;
         Ok(None)
     }
 
     /// A login attempt opened by [`Store::begin_login_attempt`] succeeded: the account's
-    /// failures are forgotten, and the address's provisional failure is taken back (one
-    /// person's success does not wipe what others tried from the same address).
-    pub async fn login_succeeded(&self, account_key: &str, address_key: &str, rule: &Throttle) -> Result<()> {
-        let mut tx = self.pool.write().await?;
-        let mut c = tx.conn();
-        c.exec("DELETE FROM login_throttle WHERE key = $1", args![account_key])
-            .await?;
-        take_back_failure(&mut c, address_key, rule).await?;
-        tx.commit().await
+    /// failures are forgotten.
+    pub async fn login_succeeded(&self, account_key: &str) -> Result<()> {
+        self.clear_login_failures(account_key).await
     }
 
     /// A login attempt opened by [`Store::begin_login_attempt`] was not decided (the server
-    /// was too busy to check the password): its provisional failures are taken back.
-    pub async fn abandon_login_attempt(&self, keys: &[(&str, &Throttle)]) -> Result<()> {
+    /// was too busy to check the password): the account's provisional failure is taken back.
+    pub async fn abandon_login_attempt(&self, account: (&str, &Throttle)) -> Result<()> {
+        let (key, rule) = account;
         let mut tx = self.pool.write().await?;
-        let mut c = tx.conn();
-        for (key, rule) in keys {
-            take_back_failure(&mut c, key, rule).await?;
-        }
+        tx.conn()
+            .exec(
+                "UPDATE login_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
+                 locked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until END WHERE key = $1",
+                args![key, rule.max_failures],
+            )
+            .await?;
         tx.commit().await
     }
 

@@ -650,6 +650,31 @@ fn check_length(start: Timestamp, end: Timestamp) -> Result<()> {
     Ok(())
 }
 
+/// On PostgreSQL, locks the sessions about to change, then the accounts whose conflicts will be
+/// checked, each set in id order, before anything is read: two changes of overlapping series
+/// (or a change and a cancellation) then queue instead of deadlocking, and what is read is what
+/// is written. Bookings lock accounts only, after no session: the order is the same for all.
+/// (SQLite's single writer already serializes.)
+async fn lock_for_change<'a>(
+    c: &mut Conn<'_>,
+    session_ids: impl IntoIterator<Item = &'a String>,
+    user_ids: &BTreeSet<String>,
+) -> Result<()> {
+    if !c.is_postgres() {
+        return Ok(());
+    }
+    let sessions: BTreeSet<&String> = session_ids.into_iter().collect();
+    for id in sessions {
+        c.exec("SELECT id FROM sessions WHERE id = $1 FOR UPDATE", args![id.as_str()])
+            .await?;
+    }
+    for id in user_ids {
+        c.exec("SELECT id FROM users WHERE id = $1 FOR UPDATE", args![id.as_str()])
+            .await?;
+    }
+    Ok(())
+}
+
 /// Refuses if any of `user_ids` teaches a scheduled session (other than `except`) overlapping
 /// one of `times`. Locks the accounts first on PostgreSQL.
 async fn check_conflicts(
@@ -1004,6 +1029,19 @@ impl Store {
         let mut c = tx.conn();
         let mut changes = Vec::new();
         let except: BTreeSet<String> = updates.iter().map(|u| u.id.clone()).collect();
+        if c.is_postgres() {
+            let mut teachers = BTreeSet::new();
+            for update in updates.iter().filter(|u| u.times.is_some()) {
+                teachers.extend(
+                    participants_of(&mut c, &update.id)
+                        .await?
+                        .into_iter()
+                        .filter(|p| p.role.is_moderator())
+                        .filter_map(|p| p.user_id),
+                );
+            }
+            lock_for_change(&mut c, &except, &teachers).await?;
+        }
         for update in updates {
             let session = session_by_id(&mut c, &update.id).await?.ok_or(StoreError::NotFound)?;
             if session.ended(now) {
@@ -1102,6 +1140,12 @@ impl Store {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let resolved = resolve_people(&mut c, people, now.as_second()).await?;
+        let teachers: BTreeSet<String> = resolved
+            .iter()
+            .filter(|p| p.role.is_moderator())
+            .filter_map(|p| p.user_id.clone())
+            .collect();
+        lock_for_change(&mut c, session_ids, &teachers).await?;
         let mut changes = Vec::new();
         for session_id in session_ids {
             let session = session_by_id(&mut c, session_id).await?.ok_or(StoreError::NotFound)?;
@@ -1184,6 +1228,7 @@ impl Store {
     ) -> Result<Vec<SessionDetail>> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
+        lock_for_change(&mut c, ids, &BTreeSet::new()).await?;
         let mut changes = Vec::new();
         for id in ids {
             let session = session_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;

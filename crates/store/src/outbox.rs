@@ -740,6 +740,13 @@ impl Store {
             )
             .await?
         };
+        if claimed.is_empty() {
+            // Nothing claimed, nothing written: rolled back rather than committed, so an idle
+            // worker's polls do not count as writes (which would empty the join cache's view of
+            // an unchanged database every poll).
+            drop(tx);
+            return Ok(Vec::new());
+        }
         tx.commit().await?;
         claimed.sort_by_key(|(seq, _)| *seq);
         Ok(claimed.into_iter().map(|(_, m)| m).collect())

@@ -80,6 +80,7 @@ both_backends!(
     a_listing_is_one_row_per_session_with_every_trainer,
     a_moved_session_is_found_and_conflicts_at_its_new_time,
     checkpoints_run_beside_readers_and_writers,
+    crossing_changes_of_two_series_queue_instead_of_deadlocking,
 );
 
 async fn a_session_is_booked_with_its_people_and_links(backend: Backend) {
@@ -764,4 +765,68 @@ async fn checkpoints_run_beside_readers_and_writers(backend: Backend) {
     }
     store.checkpoint().await.unwrap();
     assert_eq!(store.list_sessions(&SessionFilter::default()).await.unwrap().len(), 10);
+}
+
+/// Two changes that each move one session of trainer A and one of trainer B, listed in opposite
+/// orders, run at once many times: on PostgreSQL, locks taken in list order would deadlock (and
+/// PostgreSQL would abort one with an error); every change must succeed.
+async fn crossing_changes_of_two_series_queue_instead_of_deadlocking(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let manager = account(&store, "marie@example.org", Role::Manager).await;
+    account(&store, "a@example.org", Role::Trainer).await;
+    account(&store, "b@example.org", Role::Trainer).await;
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for day in 0..8 {
+        let start = at(48 + 24 * day);
+        let book = |email: &str, start: Timestamp| {
+            let mut new = single(email, start, 60, &manager.id);
+            new.people.moderators.clear();
+            new.people.learners.clear();
+            new.people.guests.clear();
+            new
+        };
+        a.push(
+            store
+                .book_sessions(&book("a@example.org", start), &audit())
+                .await
+                .unwrap()[0]
+                .session
+                .clone(),
+        );
+        b.push(
+            store
+                .book_sessions(&book("b@example.org", start + SignedDuration::from_hours(2)), &audit())
+                .await
+                .unwrap()[0]
+                .session
+                .clone(),
+        );
+    }
+    let moved = |s: &store::Session| SessionUpdate {
+        id: s.id.clone(),
+        times: Some((
+            s.starts_at + SignedDuration::from_mins(15),
+            s.ends_at + SignedDuration::from_mins(15),
+        )),
+        ..Default::default()
+    };
+    let mut tasks = Vec::new();
+    for (sa, sb) in a.iter().zip(&b) {
+        for forward in [true, false] {
+            let store = store.clone();
+            let updates = if forward {
+                vec![moved(sa), moved(sb)]
+            } else {
+                vec![moved(sb), moved(sa)]
+            };
+            tasks.push(tokio::spawn(async move {
+                store.update_sessions(&updates, Timestamp::now(), &audit()).await
+            }));
+        }
+    }
+    for task in tasks {
+        let result = task.await.unwrap();
+        assert!(result.is_ok(), "a change failed: {:?}", result.err());
+    }
 }

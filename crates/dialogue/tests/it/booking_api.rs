@@ -688,6 +688,12 @@ async fn trainers_see_and_book_only_their_own(backend: Backend) {
         list["items"].as_array().unwrap().is_empty(),
         "a trainer lists only their own"
     );
+    let (status, list) = ana_api.get("/sessions?trainer=nobody@example.org").await;
+    assert_eq!(
+        (status, list["items"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0)),
+        "an unknown address answers like a known one: {list}"
+    );
     assert_eq!(ana_api.get("/courses").await.0, StatusCode::FORBIDDEN);
     assert_eq!(
         ana_api.post("/courses", &json!({ "title": "x" })).await.0,

@@ -145,7 +145,11 @@ async fn the_session_page_joins_shows_answers_and_who_came(backend: Backend) {
         "Présence",
         &format!("/sessions/{}/room", soon.session.id),
     ] {
-        assert!(page.contains(expected), "{expected} missing from the session page: {}", page.body);
+        assert!(
+            page.contains(expected),
+            "{expected} missing from the session page: {}",
+            page.body
+        );
     }
     assert!(!page.contains("La salle ouvre aux animateur·rices"), "already open");
     // The dashboard and the agenda offer to enter the open one only.

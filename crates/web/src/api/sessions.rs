@@ -335,7 +335,9 @@ pub async fn list(
     let trainer = fields.get("trainer");
     let trainer = trainer.trim();
     let mut teacher = None;
-    if !trainer.is_empty() {
+    // A trainer lists their own sessions whatever they ask: the parameter is not even looked
+    // up for them (its answer would tell which addresses have accounts).
+    if !trainer.is_empty() && caller.actor().role >= Role::Manager {
         let found = if trainer.contains('@') {
             app.store().user_by_email(trainer).await
         } else {
@@ -357,7 +359,10 @@ pub async fn list(
     }
     let actor = caller.actor();
     // A trainer lists the sessions they teach, whatever they ask.
-    let empty = actor.role < Role::Manager && teacher.as_ref().is_some_and(|t| *t != actor.user_id);
+    // A trainer asking for someone else's sessions gets none (asking for their own, by email
+    // or id, gets theirs).
+    let me = trainer.eq_ignore_ascii_case(&caller.user.email) || trainer == actor.user_id;
+    let empty = actor.role < Role::Manager && !trainer.is_empty() && !me;
     if actor.role < Role::Manager {
         teacher = Some(actor.user_id.clone());
     }

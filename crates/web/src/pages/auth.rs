@@ -85,7 +85,7 @@ async fn login(State(app): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm
     // The attempt is counted a failure before the password is checked, in the transaction that
     // checks the locks: parallel guesses cannot all slip under the limit.
     if let Some(until) = store
-        .begin_login_attempt(&[(&account_key, account_rule), (&address_key, address_rule)], now)
+        .begin_login_attempt((&account_key, account_rule), &address_key, now)
         .await?
     {
         let message = AppError::Throttled { until }.message(now).render(ctx.locale);
@@ -104,9 +104,7 @@ async fn login(State(app): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm
         Ok(matches) => matches,
         Err(HashingError::Busy) => {
             // Not the person's failure: take the provisional one back.
-            store
-                .abandon_login_attempt(&[(&account_key, account_rule), (&address_key, address_rule)])
-                .await?;
+            store.abandon_login_attempt((&account_key, account_rule)).await?;
             let message = AppError::Busy.message(now).render(ctx.locale);
             return again(StatusCode::SERVICE_UNAVAILABLE, message);
         }
@@ -115,12 +113,13 @@ async fn login(State(app): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm
     let user = match candidate {
         Some((user, _)) if matches => user,
         _ => {
+            store.record_login_failure(&address_key, now, address_rule).await?;
             let entry = ctx.audit("login.failed").target("email", &email_norm, &email_norm);
             store.audit(&entry).await?;
             return again(StatusCode::UNAUTHORIZED, ctx.locale.t("login.error.invalid").to_owned());
         }
     };
-    store.login_succeeded(&account_key, &address_key, address_rule).await?;
+    store.login_succeeded(&account_key).await?;
     if let Some(old) = &ctx.auth {
         store.delete_session(&old.session_hash, None).await?;
     }

@@ -64,8 +64,19 @@ fn teacher_filter(actor: &Actor) -> Option<String> {
 }
 
 /// The page number (1-based) of `?page=`.
+/// Beyond any real agenda (a million pages of sessions).
+const MAX_PAGE: i64 = 1_000_000;
+
+/// The page asked for: 1 when absent or unreadable, at most [`MAX_PAGE`] (so the offset
+/// computed from it cannot overflow).
 fn page_number(fields: &Fields) -> i64 {
-    fields.get("page").parse::<i64>().ok().filter(|n| *n >= 1).unwrap_or(1)
+    fields
+        .get("page")
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .unwrap_or(1)
+        .min(MAX_PAGE)
 }
 
 /// Links to the previous and next pages, keeping the other query parameters.
