@@ -120,6 +120,8 @@ pub enum BookingError {
     DurationOutOfRange { minutes: i64, min: i64, max: i64 },
     #[error("the session would start in the past ({starts_at})")]
     StartsInPast { starts_at: Timestamp },
+    #[error("the running session would already be over ({ends_at})")]
+    EndsInPast { ends_at: Timestamp },
     #[error("the session would start more than {years} years from now ({starts_at})")]
     TooFarAhead { starts_at: Timestamp, years: i64 },
     #[error("unknown time zone {0:?}")]
@@ -149,7 +151,7 @@ impl BookingError {
         match self {
             BookingError::TitleEmpty | BookingError::TitleTooLong { .. } | BookingError::TitleControl => "title",
             BookingError::NotesTooLong { .. } => "notes",
-            BookingError::DurationOutOfRange { .. } => "duration",
+            BookingError::DurationOutOfRange { .. } | BookingError::EndsInPast { .. } => "duration",
             BookingError::StartsInPast { .. } | BookingError::TooFarAhead { .. } | BookingError::LocalTime(_) => {
                 "start"
             }

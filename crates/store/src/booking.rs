@@ -665,8 +665,14 @@ async fn lock_for_change<'a>(
     }
     let sessions: BTreeSet<&String> = session_ids.into_iter().collect();
     for id in sessions {
-        c.exec("SELECT id FROM sessions WHERE id = $1 FOR UPDATE", args![id.as_str()])
-            .await?;
+        // NO KEY UPDATE: exclusive among changers, yet compatible with the key-share locks
+        // that rows referencing the session take (the mail worker writing a reminder's outbox
+        // row must not deadlock with a change waiting on that reminder).
+        c.exec(
+            "SELECT id FROM sessions WHERE id = $1 FOR NO KEY UPDATE",
+            args![id.as_str()],
+        )
+        .await?;
     }
     for id in user_ids {
         c.exec("SELECT id FROM users WHERE id = $1 FOR UPDATE", args![id.as_str()])

@@ -193,6 +193,7 @@ pub fn booking_error_message(e: &BookingError) -> Message {
             .arg("max", max),
         BookingError::StartsInPast { .. } => Message::new("booking.error.past"),
         BookingError::TooFarAhead { years, .. } => Message::new("booking.error.too_far").arg("years", years),
+        BookingError::EndsInPast { .. } => Message::new("booking.error.ends_in_past"),
         BookingError::UnknownTimeZone(z) => Message::new("input.time_zone_unknown").arg("value", z),
         BookingError::LocalTime(e) => local_time_message(e),
         BookingError::Rule(rule) => rule_message(rule),
@@ -523,7 +524,16 @@ pub async fn change_details(
                     let length = duration.unwrap_or(SignedDuration::from_secs(
                         session.ends_at.as_second() - session.starts_at.as_second(),
                     ));
-                    if start.timestamp() <= app.now() {
+                    // A session that has begun keeps its start: it may still be lengthened
+                    // (or shortened) while it runs, to an end still to come.
+                    let running = start.timestamp() == session.starts_at && session.starts_at <= app.now();
+                    if running {
+                        if start.timestamp() + length <= app.now() {
+                            errors.push(BookingError::EndsInPast {
+                                ends_at: start.timestamp() + length,
+                            });
+                        }
+                    } else if start.timestamp() <= app.now() {
                         errors.push(BookingError::StartsInPast {
                             starts_at: start.timestamp(),
                         });

@@ -316,7 +316,8 @@ async fn authenticate(
 /// or a missing or wrong CSRF token (form field `_csrf` or header `X-CSRF-Token`).
 async fn check_csrf(app: &AppState, req: Request, cookie_value: Option<&str>) -> Result<Request, AppError> {
     if let Some(origin) = req.headers().get(header::ORIGIN) {
-        if origin.as_bytes() != app.config().origin().as_bytes() {
+        // Hosts are case-insensitive; browsers send them in lower case, as `origin()` is.
+        if !origin.as_bytes().eq_ignore_ascii_case(app.config().origin().as_bytes()) {
             tracing::warn!(origin = ?origin, "cross-origin form post refused");
             return Err(AppError::Csrf);
         }

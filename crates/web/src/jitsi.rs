@@ -304,6 +304,27 @@ impl Runtime {
         Ok(out)
     }
 
+    /// Refuses a bearer that another server already uses (Prosody's calls are told apart by
+    /// their bearer alone: two servers with one would answer for each other).
+    pub async fn check_bearer(
+        &self,
+        store: &Store,
+        id: &str,
+        change: &ServerChange,
+        problems: &mut FieldProblems,
+    ) -> Result<(), StoreError> {
+        let Some(wanted) = text(&change.api_secret).filter(|s| !s.is_empty()) else {
+            return Ok(());
+        };
+        for server in self.all(store).await? {
+            if server.server.id != id && constant_time_eq(server.api_secret.as_bytes(), wanted.as_bytes()) {
+                problems.push(("api_secret", Message::new("jitsi.error.api_secret_taken")));
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// The server whose bearer secret is `presented`, comparing with each in constant time.
     pub async fn by_bearer(&self, store: &Store, presented: &str) -> Result<Option<Arc<ServerRuntime>>, StoreError> {
         let mut found = None;

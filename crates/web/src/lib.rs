@@ -103,5 +103,7 @@ pub fn router(app: AppState) -> Router {
                 ),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, security::RandomRequestId))
+        // Outside the layer that sets the id: an implausible one from the client is gone first.
+        .layer(axum::middleware::map_request(security::sanitize_request_id))
         .with_state(app)
 }

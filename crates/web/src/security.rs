@@ -47,6 +47,24 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
+/// Drops a client's `X-Request-Id` unless it is a plausible id (1 to 64 of `A-Z a-z 0-9 - _ .`),
+/// so that one of ours replaces it: a proxy's id is kept for tracing across both logs, while
+/// anything else cannot put arbitrary text into every log line of the request.
+pub async fn sanitize_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let plausible = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        (1..=64).contains(&b.len())
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    };
+    let headers = request.headers_mut();
+    let all_plausible = headers.get_all("x-request-id").iter().all(plausible);
+    if !all_plausible || headers.get_all("x-request-id").iter().count() > 1 {
+        headers.remove("x-request-id");
+    }
+    request
+}
+
 /// Paths whose next segment is a credential: personal join links, the first-start and
 /// set-password links, calendar feeds.
 const SECRET_PATHS: [&str; 4] = ["/j/", "/setup/", "/password/", "/ical/"];

@@ -66,13 +66,24 @@ impl WebConfig {
         self.public_url.starts_with("https://")
     }
 
-    /// The scheme, host and port of the public URL (what browsers send as `Origin`).
-    pub fn origin(&self) -> &str {
-        let after_scheme = self.public_url.find("://").map_or(0, |i| i + 3);
-        match self.public_url[after_scheme..].find('/') {
-            Some(slash) => &self.public_url[..after_scheme + slash],
-            None => &self.public_url,
+    /// The scheme, host and port of the public URL as browsers send it in `Origin`: scheme and
+    /// host in lower case, the scheme's default port left out (`https://Example.org:443/x` is
+    /// `https://example.org`).
+    pub fn origin(&self) -> String {
+        let url = &self.public_url;
+        let after_scheme = url.find("://").map_or(0, |i| i + 3);
+        let end = url[after_scheme..]
+            .find('/')
+            .map_or(url.len(), |slash| after_scheme + slash);
+        let origin = url[..end].to_ascii_lowercase();
+        for (scheme, port) in [("https://", ":443"), ("http://", ":80")] {
+            if origin.starts_with(scheme)
+                && let Some(bare) = origin.strip_suffix(port)
+            {
+                return bare.to_owned();
+            }
         }
+        origin
     }
 }
 
@@ -252,6 +263,11 @@ mod tests {
         c.public_url = "http://127.0.0.1:8080".into();
         assert_eq!(c.origin(), "http://127.0.0.1:8080");
         assert!(!c.https());
+        // As browsers send it: lower case, no default port.
+        c.public_url = "https://Formation.Example.org:443/dialogue/".into();
+        assert_eq!(c.origin(), "https://formation.example.org");
+        c.public_url = "http://example.org:80".into();
+        assert_eq!(c.origin(), "http://example.org");
     }
 
     #[test]

@@ -550,7 +550,40 @@ async fn sessions_change_and_cancel_this_one_or_the_following(backend: Backend) 
         .patch(&format!("/sessions/{}", ids[3]), &json!({ "title": "x" }))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    // A running one keeps its start but may be lengthened (not moved, not ended already).
+    let starts: jiff::Timestamp = first["starts_at"].as_str().unwrap().parse().unwrap();
+    app.clock
+        .advance(starts.duration_since(app.state.now()) + jiff::SignedDuration::from_mins(30));
+    let (status, longer) = api
+        .patch(&format!("/sessions/{}", ids[0]), &json!({ "duration_minutes": 120 }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "a running session is extended: {longer}");
+    assert_eq!(longer["sessions"][0]["duration_minutes"], 120);
+    let (status, problem) = api
+        .patch(&format!("/sessions/{}", ids[0]), &json!({ "duration_minutes": 15 }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem_fields(&problem), ["duration_minutes"]);
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("déjà terminée"),
+        "{problem}"
+    );
+    let (status, _) = api
+        .patch(
+            &format!("/sessions/{}", ids[0]),
+            &json!({ "starts_at": starts.checked_sub(jiff::SignedDuration::from_hours(1)).unwrap().to_string() }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a start cannot move into the past"
+    );
     // An ended one is read-only.
+    let (_, first) = api.get(&format!("/sessions/{}", ids[0])).await;
     let ends: jiff::Timestamp = first["ends_at"].as_str().unwrap().parse().unwrap();
     app.clock
         .advance(ends.duration_since(app.state.now()) + jiff::SignedDuration::from_mins(1));

@@ -94,6 +94,17 @@ async fn security_headers_on_pages_assets_and_errors() {
         .await
         .unwrap();
     assert_eq!(r.headers()["x-request-id"], "abc123");
+    // Anything else a client sends is replaced by one of ours.
+    for sent in ["a b", "<script>", &"x".repeat(65), "a\tb"] {
+        let r = client
+            .get(format!("{}/healthz", app.url))
+            .header("x-request-id", sent)
+            .send()
+            .await
+            .unwrap();
+        let id = r.headers()["x-request-id"].to_str().unwrap();
+        assert!(id != sent && id.len() == 16, "{sent:?} became {id:?}");
+    }
 }
 
 #[tokio::test]

@@ -281,6 +281,18 @@ async fn the_api_manages_servers_admins_only(backend: Backend) {
         rs["public_key"].as_str().unwrap()
     );
     assert!(!rs.to_string().contains("PRIVATE KEY"));
+    // The same bearer for a second server: refused (Prosody's calls are told apart by it).
+    let twin = json!({
+        "name": "Twin", "base_url": "https://meet3.example.org", "domain": "meet3.example.org",
+        "token_mode": "hs256", "app_id": "dialogue", "app_secret": APP_SECRET,
+        "api_secret": "a".repeat(40)
+    });
+    let before = app.store().list_jitsi_servers().await.unwrap().len();
+    let r = api(&app, reqwest::Method::POST, "/jitsi-servers", &token, Some(twin)).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "api_secret", "{problem}");
+    assert_eq!(app.store().list_jitsi_servers().await.unwrap().len(), before);
     // PATCH: only what is given changes; a bad value is a 422 naming the field.
     let r = api(
         &app,

@@ -200,6 +200,14 @@ async fn create(State(app): State<AppState>, caller: ApiCaller, body: Bytes) -> 
     require_admin(&caller)?;
     let change = parse_body(&caller, &body)?.change();
     let id = store::new_id();
+    let mut taken = Vec::new();
+    app.jitsi()
+        .check_bearer(app.store(), &id, &change, &mut taken)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string(), caller.locale))?;
+    if !taken.is_empty() {
+        return Err(invalid(&caller, taken));
+    }
     let prepared = prepare(app.jitsi().sealer(), &id, None, &change).map_err(|p| invalid(&caller, p))?;
     let audit = store::AuditEntry::new("jitsi_server.create", Some(&caller.user.id), &caller.user.email, None);
     let server = app
@@ -246,6 +254,14 @@ async fn update(
     require_admin(&caller)?;
     let current = load(&app, &caller, &id).await?;
     let change = parse_body(&caller, &body)?.change();
+    let mut taken = Vec::new();
+    app.jitsi()
+        .check_bearer(app.store(), &id, &change, &mut taken)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string(), caller.locale))?;
+    if !taken.is_empty() {
+        return Err(invalid(&caller, taken));
+    }
     let prepared = prepare(app.jitsi().sealer(), &id, Some(&current), &change).map_err(|p| invalid(&caller, p))?;
     let audit = store::AuditEntry::new("jitsi_server.update", Some(&caller.user.id), &caller.user.email, None);
     let server = app

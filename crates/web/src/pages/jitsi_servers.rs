@@ -254,6 +254,9 @@ async fn create(State(app): State<AppState>, ctx: Ctx, Form(fields): Form<Vec<(S
         Err(()) => problems.push(("max_occupants", Message::new("jitsi.error.max_occupants"))),
     }
     let id = store::new_id();
+    app.jitsi()
+        .check_bearer(app.store(), &id, &change, &mut problems)
+        .await?;
     let prepared = match prepare(app.jitsi().sealer(), &id, None, &change) {
         Ok(p) if problems.is_empty() => p,
         Ok(_) => {
@@ -318,6 +321,9 @@ async fn update(
         Ok(limit) => change.max_occupants = Some(limit),
         Err(()) => problems.push(("max_occupants", Message::new("jitsi.error.max_occupants"))),
     }
+    app.jitsi()
+        .check_bearer(app.store(), &id, &change, &mut problems)
+        .await?;
     let prepared = match prepare(app.jitsi().sealer(), &id, Some(&current), &change) {
         Ok(p) if problems.is_empty() => p,
         other => {
