@@ -428,15 +428,16 @@ impl Store {
     }
 
     /// A login attempt opened by [`Store::begin_login_attempt`] was not decided (the server
-    /// was too busy to check the password): the account's provisional failure is taken back.
+    /// was too busy to check the password): the account's provisional failure is taken back,
+    /// with any lock it set (the attempt began only because no lock was in force).
     pub async fn abandon_login_attempt(&self, account: (&str, &Throttle)) -> Result<()> {
-        let (key, rule) = account;
+        let (key, _) = account;
         let mut tx = self.pool.write().await?;
         tx.conn()
             .exec(
                 "UPDATE login_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
-                 locked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until END WHERE key = $1",
-                args![key, rule.max_failures],
+                 locked_until = 0 WHERE key = $1",
+                args![key],
             )
             .await?;
         tx.commit().await

@@ -3,7 +3,7 @@
 //! Every write checks what must hold under concurrency inside its transaction: a trainer or an
 //! account moderator is never in two overlapping scheduled sessions. On SQLite the transaction
 //! holds the database's single write lock; on PostgreSQL the accounts involved are locked
-//! (`FOR UPDATE`, in id order) before the overlap query, so of two conflicting bookings exactly
+//! (`FOR NO KEY UPDATE`, in id order) before the overlap query, so of two conflicting bookings exactly
 //! one wins on either backend.
 //!
 //! Personal links: each participant's key is derived (HMAC) from the server's link secret, the
@@ -674,9 +674,22 @@ async fn lock_for_change<'a>(
         )
         .await?;
     }
+    lock_accounts(c, user_ids).await
+}
+
+/// On PostgreSQL, locks accounts in id order (`FOR NO KEY UPDATE`: exclusive among bookings and
+/// changes, compatible with the key-share locks of rows that reference an account, such as a
+/// new session's `created_by`).
+async fn lock_accounts(c: &mut Conn<'_>, user_ids: &BTreeSet<String>) -> Result<()> {
+    if !c.is_postgres() {
+        return Ok(());
+    }
     for id in user_ids {
-        c.exec("SELECT id FROM users WHERE id = $1 FOR UPDATE", args![id.as_str()])
-            .await?;
+        c.exec(
+            "SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE",
+            args![id.as_str()],
+        )
+        .await?;
     }
     Ok(())
 }
@@ -692,13 +705,8 @@ async fn check_conflicts(
     if times.is_empty() || user_ids.is_empty() {
         return Ok(());
     }
-    if c.is_postgres() {
-        // BTreeSet: ids in order, so concurrent bookings lock in the same order (no deadlock).
-        for id in user_ids {
-            c.exec("SELECT id FROM users WHERE id = $1 FOR UPDATE", args![id.as_str()])
-                .await?;
-        }
-    }
+    // BTreeSet: ids in order, so concurrent bookings lock in the same order (no deadlock).
+    lock_accounts(c, user_ids).await?;
     let from = times.iter().map(|t| t.0).min().unwrap_or_default();
     let to = times.iter().map(|t| t.1).max().unwrap_or_default();
     for user_id in user_ids {
@@ -1036,6 +1044,9 @@ impl Store {
         let mut changes = Vec::new();
         let except: BTreeSet<String> = updates.iter().map(|u| u.id.clone()).collect();
         if c.is_postgres() {
+            // The sessions first, then who teaches them (read under that lock, so nobody
+            // changes the people meanwhile), then those accounts.
+            lock_for_change(&mut c, &except, &BTreeSet::new()).await?;
             let mut teachers = BTreeSet::new();
             for update in updates.iter().filter(|u| u.times.is_some()) {
                 teachers.extend(
@@ -1046,7 +1057,7 @@ impl Store {
                         .filter_map(|p| p.user_id),
                 );
             }
-            lock_for_change(&mut c, &except, &teachers).await?;
+            lock_accounts(&mut c, &teachers).await?;
         }
         for update in updates {
             let session = session_by_id(&mut c, &update.id).await?.ok_or(StoreError::NotFound)?;

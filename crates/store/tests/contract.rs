@@ -558,6 +558,22 @@ async fn parallel_login_attempts_never_pass_the_limit(backend: Backend) {
         store.throttled_until(&["acct:f"], now).await.unwrap().is_none(),
         "two failures counted, not three"
     );
+    // At the limit, with its lock over: the attempt that would lock again, abandoned, does not.
+    let later = now + SignedDuration::from_secs(61);
+    assert!(store.throttled_until(&["acct:a"], later).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .begin_login_attempt(("acct:a", &account), "ip:z", later)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store.throttled_until(&["acct:a"], later).await.unwrap().is_some());
+    store.abandon_login_attempt(("acct:a", &account)).await.unwrap();
+    assert!(
+        store.throttled_until(&["acct:a"], later).await.unwrap().is_none(),
+        "an abandoned attempt leaves no lock"
+    );
 }
 
 async fn the_audit_log_pages_newest_first(backend: Backend) {

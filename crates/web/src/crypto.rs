@@ -111,12 +111,48 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
 }
 
-/// Argon2 runs at most this many at once: one per core. Each costs ~19 MiB and a core for tens
-/// of milliseconds; a burst of logins beyond the cores would only queue on the blocking pool
-/// (up to 512 threads and 10 GiB), starving every other request. Process-wide, as the cores are.
-static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+/// Argon2 runs on its own threads, one per core, and nowhere else. Each hash costs ~19 MiB and
+/// a core for tens of milliseconds: a burst of logins on the blocking pool would run dozens at
+/// once (up to 512 threads), starving every other request, and each thread's allocator arena
+/// would keep its 19 MiB afterwards (hundreds of MiB measured by bench/login). On a few fixed
+/// threads the burst queues, and the memory is a few arenas' worth. Process-wide, as the cores
+/// are.
+struct Hashers {
+    /// Turns: one per thread, so that the queue never holds more than the threads can take.
+    turns: std::sync::Arc<tokio::sync::Semaphore>,
+    jobs: std::sync::mpsc::SyncSender<Job>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+static HASHERS: std::sync::LazyLock<Option<Hashers>> = std::sync::LazyLock::new(|| {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    tokio::sync::Semaphore::new(cores)
+    let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(cores);
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+    let mut started = 0;
+    for i in 0..cores {
+        let queue = queue.clone();
+        let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+            loop {
+                // The lock is held only to take one job; a poisoned lock (a job cannot
+                // panic while holding it) still hands out the queue.
+                let job = match queue.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                };
+                // A panicking job loses its answer (the caller sees `Failed`), not the thread.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
+        });
+        match spawned {
+            Ok(_) => started += 1,
+            Err(e) => tracing::error!(error = %e, "cannot start a password-hashing thread"),
+        }
+    }
+    (started > 0).then(|| Hashers {
+        turns: std::sync::Arc::new(tokio::sync::Semaphore::new(started)),
+        jobs,
+    })
 });
 
 /// How long a request waits for its turn at argon2 before it is told the server is busy.
@@ -131,31 +167,89 @@ pub enum HashingError {
     Failed(String),
 }
 
-/// Runs `work` (argon2) on the blocking pool, one per core at most, waiting at most
+/// Runs `work` (argon2) on the hashing threads (see [`Hashers`]), waiting at most
 /// [`HASHING_WAIT`] for a turn.
 async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashingError> {
-    let permit = tokio::time::timeout(HASHING_WAIT, HASHING.acquire())
+    let Some(hashers) = HASHERS.as_ref() else {
+        return Err(HashingError::Failed(
+            "no password-hashing thread could be started".into(),
+        ));
+    };
+    let turn = tokio::time::timeout(HASHING_WAIT, hashers.turns.clone().acquire_owned())
         .await
         .map_err(|_| HashingError::Busy)?
         // The semaphore is never closed.
         .map_err(|_| HashingError::Busy)?;
-    let out = tokio::task::spawn_blocking(work)
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    // The turn ends with the job, not with the request: one whose client went away still
+    // holds its turn until its hash is done.
+    let job: Job = Box::new(move || {
+        let _ = answer.send(work());
+        drop(turn);
+    });
+    // Never full: a turn is held for each job queued or running, and there are as many turns
+    // as threads and as places in the queue.
+    hashers
+        .jobs
+        .try_send(job)
+        .map_err(|e| HashingError::Failed(format!("hashing queue: {e}")))?;
+    answered
         .await
-        .map_err(|e| HashingError::Failed(e.to_string()));
-    drop(permit);
-    out
+        .map_err(|_| HashingError::Failed("the hashing job did not answer".into()))
 }
 
-/// [`verify_password`], bounded (see [`HASHING`]).
+/// [`verify_password`], bounded (see [`Hashers`]).
 pub async fn verify_password_bounded(password: String, hash: String) -> Result<bool, HashingError> {
-    bounded(move || verify_password(&password, &hash)).await
+    // Only ever on the hashing threads: each keeps its buffer for the next check.
+    bounded(move || BLOCKS.with_borrow_mut(|blocks| verify_password_in(&password, &hash, blocks))).await
 }
 
-/// [`hash_password`], bounded (see [`HASHING`]).
+/// [`hash_password`], bounded (see [`Hashers`]).
 pub async fn hash_password_bounded(password: String) -> Result<String, HashingError> {
     bounded(move || hash_password(&password))
         .await?
         .map_err(|e| HashingError::Failed(e.to_string()))
+}
+
+/// Checks a password as [`verify_password`] does, computing in `blocks` (grown to the hash's
+/// memory cost, kept by the caller) instead of allocating 19 MiB for each check: the hashing
+/// threads keep one such buffer each, so memory stays at threads × 19 MiB however many logins
+/// there are (glibc keeps freed blocks of that size in each thread's arena otherwise).
+fn verify_password_in(password: &str, hash: &str, blocks: &mut Vec<argon2::Block>) -> bool {
+    let Ok(parsed) = argon2::PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match parsed.version.map(argon2::Version::try_from) {
+        None => argon2::Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = argon2::Params::try_from(&parsed) else {
+        return false;
+    };
+    let needed = params.block_count();
+    if blocks.len() < needed {
+        blocks.resize(needed, argon2::Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password.as_bytes(),
+        salt.as_ref(),
+        &mut out,
+        &mut blocks[..needed],
+    );
+    computed.is_ok() && constant_time_eq(&out, expected.as_bytes())
+}
+
+thread_local! {
+    /// The argon2 memory of a hashing thread (see [`verify_password_in`]).
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A valid hash of nothing anyone types, verified when the account does not exist so that a
@@ -174,6 +268,26 @@ mod tests {
         assert!(verify_password("correct horse battery", &hash));
         assert!(!verify_password("correct horse batterY", &hash));
         assert!(!verify_password("x", "not a hash"));
+        // The same answers computing in a kept buffer, for this hash and for others' shapes.
+        let mut blocks = Vec::new();
+        assert!(verify_password_in("correct horse battery", &hash, &mut blocks));
+        assert!(!verify_password_in("correct horse batterY", &hash, &mut blocks));
+        assert!(
+            verify_password_in("correct horse battery", &hash, &mut blocks),
+            "the buffer is reused"
+        );
+        assert!(!verify_password_in("x", "not a hash", &mut blocks));
+        let small = Argon2::new(
+            argon2::Algorithm::Argon2i,
+            argon2::Version::V0x10,
+            argon2::Params::new(64, 1, 1, Some(16)).unwrap(),
+        )
+        .hash_password_with_salt(b"pw", b"saltsaltsalt")
+        .unwrap()
+        .to_string();
+        assert!(verify_password("pw", &small));
+        assert!(verify_password_in("pw", &small, &mut blocks));
+        assert!(!verify_password_in("px", &small, &mut blocks));
     }
 
     #[test]

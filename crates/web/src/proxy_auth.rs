@@ -109,6 +109,12 @@ pub async fn login(
                     .await
                 {
                     Ok(user) => user,
+                    // Two first requests at once: the other one linked it, to this identity.
+                    Err(StoreError::EmailTaken)
+                        if let Some(linked) = store.user_by_external_id(SOURCE, &identity.external_id).await? =>
+                    {
+                        linked
+                    }
                     // The address belongs to an account someone already logs in to (with a
                     // password, or another identity): an admin decides, not the first login.
                     Err(StoreError::EmailTaken) => {
