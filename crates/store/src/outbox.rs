@@ -278,11 +278,24 @@ macro_rules! outbox_fields {
 /// expired lease; none while an earlier message of the same thread (session and recipient) is
 /// still queued or being sent.
 macro_rules! claimable {
-    () => {
-        "SELECT c.seq FROM outbox c WHERE ((c.status = 'queued' AND c.next_attempt_at <= $3) \
-         OR (c.status = 'sending' AND c.lease_until <= $3)) AND NOT EXISTS (SELECT 1 FROM outbox e \
-         WHERE e.session_id = c.session_id AND e.recipient_norm = c.recipient_norm AND e.seq < c.seq \
-         AND e.status IN ('queued', 'sending')) ORDER BY c.next_attempt_at, c.seq LIMIT $4"
+    // Two separate queries, not one with an OR of the two states: each then walks `outbox_due`
+    // (status, next_attempt_at, and the rowid `seq`) in the order asked and stops at the limit,
+    // where the OR sorted the whole backlog in a temporary B-tree inside the writer's lock
+    // (0.55 s per claim with 300,000 messages queued; a few ms this way).
+    (queued) => {
+        claimable!("c.status = 'queued' AND c.next_attempt_at <= $3")
+    };
+    (expired) => {
+        claimable!("c.status = 'sending' AND c.lease_until <= $3")
+    };
+    ($state:literal) => {
+        concat!(
+            "SELECT c.seq FROM outbox c WHERE ",
+            $state,
+            " AND NOT EXISTS (SELECT 1 FROM outbox e \
+             WHERE e.session_id = c.session_id AND e.recipient_norm = c.recipient_norm AND e.seq < c.seq \
+             AND e.status IN ('queued', 'sending')) ORDER BY c.next_attempt_at, c.seq LIMIT $4"
+        )
     };
 }
 
@@ -711,35 +724,48 @@ impl Store {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let until = (now + lease).as_second();
-        let args = args![owner, until, now.as_second(), limit];
-        let mut claimed = if c.is_postgres() {
-            c.all(
-                concat!(
+        let mut claimed = Vec::new();
+        // Expired leases first (their messages were due before anything queued now), then the
+        // queue, up to `limit` in all.
+        for expired in [true, false] {
+            let room = limit - claimed.len() as i64;
+            if room <= 0 {
+                break;
+            }
+            let args = args![owner, until, now.as_second(), room];
+            let sql = match (c.is_postgres(), expired) {
+                (true, true) => concat!(
                     "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
                      attempts = attempts + 1, updated_at = $3 WHERE seq IN (",
-                    claimable!(),
+                    claimable!(expired),
                     " FOR UPDATE SKIP LOCKED) RETURNING seq, ",
                     outbox_fields!()
                 ),
-                args,
-                |r| Ok((r.i64("seq")?, message_row(r)?)),
-            )
-            .await?
-        } else {
-            // SQLite: this transaction holds the database's only write lock.
-            c.all(
-                concat!(
+                (true, false) => concat!(
                     "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
                      attempts = attempts + 1, updated_at = $3 WHERE seq IN (",
-                    claimable!(),
+                    claimable!(queued),
+                    " FOR UPDATE SKIP LOCKED) RETURNING seq, ",
+                    outbox_fields!()
+                ),
+                // SQLite: this transaction holds the database's only write lock.
+                (false, true) => concat!(
+                    "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
+                     attempts = attempts + 1, updated_at = $3 WHERE seq IN (",
+                    claimable!(expired),
                     ") RETURNING seq, ",
                     outbox_fields!()
                 ),
-                args,
-                |r| Ok((r.i64("seq")?, message_row(r)?)),
-            )
-            .await?
-        };
+                (false, false) => concat!(
+                    "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
+                     attempts = attempts + 1, updated_at = $3 WHERE seq IN (",
+                    claimable!(queued),
+                    ") RETURNING seq, ",
+                    outbox_fields!()
+                ),
+            };
+            claimed.extend(c.all(sql, args, |r| Ok((r.i64("seq")?, message_row(r)?))).await?);
+        }
         if claimed.is_empty() {
             // Nothing claimed, nothing written: rolled back rather than committed, so an idle
             // worker's polls do not count as writes (which would empty the join cache's view of
