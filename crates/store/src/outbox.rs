@@ -299,6 +299,20 @@ macro_rules! claimable {
     };
 }
 
+/// The statement that leases the messages [`claimable!`] selects, with a lock clause.
+macro_rules! claim_sql {
+    ($which:ident, $lock:literal) => {
+        concat!(
+            "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
+             attempts = attempts + 1, updated_at = $3 WHERE seq IN (",
+            claimable!($which),
+            $lock,
+            ") RETURNING seq, ",
+            outbox_fields!()
+        )
+    };
+}
+
 /// The sessions of account `$1`'s feed overlapping `[$2, $3)`: taught, or booked when `$4`.
 macro_rules! feed_filter {
     () => {
@@ -733,36 +747,13 @@ impl Store {
                 break;
             }
             let args = args![owner, until, now.as_second(), room];
+            // On PostgreSQL rows another instance is claiming are skipped; on SQLite this
+            // transaction holds the database's only write lock.
             let sql = match (c.is_postgres(), expired) {
-                (true, true) => concat!(
-                    "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
-                     attempts = attempts + 1, updated_at = $3 WHERE seq IN (",
-                    claimable!(expired),
-                    " FOR UPDATE SKIP LOCKED) RETURNING seq, ",
-                    outbox_fields!()
-                ),
-                (true, false) => concat!(
-                    "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
-                     attempts = attempts + 1, updated_at = $3 WHERE seq IN (",
-                    claimable!(queued),
-                    " FOR UPDATE SKIP LOCKED) RETURNING seq, ",
-                    outbox_fields!()
-                ),
-                // SQLite: this transaction holds the database's only write lock.
-                (false, true) => concat!(
-                    "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
-                     attempts = attempts + 1, updated_at = $3 WHERE seq IN (",
-                    claimable!(expired),
-                    ") RETURNING seq, ",
-                    outbox_fields!()
-                ),
-                (false, false) => concat!(
-                    "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
-                     attempts = attempts + 1, updated_at = $3 WHERE seq IN (",
-                    claimable!(queued),
-                    ") RETURNING seq, ",
-                    outbox_fields!()
-                ),
+                (true, true) => claim_sql!(expired, " FOR UPDATE SKIP LOCKED"),
+                (true, false) => claim_sql!(queued, " FOR UPDATE SKIP LOCKED"),
+                (false, true) => claim_sql!(expired, ""),
+                (false, false) => claim_sql!(queued, ""),
             };
             claimed.extend(c.all(sql, args, |r| Ok((r.i64("seq")?, message_row(r)?))).await?);
         }
