@@ -20,7 +20,7 @@ use store::{JitsiServer, StoreError, TokenModeKind};
 use super::{ApiCaller, ApiError};
 use crate::booking::BookingFailure;
 use crate::error::Message;
-use crate::jitsi::{ServerChange, key_server_url, prepare, refusal_message};
+use crate::jitsi::{PreparedServer, ServerChange, key_server_url, prepare, refusal_message};
 use crate::state::AppState;
 
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
@@ -196,19 +196,31 @@ async fn list(State(app): State<AppState>, caller: ApiCaller) -> Result<Json<Vec
     Ok(Json(servers.into_iter().map(|s| out(&app, s, None)).collect()))
 }
 
+/// The settings as the store takes them, or every problem with its field; a bearer another
+/// server already uses is one of them.
+async fn prepare_checked(
+    app: &AppState,
+    caller: &ApiCaller,
+    id: &str,
+    current: Option<&JitsiServer>,
+    change: &ServerChange,
+) -> Result<PreparedServer, ApiError> {
+    let mut taken = Vec::new();
+    app.jitsi()
+        .check_bearer(app.store(), id, change, &mut taken)
+        .await
+        .map_err(|e| store_failure(caller, e))?;
+    if !taken.is_empty() {
+        return Err(invalid(caller, taken));
+    }
+    prepare(app.jitsi().sealer(), id, current, change).map_err(|p| invalid(caller, p))
+}
+
 async fn create(State(app): State<AppState>, caller: ApiCaller, body: Bytes) -> Result<Response, ApiError> {
     require_admin(&caller)?;
     let change = parse_body(&caller, &body)?.change();
     let id = store::new_id();
-    let mut taken = Vec::new();
-    app.jitsi()
-        .check_bearer(app.store(), &id, &change, &mut taken)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string(), caller.locale))?;
-    if !taken.is_empty() {
-        return Err(invalid(&caller, taken));
-    }
-    let prepared = prepare(app.jitsi().sealer(), &id, None, &change).map_err(|p| invalid(&caller, p))?;
+    let prepared = prepare_checked(&app, &caller, &id, None, &change).await?;
     let audit = store::AuditEntry::new("jitsi_server.create", Some(&caller.user.id), &caller.user.email, None);
     let server = app
         .store()
@@ -254,15 +266,7 @@ async fn update(
     require_admin(&caller)?;
     let current = load(&app, &caller, &id).await?;
     let change = parse_body(&caller, &body)?.change();
-    let mut taken = Vec::new();
-    app.jitsi()
-        .check_bearer(app.store(), &id, &change, &mut taken)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string(), caller.locale))?;
-    if !taken.is_empty() {
-        return Err(invalid(&caller, taken));
-    }
-    let prepared = prepare(app.jitsi().sealer(), &id, Some(&current), &change).map_err(|p| invalid(&caller, p))?;
+    let prepared = prepare_checked(&app, &caller, &id, Some(&current), &change).await?;
     let audit = store::AuditEntry::new("jitsi_server.update", Some(&caller.user.id), &caller.user.email, None);
     let server = app
         .store()
