@@ -46,7 +46,9 @@ async fn start(env: &[(&str, String)]) -> Running {
     ];
     all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     let (config, _) = load(&Sources { file: None, env: all }).expect("configuration");
-    let app = Application::build(&config, web::Clock::system()).await.expect("start");
+    let app = Application::build(&config, service::Clock::system())
+        .await
+        .expect("start");
     let state = app.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async move {

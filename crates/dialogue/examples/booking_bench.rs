@@ -166,7 +166,9 @@ async fn server(args: &Args, large: bool, day0: Timestamp, password_hash: &str) 
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     let (config, _) = load(&Sources { file: None, env }).expect("configuration");
-    let app = Application::build(&config, web::Clock::system()).await.expect("server");
+    let app = Application::build(&config, service::Clock::system())
+        .await
+        .expect("server");
     let url = format!("http://{}", app.local_addr());
     let store = app.state().store().clone();
     tokio::spawn(app.run_until(std::future::pending()));
@@ -183,9 +185,9 @@ async fn server(args: &Args, large: bool, day0: Timestamp, password_hash: &str) 
     for email in &others {
         account(&store, email, Role::Trainer, None).await;
     }
-    let token = web::crypto::random_token();
+    let token = service::crypto::random_token();
     store
-        .create_api_token(&manager, "bench", &web::crypto::storage_hash(&token), &audit())
+        .create_api_token(&manager, "bench", &service::crypto::storage_hash(&token), &audit())
         .await
         .unwrap();
 
@@ -326,7 +328,7 @@ async fn main() {
     let args = args();
     let now = Timestamp::now();
     let day0 = Timestamp::from_second(now.as_second() / 86_400 * 86_400).unwrap();
-    let hash = web::crypto::hash_password(PASSWORD).unwrap();
+    let hash = service::crypto::hash_password(PASSWORD).unwrap();
     let started = Instant::now();
     let small = server(&args, false, day0, &hash).await;
     let large = server(&args, true, day0, &hash).await;

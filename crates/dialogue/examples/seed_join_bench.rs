@@ -33,13 +33,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.set_link_secret(secret.link_secret());
     let audit = AuditEntry::new("bench.seed", None, "bench", None);
 
-    let runtime = web::jitsi::Runtime::new(&secret);
+    let runtime = service::jitsi_servers::Runtime::new(&secret);
     let id = store::new_id();
-    let prepared = web::jitsi::prepare(
+    let prepared = service::jitsi_servers::prepare(
         runtime.sealer(),
         &id,
         None,
-        &web::jitsi::ServerChange {
+        &service::jitsi_servers::ServerChange {
             name: Some("bench".into()),
             base_url: Some("https://meet.example.org".into()),
             domain: Some("meet.example.org".into()),

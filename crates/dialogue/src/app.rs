@@ -9,9 +9,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use jiff::SignedDuration;
+use service::{Clock, SecretKey};
 use store::{ConnectOptions, Store, TokenPurpose};
 use tokio::net::TcpListener;
-use web::{AppState, Clock, SecretKey};
+use web::AppState;
 
 use crate::config::Config;
 
@@ -89,7 +90,7 @@ pub fn load_secret(path: &Path) -> Result<SecretKey, StartError> {
                 .mode(0o600)
                 .open(path)
                 .map_err(|e| fail(format!("cannot create it: {e}")))?;
-            file.write_all(format!("{}\n", web::crypto::hex(&bytes)).as_bytes())
+            file.write_all(format!("{}\n", service::crypto::hex(&bytes)).as_bytes())
                 .and_then(|()| file.sync_all())
                 .map_err(|e| fail(format!("cannot write it: {e}")))?;
             tracing::info!(path = %path.display(), "secret key created");
@@ -126,11 +127,11 @@ pub async fn setup_link_if_needed(store: &Store, public_url: &str) -> Result<Opt
     if store.count_active_admins().await.map_err(StartError::Setup)? > 0 {
         return Ok(None);
     }
-    let token = web::crypto::random_token();
+    let token = service::crypto::random_token();
     let now = jiff::Timestamp::now();
     store
         .create_one_time_token(
-            &web::crypto::storage_hash(&token),
+            &service::crypto::storage_hash(&token),
             TokenPurpose::Setup,
             None,
             now,
@@ -167,30 +168,31 @@ impl Application {
                 addr: config.listen,
                 source,
             })?;
-        let mut web_config = config.web.clone();
+        let mut settings = config.service.clone();
         // Listening on port 0 (tests): the public URL follows the port actually bound.
         if config.listen.port() == 0
             && let Ok(addr) = listener.local_addr()
-            && web_config.public_url.ends_with(":0")
+            && settings.public_url.ends_with(":0")
         {
-            web_config.public_url = format!("{}{}", web_config.public_url.trim_end_matches('0'), addr.port());
+            settings.public_url = format!("{}{}", settings.public_url.trim_end_matches('0'), addr.port());
         }
-        let setup_url = setup_link_if_needed(&store, &web_config.public_url).await?;
-        let settings = mail::MailSettings {
+        let setup_url = setup_link_if_needed(&store, &settings.public_url).await?;
+        let mail_settings = mail::MailSettings {
             from: config.mail.from.clone(),
             reply_to: config.mail.reply_to.clone(),
             organization: config.mail.organization.clone(),
             contact: config.mail.contact.clone(),
-            public_url: web_config.public_url.clone(),
-            join: web_config.join,
-            default_locale: web_config.default_locale,
+            public_url: settings.public_url.clone(),
+            join: settings.join,
+            default_locale: settings.default_locale,
         };
-        let state = AppState::new(store.clone(), web_config, secret, clock);
+        let service = service::Service::new(store.clone(), settings, secret, clock);
+        let state = AppState::new(service, config.web.clone());
         let now = state.clone();
         let mail = mail::Worker::new(
             store,
             transport,
-            settings,
+            mail_settings,
             std::sync::Arc::new(move || now.now()),
             config.mail.worker.clone(),
         );

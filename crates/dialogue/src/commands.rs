@@ -58,7 +58,7 @@ pub async fn check(config: &Config, warnings: &[String]) -> Result<(), CommandEr
     let mut failed = 0;
     println!(
         "ok   configuration (listen {}, public URL {})",
-        config.listen, config.web.public_url
+        config.listen, config.service.public_url
     );
     for w in warnings {
         println!("warn {w}");
@@ -132,12 +132,12 @@ async fn check_jitsi_servers(store: &Store, config: &Config) -> usize {
             return 1;
         }
     };
-    let runtime = web::jitsi::Runtime::new(&secret);
+    let runtime = service::jitsi_servers::Runtime::new(&secret);
     let mut failed = 0;
     for server in servers {
         let name = server.name.clone();
         let mode = server.token_mode.as_str();
-        match web::jitsi::open_server(runtime.sealer(), server) {
+        match service::jitsi_servers::open_server(runtime.sealer(), server) {
             Ok(_) => println!("ok   Jitsi server {name:?} ({mode}): secrets open with this secret key"),
             Err(_) => {
                 failed += 1;
@@ -175,17 +175,17 @@ fn read_password(from_stdin: bool) -> Result<Option<NewPassword>, CommandError> 
 }
 
 fn hash(password: &NewPassword) -> Result<String, CommandError> {
-    web::crypto::hash_password(password.expose()).map_err(|e| invalid("cannot hash the password", e))
+    service::crypto::hash_password(password.expose()).map_err(|e| invalid("cannot hash the password", e))
 }
 
 async fn print_link(store: &Store, config: &Config, user: &User) -> Result<(), CommandError> {
-    let token = web::crypto::random_token();
+    let token = service::crypto::random_token();
     let now = jiff::Timestamp::now();
-    let ttl = SignedDuration::try_from(config.web.password_link_ttl).map_err(|e| invalid("link validity", e))?;
+    let ttl = SignedDuration::try_from(config.service.password_link_ttl).map_err(|e| invalid("link validity", e))?;
     let audit = cli_audit("user.password_link").target("user", &user.id, &user.email);
     store
         .create_one_time_token(
-            &web::crypto::storage_hash(&token),
+            &service::crypto::storage_hash(&token),
             TokenPurpose::SetPassword,
             Some(&user.id),
             now,
@@ -193,7 +193,7 @@ async fn print_link(store: &Store, config: &Config, user: &User) -> Result<(), C
             Some(&audit),
         )
         .await?;
-    println!("{}/password/{token}", config.web.public_url);
+    println!("{}/password/{token}", config.service.public_url);
     eprintln!(
         "This one-time link lets {} choose a password; it is valid for {} hours.",
         user.email,
@@ -232,11 +232,11 @@ async fn user_inner(store: &Store, config: &Config, command: UserCommand) -> Res
             let role: Role = role.parse().map_err(|e| invalid("--role", e))?;
             let locale = match locale {
                 Some(l) => domain::user::parse_locale(&l).map_err(|e| invalid("--locale", e))?,
-                None => config.web.default_locale,
+                None => config.service.default_locale,
             };
             let time_zone = match time_zone {
                 Some(z) => domain::user::parse_time_zone(&z).map_err(|e| invalid("--time-zone", e))?,
-                None => config.web.default_time_zone.clone(),
+                None => config.service.default_time_zone.clone(),
             };
             let password = if link { None } else { read_password(password_stdin)? };
             let password_hash = password.as_ref().map(hash).transpose()?;
@@ -373,8 +373,8 @@ async fn jitsi_config_inner(
             format!("no Jitsi server named {name:?}; configured: {}", names.join(", "))
         }));
     };
-    let runtime = web::jitsi::Runtime::new(&secret);
-    let open = web::jitsi::open_server(runtime.sealer(), server).map_err(|e| {
+    let runtime = service::jitsi_servers::Runtime::new(&secret);
+    let open = service::jitsi_servers::open_server(runtime.sealer(), server).map_err(|e| {
         CommandError(format!(
             "cannot open the secrets of Jitsi server {name:?} ({e}): is this the secret key they were saved with?"
         ))
@@ -384,7 +384,7 @@ async fn jitsi_config_inner(
         xmpp_domain: &open.server.domain,
         tenant: open.tenant(),
         mode: &open.mode,
-        public_url: &config.web.public_url,
+        public_url: &config.service.public_url,
         api_secret: &open.api_secret,
         muc_domain,
     };
@@ -411,12 +411,12 @@ async fn token_inner(store: &Store, command: TokenCommand) -> Result<(), Command
             }
             let name = web::pages::tokens::parse_name(&name)
                 .map_err(|_| CommandError("--name: 1 to 100 characters without line breaks".into()))?;
-            let token = web::crypto::random_token();
+            let token = service::crypto::random_token();
             store
                 .create_api_token(
                     &user.id,
                     &name,
-                    &web::crypto::storage_hash(&token),
+                    &service::crypto::storage_hash(&token),
                     &cli_audit("api_token.create").detail(serde_json::json!({ "user": user.email })),
                 )
                 .await?;

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use domain::{Locale, Role};
 use serde::{Deserialize, Serialize};
+use service::ProxyAuthConfig;
 use store::Throttle;
-use web::{ProxyAuthConfig, WebConfig};
+use web::WebConfig;
 
 /// The configuration file's shape. Every key has a default, so no file at all is valid.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -310,6 +311,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub shutdown_grace: Duration,
+    /// What the use cases need to know about this installation.
+    pub service: service::Config,
+    /// The HTTP layer's own settings.
     pub web: WebConfig,
     pub mail: MailConfig,
 }
@@ -681,7 +685,7 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             &format!("at least booking.min_duration_minutes ({min_duration})"),
         ));
     }
-    let booking = web::BookingSettings {
+    let booking = service::BookingSettings {
         trainers_can_book: raw.booking.trainers_can_book,
         limits: domain::booking::BookingLimits {
             max_moderators: positive("booking.max_moderators", raw.booking.max_moderators, 1000)? as usize,
@@ -716,20 +720,22 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
         log_format,
         log_level: raw.log.level.trim().to_owned(),
         shutdown_grace,
-        web: WebConfig {
+        service: service::Config {
             public_url,
             default_locale,
             default_time_zone,
             session_idle,
             session_absolute,
-            trusted_proxies,
             proxy_auth,
-            body_limit,
             throttle_account,
             throttle_address,
             password_link_ttl,
             booking,
             join,
+        },
+        web: WebConfig {
+            trusted_proxies,
+            body_limit,
             mail_transport: match &mail.transport {
                 MailTransportConfig::Files(dir) => format!("files in {}", dir.display()),
                 MailTransportConfig::Smtp(s) => format!("SMTP server {}:{}", s.host, s.port),
@@ -941,12 +947,12 @@ mod tests {
     fn defaults_run_with_no_file() {
         let (c, warnings) = with(&[], None).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.web.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.service.public_url, "http://127.0.0.1:8080");
         assert_eq!(c.database_url, "sqlite:./data/dialogue.db");
         assert_eq!(c.secret_key_file, PathBuf::from("./data/secret.key"));
-        assert_eq!(c.web.default_locale, Locale::Fr);
-        assert_eq!(c.web.default_time_zone, "Europe/Paris");
-        assert!(c.web.proxy_auth.is_none());
+        assert_eq!(c.service.default_locale, Locale::Fr);
+        assert_eq!(c.service.default_time_zone, "Europe/Paris");
+        assert!(c.service.proxy_auth.is_none());
         assert!(warnings.is_empty());
     }
 
@@ -966,7 +972,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.database_url, "postgres://u:pw@db/dialogue");
-        assert_eq!(c.web.public_url, "https://dialogue.example.org");
+        assert_eq!(c.service.public_url, "https://dialogue.example.org");
         assert_eq!(c.secret_key_file, PathBuf::from("/var/lib/dialogue/secret.key"));
         assert_eq!(c.web.trusted_proxies.len(), 2);
         assert_eq!(c.log_format, LogFormat::Json);
@@ -1019,7 +1025,7 @@ mod tests {
             None,
         )
         .unwrap();
-        let p = c.web.proxy_auth.unwrap();
+        let p = c.service.proxy_auth.unwrap();
         assert_eq!(p.user_header, "x-remote-user");
         assert_eq!(p.email_header.as_deref(), Some("x-remote-email"));
         assert!(p.role_map.contains(&("it".into(), Role::Admin)));

@@ -12,6 +12,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
+mod message;
+
+pub use message::{Arg, Message};
+
 /// A language Dialogue speaks. French is the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Locale {
@@ -179,6 +183,14 @@ macro_rules! catalogue {
             ("mail", include_str!(concat!("../locales/", $lang, "/mail.txt"))),
         ]
     };
+}
+
+/// A UTC offset as people read it: `UTC+02:00`, `UTC-03:30`.
+pub fn offset_label(offset: jiff::tz::Offset) -> String {
+    let secs = offset.seconds();
+    let sign = if secs < 0 { '-' } else { '+' };
+    let secs = secs.abs();
+    format!("UTC{sign}{:02}:{:02}", secs / 3600, secs % 3600 / 60)
 }
 
 /// Dates and times in a person's language and zone.

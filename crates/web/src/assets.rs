@@ -16,7 +16,7 @@ struct Asset {
 
 fn asset(stem: &str, ext: &str, body: &'static [u8], content_type: &'static str) -> Asset {
     let digest = ring::digest::digest(&ring::digest::SHA256, body);
-    let hash = crate::crypto::hex(&digest.as_ref()[..6]);
+    let hash = service::crypto::hex(&digest.as_ref()[..6]);
     Asset {
         name: format!("{stem}.{hash}.{ext}"),
         body,

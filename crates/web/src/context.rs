@@ -15,10 +15,10 @@ use domain::Locale;
 use jiff::SignedDuration;
 use store::User;
 
-use crate::crypto::{random_token, storage_hash};
-use crate::error::{AppError, ErrorMarker, Message};
+use crate::error::{AppError, ErrorMarker};
 use crate::state::AppState;
 use crate::{pages, proxy_auth};
+use service::crypto::{random_token, storage_hash};
 
 /// A logged-in account.
 #[derive(Debug, Clone)]
@@ -47,15 +47,20 @@ impl Ctx {
         self.auth.as_deref().map(|a| &a.user)
     }
 
-    /// The logged-in account, or [`AppError::LoginRequired`].
+    /// The logged-in account, or [`AppError::LOGIN_REQUIRED`].
     pub fn require_user(&self) -> Result<&User, AppError> {
-        self.user().ok_or(AppError::LoginRequired)
+        self.user().ok_or(AppError::LOGIN_REQUIRED)
     }
 
     /// The actor of the permission matrix.
     pub fn actor(&self) -> Result<domain::Actor, AppError> {
         let user = self.require_user()?;
         Ok(domain::Actor::new(user.id.clone(), user.role))
+    }
+
+    /// The logged-in person as the caller of the service's use cases.
+    pub fn caller(&self) -> Result<service::Caller, AppError> {
+        Ok(service::Caller::of(self.require_user()?, Some(self.ip.to_string())))
     }
 
     /// An audit entry by this request's account, from its address.
@@ -76,7 +81,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             .extensions
             .get::<Ctx>()
             .cloned()
-            .ok_or_else(|| AppError::Internal("page route without the context middleware".into()))
+            .ok_or_else(|| AppError::internal("page route without the context middleware"))
     }
 }
 
@@ -133,7 +138,7 @@ pub async fn start_session(
     let hash = storage_hash(&id);
     let now = app.now();
     let absolute =
-        SignedDuration::try_from(app.config().session_absolute).map_err(|e| AppError::Internal(e.to_string()))?;
+        SignedDuration::try_from(app.config().session_absolute).map_err(|e| AppError::internal(e.to_string()))?;
     let audit = store::AuditEntry::new("login", Some(&user.id), &user.email, Some(&ctx.ip.to_string()))
         .detail(serde_json::json!({ "via": via }));
     app.store()
@@ -186,7 +191,7 @@ pub async fn context(
     next: Next,
 ) -> Response {
     let mut set_cookies: Vec<HeaderValue> = Vec::new();
-    let ip = client_ip(peer.ip(), req.headers(), &app.config().trusted_proxies);
+    let ip = client_ip(peer.ip(), req.headers(), &app.http().trusted_proxies);
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let user_agent = req
         .headers()
@@ -255,7 +260,7 @@ pub async fn context(
 
 fn render_error(app: &AppState, ctx: &Ctx, error: &AppError) -> Response {
     match error {
-        AppError::LoginRequired => {
+        AppError::Service(service::Error::Unauthenticated) => {
             let next = if ctx.path.starts_with("/login") || ctx.path == "/" {
                 "/login".to_owned()
             } else {
@@ -301,7 +306,7 @@ async fn authenticate(
     if let Some(proxy) = &app.config().proxy_auth
         && let Some(identity) = proxy_auth::identity(proxy, headers)
     {
-        if !app.config().trusted_proxies.iter().any(|net| net.contains(&peer)) {
+        if !app.http().trusted_proxies.iter().any(|net| net.contains(&peer)) {
             tracing::warn!(%peer, header = %proxy.user_header, "identity header from an untrusted address refused");
             return Err(AppError::UntrustedProxy);
         }
@@ -331,9 +336,9 @@ async fn check_csrf(app: &AppState, req: Request, cookie_value: Option<&str>) ->
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let (req, token) = if is_form {
         let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, app.config().body_limit)
+        let bytes = axum::body::to_bytes(body, app.http().body_limit)
             .await
-            .map_err(|_| AppError::Invalid(Message::new("error.body_too_large")))?;
+            .map_err(|_| AppError::PayloadTooLarge)?;
         let token = form_urlencoded::parse(&bytes)
             .find(|(k, _)| k == "_csrf")
             .map(|(_, v)| v.into_owned());

@@ -1,109 +1,202 @@
-//! Errors of the browser pages, mapped to HTTP in one place. A handler returns an [`AppError`];
-//! the response carries it as an extension, and the context middleware, which knows the
-//! person's language, renders the page that explains it.
+//! Errors reach HTTP here, in one place. A handler returns an [`AppError`] — the service's
+//! refusal, or the HTTP layer's own (a forged form, an unreadable body) — and [`AppError::problem`]
+//! turns it into one [`Problem`]: a status, a kind, a message and the fields it is about. Each
+//! surface renders that problem its way: browser pages as an HTML page in the person's language
+//! (`pages::error`), the JSON API as RFC 9457 `application/problem+json` (`api`), the endpoints
+//! Prosody calls as the `{"message": …}` Jitsi shows (`prosody`).
 
 use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use store::StoreError;
 
-/// A message from the catalogues with its arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub key: &'static str,
-    pub args: Vec<(&'static str, String)>,
-}
+pub use i18n::Message;
+pub use service::{Error, Problem as FieldProblem};
 
-impl Message {
-    pub fn new(key: &'static str) -> Message {
-        Message { key, args: Vec::new() }
-    }
-
-    pub fn arg(mut self, name: &'static str, value: impl ToString) -> Message {
-        self.args.push((name, value.to_string()));
-        self
-    }
-
-    /// The message in `locale`.
-    pub fn render(&self, locale: domain::Locale) -> String {
-        let args: Vec<(&str, &dyn std::fmt::Display)> = self
-            .args
-            .iter()
-            .map(|(n, v)| (*n, v as &dyn std::fmt::Display))
-            .collect();
-        locale.tf(self.key, &args)
-    }
-}
-
-/// Why a request failed, as a person should learn it.
+/// Why a request failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
-    #[error("not found")]
-    NotFound,
-    #[error("forbidden")]
-    Forbidden,
-    #[error("login required")]
-    LoginRequired,
+    #[error(transparent)]
+    Service(#[from] Error),
+    /// A form post without the token of this browser's session.
     #[error("CSRF check failed")]
     Csrf,
-    #[error("too many failed logins")]
-    Throttled { until: Timestamp },
-    #[error("invalid input: {0:?}")]
-    Invalid(Message),
-    #[error("conflict: {0:?}")]
-    Conflict(Message),
+    /// Identity headers from an address that is not a trusted proxy.
     #[error("identity headers from an untrusted address")]
     UntrustedProxy,
-    #[error("too busy")]
-    Busy,
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A machine credential (API token, Prosody's bearer) is missing or unknown.
+    #[error("unauthorized")]
+    Unauthorized(Message),
+    /// The body or the query cannot be read at all.
+    #[error("bad request: {0:?}")]
+    BadRequest(Message),
+    /// The body is not of the type this address takes.
+    #[error("unsupported media type")]
+    UnsupportedMediaType(Message),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request body too large")]
+    PayloadTooLarge,
+}
+
+/// A failure as every surface renders it.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: StatusCode,
+    /// A short slug naming the kind of problem (the API's `type` is `/api/v1/problems/<kind>`).
+    pub kind: &'static str,
+    /// What the person reads.
+    pub message: Message,
+    /// Each field's own problem, when there are any.
+    pub fields: Vec<FieldProblem>,
 }
 
 impl AppError {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Forbidden | AppError::Csrf | AppError::UntrustedProxy => StatusCode::FORBIDDEN,
-            AppError::LoginRequired => StatusCode::UNAUTHORIZED,
-            AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+    pub const NOT_FOUND: AppError = AppError::Service(Error::NotFound);
+    pub const FORBIDDEN: AppError = AppError::Service(Error::Forbidden);
+    pub const LOGIN_REQUIRED: AppError = AppError::Service(Error::Unauthenticated);
+
+    /// Invalid input, explained by `message`.
+    pub fn invalid(message: Message) -> AppError {
+        AppError::Service(Error::invalid("", message))
+    }
+
+    /// A conflict with the state of things, explained by `message`.
+    pub fn conflict(message: Message) -> AppError {
+        AppError::Service(Error::conflict("", message))
+    }
+
+    /// A fault of ours; `detail` goes to the log only.
+    pub fn internal(detail: impl Into<String>) -> AppError {
+        AppError::Service(Error::Internal(detail.into()))
+    }
+
+    /// The status, kind, message and fields of this failure: the one mapping to HTTP.
+    pub fn problem(&self, now: Timestamp) -> Problem {
+        let (status, kind, message, fields) = match self {
+            AppError::Service(e) => match e {
+                Error::NotFound => (
+                    StatusCode::NOT_FOUND,
+                    "not-found",
+                    Message::new("error.not_found"),
+                    vec![],
+                ),
+                Error::Forbidden => (
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    Message::new("error.forbidden"),
+                    vec![],
+                ),
+                Error::Refused(p) => (
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    first(p, "error.forbidden"),
+                    p.clone(),
+                ),
+                Error::Unauthenticated => (
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    Message::new("error.login_required"),
+                    vec![],
+                ),
+                Error::Invalid(p) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    first(p, "api.error.invalid"),
+                    p.clone(),
+                ),
+                Error::Conflict(p) => (
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    first(p, "api.title.conflict"),
+                    p.clone(),
+                ),
+                Error::Throttled { until } => {
+                    let minutes = ((until.as_second() - now.as_second()) + 59) / 60;
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "throttled",
+                        Message::new("error.throttled").arg("minutes", minutes.max(1)),
+                        vec![],
+                    )
+                }
+                Error::Busy => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    Message::new("error.busy"),
+                    vec![],
+                ),
+                Error::Internal(_) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    Message::new("error.internal"),
+                    vec![],
+                ),
+            },
+            AppError::Csrf => (StatusCode::FORBIDDEN, "csrf", Message::new("error.csrf"), vec![]),
+            AppError::UntrustedProxy => (
+                StatusCode::FORBIDDEN,
+                "untrusted-proxy",
+                Message::new("error.untrusted_proxy"),
+                vec![],
+            ),
+            AppError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.clone(), vec![]),
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad-request", m.clone(), vec![]),
+            AppError::UnsupportedMediaType(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                m.clone(),
+                vec![],
+            ),
+            AppError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                Message::new("api.error.method"),
+                vec![],
+            ),
+            AppError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                Message::new("error.body_too_large"),
+                vec![],
+            ),
+        };
+        Problem {
+            status,
+            kind,
+            message,
+            fields,
         }
     }
 
-    /// The explanation shown to the person.
-    pub fn message(&self, now: Timestamp) -> Message {
-        match self {
-            AppError::NotFound => Message::new("error.not_found"),
-            AppError::Forbidden => Message::new("error.forbidden"),
-            AppError::LoginRequired => Message::new("error.login_required"),
-            AppError::Csrf => Message::new("error.csrf"),
-            AppError::Throttled { until } => {
-                let minutes = ((until.as_second() - now.as_second()) + 59) / 60;
-                Message::new("error.throttled").arg("minutes", minutes.max(1))
-            }
-            AppError::Invalid(m) | AppError::Conflict(m) => m.clone(),
-            AppError::UntrustedProxy => Message::new("error.untrusted_proxy"),
-            AppError::Internal(_) => Message::new("error.internal"),
-            AppError::Busy => Message::new("error.busy"),
+    pub fn status(&self) -> StatusCode {
+        self.problem(Timestamp::UNIX_EPOCH).status
+    }
+
+    /// Logs a fault of ours once, where it is turned into a response.
+    fn log(&self) {
+        if let AppError::Service(Error::Internal(detail)) = self {
+            tracing::error!(%detail, "request failed");
         }
     }
 }
 
-/// Carries the error from the handler to the middleware that renders it.
+/// The first problem's message (a page shows one line), or the generic `key`.
+fn first(problems: &[FieldProblem], key: &'static str) -> Message {
+    match problems {
+        [only] => only.message.clone(),
+        _ => Message::new(key),
+    }
+}
+
+/// Carries the error from the handler to the middleware that renders it as a page.
 #[derive(Debug, Clone)]
 pub struct ErrorMarker(pub Arc<AppError>);
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let AppError::Internal(detail) = &self {
-            tracing::error!(%detail, "request failed");
-        }
+        self.log();
         let status = self.status();
         let mut response = (status, status.canonical_reason().unwrap_or("error")).into_response();
         response.extensions_mut().insert(ErrorMarker(Arc::new(self)));
@@ -111,45 +204,21 @@ impl IntoResponse for AppError {
     }
 }
 
-impl From<crate::crypto::HashingError> for AppError {
-    fn from(e: crate::crypto::HashingError) -> Self {
-        match e {
-            crate::crypto::HashingError::Busy => AppError::Busy,
-            crate::crypto::HashingError::Failed(detail) => AppError::Internal(detail),
-        }
-    }
-}
-
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => AppError::NotFound,
-            StoreError::EmailTaken => AppError::Invalid(Message::new("user.error.email_taken")),
-            StoreError::LastAdmin => AppError::Conflict(Message::new("user.error.last_admin")),
-            // A refusal that reaches a page without its handler's own explanation is still the
-            // person's to read (409/422), never a 500. Times in a conflict are shown in UTC here;
-            // the booking handlers pass the viewer's zone themselves.
-            StoreError::Booking(r) => crate::booking::BookingFailure::Refused(r).into(),
-            StoreError::Jitsi(r) => match r {
-                store::JitsiRefusal::NameTaken { .. }
-                | store::JitsiRefusal::DefaultInUse
-                | store::JitsiRefusal::InUse { .. } => AppError::Conflict(crate::jitsi::refusal_message(&r)),
-                store::JitsiRefusal::UnknownServer => AppError::Invalid(crate::jitsi::refusal_message(&r)),
-            },
-            other => AppError::Internal(other.to_string()),
-        }
+impl From<store::StoreError> for AppError {
+    fn from(e: store::StoreError) -> Self {
+        AppError::Service(e.into())
     }
 }
 
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
-        AppError::Internal(format!("template: {e}"))
+        AppError::internal(format!("template: {e}"))
     }
 }
 
 impl From<domain::UserInputError> for AppError {
     fn from(e: domain::UserInputError) -> Self {
-        AppError::Invalid(crate::i18n::user_input_message(&e))
+        AppError::Service(e.into())
     }
 }
 
@@ -161,36 +230,37 @@ mod tests {
 
     #[test]
     fn store_refusals_are_the_persons_to_read_not_500s() {
-        let cases: Vec<(StoreError, StatusCode, &str)> = vec![
+        let cases: Vec<(store::StoreError, StatusCode, &str)> = vec![
             (
-                StoreError::Booking(store::BookingRefusal::Ended),
+                store::StoreError::Booking(store::BookingRefusal::Ended),
                 StatusCode::CONFLICT,
                 "booking.error.ended",
             ),
             (
-                StoreError::Booking(store::BookingRefusal::UnknownTrainer {
+                store::StoreError::Booking(store::BookingRefusal::UnknownTrainer {
                     email: "x@example.org".into(),
                 }),
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "booking.error.unknown_trainer",
             ),
             (
-                StoreError::Jitsi(store::JitsiRefusal::InUse { sessions: 2 }),
+                store::StoreError::Jitsi(store::JitsiRefusal::InUse { sessions: 2 }),
                 StatusCode::CONFLICT,
                 "jitsi.error.in_use",
             ),
             (
-                StoreError::Jitsi(store::JitsiRefusal::UnknownServer),
+                store::StoreError::Jitsi(store::JitsiRefusal::UnknownServer),
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "jitsi.error.unknown_server",
             ),
-            (StoreError::NotFound, StatusCode::NOT_FOUND, "error.not_found"),
+            (store::StoreError::NotFound, StatusCode::NOT_FOUND, "error.not_found"),
         ];
         for (error, status, key) in cases {
-            let e = AppError::from(error);
-            assert_eq!((e.status(), e.message(Timestamp::UNIX_EPOCH).key), (status, key));
+            let p = AppError::from(error).problem(Timestamp::UNIX_EPOCH);
+            assert_eq!((p.status, p.message.key), (status, key));
         }
-        let busy = AppError::from(crate::crypto::HashingError::Busy);
+        let busy = AppError::Service(service::crypto::HashingError::Busy.into());
         assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(AppError::PayloadTooLarge.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

@@ -28,9 +28,9 @@ use ring::hmac;
 use store::{ParticipantRole, SessionDetail, User};
 
 use crate::context::Ctx;
-use crate::crypto::constant_time_eq;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use service::crypto::constant_time_eq;
 
 /// Routes without the page context (calendar clients have no cookies).
 pub fn routes() -> Router<AppState> {
@@ -110,7 +110,7 @@ pub fn render_feed(app: &AppState, user: &User, sessions: &[SessionDetail]) -> S
 
 fn etag_of(body: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
-    format!("\"{}\"", crate::crypto::hex(&digest.as_ref()[..16]))
+    format!("\"{}\"", service::crypto::hex(&digest.as_ref()[..16]))
 }
 
 /// Whether `If-None-Match` names `etag` (weak comparison, lists, `*`).
@@ -147,8 +147,8 @@ fn calendar_response(headers: &HeaderMap, body: String, filename: &str) -> Respo
 }
 
 async fn feed(State(app): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> AppResult {
-    let key = file.strip_suffix(".ics").ok_or(AppError::NotFound)?;
-    let user = feed_owner(&app, key).await?.ok_or(AppError::NotFound)?;
+    let key = file.strip_suffix(".ics").ok_or(AppError::NOT_FOUND)?;
+    let user = feed_owner(&app, key).await?.ok_or(AppError::NOT_FOUND)?;
     let now = app.now();
     let include_booked = user.role >= domain::Role::Manager;
     let sessions = app

@@ -27,6 +27,26 @@ impl FieldErrors {
         self.0.iter()
     }
 
+    /// Records each problem of `error` under the form's name for its field (`name` maps the
+    /// service's field names to the form's), in the viewer's language and zone, and returns the
+    /// status to answer with. A message already shown (the ambiguity question replaces its own)
+    /// is not repeated.
+    pub fn record(
+        &mut self,
+        error: &service::Error,
+        locale: domain::Locale,
+        zone: &str,
+        name: fn(&'static str) -> &'static str,
+    ) -> axum::http::StatusCode {
+        for p in error.problems() {
+            let message = p.message.render_in(locale, zone);
+            if !self.0.iter().any(|(_, m)| *m == message) {
+                self.add(name(p.field), message);
+            }
+        }
+        crate::error::AppError::Service(error.clone()).status()
+    }
+
     /// Records `result`'s error under `field` and returns its value.
     pub fn check<T>(
         &mut self,
@@ -37,7 +57,7 @@ impl FieldErrors {
         match result {
             Ok(v) => Some(v),
             Err(e) => {
-                self.add(field, crate::i18n::user_input_message(&e).render(locale));
+                self.add(field, service::messages::user_input(&e).render(locale));
                 None
             }
         }

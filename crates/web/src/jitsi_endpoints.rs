@@ -25,8 +25,8 @@ use store::{JitsiEventKind, NewJitsiEvent, ReservationOutcome, RoomSession, Sess
 
 use crate::error::Message;
 use crate::i18n::format_datetime;
-use crate::jitsi::ServerRuntime;
 use crate::state::AppState;
+use service::jitsi_servers::ServerRuntime;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -79,7 +79,7 @@ async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Arc<ServerR
     let Some(presented) = presented else {
         return Err(unauthorized());
     };
-    match app.jitsi().by_bearer(app.store(), presented).await {
+    match app.service().jitsi().by_bearer(app.store(), presented).await {
         Ok(Some(server)) => Ok(server),
         Ok(None) => {
             tracing::warn!("a Jitsi endpoint was called with an unknown bearer secret");
@@ -424,7 +424,7 @@ async fn event(
 
 /// `GET /jitsi/asap/<hex(sha256(kid))>.pem`: the public key Prosody verifies RS256 tokens with.
 async fn public_key(State(app): State<AppState>, Path(file): Path<String>) -> Response {
-    let servers = match app.jitsi().all(app.store()).await {
+    let servers = match app.service().jitsi().all(app.store()).await {
         Ok(s) => s,
         Err(e) => return internal(&app, e),
     };

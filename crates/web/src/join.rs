@@ -53,7 +53,7 @@ pub async fn link_context(
     next: Next,
 ) -> Response {
     let headers = req.headers();
-    let ip = crate::context::client_ip(peer.ip(), headers, &app.config().trusted_proxies);
+    let ip = crate::context::client_ip(peer.ip(), headers, &app.http().trusted_proxies);
     let locale = cookie(headers, LANG_COOKIE)
         .and_then(|v| v.parse::<Locale>().ok())
         .or_else(|| {
@@ -91,7 +91,7 @@ fn page_csrf(app: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue
     match cookie(headers, name).filter(|v| v.len() == 43) {
         Some(value) => (app.secret().csrf_token(value), None),
         None => {
-            let fresh = crate::crypto::random_token();
+            let fresh = service::crypto::random_token();
             let set = crate::context::set_cookie(app, name, &fresh, None);
             (app.secret().csrf_token(&fresh), Some(set))
         }
@@ -204,13 +204,13 @@ fn valid_zone(zone: Option<&str>, fallback: &str) -> String {
 
 async fn personal(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(key): Path<String>) -> AppResult {
     if !plausible_key(&key) {
-        return Err(AppError::NotFound);
+        return Err(AppError::NOT_FOUND);
     }
     let target = app
         .store()
         .join_target(&Store::link_hash(&key))
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AppError::NOT_FOUND)?;
     let viewer = Viewer {
         ctx: with_locale(&ctx, &headers, target.locale.as_deref()),
         headers: Some(&headers),
@@ -234,8 +234,8 @@ async fn personal(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
 async fn staff_join(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
     let user = ctx.require_user()?.clone();
     let actor = ctx.actor()?;
-    let (detail, _) = crate::booking::view(&app, &actor, &id).await?;
-    let room = app.store().room_session_by_id(&id).await?.ok_or(AppError::NotFound)?;
+    let (detail, _) = service::booking::view(app.service(), &actor, &id).await?;
+    let room = app.store().room_session_by_id(&id).await?.ok_or(AppError::NOT_FOUND)?;
     let own = detail
         .participants
         .iter()
@@ -295,7 +295,7 @@ async fn enter(
         }
         WindowState::Open { .. } => {
             let server = match server {
-                Some((id, revision)) => app.jitsi().server(app.store(), id, revision).await?,
+                Some((id, revision)) => app.service().jitsi().server(app.store(), id, revision).await?,
                 None => None,
             };
             let Some(server) = server else {
@@ -311,10 +311,10 @@ async fn enter(
             };
             let token = server
                 .mint(&session.room, user, now.as_second(), window.token_expiry().as_second())
-                .map_err(|e| AppError::Internal(format!("token for session {}: {e}", session.id)))?;
+                .map_err(|e| AppError::internal(format!("token for session {}: {e}", session.id)))?;
             let url = server
                 .room_url(&session.room, &token)
-                .map_err(|e| AppError::Internal(format!("room URL for session {}: {e}", session.id)))?;
+                .map_err(|e| AppError::internal(format!("room URL for session {}: {e}", session.id)))?;
             // Referrer-Policy (same-origin, from the security headers) keeps the link out of
             // Jitsi's Referer; the token rides in the fragment, out of every log.
             let mut response = Redirect::to(&url).into_response();
@@ -442,19 +442,19 @@ async fn waiting(
 /// link. Published without attendees (nobody learns the others' addresses).
 async fn calendar(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(key): Path<String>) -> AppResult {
     if !plausible_key(&key) {
-        return Err(AppError::NotFound);
+        return Err(AppError::NOT_FOUND);
     }
     let target = app
         .store()
         .join_target(&Store::link_hash(&key))
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AppError::NOT_FOUND)?;
     let ctx = with_locale(&ctx, &headers, target.locale.as_deref());
     let detail = app
         .store()
         .session(&target.session.id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AppError::NOT_FOUND)?;
     let p = &target.participant;
     let window = JoinWindow::for_participant(
         detail.session.starts_at,
@@ -478,7 +478,7 @@ async fn calendar(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
     let method = event.organizer.is_some().then_some(ical::Method::Publish);
     let cal = mail::calendar::calendar(method, None, vec![event]);
     cal.validate()
-        .map_err(|e| AppError::Internal(format!("calendar of session {}: {e}", detail.session.id)))?;
+        .map_err(|e| AppError::internal(format!("calendar of session {}: {e}", detail.session.id)))?;
     Ok((
         [
             (
@@ -529,7 +529,7 @@ pub fn role_key(role: ParticipantRole) -> &'static str {
 /// Whether `actor` manages the people (and so the links) of the session: admins, managers and
 /// its trainers, while it is neither over nor cancelled.
 pub fn may_manage_links(app: &AppState, actor: &domain::Actor, detail: &SessionDetail) -> bool {
-    let facts = crate::booking::facts(detail, actor, app.now());
+    let facts = service::booking::facts(detail, actor, app.now());
     actor.may_session(
         SessionAction::EditParticipants,
         facts,
@@ -648,8 +648,8 @@ async fn room_page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>
 
 async fn render_room(app: &AppState, ctx: &Ctx, id: &str, error: Option<Message>) -> AppResult {
     let actor = ctx.actor()?;
-    let (detail, facts) = crate::booking::view(app, &actor, id).await?;
-    let room = app.store().room_session_by_id(id).await?.ok_or(AppError::NotFound)?;
+    let (detail, facts) = service::booking::view(app.service(), &actor, id).await?;
+    let room = app.store().room_session_by_id(id).await?.ok_or(AppError::NOT_FOUND)?;
     let pinned = app.store().session_jitsi_server(id).await?;
     let servers: Vec<(String, String)> = app
         .store()
@@ -710,9 +710,9 @@ async fn choose_server(
     Form(form): Form<ServerChoice>,
 ) -> AppResult {
     let actor = ctx.actor()?;
-    let (_, facts) = crate::booking::view(&app, &actor, &id).await?;
+    let (_, facts) = service::booking::view(app.service(), &actor, &id).await?;
     if !actor.may_choose_jitsi_server(facts) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::FORBIDDEN);
     }
     let server = Some(form.server.trim()).filter(|s| !s.is_empty());
     match app
@@ -721,7 +721,11 @@ async fn choose_server(
         .await
     {
         Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}/room?notice=saved")).into_response()),
-        Err(store::StoreError::Jitsi(r)) => render_room(&app, &ctx, &id, Some(crate::jitsi::refusal_message(&r))).await,
+        Err(store::StoreError::Jitsi(r)) => {
+            let refusal = service::jitsi_servers::refusal(&r);
+            let message = refusal.problems().first().map(|p| p.message.clone());
+            render_room(&app, &ctx, &id, message).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -740,12 +744,12 @@ async fn reissue(
     Form(form): Form<ReissueForm>,
 ) -> AppResult {
     let actor = ctx.actor()?;
-    let (detail, _) = crate::booking::view(&app, &actor, &id).await?;
+    let (detail, _) = service::booking::view(app.service(), &actor, &id).await?;
     if !may_manage_links(&app, &actor, &detail) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::FORBIDDEN);
     }
     let Some(participant) = detail.participants.iter().find(|p| p.id == pid) else {
-        return Err(AppError::NotFound);
+        return Err(AppError::NOT_FOUND);
     };
     app.store()
         .reissue_link(&id, &participant.id, app.now(), &ctx.audit("participant.link_reissue"))

@@ -7,16 +7,12 @@
 
 pub mod api;
 pub mod assets;
-pub mod booking;
 pub mod context;
-pub mod courses;
-pub mod crypto;
 pub mod error;
 pub mod feeds;
 pub mod forms;
 pub mod health;
 pub mod i18n;
-pub mod jitsi;
 pub mod jitsi_endpoints;
 pub mod join;
 pub mod outbox;
@@ -38,8 +34,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use crypto::SecretKey;
-pub use state::{AppState, BookingSettings, Clock, ProxyAuthConfig, WebConfig};
+pub use service::{BookingSettings, Clock, ProxyAuthConfig, SecretKey, Service};
+pub use state::{AppState, WebConfig};
 
 use crate::error::AppError;
 
@@ -62,7 +58,7 @@ pub fn router(app: AppState) -> Router {
         .merge(pages::calendar::routes())
         .merge(pages::courses::routes())
         .merge(pages::tokens::routes())
-        .fallback(|| async { AppError::NotFound })
+        .fallback(|| async { AppError::NOT_FOUND })
         .layer(middleware::from_fn_with_state(app.clone(), context::context));
 
     let machines = Router::new()
@@ -73,7 +69,7 @@ pub fn router(app: AppState) -> Router {
         .merge(feeds::routes())
         .merge(api::routes());
 
-    let body_limit = app.config().body_limit;
+    let body_limit = app.http().body_limit;
     Router::new()
         .merge(machines)
         .merge(join::link_routes(app.clone()))

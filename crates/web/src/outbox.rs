@@ -152,7 +152,7 @@ fn require_admin(ctx: &Ctx) -> Result<(), AppError> {
     if ctx.actor()?.may(UserAction::ManageMail) {
         Ok(())
     } else {
-        Err(AppError::Forbidden)
+        Err(AppError::FORBIDDEN)
     }
 }
 
@@ -163,7 +163,7 @@ async fn list(State(app): State<AppState>, ctx: Ctx, Query(q): Query<OutboxQuery
         .iter()
         .find(|(name, _, _)| *name == wanted)
         .copied()
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AppError::NOT_FOUND)?;
     let offset = q.offset.unwrap_or(0).max(0);
     let counts = app.store().outbox_counts().await?;
     let lines = app.store().list_outbox(statuses, PAGE_SIZE, offset).await?;
@@ -184,7 +184,7 @@ async fn list(State(app): State<AppState>, ctx: Ctx, Query(q): Query<OutboxQuery
         tabs,
         filter,
         lines,
-        transport: app.config().mail_transport.clone(),
+        transport: app.http().mail_transport.clone(),
     })
 }
 

@@ -8,7 +8,8 @@ use store::{NewUser, StoreError};
 
 use crate::context::{Authed, Ctx, start_session};
 use crate::error::{AppError, Message};
-use crate::state::{AppState, ProxyAuthConfig};
+use crate::state::AppState;
+use service::ProxyAuthConfig;
 
 pub const SOURCE: &str = "proxy";
 
@@ -94,7 +95,7 @@ pub async fn login(
         Some(user) => user,
         None => {
             let Some(email) = email else {
-                return Err(AppError::Invalid(
+                return Err(AppError::invalid(
                     Message::new("proxy.no_email").arg("user", &identity.external_id),
                 ));
             };
@@ -123,7 +124,7 @@ pub async fn login(
                             account = %existing.id,
                             "a proxy identity names the address of an account with its own login: not linked"
                         );
-                        return Err(AppError::Conflict(
+                        return Err(AppError::conflict(
                             Message::new("proxy.account_exists").arg("email", &existing.email),
                         ));
                     }
@@ -135,7 +136,7 @@ pub async fn login(
                         .as_deref()
                         .and_then(|n| DisplayName::parse(n).ok())
                         .or_else(|| DisplayName::parse(&identity.external_id).ok())
-                        .ok_or_else(|| AppError::Invalid(Message::new("input.name_empty")))?;
+                        .ok_or_else(|| AppError::invalid(Message::new("input.name_empty")))?;
                     let new = NewUser {
                         email,
                         display_name: name,
@@ -152,7 +153,7 @@ pub async fn login(
                         Err(StoreError::EmailTaken) => store
                             .user_by_external_id(SOURCE, &identity.external_id)
                             .await?
-                            .ok_or(AppError::Conflict(Message::new("user.error.email_taken")))?,
+                            .ok_or(AppError::conflict(Message::new("user.error.email_taken")))?,
                         Err(e) => return Err(e.into()),
                     }
                 }
@@ -160,7 +161,7 @@ pub async fn login(
         }
     };
     if !user.active {
-        return Err(AppError::Forbidden);
+        return Err(AppError::FORBIDDEN);
     }
     if let Some(role) = mapped
         && role != user.role

@@ -156,12 +156,12 @@ pub struct RsvpForm {
 
 async fn find(app: &AppState, key: &str) -> Result<(Participant, Session), AppError> {
     if key.is_empty() || key.len() > 128 {
-        return Err(AppError::NotFound);
+        return Err(AppError::NOT_FOUND);
     }
     app.store()
         .participant_by_link(&Store::link_hash(key))
         .await?
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NOT_FOUND)
 }
 
 fn page_for(

@@ -42,7 +42,7 @@ pub struct RandomRequestId;
 
 impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
-        let id = crate::crypto::hex(&store::random_bytes::<8>());
+        let id = service::crypto::hex(&store::random_bytes::<8>());
         HeaderValue::from_str(&id).ok().map(RequestId::new)
     }
 }

@@ -8,12 +8,12 @@ use crate::helpers::TestApp;
 
 /// A token for `user_id`, stored the way the profile page and the command line store it.
 pub async fn token_for(app: &TestApp, user_id: &str) -> String {
-    let token = web::crypto::random_token();
+    let token = service::crypto::random_token();
     app.store()
         .create_api_token(
             user_id,
             "test",
-            &web::crypto::storage_hash(&token),
+            &service::crypto::storage_hash(&token),
             &store::AuditEntry::new("api_token.create", None, "test", None),
         )
         .await

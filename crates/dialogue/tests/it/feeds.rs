@@ -79,13 +79,19 @@ async fn each_account_has_a_feed_of_its_own_sessions(backend: Backend) {
     }
     assert_eq!(get(&url, Some("\"other\"")).await.status(), StatusCode::OK);
     // Moved: a new tag, a higher sequence.
-    let later = web::booking::DetailsChange {
+    let later = service::booking::DetailsChange {
         time: Some(time(11, 0, 0, 0)),
         ..Default::default()
     };
-    web::booking::change_details(&app.state, &by, &mine.session.id, web::booking::Scope::This, &later)
-        .await
-        .unwrap();
+    service::booking::change_details(
+        app.state.service(),
+        &by,
+        &mine.session.id,
+        service::booking::Scope::This,
+        &later,
+    )
+    .await
+    .unwrap();
     let r = get(&url, Some(&etag)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let etag2 = r.headers()["etag"].to_str().unwrap().to_owned();
@@ -93,9 +99,14 @@ async fn each_account_has_a_feed_of_its_own_sessions(backend: Backend) {
     let parsed = parse_calendar(&r.text().await.unwrap());
     assert_eq!(parsed.ical["events"][0]["sequence"], 1);
     // Cancelled sessions stay, marked so.
-    web::booking::cancel(&app.state, &by, &mine.session.id, web::booking::Scope::This)
-        .await
-        .unwrap();
+    service::booking::cancel(
+        app.state.service(),
+        &by,
+        &mine.session.id,
+        service::booking::Scope::This,
+    )
+    .await
+    .unwrap();
     let parsed = parse_calendar(&get(&url, None).await.text().await.unwrap());
     assert_eq!(parsed.ical["events"][0]["status"], "CANCELLED");
 

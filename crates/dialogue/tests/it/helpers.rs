@@ -10,9 +10,10 @@ use dialogue::{Application, Config};
 use domain::{DisplayName, Email, Role};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use service::Clock;
 use store::{AuditEntry, NewUser, Store, User};
 use testkit::{Backend, TestDb};
-use web::{AppState, Clock};
+use web::AppState;
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -92,7 +93,7 @@ impl TestApp {
 
     /// An account with [`PASSWORD`], created directly in the store.
     pub async fn user(&self, email: &str, role: Role) -> User {
-        let hash = web::crypto::hash_password(PASSWORD).unwrap();
+        let hash = service::crypto::hash_password(PASSWORD).unwrap();
         let new = NewUser {
             email: Email::parse(email).unwrap(),
             display_name: DisplayName::parse(&format!("{} {}", role.as_str(), email.split('@').next().unwrap()))

@@ -95,7 +95,7 @@ async fn admins_manage_servers_in_pages(backend: Backend) {
     assert!(server.moderator_features["recording"]);
     assert!(!server.participant_features["recording"]);
     assert!(server.participant_features["file-upload"]);
-    let open = web::jitsi::open_server(app.state.jitsi().sealer(), server.clone()).unwrap();
+    let open = service::jitsi_servers::open_server(app.state.service().jitsi().sealer(), server.clone()).unwrap();
     assert!(created.contains(&open.api_secret), "shown once, here");
     // Never again: not in the edit page, nor the list.
     let edit = admin.get(&format!("/jitsi-servers/{}", server.id)).await;
@@ -123,7 +123,7 @@ async fn admins_manage_servers_in_pages(backend: Backend) {
     assert!(r.contains("Modifications enregistrées"));
     let edited = app.store().jitsi_server(&server.id).await.unwrap().unwrap();
     assert!(edited.lobby && edited.name == "Meet" && edited.revision != server.revision);
-    let reopened = web::jitsi::open_server(app.state.jitsi().sealer(), edited).unwrap();
+    let reopened = service::jitsi_servers::open_server(app.state.service().jitsi().sealer(), edited).unwrap();
     assert_eq!(reopened.api_secret, open.api_secret);
     match reopened.mode {
         jitsi::TokenMode::Hs256 { secret, .. } => assert_eq!(secret.expose(), APP_SECRET),

@@ -27,9 +27,9 @@ pub struct Server {
 }
 
 /// Creates a server from `change` as the admin pages and the API do.
-pub async fn server(app: &TestApp, change: web::jitsi::ServerChange) -> Server {
+pub async fn server(app: &TestApp, change: service::jitsi_servers::ServerChange) -> Server {
     let id = store::new_id();
-    let prepared = web::jitsi::prepare(app.state.jitsi().sealer(), &id, None, &change)
+    let prepared = service::jitsi_servers::prepare(app.state.service().jitsi().sealer(), &id, None, &change)
         .unwrap_or_else(|problems| panic!("server settings refused: {problems:?}"));
     app.store()
         .create_jitsi_server(&id, &prepared.input, &AuditEntry::new("test", None, "test", None))
@@ -42,8 +42,8 @@ pub async fn server(app: &TestApp, change: web::jitsi::ServerChange) -> Server {
 }
 
 /// A self-hosted HS256 server at `base_url` (the default one if it is the first).
-pub fn hs256(name: &str, base_url: &str) -> web::jitsi::ServerChange {
-    web::jitsi::ServerChange {
+pub fn hs256(name: &str, base_url: &str) -> service::jitsi_servers::ServerChange {
+    service::jitsi_servers::ServerChange {
         name: Some(name.into()),
         base_url: Some(base_url.into()),
         domain: Some("meet.example.org".into()),
@@ -54,8 +54,8 @@ pub fn hs256(name: &str, base_url: &str) -> web::jitsi::ServerChange {
     }
 }
 
-pub fn rs256(name: &str) -> web::jitsi::ServerChange {
-    web::jitsi::ServerChange {
+pub fn rs256(name: &str) -> service::jitsi_servers::ServerChange {
+    service::jitsi_servers::ServerChange {
         name: Some(name.into()),
         base_url: Some("https://meet.example.org".into()),
         domain: Some("meet.example.org".into()),
@@ -68,8 +68,8 @@ pub fn rs256(name: &str) -> web::jitsi::ServerChange {
     }
 }
 
-pub fn jaas(name: &str) -> web::jitsi::ServerChange {
-    web::jitsi::ServerChange {
+pub fn jaas(name: &str) -> service::jitsi_servers::ServerChange {
+    service::jitsi_servers::ServerChange {
         name: Some(name.into()),
         token_mode: Some("jaas".into()),
         app_id: Some("vpaas-magic-cookie-0123456789abcdef".into()),

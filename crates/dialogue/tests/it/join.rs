@@ -575,7 +575,7 @@ async fn links_are_reissued_from_the_room_page_and_the_api(backend: Backend) {
     // web::join::join_url gives the same link (what the booking API puts in participants).
     let latest = app.store().session(&detail.session.id).await.unwrap().unwrap();
     let p = latest.participants.iter().find(|p| p.id == lea.id).unwrap();
-    assert_eq!(web::join::join_url(&app.state, p), url);
+    assert_eq!(service::links::join_url(app.state.service(), p), url);
     // A participant of another session, an unknown session, another trainer's token: 404.
     let ana_token = token_for(&app, &ana.id).await;
     for (session, participant, bearer) in [

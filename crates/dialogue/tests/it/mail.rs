@@ -18,7 +18,7 @@ use crate::mailkit::*;
 
 /// An account with a language and zone of its own.
 pub async fn account(app: &TestApp, email: &str, name: &str, role: Role, locale: Locale, zone: &str) -> User {
-    let hash = web::crypto::hash_password(crate::helpers::PASSWORD).unwrap();
+    let hash = service::crypto::hash_password(crate::helpers::PASSWORD).unwrap();
     let new = NewUser {
         email: Email::parse(email).unwrap(),
         display_name: DisplayName::parse(name).unwrap(),
@@ -275,23 +275,23 @@ async fn changes_send_updates_cancellations_and_invitations(backend: Backend) {
     smtp.wait_for(5).await;
     wait_delivered(&app).await;
     let by = caller(&people.manager);
-    let scope = web::booking::Scope::This;
+    let scope = service::booking::Scope::This;
     // A new title alone is not worth a message.
-    let title_only = web::booking::DetailsChange {
+    let title_only = service::booking::DetailsChange {
         title: Some("Tableur avancé".into()),
         ..Default::default()
     };
-    web::booking::change_details(&app.state, &by, &id, scope, &title_only)
+    service::booking::change_details(app.state.service(), &by, &id, scope, &title_only)
         .await
         .unwrap();
     assert_eq!(outbox(&app).await.len(), 5);
     // An hour later and 30 minutes longer: an update to each, saying what changed.
-    let later = web::booking::DetailsChange {
+    let later = service::booking::DetailsChange {
         time: Some(time(10, 0, 0, 0)),
         duration_minutes: Some(120),
         ..Default::default()
     };
-    let moved = web::booking::change_details(&app.state, &by, &id, scope, &later)
+    let moved = service::booking::change_details(app.state.service(), &by, &id, scope, &later)
         .await
         .unwrap()
         .remove(0);
@@ -320,7 +320,7 @@ async fn changes_send_updates_cancellations_and_invitations(backend: Backend) {
         assert_eq!(parsed.libical_starts(), [moved.session.starts_at.to_string()]);
     }
     // Zoé leaves and Yann comes: a cancellation for her, an invitation for him only.
-    let mut input = web::booking::PeopleInput {
+    let mut input = service::booking::PeopleInput {
         trainers: vec!["theo@example.org".into()],
         moderators: vec![person("Ada Lovelace", "ada@example.com")],
         learners: vec![
@@ -329,7 +329,7 @@ async fn changes_send_updates_cancellations_and_invitations(backend: Backend) {
         ],
         guests: vec![person("Grégoire \"Greg\" O'Neil", "greg@guest.example")],
     };
-    web::booking::set_people(&app.state, &by, &id, scope, &input)
+    service::booking::set_people(app.state.service(), &by, &id, scope, &input)
         .await
         .unwrap();
     let mails = smtp.wait_for(12).await;
@@ -357,7 +357,9 @@ async fn changes_send_updates_cancellations_and_invitations(backend: Backend) {
         2
     );
     // Cancelled: everyone still invited hears it, with METHOD:CANCEL.
-    web::booking::cancel(&app.state, &by, &id, scope).await.unwrap();
+    service::booking::cancel(app.state.service(), &by, &id, scope)
+        .await
+        .unwrap();
     let mails = smtp.wait_for(17).await;
     wait_delivered(&app).await;
     assert_eq!(mails.len(), 17);
@@ -392,7 +394,7 @@ async fn changes_send_updates_cancellations_and_invitations(backend: Backend) {
         3
     );
     input.learners.clear();
-    let refused = web::booking::set_people(&app.state, &by, &id, scope, &input).await;
+    let refused = service::booking::set_people(app.state.service(), &by, &id, scope, &input).await;
     assert!(refused.is_err(), "a cancelled session's people cannot change");
 }
 
@@ -538,11 +540,11 @@ async fn answers_are_given_from_the_links_of_the_mail(backend: Backend) {
         StatusCode::NOT_FOUND
     );
     // Cancelled: no more answers.
-    web::booking::cancel(
-        &app.state,
+    service::booking::cancel(
+        app.state.service(),
         &caller(&people.manager),
         &detail.session.id,
-        web::booking::Scope::This,
+        service::booking::Scope::This,
     )
     .await
     .unwrap();
@@ -570,7 +572,7 @@ async fn two_instances_share_one_outbox_and_send_each_message_once(backend: Back
     ];
     second_env.extend(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let config = crate::helpers::config_from_env(&second_env);
-    let second = dialogue::Application::build(&config, web::Clock::system())
+    let second = dialogue::Application::build(&config, service::Clock::system())
         .await
         .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -238,7 +238,7 @@ async fn the_binary_killed_mid_delivery_resumes_after_a_restart(backend: Backend
     testkit::wait_for_port(port, "dialogue").await;
     // Book from here, on the same database with the server's own secret.
     let secret = std::fs::read_to_string(dir.join("data/secret.key")).unwrap();
-    let key = web::SecretKey::new(&hex_decode(secret.trim()));
+    let key = service::SecretKey::new(&hex_decode(secret.trim()));
     let mut store = Store::connect(&db.url, &ConnectOptions::default()).await.unwrap();
     store.set_link_secret(key.link_secret());
     let audit = AuditEntry::new("test", None, "test", None);

@@ -412,8 +412,8 @@ pub fn parse_calendar(ics: &str) -> ParsedCalendar {
 }
 
 /// Who books: the booking service's caller for `user`.
-pub fn caller(user: &User) -> web::booking::Caller {
-    web::booking::Caller {
+pub fn caller(user: &User) -> service::Caller {
+    service::Caller {
         actor: domain::Actor::new(user.id.clone(), user.role),
         email: user.email.clone(),
         ip: None,
@@ -449,7 +449,7 @@ pub fn request(title: &str, date: Date, time: Time, zone: &str, minutes: i64) ->
 
 /// Books through the booking service, as the pages and the API do.
 pub async fn book(app: &TestApp, by: &User, request: &SessionRequest) -> Vec<SessionDetail> {
-    web::booking::book(&app.state, &caller(by), None, None, request)
+    service::booking::book(app.state.service(), &caller(by), None, None, request)
         .await
         .unwrap_or_else(|e| panic!("booking refused: {e:?}"))
 }

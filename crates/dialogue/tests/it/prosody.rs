@@ -167,8 +167,8 @@ async fn reservation_requests_are_checked_and_authenticated(backend: Backend) {
     // A server whose secrets were sealed by another installation's key (a restored backup):
     // it does not open here, and must not take the others' reservations down with it.
     let foreign_id = store::new_id();
-    let foreign = web::jitsi::prepare(
-        &web::jitsi::Sealer::new(&[7; 32]),
+    let foreign = service::jitsi_servers::prepare(
+        &service::jitsi_servers::Sealer::new(&[7; 32]),
         &foreign_id,
         None,
         &hs256("Foreign", "https://foreign.example.org"),

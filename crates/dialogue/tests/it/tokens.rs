@@ -56,7 +56,7 @@ async fn tokens_are_shown_once_listed_and_revoked(backend: Backend) {
     );
     assert!(
         app.store()
-            .api_token_user(&web::crypto::storage_hash(&token))
+            .api_token_user(&service::crypto::storage_hash(&token))
             .await
             .unwrap()
             .is_some()

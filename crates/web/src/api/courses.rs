@@ -11,40 +11,16 @@ use domain::course::CourseRequest;
 use serde::Deserialize;
 
 use super::json::{self, CourseJson};
-use super::{ApiCaller, ApiError};
-use crate::courses::{self as service, CourseFailure};
-use crate::error::Message;
+use super::{ApiCaller, ApiError, ForCaller};
 use crate::state::AppState;
+use service::courses;
 
-fn api_field(field: &str) -> &str {
+/// The API's name for a field of a course.
+fn course_field(field: &str) -> &str {
     match field {
         "duration" => "default_duration_minutes",
         other => other,
     }
-}
-
-/// The problem details of a course failure.
-pub fn problem(caller: &ApiCaller, failure: &CourseFailure) -> ApiError {
-    let status = failure.status();
-    let messages = failure.messages(caller.locale);
-    let kind = match status.as_u16() {
-        403 => "forbidden",
-        404 => "not-found",
-        409 => "conflict",
-        500..=599 => return ApiError::internal(format!("{failure:?}"), caller.locale),
-        _ => "invalid",
-    };
-    let detail = match (failure, messages.first()) {
-        (CourseFailure::Invalid(_), _) => Message::new("api.error.invalid"),
-        (_, Some((_, text))) => Message::new("api.error.text").arg("text", text),
-        _ => Message::new("api.error.invalid"),
-    };
-    let errors = messages
-        .iter()
-        .filter(|(field, _)| !field.is_empty())
-        .map(|(field, text)| (api_field(field).to_owned(), text.clone()))
-        .collect();
-    caller.error(status, kind, detail).with_errors(errors)
 }
 
 /// `GET /courses[?archived=true]`.
@@ -55,9 +31,9 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let fields = crate::pages::sessions::query(raw);
     let archived = matches!(fields.get("archived").trim(), "true" | "1" | "yes");
-    let courses = service::list(&app, &caller.actor(), archived)
+    let courses = courses::list(app.service(), &caller.actor(), archived)
         .await
-        .map_err(|f| problem(&caller, &f))?;
+        .api_named(&caller, course_field)?;
     Ok(Json(serde_json::json!({ "items": courses.iter().map(CourseJson::of).collect::<Vec<_>>() })).into_response())
 }
 
@@ -67,9 +43,9 @@ pub async fn read(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let detail = service::view(&app, &caller.actor(), &id)
+    let detail = courses::view(app.service(), &caller.actor(), &id)
         .await
-        .map_err(|f| problem(&caller, &f))?;
+        .api_named(&caller, course_field)?;
     Ok(Json(CourseJson::detail(&detail)).into_response())
 }
 
@@ -115,13 +91,13 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes
         ..Default::default()
     });
     let booker = caller.caller();
-    let mut detail = service::create(&app, &booker, &request)
+    let mut detail = courses::create(app.service(), &booker, &request)
         .await
-        .map_err(|f| problem(&caller, &f))?;
+        .api_named(&caller, course_field)?;
     if archived {
-        detail = service::set_archived(&app, &booker, &detail.course.id, true)
+        detail = courses::set_archived(app.service(), &booker, &detail.course.id, true)
             .await
-            .map_err(|f| problem(&caller, &f))?;
+            .api_named(&caller, course_field)?;
     }
     let mut response = (StatusCode::CREATED, Json(CourseJson::detail(&detail))).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/courses/{}", detail.course.id)) {
@@ -139,9 +115,9 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let body: CourseBody = json::body(&caller, &bytes)?;
     let booker = caller.caller();
-    let current = service::view(&app, &caller.actor(), &id)
+    let current = courses::view(app.service(), &caller.actor(), &id)
         .await
-        .map_err(|f| problem(&caller, &f))?;
+        .api_named(&caller, course_field)?;
     let archived = body.archived;
     let touches_fields = body.title.is_some()
         || body.code.is_some()
@@ -151,15 +127,15 @@ pub async fn update(
         || body.learners.is_some();
     let mut detail = current.clone();
     if touches_fields {
-        let request = body.over(service::request_of(&current));
-        detail = service::update(&app, &booker, &id, &request)
+        let request = body.over(courses::request_of(&current));
+        detail = courses::update(app.service(), &booker, &id, &request)
             .await
-            .map_err(|f| problem(&caller, &f))?;
+            .api_named(&caller, course_field)?;
     }
     if let Some(archived) = archived.filter(|a| *a != detail.course.archived) {
-        detail = service::set_archived(&app, &booker, &id, archived)
+        detail = courses::set_archived(app.service(), &booker, &id, archived)
             .await
-            .map_err(|f| problem(&caller, &f))?;
+            .api_named(&caller, course_field)?;
     }
     Ok(Json(CourseJson::detail(&detail)).into_response())
 }

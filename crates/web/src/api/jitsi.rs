@@ -13,14 +13,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use domain::SessionAction;
 use serde::{Deserialize, Deserializer, Serialize};
-use store::{JitsiServer, StoreError, TokenModeKind};
+use service::jitsi_servers::{self, ServerChange, key_server_url};
+use service::links;
+use store::{JitsiServer, TokenModeKind};
 
-use super::{ApiCaller, ApiError};
-use crate::booking::BookingFailure;
-use crate::error::Message;
-use crate::jitsi::{PreparedServer, ServerChange, key_server_url, prepare, refusal_message};
+use super::{ApiCaller, ApiError, ForCaller};
+use crate::error::{AppError, Message};
 use crate::state::AppState;
 
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
@@ -140,97 +139,28 @@ impl ServerBody {
     }
 }
 
-fn require_admin(caller: &ApiCaller) -> Result<(), ApiError> {
-    if caller.actor().may_manage_jitsi_servers() {
-        Ok(())
-    } else {
-        Err(caller.error(StatusCode::FORBIDDEN, "forbidden", Message::new("error.forbidden")))
-    }
-}
-
 fn parse_body(caller: &ApiCaller, body: &Bytes) -> Result<ServerBody, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
-        caller.error(
-            StatusCode::BAD_REQUEST,
-            "invalid-json",
+        caller.fail(AppError::BadRequest(
             Message::new("jitsi.api.json_invalid").arg("detail", e),
-        )
+        ))
     })
 }
 
-fn invalid(caller: &ApiCaller, problems: Vec<(&'static str, Message)>) -> ApiError {
-    let errors = problems
-        .iter()
-        .map(|(f, m)| ((*f).to_owned(), m.render(caller.locale)))
-        .collect();
-    caller
-        .error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            Message::new("jitsi.api.invalid_server"),
-        )
-        .with_errors(errors)
-}
-
-fn store_failure(caller: &ApiCaller, e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => caller.error(StatusCode::NOT_FOUND, "not-found", Message::new("error.not_found")),
-        StoreError::Jitsi(r) => {
-            let status = match r {
-                store::JitsiRefusal::UnknownServer => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::CONFLICT,
-            };
-            caller.error(status, "conflict", refusal_message(&r))
-        }
-        other => ApiError::internal(other.to_string(), caller.locale),
-    }
-}
-
 async fn list(State(app): State<AppState>, caller: ApiCaller) -> Result<Json<Vec<ServerOut>>, ApiError> {
-    require_admin(&caller)?;
-    let servers = app
-        .store()
-        .list_jitsi_servers()
-        .await
-        .map_err(|e| store_failure(&caller, e))?;
+    let servers = jitsi_servers::list(app.service(), &caller.actor()).await.api(&caller)?;
     Ok(Json(servers.into_iter().map(|s| out(&app, s, None)).collect()))
 }
 
-/// The settings as the store takes them, or every problem with its field; a bearer another
-/// server already uses is one of them.
-async fn prepare_checked(
-    app: &AppState,
-    caller: &ApiCaller,
-    id: &str,
-    current: Option<&JitsiServer>,
-    change: &ServerChange,
-) -> Result<PreparedServer, ApiError> {
-    let mut taken = Vec::new();
-    app.jitsi()
-        .check_bearer(app.store(), id, change, &mut taken)
-        .await
-        .map_err(|e| store_failure(caller, e))?;
-    if !taken.is_empty() {
-        return Err(invalid(caller, taken));
-    }
-    prepare(app.jitsi().sealer(), id, current, change).map_err(|p| invalid(caller, p))
-}
-
 async fn create(State(app): State<AppState>, caller: ApiCaller, body: Bytes) -> Result<Response, ApiError> {
-    require_admin(&caller)?;
     let change = parse_body(&caller, &body)?.change();
-    let id = store::new_id();
-    let prepared = prepare_checked(&app, &caller, &id, None, &change).await?;
-    let audit = store::AuditEntry::new("jitsi_server.create", Some(&caller.user.id), &caller.user.email, None);
-    let server = app
-        .store()
-        .create_jitsi_server(&id, &prepared.input, &audit)
+    let created = jitsi_servers::create(app.service(), &caller.caller(), &change, Vec::new())
         .await
-        .map_err(|e| store_failure(&caller, e))?;
-    let location = format!("/api/v1/jitsi-servers/{}", server.id);
+        .api(&caller)?;
+    let location = format!("/api/v1/jitsi-servers/{}", created.server.id);
     let mut response = (
         StatusCode::CREATED,
-        Json(out(&app, server, prepared.generated_api_secret)),
+        Json(out(&app, created.server, created.generated_api_secret)),
     )
         .into_response();
     if let Ok(v) = location.parse() {
@@ -239,21 +169,14 @@ async fn create(State(app): State<AppState>, caller: ApiCaller, body: Bytes) -> 
     Ok(response)
 }
 
-async fn load(app: &AppState, caller: &ApiCaller, id: &str) -> Result<JitsiServer, ApiError> {
-    app.store()
-        .jitsi_server(id)
-        .await
-        .map_err(|e| store_failure(caller, e))?
-        .ok_or_else(|| caller.error(StatusCode::NOT_FOUND, "not-found", Message::new("error.not_found")))
-}
-
 async fn read(
     State(app): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ServerOut>, ApiError> {
-    require_admin(&caller)?;
-    let server = load(&app, &caller, &id).await?;
+    let server = jitsi_servers::get(app.service(), &caller.actor(), &id)
+        .await
+        .api(&caller)?;
     Ok(Json(out(&app, server, None)))
 }
 
@@ -263,16 +186,13 @@ async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<ServerOut>, ApiError> {
-    require_admin(&caller)?;
-    let current = load(&app, &caller, &id).await?;
-    let change = parse_body(&caller, &body)?.change();
-    let prepared = prepare_checked(&app, &caller, &id, Some(&current), &change).await?;
-    let audit = store::AuditEntry::new("jitsi_server.update", Some(&caller.user.id), &caller.user.email, None);
-    let server = app
-        .store()
-        .update_jitsi_server(&id, &prepared.input, &audit)
+    jitsi_servers::get(app.service(), &caller.actor(), &id)
         .await
-        .map_err(|e| store_failure(&caller, e))?;
+        .api(&caller)?;
+    let change = parse_body(&caller, &body)?.change();
+    let server = jitsi_servers::update(app.service(), &caller.caller(), &id, &change, Vec::new())
+        .await
+        .api(&caller)?;
     Ok(Json(out(&app, server, None)))
 }
 
@@ -281,21 +201,10 @@ async fn remove(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    require_admin(&caller)?;
-    let audit = store::AuditEntry::new("jitsi_server.delete", Some(&caller.user.id), &caller.user.email, None);
-    app.store()
-        .delete_jitsi_server(&id, app.now(), &audit)
+    jitsi_servers::delete(app.service(), &caller.caller(), &id)
         .await
-        .map_err(|e| store_failure(&caller, e))?;
+        .api(&caller)?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn booking_failure(caller: &ApiCaller, f: BookingFailure) -> ApiError {
-    match f {
-        BookingFailure::NotFound => caller.error(StatusCode::NOT_FOUND, "not-found", Message::new("error.not_found")),
-        BookingFailure::Internal(e) => ApiError::internal(e, caller.locale),
-        _ => caller.error(StatusCode::FORBIDDEN, "forbidden", Message::new("error.forbidden")),
-    }
 }
 
 #[derive(Debug, Serialize)]
@@ -311,28 +220,11 @@ async fn reissue(
     caller: ApiCaller,
     Path((id, pid)): Path<(String, String)>,
 ) -> Result<Json<LinkOut>, ApiError> {
-    let actor = caller.actor();
-    let (detail, facts) = crate::booking::view(&app, &actor, &id)
+    let participant = links::reissue(app.service(), &caller.caller(), &id, &pid)
         .await
-        .map_err(|f| booking_failure(&caller, f))?;
-    if !actor.may_session(
-        SessionAction::EditParticipants,
-        facts,
-        app.config().booking.trainers_can_book,
-    ) {
-        return Err(caller.error(StatusCode::FORBIDDEN, "forbidden", Message::new("error.forbidden")));
-    }
-    if !detail.participants.iter().any(|p| p.id == pid) {
-        return Err(caller.error(StatusCode::NOT_FOUND, "not-found", Message::new("error.not_found")));
-    }
-    let audit = caller.caller().audit("participant.link_reissue");
-    let participant = app
-        .store()
-        .reissue_link(&id, &pid, app.now(), &audit)
-        .await
-        .map_err(|e| store_failure(&caller, e))?;
+        .api(&caller)?;
     Ok(Json(LinkOut {
-        join_url: crate::join::join_url(&app, &participant),
+        join_url: links::join_url(app.service(), &participant),
         participant_id: participant.id,
         link_version: participant.link_version,
     }))
@@ -364,14 +256,9 @@ async fn presence(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<PresenceOut>, ApiError> {
-    crate::booking::view(&app, &caller.actor(), &id)
+    let presence = links::presence(app.service(), &caller.actor(), &id)
         .await
-        .map_err(|f| booking_failure(&caller, f))?;
-    let presence = app
-        .store()
-        .presence(&id, app.now())
-        .await
-        .map_err(|e| store_failure(&caller, e))?;
+        .api(&caller)?;
     Ok(Json(PresenceOut {
         in_room: presence.in_room().count(),
         attendees: presence

@@ -1,13 +1,12 @@
 //! The JSON shapes of the booking API (their names are a contract: see `openapi/booking.json`)
 //! and the reading of request bodies into problem details when they are not what is expected.
 
-use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use store::{Course, CourseDetail, Participant, Session, SessionDetail, SessionSummary};
 
 use super::{ApiCaller, ApiError};
-use crate::error::Message;
+use crate::error::{AppError, Message};
 
 /// Reads a JSON body; an empty body reads as `{}`. A body that is not JSON of the expected shape
 /// is a 400 problem naming what is wrong.
@@ -17,13 +16,8 @@ pub fn body<T: DeserializeOwned>(caller: &ApiCaller, bytes: &[u8]) -> Result<T, 
     } else {
         bytes
     };
-    serde_json::from_slice(text).map_err(|e| {
-        caller.error(
-            StatusCode::BAD_REQUEST,
-            "invalid-json",
-            Message::new("api.error.json").arg("detail", e),
-        )
-    })
+    serde_json::from_slice(text)
+        .map_err(|e| caller.fail(AppError::BadRequest(Message::new("api.error.json").arg("detail", e))))
 }
 
 /// For `PATCH` fields where `null` (remove) differs from absent (keep): absent is `None`,

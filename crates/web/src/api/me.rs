@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use super::{ApiCaller, ApiError};
+use super::{ApiCaller, ApiError, ForCaller};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
@@ -20,9 +20,7 @@ pub struct Me {
 }
 
 pub async fn me(State(app): State<AppState>, caller: ApiCaller) -> Result<Json<Me>, ApiError> {
-    let ical_url = crate::feeds::feed_url(&app, &caller.user)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string(), caller.locale))?;
+    let ical_url = crate::feeds::feed_url(&app, &caller.user).await.api(&caller)?;
     let u = caller.user;
     Ok(Json(Me {
         id: u.id,

@@ -16,13 +16,13 @@ use axum::http::{StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use domain::{Actor, Locale};
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use store::User;
 
-use crate::crypto::storage_hash;
-use crate::error::Message;
+use crate::error::{AppError, Message};
 use crate::state::AppState;
+use service::crypto::storage_hash;
 
 /// The booking API's routes under `/api/v1` (part of [`documented_routes`]).
 pub fn booking_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
@@ -52,24 +52,12 @@ pub fn routes() -> Router<AppState> {
         // A method the path does not have: 405 as problem details too.
         v1 = v1.route(path, route.fallback(method_not_allowed));
     }
-    let v1 = v1.fallback(|parts: Parts| async move {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            Message::new("error.not_found"),
-            request_locale(&parts),
-        )
-    });
+    let v1 = v1.fallback(|parts: Parts| async move { ApiError::bare(AppError::NOT_FOUND, &parts) });
     Router::new().nest("/api/v1", v1)
 }
 
 async fn method_not_allowed(parts: Parts) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-        Message::new("api.error.method"),
-        request_locale(&parts),
-    )
+    ApiError::bare(AppError::MethodNotAllowed, &parts)
 }
 
 /// The language of an API answer: `Accept-Language` when it names one we speak, else the
@@ -89,6 +77,8 @@ pub struct ApiCaller {
     pub user: User,
     pub token_id: String,
     pub locale: Locale,
+    /// When the request arrived (for messages that count time).
+    pub now: Timestamp,
 }
 
 impl ApiCaller {
@@ -96,18 +86,41 @@ impl ApiCaller {
         Actor::new(self.user.id.clone(), self.user.role)
     }
 
-    /// A booking caller for the shared booking service.
-    pub fn caller(&self) -> crate::booking::Caller {
-        crate::booking::Caller {
-            actor: self.actor(),
-            email: self.user.email.clone(),
-            ip: None,
-        }
+    /// The caller of the service's use cases.
+    pub fn caller(&self) -> service::Caller {
+        service::Caller::of(&self.user, None)
     }
 
-    /// An error in this caller's language.
-    pub fn error(&self, status: StatusCode, kind: &'static str, message: Message) -> ApiError {
-        ApiError::new(status, kind, message, self.locale)
+    /// `error` as problem details in this caller's language, times in their zone.
+    pub fn fail(&self, error: impl Into<AppError>) -> ApiError {
+        ApiError {
+            error: error.into(),
+            locale: self.locale,
+            zone: self.user.time_zone.clone(),
+            now: self.now,
+            field_names: api_field,
+        }
+    }
+}
+
+/// `result`'s error as problem details for `caller`.
+pub trait ForCaller<T> {
+    fn api(self, caller: &ApiCaller) -> Result<T, ApiError>;
+
+    /// The same, with the resource's own names for the rules' fields.
+    fn api_named(self, caller: &ApiCaller, names: fn(&str) -> &str) -> Result<T, ApiError>;
+}
+
+impl<T, E: Into<AppError>> ForCaller<T> for Result<T, E> {
+    fn api(self, caller: &ApiCaller) -> Result<T, ApiError> {
+        self.map_err(|e| caller.fail(e))
+    }
+
+    fn api_named(self, caller: &ApiCaller, names: fn(&str) -> &str) -> Result<T, ApiError> {
+        self.map_err(|e| ApiError {
+            field_names: names,
+            ..caller.fail(e)
+        })
     }
 }
 
@@ -120,29 +133,30 @@ impl FromRequestParts<AppState> for ApiCaller {
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
             .and_then(Locale::from_accept_language);
+        let now = app.now();
         let unauthorized = || {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                Message::new("api.error.unauthorized"),
+            ApiError::in_locale(
+                AppError::Unauthorized(Message::new("api.error.unauthorized")),
                 locale.unwrap_or_default(),
+                now,
             )
         };
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
+            // The scheme is case-insensitive (RFC 9110 § 11.1).
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(unauthorized)?;
         let (token_id, last_used, user) = app
             .store()
             .api_token_user(&storage_hash(token))
             .await
-            .map_err(|e| ApiError::internal(e.to_string(), locale.unwrap_or_default()))?
+            .map_err(|e| ApiError::in_locale(e.into(), locale.unwrap_or_default(), now))?
             .ok_or_else(unauthorized)?;
-        let now = app.now();
         if last_used.is_none_or(|t| now.duration_since(t) > SignedDuration::from_secs(60))
             && let Err(e) = app.store().touch_api_token(&token_id, now).await
         {
@@ -152,97 +166,109 @@ impl FromRequestParts<AppState> for ApiCaller {
             locale: locale.unwrap_or(user.locale),
             user,
             token_id,
+            now,
         })
     }
 }
 
-/// A problem detail (RFC 9457), with the fields that were wrong when there were any.
+/// A failure of an API request, rendered as problem details (RFC 9457) in the caller's language,
+/// with one entry per field that was wrong. What it says comes from [`AppError::problem`].
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub status: StatusCode,
-    /// A short slug; the `type` URI is `/api/v1/problems/<kind>`.
-    pub kind: &'static str,
+    pub error: AppError,
     pub locale: Locale,
-    pub detail: Message,
-    /// `(field, message)` pairs, already in the caller's language.
-    pub errors: Vec<(String, String)>,
+    /// The zone instants in messages are shown in.
+    pub zone: String,
+    pub now: Timestamp,
+    /// The API's names for the fields the service names.
+    pub field_names: fn(&str) -> &str,
 }
 
 #[derive(Serialize)]
-struct Problem<'a> {
+struct ProblemJson<'a> {
     #[serde(rename = "type")]
     kind: String,
     title: &'a str,
     status: u16,
     detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    errors: Vec<FieldProblem<'a>>,
+    errors: Vec<FieldJson>,
 }
 
 #[derive(Serialize)]
-struct FieldProblem<'a> {
-    field: &'a str,
-    message: &'a str,
+struct FieldJson {
+    field: String,
+    message: String,
+}
+
+/// The API's name for a field of the service's rules (sessions' names; courses have their own).
+pub fn api_field(field: &str) -> &str {
+    match field {
+        "duration" => "duration_minutes",
+        "start" => "starts_at",
+        "course" => "course_id",
+        "jitsi_server" => "jitsi_server_id",
+        other => other,
+    }
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, detail: Message, locale: Locale) -> ApiError {
+    /// Before any caller is known: the language of `Accept-Language`, times in UTC.
+    pub fn bare(error: AppError, parts: &Parts) -> ApiError {
+        ApiError::in_locale(error, request_locale(parts), Timestamp::now())
+    }
+
+    pub fn in_locale(error: AppError, locale: Locale, now: Timestamp) -> ApiError {
         ApiError {
-            status,
-            kind,
+            error,
             locale,
-            detail,
-            errors: Vec::new(),
+            zone: "UTC".into(),
+            now,
+            field_names: api_field,
         }
-    }
-
-    pub fn internal(detail: String, locale: Locale) -> ApiError {
-        tracing::error!(%detail, "API request failed");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            Message::new("error.internal"),
-            locale,
-        )
-    }
-
-    pub fn with_errors(mut self, errors: Vec<(String, String)>) -> ApiError {
-        self.errors = errors;
-        self
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let title = self.locale.t(match self.status.as_u16() {
+        let problem = self.error.problem(self.now);
+        if let AppError::Service(service::Error::Internal(detail)) = &self.error {
+            tracing::error!(%detail, "API request failed");
+        }
+        let title = self.locale.t(match problem.status.as_u16() {
             400 | 422 => "api.title.invalid",
             401 => "api.title.unauthorized",
             403 => "error.title.403",
             404 => "error.title.404",
             409 => "api.title.conflict",
+            429 => "error.title.429",
             500..=599 => "error.title.500",
             _ => "error.title.400",
         });
-        let problem = Problem {
-            kind: format!("/api/v1/problems/{}", self.kind),
+        let body = ProblemJson {
+            kind: format!("/api/v1/problems/{}", problem.kind),
             title,
-            status: self.status.as_u16(),
-            detail: self.detail.render(self.locale),
-            errors: self
-                .errors
+            status: problem.status.as_u16(),
+            detail: problem.message.render_in(self.locale, &self.zone),
+            errors: problem
+                .fields
                 .iter()
-                .map(|(field, message)| FieldProblem { field, message })
+                .filter(|p| !p.field.is_empty())
+                .map(|p| FieldJson {
+                    field: (self.field_names)(p.field).to_owned(),
+                    message: p.message.render_in(self.locale, &self.zone),
+                })
                 .collect(),
         };
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
-        let mut response = (self.status, body).into_response();
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (problem.status, bytes).into_response();
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
         headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(self.locale.as_str()));
-        if self.status == StatusCode::UNAUTHORIZED {
+        if problem.status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"dialogue\""),

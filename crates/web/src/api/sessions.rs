@@ -8,63 +8,24 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use domain::Role;
 use domain::booking::{PersonInput, SessionRequest, StartSpec};
 use domain::localtime::{Ambiguity, TimeZoneName, resolve_local};
-use domain::{Locale, Role};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use serde::Deserialize;
 use store::SessionFilter;
 
 use super::json::{self, Page, SessionJson, Sessions};
-use super::{ApiCaller, ApiError};
-use crate::booking::{self as service, BookingFailure, DetailsChange, PeopleInput, Scope};
+use super::{ApiCaller, ApiError, ForCaller};
+use crate::error::AppError;
 use crate::error::Message;
 use crate::state::AppState;
+use service::Problem;
+use service::booking::{self, DetailsChange, PeopleInput, Scope};
 
-/// The API's name for a field of the booking rules.
-fn api_field(field: &str) -> &str {
-    match field {
-        "duration" => "duration_minutes",
-        "start" => "starts_at",
-        "course" => "course_id",
-        "jitsi_server" => "jitsi_server_id",
-        other => other,
-    }
-}
-
-/// The problem details of a booking failure.
-pub fn problem(caller: &ApiCaller, failure: &BookingFailure) -> ApiError {
-    let status = failure.status();
-    let messages = failure.messages(caller.locale, &caller.user.time_zone);
-    let kind = match status.as_u16() {
-        403 => "forbidden",
-        404 => "not-found",
-        409 => "conflict",
-        500..=599 => return ApiError::internal(format!("{failure:?}"), caller.locale),
-        _ => "invalid",
-    };
-    let detail = match (failure, messages.first()) {
-        (BookingFailure::Invalid(_), _) => Message::new("api.error.invalid"),
-        (_, Some((_, text))) => Message::new("api.error.text").arg("text", text),
-        _ => Message::new("api.error.invalid"),
-    };
-    let errors = messages
-        .iter()
-        .filter(|(field, _)| !field.is_empty())
-        .map(|(field, text)| (api_field(field).to_owned(), text.clone()))
-        .collect();
-    caller.error(status, kind, detail).with_errors(errors)
-}
-
-fn invalid(caller: &ApiCaller, errors: Vec<(String, String)>) -> ApiError {
-    caller
-        .error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            Message::new("api.error.invalid"),
-        )
-        .with_errors(errors)
+fn invalid(caller: &ApiCaller, problems: Vec<Problem>) -> ApiError {
+    caller.fail(service::Error::Invalid(problems))
 }
 
 /// A start as the API takes it: RFC 3339 with an offset (an instant), or a local date and time
@@ -82,8 +43,8 @@ fn parse_start(text: &str) -> Option<Start> {
     text.parse::<DateTime>().ok().map(Start::Local)
 }
 
-fn required(locale: Locale, field: &str) -> (String, String) {
-    (field.to_owned(), Message::new("api.error.required").render(locale))
+fn required(field: &'static str) -> Problem {
+    Problem::new(field, Message::new("api.error.required"))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,11 +70,11 @@ pub struct NewSession {
 /// caller manages them (an LMS or CRM that sends its own messages needs them).
 fn detail_json(app: &AppState, caller: &ApiCaller, detail: &store::SessionDetail, now: Timestamp) -> SessionJson {
     let mut json = SessionJson::detail(detail, now);
-    if crate::join::may_manage_links(app, &caller.actor(), detail)
+    if service::links::may_manage(app.service(), &caller.actor(), detail)
         && let Some(people) = json.participants.as_mut()
     {
         for (person, participant) in people.iter_mut().zip(&detail.participants) {
-            person.join_url = Some(crate::join::join_url(app, participant));
+            person.join_url = Some(service::links::join_url(app.service(), participant));
         }
     }
     json
@@ -150,40 +111,35 @@ fn created(
 /// `POST /sessions`.
 pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes) -> Result<Response, ApiError> {
     let body: NewSession = json::body(&caller, &bytes)?;
-    let locale = caller.locale;
     let mut errors = Vec::new();
     let course = match &body.course_id {
-        Some(id) if caller.actor().may_manage_courses() => app
-            .store()
-            .course(id)
-            .await
-            .map_err(|e| ApiError::internal(e.to_string(), locale))?,
+        Some(id) if caller.actor().may_manage_courses() => app.store().course(id).await.api(&caller)?,
         _ => None,
     };
     let start = match body.starts_at.as_deref() {
         None => {
-            errors.push(required(locale, "starts_at"));
+            errors.push(required("starts_at"));
             None
         }
         Some(text) => match parse_start(text) {
             Some(s) => Some(s),
             None => {
-                errors.push((
-                    "starts_at".to_owned(),
-                    Message::new("api.error.starts_at").arg("value", text).render(locale),
+                errors.push(Problem::new(
+                    "starts_at",
+                    Message::new("api.error.starts_at").arg("value", text),
                 ));
                 None
             }
         },
     };
     if body.time_zone.is_none() {
-        errors.push(required(locale, "time_zone"));
+        errors.push(required("time_zone"));
     }
     let duration = body
         .duration_minutes
         .or(course.as_ref().map(|c| c.course.default_duration_minutes));
     if duration.is_none() {
-        errors.push(required(locale, "duration_minutes"));
+        errors.push(required("duration_minutes"));
     }
     let (Some(start), Some(time_zone), Some(duration_minutes), true) =
         (start, body.time_zone.clone(), duration, errors.is_empty())
@@ -231,8 +187,8 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes
         learners,
         guests: body.guests.clone().unwrap_or_default(),
     };
-    match service::book(
-        &app,
+    match booking::book(
+        app.service(),
         &caller.caller(),
         body.course_id.clone(),
         body.jitsi_server_id.clone(),
@@ -242,16 +198,12 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes
     {
         Ok(booked) => {
             let server = match booked.first() {
-                Some(first) => app
-                    .store()
-                    .session_jitsi_server(&first.session.id)
-                    .await
-                    .map_err(|e| ApiError::internal(e.to_string(), locale))?,
+                Some(first) => app.store().session_jitsi_server(&first.session.id).await.api(&caller)?,
                 None => None,
             };
             Ok(created(&app, &caller, &booked, server, app.now()))
         }
-        Err(f) => Err(problem(&caller, &f)),
+        Err(f) => Err(caller.fail(f)),
     }
 }
 
@@ -261,17 +213,17 @@ pub async fn read(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    match service::view(&app, &caller.actor(), &id).await {
+    match booking::view(app.service(), &caller.actor(), &id).await {
         Ok((detail, _)) => {
             let mut json = detail_json(&app, &caller, &detail, app.now());
             json.jitsi_server_id = app
                 .store()
                 .session_jitsi_server(&detail.session.id)
                 .await
-                .map_err(|e| ApiError::internal(e.to_string(), caller.locale))?;
+                .api(&caller)?;
             Ok(Json(json).into_response())
         }
-        Err(f) => Err(problem(&caller, &f)),
+        Err(f) => Err(caller.fail(f)),
     }
 }
 
@@ -285,11 +237,10 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let fields = crate::pages::sessions::query(raw);
-    let locale = caller.locale;
-    let mut errors: Vec<(String, String)> = Vec::new();
+    let mut errors: Vec<Problem> = Vec::new();
     let zone = crate::pages::views::zone(&caller.user.time_zone);
     // An instant, or a date (its midnight in the caller's zone; for `to`, the next midnight).
-    let bound = |name: &str, end_of_day: bool, errors: &mut Vec<(String, String)>| -> Option<Timestamp> {
+    let bound = |name: &'static str, end_of_day: bool, errors: &mut Vec<Problem>| -> Option<Timestamp> {
         let text = fields.get(name);
         let text = text.trim();
         if text.is_empty() {
@@ -302,15 +253,12 @@ pub async fn list(
             let date = if end_of_day { date.tomorrow().ok()? } else { date };
             return date.to_zoned(zone.clone()).ok().map(|z| z.timestamp());
         }
-        errors.push((
-            name.to_owned(),
-            Message::new("api.error.instant").arg("value", text).render(locale),
-        ));
+        errors.push(Problem::new(name, Message::new("api.error.instant").arg("value", text)));
         None
     };
     let from = bound("from", false, &mut errors);
     let to = bound("to", true, &mut errors);
-    let number = |name: &str, default: i64, max: i64, errors: &mut Vec<(String, String)>| {
+    let number = |name: &'static str, default: i64, max: i64, errors: &mut Vec<Problem>| {
         let text = fields.get(name);
         if text.trim().is_empty() {
             return default;
@@ -318,12 +266,11 @@ pub async fn list(
         match text.trim().parse::<i64>() {
             Ok(n) if (0..=max).contains(&n) => n,
             _ => {
-                errors.push((
-                    name.to_owned(),
+                errors.push(Problem::new(
+                    name,
                     Message::new("api.error.number")
                         .arg("value", text.trim())
-                        .arg("max", max)
-                        .render(locale),
+                        .arg("max", max),
                 ));
                 default
             }
@@ -332,60 +279,26 @@ pub async fn list(
     let limit = number("limit", 50, MAX_LIMIT, &mut errors).max(1);
     let offset = number("offset", 0, i64::MAX, &mut errors);
     let include_cancelled = matches!(fields.get("include_cancelled").trim(), "true" | "1" | "yes");
-    let trainer = fields.get("trainer");
-    let trainer = trainer.trim();
-    let mut teacher = None;
-    // A trainer lists their own sessions whatever they ask: the parameter is not even looked
-    // up for them (its answer would tell which addresses have accounts).
-    if !trainer.is_empty() && caller.actor().role >= Role::Manager {
-        let found = if trainer.contains('@') {
-            app.store().user_by_email(trainer).await
-        } else {
-            app.store().user(trainer).await
-        }
-        .map_err(|e| ApiError::internal(e.to_string(), locale))?;
-        match found {
-            Some(u) => teacher = Some(u.id),
-            None => errors.push((
-                "trainer".to_owned(),
-                Message::new("booking.error.unknown_trainer")
-                    .arg("email", trainer)
-                    .render(locale),
-            )),
-        }
-    }
     if !errors.is_empty() {
         return Err(invalid(&caller, errors));
     }
-    let actor = caller.actor();
-    // A trainer lists the sessions they teach, whatever they ask.
-    // A trainer asking for someone else's sessions gets none (asking for their own, by email
-    // or id, gets theirs).
-    let me = trainer.eq_ignore_ascii_case(&caller.user.email) || trainer == actor.user_id;
-    let empty = actor.role < Role::Manager && !trainer.is_empty() && !me;
-    if actor.role < Role::Manager {
-        teacher = Some(actor.user_id.clone());
-    }
     let course = Some(fields.get("course").trim().to_owned()).filter(|c| !c.is_empty());
-    // Courses are not visible to trainers: their ids filter nothing in.
-    let empty = empty || (course.is_some() && !actor.may_manage_courses());
-    let mut found = if empty {
-        Vec::new()
-    } else {
-        app.store()
-            .list_sessions(&SessionFilter {
-                from,
-                to,
-                teacher,
-                course_id: course,
-                include_cancelled,
-                limit: limit + 1,
-                offset,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| ApiError::internal(e.to_string(), locale))?
-    };
+    let mut found = booking::list(
+        app.service(),
+        &caller.actor(),
+        SessionFilter {
+            from,
+            to,
+            course_id: course,
+            include_cancelled,
+            limit: limit + 1,
+            offset,
+            ..Default::default()
+        },
+        Some(&fields.get("trainer")),
+    )
+    .await
+    .api(&caller)?;
     let more = found.len() as i64 > limit;
     found.truncate(limit as usize);
     let now = app.now();
@@ -419,9 +332,7 @@ pub async fn update(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let body: SessionChange = json::body(&caller, &bytes)?;
-    let (detail, _) = service::view(&app, &caller.actor(), &id)
-        .await
-        .map_err(|f| problem(&caller, &f))?;
+    let (detail, _) = booking::view(app.service(), &caller.actor(), &id).await.api(&caller)?;
     let mut change = DetailsChange {
         duration_minutes: body.duration_minutes,
         ambiguity: body.ambiguity.unwrap_or(Ambiguity::Reject),
@@ -430,16 +341,9 @@ pub async fn update(
         course_id: body.course_id.clone(),
         ..Default::default()
     };
-    // Courses are the planners': a trainer may neither attach one nor detach one (`null`).
-    if change.course_id.is_some() && !caller.actor().may_manage_courses() {
-        return Err(problem(
-            &caller,
-            &BookingFailure::Refused(store::BookingRefusal::CourseNotFound),
-        ));
-    }
     if let Some(text) = &body.starts_at {
         let zone = TimeZoneName::parse(&detail.session.time_zone)
-            .map_err(|_| ApiError::internal("stored zone".into(), caller.locale))?;
+            .map_err(|_| caller.fail(AppError::internal("stored zone")))?;
         match parse_start(text) {
             Some(Start::Instant(at)) => {
                 let local = at.to_zoned(zone.time_zone().clone());
@@ -458,19 +362,17 @@ pub async fn update(
             None => {
                 return Err(invalid(
                     &caller,
-                    vec![(
-                        "starts_at".into(),
-                        Message::new("api.error.starts_at")
-                            .arg("value", text)
-                            .render(caller.locale),
+                    vec![Problem::new(
+                        "starts_at",
+                        Message::new("api.error.starts_at").arg("value", text),
                     )],
                 ));
             }
         }
     }
-    match service::change_details(&app, &caller.caller(), &id, body.scope, &change).await {
+    match booking::change_details(app.service(), &caller.caller(), &id, body.scope, &change).await {
         Ok(changed) => Ok(Json(sessions_json(&app, &caller, &changed, app.now())).into_response()),
-        Err(f) => Err(problem(&caller, &f)),
+        Err(f) => Err(caller.fail(f)),
     }
 }
 
@@ -499,9 +401,9 @@ pub async fn replace_people(
         learners: body.learners.unwrap_or_default(),
         guests: body.guests.unwrap_or_default(),
     };
-    match service::set_people(&app, &caller.caller(), &id, body.scope, &input).await {
+    match booking::set_people(app.service(), &caller.caller(), &id, body.scope, &input).await {
         Ok(changed) => Ok(Json(sessions_json(&app, &caller, &changed, app.now())).into_response()),
-        Err(f) => Err(problem(&caller, &f)),
+        Err(f) => Err(caller.fail(f)),
     }
 }
 
@@ -519,8 +421,8 @@ pub async fn cancel(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let body: CancelBody = json::body(&caller, &bytes)?;
-    match service::cancel(&app, &caller.caller(), &id, body.scope).await {
+    match booking::cancel(app.service(), &caller.caller(), &id, body.scope).await {
         Ok(cancelled) => Ok(Json(Sessions::of(&cancelled, app.now())).into_response()),
-        Err(f) => Err(problem(&caller, &f)),
+        Err(f) => Err(caller.fail(f)),
     }
 }

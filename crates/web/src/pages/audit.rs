@@ -34,7 +34,7 @@ pub struct AuditQuery {
 async fn audit(State(app): State<AppState>, ctx: Ctx, Query(q): Query<AuditQuery>) -> AppResult {
     let actor = ctx.actor()?;
     if !actor.may(UserAction::ReadAuditLog) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::FORBIDDEN);
     }
     let entries = app.store().audit_log(PAGE_SIZE, q.before).await?;
     let older = if entries.len() as i64 == PAGE_SIZE {

@@ -10,13 +10,13 @@ use serde::Deserialize;
 use store::{NewUser, StoreError, TokenPurpose};
 
 use crate::context::{Ctx, LANG_COOKIE, session_cookie_name, set_cookie, start_session};
-use crate::crypto::{
-    DUMMY_HASH, HashingError, hash_password_bounded, random_token, storage_hash, verify_password_bounded,
-};
 use crate::error::{AppError, AppResult, Message};
 use crate::forms::{FieldErrors, safe_next};
 use crate::page::{Page, html, html_status};
 use crate::state::AppState;
+use service::crypto::{
+    DUMMY_HASH, HashingError, hash_password_bounded, random_token, storage_hash, verify_password_bounded,
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -88,7 +88,10 @@ async fn login(State(app): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm
         .begin_login_attempt((&account_key, account_rule), &address_key, now)
         .await?
     {
-        let message = AppError::Throttled { until }.message(now).render(ctx.locale);
+        let message = AppError::Service(service::Error::Throttled { until })
+            .problem(now)
+            .message
+            .render(ctx.locale);
         return again(StatusCode::TOO_MANY_REQUESTS, message);
     }
     let candidate = match store.login_credentials(&email_norm).await? {
@@ -105,10 +108,13 @@ async fn login(State(app): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm
         Err(HashingError::Busy) => {
             // Not the person's failure: take the provisional one back.
             store.abandon_login_attempt((&account_key, account_rule)).await?;
-            let message = AppError::Busy.message(now).render(ctx.locale);
+            let message = AppError::Service(service::Error::Busy)
+                .problem(now)
+                .message
+                .render(ctx.locale);
             return again(StatusCode::SERVICE_UNAVAILABLE, message);
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(AppError::Service(e.into())),
     };
     let user = match candidate {
         Some((user, _)) if matches => user,
@@ -178,7 +184,7 @@ pub struct SetupForm {
 }
 
 fn invalid_link() -> AppError {
-    AppError::Invalid(Message::new("link.invalid"))
+    AppError::invalid(Message::new("link.invalid"))
 }
 
 async fn setup_form(State(app): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> AppResult {
@@ -189,7 +195,7 @@ async fn setup_form(State(app): State<AppState>, ctx: Ctx, Path(token): Path<Str
         .await?
         .is_none()
     {
-        return Err(AppError::NotFound);
+        return Err(AppError::NOT_FOUND);
     }
     let form = SetupForm {
         locale: ctx.locale.as_str().to_owned(),
@@ -234,7 +240,7 @@ async fn setup(
         .await?
         .is_none()
     {
-        return Err(AppError::NotFound);
+        return Err(AppError::NOT_FOUND);
     }
     let locale = ctx.locale;
     let mut errors = FieldErrors::default();
@@ -286,7 +292,9 @@ async fn setup(
 
 /// Hashes a password off the async threads.
 pub async fn hash_in_background(password: NewPassword) -> Result<String, AppError> {
-    Ok(hash_password_bounded(password.expose().to_owned()).await?)
+    hash_password_bounded(password.expose().to_owned())
+        .await
+        .map_err(|e| AppError::Service(e.into()))
 }
 
 #[derive(Template)]
@@ -311,11 +319,11 @@ async fn link_owner(app: &AppState, token: &str) -> Result<store::User, AppError
         .store()
         .one_time_token(&hash, TokenPurpose::SetPassword, app.now())
         .await?
-        .ok_or(AppError::NotFound)?;
-    let user_id = link.user_id.ok_or(AppError::NotFound)?;
+        .ok_or(AppError::NOT_FOUND)?;
+    let user_id = link.user_id.ok_or(AppError::NOT_FOUND)?;
     match app.store().user(&user_id).await? {
         Some(user) if user.active => Ok(user),
-        _ => Err(AppError::NotFound),
+        _ => Err(AppError::NOT_FOUND),
     }
 }
 
@@ -365,7 +373,7 @@ async fn set_password(
 }
 
 fn language_cookie(app: &AppState, code: &str) -> Result<(Locale, Response), AppError> {
-    let locale: Locale = code.parse().map_err(|_| AppError::NotFound)?;
+    let locale: Locale = code.parse().map_err(|_| AppError::NOT_FOUND)?;
     let mut response = Redirect::to("/").into_response();
     response.headers_mut().append(
         header::SET_COOKIE,

@@ -139,8 +139,8 @@ async fn week(State(app): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery) ->
             next: week_name(next_monday),
             this_week: week_name(today),
             errors,
-            can_book: crate::booking::may(
-                &app,
+            can_book: service::booking::may(
+                app.service(),
                 &actor,
                 domain::SessionAction::Book,
                 domain::SessionFacts::default(),

@@ -14,7 +14,6 @@ use domain::course::CourseRequest;
 use store::{Course, CourseDetail, SessionFilter, User};
 
 use crate::context::Ctx;
-use crate::courses::{self as service, CourseFailure};
 use crate::error::{AppError, AppResult, Message};
 use crate::forms::FieldErrors;
 use crate::page::{Page, html, html_status};
@@ -22,6 +21,8 @@ use crate::pages::session_form::{Fields, PersonRow};
 use crate::pages::sessions::{body, query};
 use crate::pages::views::SessionRow;
 use crate::state::AppState;
+use service::Error;
+use service::courses;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,9 +45,7 @@ struct ListPage {
 async fn list(State(app): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery) -> AppResult {
     let actor = ctx.actor()?;
     let archived = !query(raw).get("archived").is_empty();
-    let courses = service::list(&app, &actor, archived)
-        .await
-        .map_err(|f| f.into_app_error(ctx.locale))?;
+    let courses = courses::list(app.service(), &actor, archived).await?;
     html(&ListPage {
         page: Page::new(&ctx, "courses.title", &app.config().default_time_zone),
         courses,
@@ -192,7 +191,7 @@ fn require_staff(actor: &Actor) -> Result<(), AppError> {
     if actor.may_manage_courses() {
         Ok(())
     } else {
-        Err(AppError::Forbidden)
+        Err(AppError::FORBIDDEN)
     }
 }
 
@@ -206,19 +205,23 @@ async fn new_form(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     html(&form_page(&app, &ctx, None, form, FieldErrors::default()).await?)
 }
 
-/// Shows the form again with the failure's messages.
-async fn refused(app: &AppState, ctx: &Ctx, id: Option<String>, form: CourseForm, failure: CourseFailure) -> AppResult {
-    match failure {
-        CourseFailure::Invalid(_) | CourseFailure::Refused(_) => {
-            let mut errors = FieldErrors::default();
-            for (field, message) in failure.messages(ctx.locale) {
-                errors.add(if field.is_empty() { "form" } else { field }, message);
-            }
-            let page = form_page(app, ctx, id, form, errors).await?;
-            html_status(failure.status(), &page)
-        }
-        other => Err(other.into_app_error(ctx.locale)),
+/// Shows the form again with the error's messages, or the error page when it explains no field.
+async fn refused(app: &AppState, ctx: &Ctx, id: Option<String>, form: CourseForm, error: Error) -> AppResult {
+    if error.problems().is_empty() {
+        return Err(error.into());
     }
+    let mut errors = FieldErrors::default();
+    let zone = ctx
+        .user()
+        .map_or(app.config().default_time_zone.as_str(), |u| u.time_zone.as_str());
+    let status = errors.record(
+        &error,
+        ctx.locale,
+        zone,
+        |field| if field.is_empty() { "form" } else { field },
+    );
+    let page = form_page(app, ctx, id, form, errors).await?;
+    html_status(status, &page)
 }
 
 async fn create(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResult {
@@ -234,7 +237,7 @@ async fn create(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResul
         let page = form_page(&app, &ctx, None, form, errors).await?;
         return html_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    match service::create(&app, &caller, &request).await {
+    match courses::create(app.service(), &caller, &request).await {
         Ok(detail) => Ok(Redirect::to(&format!("/courses/{}?notice=course_created", detail.course.id)).into_response()),
         Err(failure) => refused(&app, &ctx, None, form, failure).await,
     }
@@ -251,9 +254,7 @@ struct ShowPage {
 
 async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
     let actor = ctx.actor()?;
-    let detail = service::view(&app, &actor, &id)
-        .await
-        .map_err(|f| f.into_app_error(ctx.locale))?;
+    let detail = courses::view(app.service(), &actor, &id).await?;
     let zone = ctx
         .user()
         .map_or_else(|| app.config().default_time_zone.clone(), |u| u.time_zone.clone());
@@ -288,18 +289,14 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
 
 async fn edit_form(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
     let actor = ctx.actor()?;
-    let detail = service::view(&app, &actor, &id)
-        .await
-        .map_err(|f| f.into_app_error(ctx.locale))?;
+    let detail = courses::view(app.service(), &actor, &id).await?;
     html(&form_page(&app, &ctx, Some(id), CourseForm::of(&detail), FieldErrors::default()).await?)
 }
 
 async fn update(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> AppResult {
     let actor = ctx.actor()?;
     let caller = ctx.caller()?;
-    service::view(&app, &actor, &id)
-        .await
-        .map_err(|f| f.into_app_error(ctx.locale))?;
+    courses::view(app.service(), &actor, &id).await?;
     let fields = body(&bytes);
     let form = CourseForm::parse(&fields);
     if fields.has("more") {
@@ -310,7 +307,7 @@ async fn update(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, b
         let page = form_page(&app, &ctx, Some(id), form, errors).await?;
         return html_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    match service::update(&app, &caller, &id, &request).await {
+    match courses::update(app.service(), &caller, &id, &request).await {
         Ok(_) => Ok(Redirect::to(&format!("/courses/{id}?notice=course_saved")).into_response()),
         Err(failure) => refused(&app, &ctx, Some(id), form, failure).await,
     }
@@ -318,9 +315,7 @@ async fn update(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, b
 
 async fn set_archived(app: AppState, ctx: Ctx, id: String, archived: bool) -> AppResult {
     let caller = ctx.caller()?;
-    service::set_archived(&app, &caller, &id, archived)
-        .await
-        .map_err(|f| f.into_app_error(ctx.locale))?;
+    courses::set_archived(app.service(), &caller, &id, archived).await?;
     let notice = if archived {
         "course_archived"
     } else {

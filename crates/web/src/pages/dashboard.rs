@@ -78,7 +78,7 @@ async fn dashboard(State(app): State<AppState>, ctx: Ctx) -> AppResult {
         role,
         today: rows(today),
         upcoming: rows(later.into_iter().take(UPCOMING).collect()),
-        can_book: crate::booking::may(&app, &actor, SessionAction::Book, SessionFacts::default()),
+        can_book: service::booking::may(app.service(), &actor, SessionAction::Book, SessionFacts::default()),
         admins: count(Role::Admin),
         managers: count(Role::Manager),
         trainers: count(Role::Trainer),

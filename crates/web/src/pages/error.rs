@@ -17,7 +17,8 @@ struct ErrorPage {
 }
 
 pub fn render(app: &AppState, ctx: &Ctx, error: &AppError) -> Response {
-    let status = error.status();
+    let problem = error.problem(app.now());
+    let status = problem.status;
     let title_key = match status.as_u16() {
         404 => "error.title.404",
         403 => "error.title.403",
@@ -27,7 +28,7 @@ pub fn render(app: &AppState, ctx: &Ctx, error: &AppError) -> Response {
     };
     let page = Page::new(ctx, title_key, &app.config().default_time_zone);
     let template = ErrorPage {
-        message: error.message(app.now()).render(ctx.locale),
+        message: problem.message.render_in(ctx.locale, &page.time_zone),
         back: if ctx.user().is_some() { "/" } else { "/login" },
         page,
     };

@@ -6,17 +6,15 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::{Form, Router, routing::get, routing::post};
-use store::{JitsiServer, StoreError, TokenModeKind};
+use service::jitsi_servers::{self, KNOWN_FEATURES, ServerChange, default_features, key_server_url};
+use service::{Error, Problem};
+use store::{JitsiServer, TokenModeKind};
 
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult, Message};
 use crate::forms::FieldErrors;
-use crate::jitsi::{
-    KNOWN_FEATURES, ServerChange, default_features, key_server_url, prepare, refusal_field, refusal_message,
-};
 use crate::page::{Page, html, html_status};
 use crate::state::AppState;
 
@@ -32,8 +30,18 @@ fn require_admin(ctx: &Ctx) -> Result<(), AppError> {
     if ctx.actor()?.may_manage_jitsi_servers() {
         Ok(())
     } else {
-        Err(AppError::Forbidden)
+        Err(AppError::FORBIDDEN)
     }
+}
+
+/// The form again with the error's messages, or the error page when it explains no field.
+fn refused(app: &AppState, ctx: &Ctx, server: Option<JitsiServer>, form: ServerForm, error: Error) -> AppResult {
+    if error.problems().is_empty() {
+        return Err(error.into());
+    }
+    let mut errors = FieldErrors::default();
+    let status = errors.record(&error, ctx.locale, &app.config().default_time_zone, |f| f);
+    html_status(status, &form_page(app, ctx, server, form, errors))
 }
 
 #[derive(Template)]
@@ -47,7 +55,7 @@ async fn list(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     require_admin(&ctx)?;
     html(&ListPage {
         page: Page::new(&ctx, "jitsi.servers.title", &app.config().default_time_zone),
-        servers: app.store().list_jitsi_servers().await?,
+        servers: jitsi_servers::list(app.service(), &ctx.actor()?).await?,
     })
 }
 
@@ -229,14 +237,6 @@ async fn new_form(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     html(&form_page(&app, &ctx, None, form, FieldErrors::default()))
 }
 
-fn errors_of(problems: &[(&'static str, Message)], ctx: &Ctx) -> FieldErrors {
-    let mut errors = FieldErrors::default();
-    for (field, message) in problems {
-        errors.add(field, message.render(ctx.locale));
-    }
-    errors
-}
-
 #[derive(Template)]
 #[template(path = "jitsi/servers/secret.html")]
 struct SecretPage {
@@ -245,64 +245,35 @@ struct SecretPage {
     secret: String,
 }
 
-async fn create(State(app): State<AppState>, ctx: Ctx, Form(fields): Form<Vec<(String, String)>>) -> AppResult {
-    require_admin(&ctx)?;
-    let (form, mut change) = read_form(&fields);
+/// Reads the form; a limit that is not a number is a problem of its own, reported with the rest.
+fn read_change(fields: &[(String, String)]) -> (ServerForm, ServerChange, Vec<Problem>) {
+    let (form, mut change) = read_form(fields);
     let mut problems = Vec::new();
     match parse_limit(&form.max_occupants) {
         Ok(limit) => change.max_occupants = Some(limit),
-        Err(()) => problems.push(("max_occupants", Message::new("jitsi.error.max_occupants"))),
+        Err(()) => problems.push(Problem::new("max_occupants", Message::new("jitsi.error.max_occupants"))),
     }
-    let id = store::new_id();
-    app.jitsi()
-        .check_bearer(app.store(), &id, &change, &mut problems)
-        .await?;
-    let prepared = match prepare(app.jitsi().sealer(), &id, None, &change) {
-        Ok(p) if problems.is_empty() => p,
-        Ok(_) => {
-            let errors = errors_of(&problems, &ctx);
-            return html_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &form_page(&app, &ctx, None, form, errors),
-            );
-        }
-        Err(mut more) => {
-            problems.append(&mut more);
-            let errors = errors_of(&problems, &ctx);
-            return html_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &form_page(&app, &ctx, None, form, errors),
-            );
-        }
-    };
-    match app
-        .store()
-        .create_jitsi_server(&id, &prepared.input, &ctx.audit("jitsi_server.create"))
-        .await
-    {
-        Ok(server) => match prepared.generated_api_secret {
-            Some(secret) => html(&SecretPage {
-                page: Page::new(&ctx, "jitsi.servers.created", &app.config().default_time_zone),
-                server,
-                secret,
-            }),
-            None => Ok(Redirect::to(&format!("/jitsi-servers/{}?notice=saved", server.id)).into_response()),
-        },
-        Err(StoreError::Jitsi(r)) => {
-            let errors = errors_of(&[(refusal_field(&r), refusal_message(&r))], &ctx);
-            html_status(StatusCode::CONFLICT, &form_page(&app, &ctx, None, form, errors))
-        }
-        Err(e) => Err(e.into()),
-    }
+    (form, change, problems)
 }
 
-async fn load(app: &AppState, id: &str) -> Result<JitsiServer, AppError> {
-    app.store().jitsi_server(id).await?.ok_or(AppError::NotFound)
+async fn create(State(app): State<AppState>, ctx: Ctx, Form(fields): Form<Vec<(String, String)>>) -> AppResult {
+    require_admin(&ctx)?;
+    let (form, change, problems) = read_change(&fields);
+    match jitsi_servers::create(app.service(), &ctx.caller()?, &change, problems).await {
+        Ok(created) => match created.generated_api_secret {
+            Some(secret) => html(&SecretPage {
+                page: Page::new(&ctx, "jitsi.servers.created", &app.config().default_time_zone),
+                server: created.server,
+                secret,
+            }),
+            None => Ok(Redirect::to(&format!("/jitsi-servers/{}?notice=saved", created.server.id)).into_response()),
+        },
+        Err(e) => refused(&app, &ctx, None, form, e),
+    }
 }
 
 async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
-    require_admin(&ctx)?;
-    let server = load(&app, &id).await?;
+    let server = jitsi_servers::get(app.service(), &ctx.actor()?, &id).await?;
     let form = ServerForm::from_server(&server);
     html(&form_page(&app, &ctx, Some(server), form, FieldErrors::default()))
 }
@@ -313,64 +284,21 @@ async fn update(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult {
-    require_admin(&ctx)?;
-    let current = load(&app, &id).await?;
-    let (form, mut change) = read_form(&fields);
-    let mut problems = Vec::new();
-    match parse_limit(&form.max_occupants) {
-        Ok(limit) => change.max_occupants = Some(limit),
-        Err(()) => problems.push(("max_occupants", Message::new("jitsi.error.max_occupants"))),
-    }
-    app.jitsi()
-        .check_bearer(app.store(), &id, &change, &mut problems)
-        .await?;
-    let prepared = match prepare(app.jitsi().sealer(), &id, Some(&current), &change) {
-        Ok(p) if problems.is_empty() => p,
-        other => {
-            if let Err(mut more) = other {
-                problems.append(&mut more);
-            }
-            let errors = errors_of(&problems, &ctx);
-            return html_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &form_page(&app, &ctx, Some(current), form, errors),
-            );
-        }
-    };
-    match app
-        .store()
-        .update_jitsi_server(&id, &prepared.input, &ctx.audit("jitsi_server.update"))
-        .await
-    {
+    let current = jitsi_servers::get(app.service(), &ctx.actor()?, &id).await?;
+    let (form, change, problems) = read_change(&fields);
+    match jitsi_servers::update(app.service(), &ctx.caller()?, &id, &change, problems).await {
         Ok(_) => Ok(Redirect::to(&format!("/jitsi-servers/{id}?notice=saved")).into_response()),
-        Err(StoreError::Jitsi(r)) => {
-            let errors = errors_of(&[(refusal_field(&r), refusal_message(&r))], &ctx);
-            html_status(
-                StatusCode::CONFLICT,
-                &form_page(&app, &ctx, Some(current), form, errors),
-            )
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(&app, &ctx, Some(current), form, e),
     }
 }
 
 async fn delete(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
-    require_admin(&ctx)?;
-    let current = load(&app, &id).await?;
-    match app
-        .store()
-        .delete_jitsi_server(&id, app.now(), &ctx.audit("jitsi_server.delete"))
-        .await
-    {
+    let current = jitsi_servers::get(app.service(), &ctx.actor()?, &id).await?;
+    match jitsi_servers::delete(app.service(), &ctx.caller()?, &id).await {
         Ok(()) => Ok(Redirect::to("/jitsi-servers?notice=server_deleted").into_response()),
-        Err(StoreError::Jitsi(r)) => {
-            let errors = errors_of(&[("", refusal_message(&r))], &ctx);
+        Err(e) => {
             let form = ServerForm::from_server(&current);
-            html_status(
-                StatusCode::CONFLICT,
-                &form_page(&app, &ctx, Some(current), form, errors),
-            )
+            refused(&app, &ctx, Some(current), form, e)
         }
-        Err(e) => Err(e.into()),
     }
 }

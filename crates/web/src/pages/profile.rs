@@ -154,7 +154,7 @@ pub struct PasswordChange {
 
 async fn change_password(State(app): State<AppState>, ctx: Ctx, Form(form): Form<PasswordChange>) -> AppResult {
     let user = ctx.require_user()?;
-    let auth = ctx.auth.as_deref().ok_or(AppError::LoginRequired)?;
+    let auth = ctx.auth.as_deref().ok_or(AppError::LOGIN_REQUIRED)?;
     let mut errors = FieldErrors::default();
     // Someone who has a password proves they know it before changing it.
     if user.has_password {
@@ -165,7 +165,9 @@ async fn change_password(State(app): State<AppState>, ctx: Ctx, Form(form): Form
             .and_then(|(_, h)| h)
             .unwrap_or_default();
         let current = form.current_password.clone();
-        let ok = crate::crypto::verify_password_bounded(current, hash).await?;
+        let ok = service::crypto::verify_password_bounded(current, hash)
+            .await
+            .map_err(|e| AppError::Service(e.into()))?;
         if !ok {
             errors.add(
                 "current_password",

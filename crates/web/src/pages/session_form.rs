@@ -9,9 +9,10 @@ use domain::localtime::Ambiguity;
 use domain::repeat::{MonthlyBy, Repeat, RepeatChoice, RepeatEnd, build_rule, weekday};
 use jiff::civil::{Date, Time};
 
-use crate::booking::{PeopleInput, rule_message};
 use crate::error::Message;
 use crate::forms::FieldErrors;
+use service::booking::PeopleInput;
+use service::messages::rule as rule_message;
 
 /// A URL-encoded body as its pairs, in order (repeated names kept).
 #[derive(Debug, Clone, Default)]

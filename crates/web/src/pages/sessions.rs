@@ -11,20 +11,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::{Router, routing::get};
 use domain::booking::PersonInput;
-use domain::localtime::LocalTimeError;
 use domain::repeat::WEEKDAY_CODES;
 use domain::{Actor, Role, SessionAction, SessionFacts};
 use jiff::Timestamp;
 use store::{Course, ParticipantRole, SessionDetail, SessionFilter, User};
 
-use crate::booking::{self as service, BookingFailure, DetailsChange, PeopleInput, Scope};
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
 use crate::forms::FieldErrors;
 use crate::page::{Page, html, html_status};
 use crate::pages::session_form::{BookForm, Fields, PEOPLE_ROLES, PeopleForm, WhenForm};
-use crate::pages::views::{self, SessionRow, SessionState, When, offset_label};
+use crate::pages::views::{self, SessionRow, SessionState, When};
 use crate::state::AppState;
+use service::Error;
+use service::booking::{self, DetailsChange, PeopleInput, Scope};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -196,7 +196,7 @@ async fn list(State(app): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery) ->
             trainers,
             courses,
             staff,
-            can_book: service::may(&app, &actor, SessionAction::Book, SessionFacts::default()),
+            can_book: booking::may(app.service(), &actor, SessionAction::Book, SessionFacts::default()),
             errors,
             pager: Pager::new("/sessions", &fields, number, has_more),
         },
@@ -258,20 +258,23 @@ pub struct AmbiguityQuestion {
     pub later: String,
 }
 
-fn ambiguity_question(failure: &BookingFailure, page: &Page) -> Option<AmbiguityQuestion> {
-    let BookingFailure::Invalid(errors) = failure else {
-        return None;
-    };
-    errors.iter().find_map(|e| match e {
-        domain::booking::BookingError::LocalTime(lt) => match &**lt {
-            LocalTimeError::Ambiguous { earlier, later, .. } => Some(AmbiguityQuestion {
-                message: service::local_time_message(lt).render(page.locale),
-                earlier: offset_label(earlier.offset()),
-                later: offset_label(later.offset()),
-            }),
+/// The question to ask when the start falls in a repeated hour: its message and the two
+/// offsets to choose between, as the service's refusal says them.
+fn ambiguity_question(error: &Error, page: &Page) -> Option<AmbiguityQuestion> {
+    let problem = error
+        .problems()
+        .iter()
+        .find(|p| p.message.key == "booking.error.ambiguous")?;
+    let arg = |name: &str| {
+        problem.message.args.iter().find_map(|(n, a)| match a {
+            i18n::Arg::Text(t) if *n == name => Some(t.clone()),
             _ => None,
-        },
-        _ => None,
+        })
+    };
+    Some(AmbiguityQuestion {
+        message: problem.message.render_in(page.locale, &page.time_zone),
+        earlier: arg("first")?,
+        later: arg("second")?,
     })
 }
 
@@ -286,15 +289,9 @@ fn form_field(field: &'static str) -> &'static str {
     }
 }
 
-/// Records a failure's messages under the form's fields; returns the status to answer with.
-fn record(failure: &BookingFailure, errors: &mut FieldErrors, ctx: &Ctx, zone: &str) -> StatusCode {
-    for (field, message) in failure.messages(ctx.locale, zone) {
-        // The ambiguity question replaces its message.
-        if !errors.all().any(|(_, m)| *m == message) {
-            errors.add(form_field(field), message);
-        }
-    }
-    failure.status()
+/// Records an error's messages under the form's fields; returns the status to answer with.
+fn record(error: &Error, errors: &mut FieldErrors, ctx: &Ctx, zone: &str) -> StatusCode {
+    errors.record(error, ctx.locale, zone, form_field)
 }
 
 #[derive(Template)]
@@ -380,7 +377,7 @@ fn apply_course(form: &mut BookForm, course: &store::CourseDetail) {
 }
 
 fn require_book(app: &AppState, actor: &Actor) -> Result<(), AppError> {
-    service::require(app, actor, SessionAction::Book, SessionFacts::default()).map_err(AppError::from)
+    booking::require(app.service(), actor, SessionAction::Book, SessionFacts::default()).map_err(AppError::from)
 }
 
 async fn new_form(State(app): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery) -> AppResult {
@@ -462,7 +459,7 @@ async fn create(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResul
         // The form has problems of its own; say the booking rules' too, all at once.
         let mut ambiguity = None;
         if let Err(problems) = domain::booking::plan(&request, app.now(), &app.config().booking.limits) {
-            let failure = BookingFailure::Invalid(problems);
+            let failure = booking::invalid(&problems);
             let labels = Page::new(&ctx, "sessions.new", &app.config().default_time_zone);
             ambiguity = ambiguity_question(&failure, &labels);
             record(&failure, &mut errors, &ctx, &zone);
@@ -470,13 +467,12 @@ async fn create(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResul
         let page = new_page(&app, &ctx, &actor, form, errors, ambiguity).await?;
         return html_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    match service::book(&app, &caller, form.course(), form.server(), &request).await {
+    match booking::book(app.service(), &caller, form.course(), form.server(), &request).await {
         Ok(booked) => {
             let first = booked.first().map(|d| d.session.id.clone()).unwrap_or_default();
             Ok(Redirect::to(&format!("/sessions/{first}?notice=booked")).into_response())
         }
-        Err(BookingFailure::Forbidden) => Err(AppError::Forbidden),
-        Err(BookingFailure::Internal(e)) => Err(AppError::Internal(e)),
+        Err(e) if e.problems().is_empty() => Err(e.into()),
         Err(failure) => {
             let page_for_labels = Page::new(&ctx, "sessions.new", &app.config().default_time_zone);
             let ambiguity = ambiguity_question(&failure, &page_for_labels);
@@ -592,7 +588,7 @@ struct JoinView {
 
 /// The session `id` if the actor may see it; otherwise 404.
 async fn visible(app: &AppState, actor: &Actor, id: &str) -> Result<(SessionDetail, SessionFacts), AppError> {
-    service::view(app, actor, id).await.map_err(AppError::from)
+    booking::view(app.service(), actor, id).await.map_err(AppError::from)
 }
 
 async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
@@ -638,9 +634,9 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
         s: session_view(&app, &actor, &detail, &zone, &page).await,
         groups: groups(&detail, &page),
         series,
-        can_edit: service::may(&app, &actor, SessionAction::EditDetails, facts),
-        can_people: service::may(&app, &actor, SessionAction::EditParticipants, facts),
-        can_cancel: service::may(&app, &actor, SessionAction::Cancel, facts),
+        can_edit: booking::may(app.service(), &actor, SessionAction::EditDetails, facts),
+        can_people: booking::may(app.service(), &actor, SessionAction::EditParticipants, facts),
+        can_cancel: booking::may(app.service(), &actor, SessionAction::Cancel, facts),
         join,
         room_page: crate::join::may_manage_links(&app, &actor, &detail) || actor.may_choose_jitsi_server(facts),
         rsvp: crate::rsvp::summary(&detail),
@@ -685,17 +681,6 @@ fn details_form(detail: &SessionDetail) -> (String, String, String, WhenForm) {
     )
 }
 
-fn require_action(
-    app: &AppState,
-    actor: &Actor,
-    action: SessionAction,
-    facts: SessionFacts,
-    ctx: &Ctx,
-    zone: &str,
-) -> Result<(), AppError> {
-    service::require(app, actor, action, facts).map_err(|f| f.into_app_error(ctx.locale, zone))
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn edit_page(
     app: &AppState,
@@ -732,8 +717,7 @@ async fn edit_page(
 async fn edit_form(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
     let actor = ctx.actor()?;
     let (detail, facts) = visible(&app, &actor, &id).await?;
-    let zone = zone_of(&ctx, &app);
-    require_action(&app, &actor, SessionAction::EditDetails, facts, &ctx, &zone)?;
+    booking::require(app.service(), &actor, SessionAction::EditDetails, facts)?;
     let current = details_form(&detail);
     let page = edit_page(
         &app,
@@ -754,7 +738,7 @@ async fn edit(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, byt
     let caller = ctx.caller()?;
     let (detail, facts) = visible(&app, &actor, &id).await?;
     let zone = zone_of(&ctx, &app);
-    require_action(&app, &actor, SessionAction::EditDetails, facts, &ctx, &zone)?;
+    booking::require(app.service(), &actor, SessionAction::EditDetails, facts)?;
     let fields = body(&bytes);
     let (title0, notes0, course0, when0) = details_form(&detail);
     let title = fields.get("title");
@@ -787,11 +771,9 @@ async fn edit(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, byt
         notes: (notes != notes0).then(|| notes.clone()),
         course_id: (course_id != course0).then(|| (!course_id.is_empty()).then(|| course_id.clone())),
     };
-    match service::change_details(&app, &caller, &id, scope, &change).await {
+    match booking::change_details(app.service(), &caller, &id, scope, &change).await {
         Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}?notice=session_saved")).into_response()),
-        Err(BookingFailure::Forbidden) => Err(AppError::Forbidden),
-        Err(BookingFailure::NotFound) => Err(AppError::NotFound),
-        Err(BookingFailure::Internal(e)) => Err(AppError::Internal(e)),
+        Err(e) if e.problems().is_empty() => Err(e.into()),
         Err(failure) => {
             let labels = Page::new(&ctx, "sessions.edit", &app.config().default_time_zone);
             let ambiguity = ambiguity_question(&failure, &labels);
@@ -868,8 +850,7 @@ async fn people_page(
 async fn people_form(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
     let actor = ctx.actor()?;
     let (detail, facts) = visible(&app, &actor, &id).await?;
-    let zone = zone_of(&ctx, &app);
-    require_action(&app, &actor, SessionAction::EditParticipants, facts, &ctx, &zone)?;
+    booking::require(app.service(), &actor, SessionAction::EditParticipants, facts)?;
     let people = PeopleForm::of(&people_of(&detail));
     let page = people_page(
         &app,
@@ -889,7 +870,7 @@ async fn people(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, b
     let caller = ctx.caller()?;
     let (detail, facts) = visible(&app, &actor, &id).await?;
     let zone = zone_of(&ctx, &app);
-    require_action(&app, &actor, SessionAction::EditParticipants, facts, &ctx, &zone)?;
+    booking::require(app.service(), &actor, SessionAction::EditParticipants, facts)?;
     let fields = body(&bytes);
     let form = PeopleForm::parse(&fields);
     let scope = Scope::parse(&fields.get("scope"));
@@ -913,11 +894,9 @@ async fn people(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, b
         let page = people_page(&app, &ctx, &actor, &detail, form, scope.as_str().into(), errors).await?;
         return html_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    match service::set_people(&app, &caller, &id, scope, &input).await {
+    match booking::set_people(app.service(), &caller, &id, scope, &input).await {
         Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}?notice=participants_saved")).into_response()),
-        Err(BookingFailure::Forbidden) => Err(AppError::Forbidden),
-        Err(BookingFailure::NotFound) => Err(AppError::NotFound),
-        Err(BookingFailure::Internal(e)) => Err(AppError::Internal(e)),
+        Err(e) if e.problems().is_empty() => Err(e.into()),
         Err(failure) => {
             let status = record(&failure, &mut errors, &ctx, &zone);
             let page = people_page(&app, &ctx, &actor, &detail, form, scope.as_str().into(), errors).await?;
@@ -940,7 +919,7 @@ async fn cancel_form(State(app): State<AppState>, ctx: Ctx, Path(id): Path<Strin
     let actor = ctx.actor()?;
     let (detail, facts) = visible(&app, &actor, &id).await?;
     let zone = zone_of(&ctx, &app);
-    require_action(&app, &actor, SessionAction::Cancel, facts, &ctx, &zone)?;
+    booking::require(app.service(), &actor, SessionAction::Cancel, facts)?;
     let following = match &detail.session.series_id {
         Some(series) => app
             .store()
@@ -961,10 +940,9 @@ async fn cancel_form(State(app): State<AppState>, ctx: Ctx, Path(id): Path<Strin
 
 async fn cancel(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> AppResult {
     let caller = ctx.caller()?;
-    let zone = zone_of(&ctx, &app);
     let scope = Scope::parse(&body(&bytes).get("scope"));
-    match service::cancel(&app, &caller, &id, scope).await {
+    match booking::cancel(app.service(), &caller, &id, scope).await {
         Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}?notice=session_cancelled")).into_response()),
-        Err(failure) => Err(failure.into_app_error(ctx.locale, &zone)),
+        Err(e) => Err(e.into()),
     }
 }

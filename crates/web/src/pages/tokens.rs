@@ -10,13 +10,13 @@ use axum::{Router, routing::post};
 use store::ApiToken;
 
 use crate::context::Ctx;
-use crate::crypto::{random_token, storage_hash};
 use crate::error::{AppResult, Message};
 use crate::forms::FieldErrors;
 use crate::page::html_status;
 use crate::pages::profile::profile_page;
 use crate::pages::sessions::body;
 use crate::state::AppState;
+use service::crypto::{random_token, storage_hash};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

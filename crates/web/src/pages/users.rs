@@ -13,13 +13,13 @@ use serde::Deserialize;
 use store::{NewUser, StoreError, TokenPurpose, User, UserFilter};
 
 use crate::context::Ctx;
-use crate::crypto::{random_token, storage_hash};
 use crate::error::{AppError, AppResult, Message};
 use crate::forms::FieldErrors;
 use crate::page::{Page, html, html_status};
 use crate::pages::auth::hash_in_background;
 use crate::pages::profile::AccountForm;
 use crate::state::AppState;
+use service::crypto::{random_token, storage_hash};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -36,7 +36,7 @@ fn require(actor: &Actor, action: UserAction) -> Result<(), AppError> {
     if actor.may(action) {
         Ok(())
     } else {
-        Err(AppError::Forbidden)
+        Err(AppError::FORBIDDEN)
     }
 }
 
@@ -44,7 +44,7 @@ fn require(actor: &Actor, action: UserAction) -> Result<(), AppError> {
 async fn visible_user(app: &AppState, actor: &Actor, id: &str) -> Result<User, AppError> {
     match app.store().user(id).await? {
         Some(user) if actor.may(UserAction::View { target: user.role }) => Ok(user),
-        _ => Err(AppError::NotFound),
+        _ => Err(AppError::NOT_FOUND),
     }
 }
 
@@ -98,7 +98,7 @@ async fn new_form(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     let actor = ctx.actor()?;
     let roles = actor.assignable_roles();
     if roles.is_empty() {
-        return Err(AppError::Forbidden);
+        return Err(AppError::FORBIDDEN);
     }
     let form = AccountForm {
         locale: app.config().default_locale.as_str().to_owned(),
@@ -140,7 +140,7 @@ async fn link_page(app: &AppState, ctx: &Ctx, user: User, title_key: &str) -> Ap
     let token = random_token();
     let now = app.now();
     let ttl =
-        SignedDuration::try_from(app.config().password_link_ttl).map_err(|e| AppError::Internal(e.to_string()))?;
+        SignedDuration::try_from(app.config().password_link_ttl).map_err(|e| AppError::internal(e.to_string()))?;
     let audit = ctx.audit("user.password_link").target("user", &user.id, &user.email);
     app.store()
         .create_one_time_token(
@@ -165,14 +165,14 @@ async fn create(State(app): State<AppState>, ctx: Ctx, Form(form): Form<CreateFo
     let actor = ctx.actor()?;
     let roles = actor.assignable_roles();
     if roles.is_empty() {
-        return Err(AppError::Forbidden);
+        return Err(AppError::FORBIDDEN);
     }
     let locale = ctx.locale;
     let mut errors = FieldErrors::default();
     let fields = form.account.parse(&mut errors, locale);
     let role = match form.role.parse::<Role>() {
         Ok(role) if actor.may(UserAction::Create { role }) => Some(role),
-        Ok(_) => return Err(AppError::Forbidden),
+        Ok(_) => return Err(AppError::FORBIDDEN),
         Err(_) => {
             errors.add("role", locale.t("input.role_unknown").to_owned());
             None
@@ -331,7 +331,7 @@ async fn change_role(
     let actor = ctx.actor()?;
     let user = visible_user(&app, &actor, &id).await?;
     let Ok(to) = form.role.parse::<Role>() else {
-        return Err(AppError::Invalid(Message::new("input.role_unknown")));
+        return Err(AppError::invalid(Message::new("input.role_unknown")));
     };
     require(&actor, UserAction::ChangeRole { target: user.role, to })?;
     match app.store().set_role(&user.id, to, &ctx.audit("user.role")).await {
@@ -385,7 +385,7 @@ async fn password_link(State(app): State<AppState>, ctx: Ctx, Path(id): Path<Str
     let user = visible_user(&app, &actor, &id).await?;
     require(&actor, UserAction::IssuePasswordLink { target: user.role })?;
     if !user.active {
-        return Err(AppError::Conflict(Message::new("users.link_disabled")));
+        return Err(AppError::conflict(Message::new("users.link_disabled")));
     }
     link_page(&app, &ctx, user, "users.link_title").await
 }

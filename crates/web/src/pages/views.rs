@@ -82,12 +82,7 @@ pub fn hm(z: &Zoned) -> String {
 }
 
 /// `UTC+02:00`.
-pub fn offset_label(offset: jiff::tz::Offset) -> String {
-    let secs = offset.seconds();
-    let sign = if secs < 0 { '-' } else { '+' };
-    let secs = secs.abs();
-    format!("UTC{sign}{:02}:{:02}", secs / 3600, secs % 3600 / 60)
-}
+pub use i18n::offset_label;
 
 /// The times of a session as a viewer in `viewer_zone` reads them.
 #[derive(Debug, Clone)]

@@ -14,13 +14,16 @@ use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jitsi::{HmacSecret, KeyError, SigningKey, TokenError, TokenMode, TokenRequest, UserInfo};
+use jitsi::{HmacSecret, SigningKey, TokenError, TokenMode, TokenRequest, UserInfo};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 use store::{JitsiServer, JitsiServerInput, Store, StoreError, TokenModeKind};
 
+use i18n::Message;
+
 use crate::crypto::{SecretKey, constant_time_eq, random_token};
-use crate::error::Message;
+use crate::error::{Error, Problem};
+use crate::{Caller, Service};
 
 /// The features Prosody enforces from `context.features` (JITSI.md), offered as checkboxes.
 pub const KNOWN_FEATURES: [&str; 8] = [
@@ -318,7 +321,7 @@ impl Runtime {
         };
         for server in self.all(store).await? {
             if server.server.id != id && constant_time_eq(server.api_secret.as_bytes(), wanted.as_bytes()) {
-                problems.push(("api_secret", Message::new("jitsi.error.api_secret_taken")));
+                problems.push(Problem::new("api_secret", Message::new("jitsi.error.api_secret_taken")));
                 break;
             }
         }
@@ -370,7 +373,7 @@ pub struct PreparedServer {
 }
 
 /// Field errors (field name, message).
-pub type FieldProblems = Vec<(&'static str, Message)>;
+pub type FieldProblems = Vec<Problem>;
 
 fn text(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim)
@@ -418,21 +421,6 @@ fn feature_keys_ok(f: &BTreeMap<String, bool>) -> bool {
         })
 }
 
-fn key_message(e: &KeyError) -> Message {
-    match e {
-        KeyError::EmptySecret => Message::new("jitsi.error.secret_required"),
-        KeyError::EncryptedKey => Message::new("jitsi.error.key_encrypted"),
-        KeyError::NotRsa | KeyError::UnsupportedPemLabel(_) => Message::new("jitsi.error.key_not_rsa"),
-        KeyError::TooSmall => Message::new("jitsi.error.key_too_small"),
-        KeyError::TooLarge => Message::new("jitsi.error.key_too_large"),
-        KeyError::NotPem
-        | KeyError::MissingPemEnd(_)
-        | KeyError::UnexpectedPemHeader(_)
-        | KeyError::InvalidBase64
-        | KeyError::Rejected(_) => Message::new("jitsi.error.key_invalid"),
-    }
-}
-
 /// Validates `change` over `current` (an update) or from nothing (a creation, `current` None),
 /// and seals the secrets for server `id`. Every problem is reported, each with its field.
 pub fn prepare(
@@ -451,9 +439,9 @@ pub fn prepare(
         .or_else(|| current.map(|c| c.name.clone()))
         .unwrap_or_default();
     if name.is_empty() {
-        problems.push(("name", Message::new("jitsi.error.name_required")));
+        problems.push(Problem::new("name", Message::new("jitsi.error.name_required")));
     } else if name.chars().count() > 80 || name.chars().any(char::is_control) {
-        problems.push(("name", Message::new("jitsi.error.name_invalid")));
+        problems.push(Problem::new("name", Message::new("jitsi.error.name_invalid")));
     }
 
     let mode_text = text(&change.token_mode)
@@ -462,7 +450,7 @@ pub fn prepare(
         .unwrap_or_default();
     let mode = TokenModeKind::parse(&mode_text);
     if mode.is_none() {
-        problems.push(("token_mode", Message::new("jitsi.error.mode")));
+        problems.push(Problem::new("token_mode", Message::new("jitsi.error.mode")));
     }
     let mode = mode.unwrap_or(TokenModeKind::Hs256);
     let same_mode = current.is_some_and(|c| c.token_mode == mode);
@@ -478,7 +466,7 @@ pub fn prepare(
         parse_base_url(&base_url_raw)
     };
     if base_url.is_none() {
-        problems.push(("base_url", Message::new("jitsi.error.base_url")));
+        problems.push(Problem::new("base_url", Message::new("jitsi.error.base_url")));
     }
 
     let domain = if jaas {
@@ -491,7 +479,7 @@ pub fn prepare(
             .to_ascii_lowercase()
     };
     if !jaas && domain.is_empty() {
-        problems.push(("domain", Message::new("jitsi.error.domain")));
+        problems.push(Problem::new("domain", Message::new("jitsi.error.domain")));
     }
 
     let tenant = if jaas {
@@ -505,7 +493,7 @@ pub fn prepare(
     if let Some(t) = &tenant
         && !jitsi::is_valid_tenant(t)
     {
-        problems.push(("tenant", Message::new("jitsi.error.tenant")));
+        problems.push(Problem::new("tenant", Message::new("jitsi.error.tenant")));
     }
 
     let app_id = text(&change.app_id)
@@ -513,9 +501,9 @@ pub fn prepare(
         .or_else(|| current.map(|c| c.app_id.clone()))
         .unwrap_or_default();
     if app_id.is_empty() {
-        problems.push(("app_id", Message::new("jitsi.error.app_id")));
+        problems.push(Problem::new("app_id", Message::new("jitsi.error.app_id")));
     } else if app_id.len() > 200 || !is_visible_ascii(&app_id) {
-        problems.push(("app_id", Message::new("jitsi.error.app_id_invalid")));
+        problems.push(Problem::new("app_id", Message::new("jitsi.error.app_id_invalid")));
     }
 
     let key_id = if mode == TokenModeKind::Hs256 {
@@ -526,9 +514,9 @@ pub fn prepare(
             .or_else(|| current.and_then(|c| c.key_id.clone()))
             .unwrap_or_default();
         if k.is_empty() {
-            problems.push(("key_id", Message::new("jitsi.error.key_id")));
+            problems.push(Problem::new("key_id", Message::new("jitsi.error.key_id")));
         } else if k.len() > 200 || !is_visible_ascii(&k) {
-            problems.push(("key_id", Message::new("jitsi.error.key_id_invalid")));
+            problems.push(Problem::new("key_id", Message::new("jitsi.error.key_id_invalid")));
         }
         Some(k)
     };
@@ -546,12 +534,12 @@ pub fn prepare(
                     .flatten()
             });
             match secret {
-                None => problems.push(("app_secret", Message::new("jitsi.error.secret_required"))),
+                None => problems.push(Problem::new("app_secret", Message::new("jitsi.error.secret_required"))),
                 Some(s) if s.chars().count() < 32 => {
-                    problems.push(("app_secret", Message::new("jitsi.error.secret_short")))
+                    problems.push(Problem::new("app_secret", Message::new("jitsi.error.secret_short")))
                 }
                 Some(s) if !is_visible_ascii(&s) => {
-                    problems.push(("app_secret", Message::new("jitsi.error.secret_invalid")))
+                    problems.push(Problem::new("app_secret", Message::new("jitsi.error.secret_invalid")))
                 }
                 Some(s) => {
                     if let Ok(secret) = HmacSecret::new(s.clone()) {
@@ -576,9 +564,9 @@ pub fn prepare(
                     .flatten()
             });
             match pem {
-                None => problems.push(("private_key", Message::new("jitsi.error.key_required"))),
+                None => problems.push(Problem::new("private_key", Message::new("jitsi.error.key_required"))),
                 Some(pem) => match SigningKey::from_pem(&pem) {
-                    Err(e) => problems.push(("private_key", key_message(&e))),
+                    Err(e) => problems.push(Problem::new("private_key", crate::messages::key(&e))),
                     Ok(key) => {
                         let key_id = key_id.clone().unwrap_or_default();
                         token_mode = Some(if jaas {
@@ -606,7 +594,7 @@ pub fn prepare(
         Some(s) => {
             if s.len() < 32 || s.len() > 200 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
             {
-                problems.push(("api_secret", Message::new("jitsi.error.api_secret")));
+                problems.push(Problem::new("api_secret", Message::new("jitsi.error.api_secret")));
             }
             Some(s.to_owned())
         }
@@ -631,16 +619,19 @@ pub fn prepare(
         .or_else(|| current.map(|c| c.participant_features.clone()))
         .unwrap_or_else(|| default_features(false));
     if !feature_keys_ok(&moderator_features) {
-        problems.push(("moderator_features", Message::new("jitsi.error.features")));
+        problems.push(Problem::new("moderator_features", Message::new("jitsi.error.features")));
     }
     if !feature_keys_ok(&participant_features) {
-        problems.push(("participant_features", Message::new("jitsi.error.features")));
+        problems.push(Problem::new(
+            "participant_features",
+            Message::new("jitsi.error.features"),
+        ));
     }
     let max_occupants = change
         .max_occupants
         .unwrap_or_else(|| current.and_then(|c| c.max_occupants));
     if max_occupants.is_some_and(|n| !(1..=10_000).contains(&n)) {
-        problems.push(("max_occupants", Message::new("jitsi.error.max_occupants")));
+        problems.push(Problem::new("max_occupants", Message::new("jitsi.error.max_occupants")));
     }
 
     // The settings must make tokens Prosody accepts: mint one to be sure.
@@ -669,15 +660,19 @@ pub fn prepare(
         );
         match probe {
             Ok(_) => {}
-            Err(TokenError::InvalidDomain(_)) => problems.push(("domain", Message::new("jitsi.error.domain"))),
-            Err(TokenError::InvalidTenant(_)) => problems.push(("tenant", Message::new("jitsi.error.tenant"))),
+            Err(TokenError::InvalidDomain(_)) => {
+                problems.push(Problem::new("domain", Message::new("jitsi.error.domain")))
+            }
+            Err(TokenError::InvalidTenant(_)) => {
+                problems.push(Problem::new("tenant", Message::new("jitsi.error.tenant")))
+            }
             Err(TokenError::InvalidJaasAppId(_) | TokenError::EmptyAppId) => {
-                problems.push(("app_id", Message::new("jitsi.error.jaas_app_id")))
+                problems.push(Problem::new("app_id", Message::new("jitsi.error.jaas_app_id")))
             }
             Err(TokenError::InvalidKeyId(_) | TokenError::JaasKeyIdMismatch { .. }) => {
-                problems.push(("key_id", Message::new("jitsi.error.key_id_invalid")))
+                problems.push(Problem::new("key_id", Message::new("jitsi.error.key_id_invalid")))
             }
-            Err(_) => problems.push(("", Message::new("jitsi.error.settings"))),
+            Err(_) => problems.push(Problem::new("", Message::new("jitsi.error.settings"))),
         }
     }
     if !problems.is_empty() {
@@ -696,7 +691,7 @@ pub fn prepare(
         ))
     })();
     let Ok((app_secret_enc, private_key_enc, api_secret_enc)) = sealed else {
-        return Err(vec![("", Message::new("error.internal"))]);
+        return Err(vec![Problem::new("", Message::new("error.internal"))]);
     };
     let public_key_pem = token_mode
         .as_ref()
@@ -725,21 +720,128 @@ pub fn prepare(
     })
 }
 
-/// The message for a store refusal about servers.
-pub fn refusal_message(r: &store::JitsiRefusal) -> Message {
-    match r {
-        store::JitsiRefusal::NameTaken { name } => Message::new("jitsi.error.name_taken").arg("name", name),
-        store::JitsiRefusal::DefaultInUse => Message::new("jitsi.error.default_in_use"),
-        store::JitsiRefusal::InUse { sessions } => Message::new("jitsi.error.in_use").arg("count", sessions),
-        store::JitsiRefusal::UnknownServer => Message::new("jitsi.error.unknown_server"),
+// ---- Use cases (admins only: `domain::perm`) ----
+
+/// A server just created, and its bearer secret when Dialogue generated it (shown once).
+#[derive(Debug)]
+pub struct Created {
+    pub server: JitsiServer,
+    pub generated_api_secret: Option<String>,
+}
+
+fn require_admin(actor: &domain::Actor) -> Result<(), Error> {
+    if actor.may_manage_jitsi_servers() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
     }
 }
 
-/// The field a store refusal is about.
-pub fn refusal_field(r: &store::JitsiRefusal) -> &'static str {
+/// Every server, by name.
+pub async fn list(svc: &Service, actor: &domain::Actor) -> Result<Vec<JitsiServer>, Error> {
+    require_admin(actor)?;
+    Ok(svc.store().list_jitsi_servers().await?)
+}
+
+/// One server (its secrets stay sealed).
+pub async fn get(svc: &Service, actor: &domain::Actor, id: &str) -> Result<JitsiServer, Error> {
+    require_admin(actor)?;
+    svc.store().jitsi_server(id).await?.ok_or(Error::NotFound)
+}
+
+/// Validates and seals `change` for server `id` (over `current` for an update); a bearer that
+/// another server already uses is one of the problems. Every problem is reported at once.
+async fn prepare_checked(
+    svc: &Service,
+    id: &str,
+    current: Option<&JitsiServer>,
+    change: &ServerChange,
+    mut problems: FieldProblems,
+) -> Result<PreparedServer, Error> {
+    svc.jitsi().check_bearer(svc.store(), id, change, &mut problems).await?;
+    match prepare(svc.jitsi().sealer(), id, current, change) {
+        Ok(p) if problems.is_empty() => Ok(p),
+        Ok(_) => Err(Error::Invalid(problems)),
+        Err(mut more) => {
+            problems.append(&mut more);
+            Err(Error::Invalid(problems))
+        }
+    }
+}
+
+/// Adds a server. `problems` are the caller's own findings about the input (a form field it
+/// could not read), reported with the others.
+pub async fn create(
+    svc: &Service,
+    caller: &Caller,
+    change: &ServerChange,
+    problems: FieldProblems,
+) -> Result<Created, Error> {
+    require_admin(&caller.actor)?;
+    let id = store::new_id();
+    let prepared = prepare_checked(svc, &id, None, change, problems).await?;
+    let server = svc
+        .store()
+        .create_jitsi_server(&id, &prepared.input, &caller.audit("jitsi_server.create"))
+        .await?;
+    Ok(Created {
+        server,
+        generated_api_secret: prepared.generated_api_secret,
+    })
+}
+
+/// Changes a server: the fields given, secrets only when new ones are given.
+pub async fn update(
+    svc: &Service,
+    caller: &Caller,
+    id: &str,
+    change: &ServerChange,
+    problems: FieldProblems,
+) -> Result<JitsiServer, Error> {
+    let current = get(svc, &caller.actor, id).await?;
+    let prepared = prepare_checked(svc, id, Some(&current), change, problems).await?;
+    Ok(svc
+        .store()
+        .update_jitsi_server(id, &prepared.input, &caller.audit("jitsi_server.update"))
+        .await?)
+}
+
+/// Removes a server that no session to come uses (and that is not the default while others
+/// exist).
+pub async fn delete(svc: &Service, caller: &Caller, id: &str) -> Result<(), Error> {
+    get(svc, &caller.actor, id).await?;
+    Ok(svc
+        .store()
+        .delete_jitsi_server(id, svc.now(), &caller.audit("jitsi_server.delete"))
+        .await?)
+}
+
+/// Pins a session to a server (`None`: back to the default). Admins and managers, while the
+/// session may still be changed.
+pub async fn pin_session(svc: &Service, caller: &Caller, session_id: &str, server: Option<&str>) -> Result<(), Error> {
+    let (_, facts) = crate::booking::view(svc, &caller.actor, session_id).await?;
+    if !caller.actor.may_choose_jitsi_server(facts) {
+        return Err(Error::Forbidden);
+    }
+    Ok(svc
+        .store()
+        .set_session_jitsi_server(session_id, server, &caller.audit("session.jitsi_server"))
+        .await?)
+}
+
+/// A store refusal about servers as the caller reads it.
+pub fn refusal(r: &store::JitsiRefusal) -> Error {
     match r {
-        store::JitsiRefusal::NameTaken { .. } => "name",
-        _ => "",
+        store::JitsiRefusal::NameTaken { name } => {
+            Error::conflict("name", Message::new("jitsi.error.name_taken").arg("name", name))
+        }
+        store::JitsiRefusal::DefaultInUse => Error::conflict("", Message::new("jitsi.error.default_in_use")),
+        store::JitsiRefusal::InUse { sessions } => {
+            Error::conflict("", Message::new("jitsi.error.in_use").arg("count", sessions))
+        }
+        store::JitsiRefusal::UnknownServer => {
+            Error::invalid("jitsi_server", Message::new("jitsi.error.unknown_server"))
+        }
     }
 }
 
@@ -877,7 +979,7 @@ mod tests {
             ..Default::default()
         };
         let problems = prepare(&s, "srv1", None, &bad).err().unwrap();
-        let fields: Vec<&str> = problems.iter().map(|(f, _)| *f).collect();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field).collect();
         for f in [
             "name",
             "base_url",
@@ -896,7 +998,7 @@ mod tests {
         let mut short = hs256_change();
         short.app_secret = Some("too short".into());
         let problems = prepare(&s, "srv1", None, &short).err().unwrap();
-        assert_eq!(problems[0].0, "app_secret");
+        assert_eq!(problems[0].field, "app_secret");
         let jaas = ServerChange {
             name: Some("JaaS".into()),
             token_mode: Some("jaas".into()),
@@ -906,7 +1008,7 @@ mod tests {
             ..Default::default()
         };
         let problems = prepare(&s, "srv2", None, &jaas).err().unwrap();
-        assert_eq!(problems.iter().map(|(f, _)| *f).collect::<Vec<_>>(), ["app_id"]);
+        assert_eq!(problems.iter().map(|p| p.field).collect::<Vec<_>>(), ["app_id"]);
     }
 
     #[test]

@@ -1,0 +1,140 @@
+//! The service's settings, parsed once by the binary from the configuration file and the
+//! environment, and passed in.
+
+use std::time::Duration;
+
+use domain::{Locale, Role};
+use store::Throttle;
+
+/// Everything the use cases need to know about this installation.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How people reach Dialogue, without a trailing slash: `https://dialogue.example.org`.
+    pub public_url: String,
+    pub default_locale: Locale,
+    pub default_time_zone: String,
+    /// A login session ends after this long without a request…
+    pub session_idle: Duration,
+    /// …and after this long in any case.
+    pub session_absolute: Duration,
+    /// Failed logins allowed per account…
+    pub throttle_account: Throttle,
+    /// …and per client address.
+    pub throttle_address: Throttle,
+    /// How long a set-password link stays valid.
+    pub password_link_ttl: Duration,
+    /// Login through a trusted reverse proxy's identity headers, when configured.
+    pub proxy_auth: Option<ProxyAuthConfig>,
+    /// Booking rules and limits.
+    pub booking: BookingSettings,
+    /// When participants may enter a session's room.
+    pub join: domain::window::WindowSettings,
+}
+
+/// Booking settings (`[booking]`).
+#[derive(Debug, Clone)]
+pub struct BookingSettings {
+    /// Trainers book sessions for themselves (default on).
+    pub trainers_can_book: bool,
+    pub limits: domain::booking::BookingLimits,
+}
+
+impl Default for BookingSettings {
+    fn default() -> Self {
+        BookingSettings {
+            trainers_can_book: true,
+            limits: domain::booking::BookingLimits::default(),
+        }
+    }
+}
+
+/// Identity headers set by a trusted reverse proxy (Apache's CAS, Shibboleth, SAML or LDAP
+/// modules, nginx `auth_request` or `auth_basic`).
+#[derive(Debug, Clone)]
+pub struct ProxyAuthConfig {
+    /// Carries the person's stable id at the identity provider (required).
+    pub user_header: String,
+    pub email_header: Option<String>,
+    pub name_header: Option<String>,
+    pub groups_header: Option<String>,
+    /// The role of an account created at its first login when no group maps to one.
+    pub default_role: Role,
+    /// Group name → role; the highest role among a person's groups wins.
+    pub role_map: Vec<(String, Role)>,
+}
+
+impl Config {
+    /// Whether people reach Dialogue over HTTPS (cookies are then `Secure`).
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The scheme, host and port of the public URL as browsers send it in `Origin`: scheme and
+    /// host in lower case, the scheme's default port left out (`https://Example.org:443/x` is
+    /// `https://example.org`).
+    pub fn origin(&self) -> String {
+        let url = &self.public_url;
+        let after_scheme = url.find("://").map_or(0, |i| i + 3);
+        let end = url[after_scheme..]
+            .find('/')
+            .map_or(url.len(), |slash| after_scheme + slash);
+        let origin = url[..end].to_ascii_lowercase();
+        for (scheme, port) in [("https://", ":443"), ("http://", ":80")] {
+            if origin.starts_with(scheme)
+                && let Some(bare) = origin.strip_suffix(port)
+            {
+                return bare.to_owned();
+            }
+        }
+        origin
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            public_url: "http://127.0.0.1:8080".into(),
+            default_locale: Locale::Fr,
+            default_time_zone: "Europe/Paris".into(),
+            session_idle: Duration::from_secs(2 * 3600),
+            session_absolute: Duration::from_secs(12 * 3600),
+            throttle_account: Throttle {
+                max_failures: 5,
+                window_secs: 15 * 60,
+                lockout_secs: 5 * 60,
+            },
+            throttle_address: Throttle {
+                max_failures: 30,
+                window_secs: 15 * 60,
+                lockout_secs: 5 * 60,
+            },
+            password_link_ttl: Duration::from_secs(72 * 3600),
+            proxy_auth: None,
+            booking: BookingSettings::default(),
+            join: domain::window::WindowSettings::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_is_scheme_host_port() {
+        let mut c = Config {
+            public_url: "https://example.org:8443/dialogue".into(),
+            ..Config::default()
+        };
+        assert_eq!(c.origin(), "https://example.org:8443");
+        assert!(c.https());
+        c.public_url = "http://127.0.0.1:8080".into();
+        assert_eq!(c.origin(), "http://127.0.0.1:8080");
+        assert!(!c.https());
+        // As browsers send it: lower case, no default port.
+        c.public_url = "https://Formation.Example.org:443/dialogue/".into();
+        assert_eq!(c.origin(), "https://formation.example.org");
+        c.public_url = "http://example.org:80".into();
+        assert_eq!(c.origin(), "http://example.org");
+    }
+}

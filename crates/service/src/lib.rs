@@ -1,0 +1,114 @@
+//! Dialogue's use cases: what the pages, the JSON API, the endpoints Prosody calls and the
+//! command line ask for — book, change and cancel sessions, plan courses, manage people and
+//! accounts, open Jitsi servers' secrets, decide a join, record answers and Jitsi's events.
+//!
+//! Each use case checks the caller's permission (`domain::perm`), the rules (`domain`), calls
+//! `store`, and answers with the data or a typed [`Error`] that explains itself in catalogue
+//! messages and knows nothing of HTTP. The surfaces render; they do not decide.
+#![forbid(unsafe_code)]
+
+pub mod booking;
+pub mod clock;
+pub mod config;
+pub mod courses;
+pub mod crypto;
+pub mod error;
+pub mod jitsi_servers;
+pub mod links;
+pub mod messages;
+
+use std::sync::Arc;
+
+use domain::Actor;
+use jiff::Timestamp;
+use store::Store;
+
+pub use clock::Clock;
+pub use config::{BookingSettings, Config, ProxyAuthConfig};
+pub use crypto::SecretKey;
+pub use error::{Error, Problem, Result};
+pub use i18n::Message;
+
+/// The service: the store, the settings, the secret key, the clock and the open Jitsi servers.
+/// Shared by every request and command; cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: Config,
+    secret: SecretKey,
+    clock: Clock,
+    jitsi: jitsi_servers::Runtime,
+}
+
+impl Service {
+    pub fn new(store: Store, config: Config, secret: SecretKey, clock: Clock) -> Service {
+        let jitsi = jitsi_servers::Runtime::new(&secret);
+        Service {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                secret,
+                clock,
+                jitsi,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn secret(&self) -> &SecretKey {
+        &self.inner.secret
+    }
+
+    /// Jitsi servers' decrypted settings, cached by revision.
+    pub fn jitsi(&self) -> &jitsi_servers::Runtime {
+        &self.inner.jitsi
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// An absolute URL for a path of this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.inner.config.public_url)
+    }
+}
+
+/// Who asks: the actor of the permission matrix, their email and address (for the audit log).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub email: String,
+    pub ip: Option<String>,
+}
+
+impl Caller {
+    /// A caller for `user`, from `ip` when known.
+    pub fn of(user: &store::User, ip: Option<String>) -> Caller {
+        Caller {
+            actor: Actor::new(user.id.clone(), user.role),
+            email: user.email.clone(),
+            ip,
+        }
+    }
+
+    /// An audit entry of `action` by this caller.
+    pub fn audit(&self, action: &str) -> store::AuditEntry {
+        store::AuditEntry::new(action, Some(&self.actor.user_id), &self.email, self.ip.as_deref())
+    }
+}
