@@ -83,7 +83,11 @@ async fn account(store: &Store, email: &str, role: Role) -> User {
         external_id: None,
     };
     store
-        .create_user(&new, &AuditEntry::new("bench", None, "bench", None))
+        .create_user(
+            &new,
+            jiff::Timestamp::now(),
+            &AuditEntry::new("bench", None, "bench", None),
+        )
         .await
         .unwrap()
 }
@@ -116,6 +120,7 @@ async fn book(store: &Store, times: Vec<(Timestamp, Timestamp)>, learners: usize
                 created_by: manager.id,
                 jitsi_server_id: None,
             },
+            jiff::Timestamp::now(),
             &AuditEntry::new("bench", None, "bench", None),
         )
         .await

@@ -88,6 +88,7 @@ async fn account(store: &Store, email: &str, role: Role, password_hash: Option<S
                 auth_source: "local".into(),
                 external_id: None,
             },
+            jiff::Timestamp::now(),
             &audit(),
         )
         .await
@@ -129,6 +130,7 @@ async fn fill(store: &Store, trainer: &str, times: Vec<(Timestamp, Timestamp)>, 
                 created_by: creator.into(),
                 jitsi_server_id: None,
             },
+            jiff::Timestamp::now(),
             &audit(),
         )
         .await
@@ -187,7 +189,13 @@ async fn server(args: &Args, large: bool, day0: Timestamp, password_hash: &str) 
     }
     let token = service::crypto::random_token();
     store
-        .create_api_token(&manager, "bench", &service::crypto::storage_hash(&token), &audit())
+        .create_api_token(
+            &manager,
+            "bench",
+            &service::crypto::storage_hash(&token),
+            jiff::Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
 

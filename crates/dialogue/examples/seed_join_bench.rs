@@ -51,7 +51,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     )
     .map_err(|p| format!("{p:?}"))?;
-    store.create_jitsi_server(&id, &prepared.input, &audit).await?;
+    store
+        .create_jitsi_server(&id, &prepared.input, jiff::Timestamp::now(), &audit)
+        .await?;
 
     let manager = store
         .create_user(
@@ -65,6 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 auth_source: "local".into(),
                 external_id: None,
             },
+            jiff::Timestamp::now(),
             &audit,
         )
         .await?;
@@ -86,6 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     auth_source: "local".into(),
                     external_id: None,
                 },
+                jiff::Timestamp::now(),
                 &audit,
             )
             .await?;
@@ -116,6 +120,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     created_by: manager.id.clone(),
                     jitsi_server_id: None,
                 },
+                jiff::Timestamp::now(),
                 &audit,
             )
             .await?;

@@ -55,7 +55,10 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
             url: store::redact(&config.database_url),
             source,
         })?;
-    store.migrate().await.map_err(StartError::Migrate)?;
+    store
+        .migrate(jiff::Timestamp::now())
+        .await
+        .map_err(StartError::Migrate)?;
     Ok(store)
 }
 

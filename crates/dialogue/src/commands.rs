@@ -44,7 +44,7 @@ pub async fn migrate(config: &Config) -> Result<(), CommandError> {
                 store::redact(&config.database_url)
             ))
         })?;
-    let applied = store.migrate().await?;
+    let applied = store.migrate(jiff::Timestamp::now()).await?;
     println!(
         "{applied} migration(s) applied; schema at version {}",
         store::MIGRATIONS.last().map_or(0, |m| m.version)
@@ -253,6 +253,7 @@ async fn user_inner(store: &Store, config: &Config, command: UserCommand) -> Res
             let user = store
                 .create_user(
                     &new,
+                    jiff::Timestamp::now(),
                     &cli_audit("user.create").detail(serde_json::json!({ "role": role.as_str() })),
                 )
                 .await?;
@@ -305,7 +306,9 @@ async fn user_inner(store: &Store, config: &Config, command: UserCommand) -> Res
         UserCommand::SetRole { email, role } => {
             let user = find(store, &email).await?;
             let role: Role = role.parse().map_err(|e| invalid("role", e))?;
-            let user = store.set_role(&user.id, role, &cli_audit("user.role")).await?;
+            let user = store
+                .set_role(&user.id, role, jiff::Timestamp::now(), &cli_audit("user.role"))
+                .await?;
             eprintln!("{} is now {}", user.email, user.role);
             Ok(())
         }
@@ -319,7 +322,13 @@ async fn user_inner(store: &Store, config: &Config, command: UserCommand) -> Res
             match password {
                 Some(p) => {
                     store
-                        .set_password_hash(&user.id, &hash(&p)?, None, &cli_audit("user.password"))
+                        .set_password_hash(
+                            &user.id,
+                            &hash(&p)?,
+                            None,
+                            jiff::Timestamp::now(),
+                            &cli_audit("user.password"),
+                        )
                         .await?;
                     eprintln!("password of {} changed; their sessions were closed", user.email);
                 }
@@ -329,13 +338,17 @@ async fn user_inner(store: &Store, config: &Config, command: UserCommand) -> Res
         }
         UserCommand::Disable { email } => {
             let user = find(store, &email).await?;
-            store.set_active(&user.id, false, &cli_audit("user.disable")).await?;
+            store
+                .set_active(&user.id, false, jiff::Timestamp::now(), &cli_audit("user.disable"))
+                .await?;
             eprintln!("{} disabled", user.email);
             Ok(())
         }
         UserCommand::Enable { email } => {
             let user = find(store, &email).await?;
-            store.set_active(&user.id, true, &cli_audit("user.enable")).await?;
+            store
+                .set_active(&user.id, true, jiff::Timestamp::now(), &cli_audit("user.enable"))
+                .await?;
             eprintln!("{} enabled", user.email);
             Ok(())
         }
@@ -417,6 +430,7 @@ async fn token_inner(store: &Store, command: TokenCommand) -> Result<(), Command
                     &user.id,
                     &name,
                     &service::crypto::storage_hash(&token),
+                    jiff::Timestamp::now(),
                     &cli_audit("api_token.create").detail(serde_json::json!({ "user": user.email })),
                 )
                 .await?;

@@ -167,7 +167,10 @@ pub async fn book(
         created_by: actor.user_id.clone(),
         jitsi_server_id,
     };
-    Ok(svc.store().book_sessions(&new, &caller.audit("session.book")).await?)
+    Ok(svc
+        .store()
+        .book_sessions(&new, svc.now(), &caller.audit("session.book"))
+        .await?)
 }
 
 /// Which occurrences a change applies to.

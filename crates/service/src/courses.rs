@@ -75,7 +75,7 @@ pub async fn create(svc: &Service, caller: &Caller, request: &CourseRequest) -> 
     let input = input(svc, caller, request).await?;
     Ok(svc
         .store()
-        .create_course(&input, &caller.audit("course.create"))
+        .create_course(&input, svc.now(), &caller.audit("course.create"))
         .await?)
 }
 
@@ -86,7 +86,7 @@ pub async fn update(svc: &Service, caller: &Caller, id: &str, request: &CourseRe
     input.owner_id = current.course.owner_id;
     Ok(svc
         .store()
-        .update_course(id, &input, &caller.audit("course.update"))
+        .update_course(id, &input, svc.now(), &caller.audit("course.update"))
         .await?)
 }
 
@@ -94,7 +94,7 @@ pub async fn set_archived(svc: &Service, caller: &Caller, id: &str, archived: bo
     view(svc, &caller.actor, id).await?;
     let action = if archived { "course.archive" } else { "course.unarchive" };
     svc.store()
-        .set_course_archived(id, archived, &caller.audit(action))
+        .set_course_archived(id, archived, svc.now(), &caller.audit(action))
         .await?;
     view(svc, &caller.actor, id).await
 }

@@ -782,7 +782,7 @@ pub async fn create(
     let prepared = prepare_checked(svc, &id, None, change, problems).await?;
     let server = svc
         .store()
-        .create_jitsi_server(&id, &prepared.input, &caller.audit("jitsi_server.create"))
+        .create_jitsi_server(&id, &prepared.input, svc.now(), &caller.audit("jitsi_server.create"))
         .await?;
     Ok(Created {
         server,
@@ -802,7 +802,7 @@ pub async fn update(
     let prepared = prepare_checked(svc, id, Some(&current), change, problems).await?;
     Ok(svc
         .store()
-        .update_jitsi_server(id, &prepared.input, &caller.audit("jitsi_server.update"))
+        .update_jitsi_server(id, &prepared.input, svc.now(), &caller.audit("jitsi_server.update"))
         .await?)
 }
 
@@ -825,7 +825,7 @@ pub async fn pin_session(svc: &Service, caller: &Caller, session_id: &str, serve
     }
     Ok(svc
         .store()
-        .set_session_jitsi_server(session_id, server, &caller.audit("session.jitsi_server"))
+        .set_session_jitsi_server(session_id, server, svc.now(), &caller.audit("session.jitsi_server"))
         .await?)
 }
 

@@ -72,13 +72,13 @@ pub struct AuditRecord {
     pub ip: Option<String>,
 }
 
-pub(crate) async fn insert_audit(c: &mut Conn<'_>, e: &AuditEntry) -> Result<()> {
+pub(crate) async fn insert_audit(c: &mut Conn<'_>, e: &AuditEntry, now: Timestamp) -> Result<()> {
     let detail = e.detail.as_ref().map(|d| d.to_string());
     c.exec(
         "INSERT INTO audit_log (at, actor_id, actor_label, action, target_type, target_id, target_label, detail, ip) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         args![
-            Timestamp::now().as_second(),
+            now.as_second(),
             e.actor_id.as_deref(),
             e.actor_label.as_str(),
             e.action.as_str(),
@@ -110,9 +110,9 @@ fn audit_row(r: &dyn Row) -> Result<AuditRecord> {
 
 impl Store {
     /// Writes an entry on its own (for events that change nothing else: a failed login).
-    pub async fn audit(&self, entry: &AuditEntry) -> Result<()> {
+    pub async fn audit(&self, entry: &AuditEntry, now: Timestamp) -> Result<()> {
         let mut tx = self.pool.write().await?;
-        insert_audit(&mut tx.conn(), entry).await?;
+        insert_audit(&mut tx.conn(), entry, now).await?;
         tx.commit().await
     }
 

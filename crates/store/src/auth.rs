@@ -116,7 +116,7 @@ impl Store {
             ],
         )
         .await?;
-        insert_audit(&mut c, audit).await?;
+        insert_audit(&mut c, audit, now).await?;
         tx.commit().await
     }
 
@@ -156,13 +156,13 @@ impl Store {
     }
 
     /// Ends a session (logout), auditing it when an entry is given.
-    pub async fn delete_session(&self, id_hash: &str, audit: Option<&AuditEntry>) -> Result<()> {
+    pub async fn delete_session(&self, id_hash: &str, now: Timestamp, audit: Option<&AuditEntry>) -> Result<()> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         c.exec("DELETE FROM login_sessions WHERE id_hash = $1", args![id_hash])
             .await?;
         if let Some(entry) = audit {
-            insert_audit(&mut c, entry).await?;
+            insert_audit(&mut c, entry, now).await?;
         }
         tx.commit().await
     }
@@ -222,7 +222,7 @@ impl Store {
         )
         .await?;
         if let Some(entry) = audit {
-            insert_audit(&mut c, entry).await?;
+            insert_audit(&mut c, entry, now).await?;
         }
         tx.commit().await
     }
@@ -274,8 +274,8 @@ impl Store {
         if used == 0 || admins > 0 {
             return Err(StoreError::NotFound);
         }
-        let user = insert_user(&mut c, new).await?;
-        insert_audit(&mut c, &audit.clone().target("user", &user.id, &user.email)).await?;
+        let user = insert_user(&mut c, new, now).await?;
+        insert_audit(&mut c, &audit.clone().target("user", &user.id, &user.email), now).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -304,8 +304,8 @@ impl Store {
         if !user.active {
             return Err(StoreError::NotFound);
         }
-        set_password(&mut c, &user_id, hash, None).await?;
-        insert_audit(&mut c, &audit.clone().target("user", &user.id, &user.email)).await?;
+        set_password(&mut c, &user_id, hash, None, now).await?;
+        insert_audit(&mut c, &audit.clone().target("user", &user.id, &user.email), now).await?;
         tx.commit().await?;
         Ok(user)
     }

@@ -808,8 +808,13 @@ impl Store {
 
     /// Books one session or every occurrence of a series, with its participants, in one
     /// transaction: all or nothing.
-    pub async fn book_sessions(&self, new: &NewSessions, audit: &AuditEntry) -> Result<Vec<SessionDetail>> {
-        let now = Timestamp::now().as_second();
+    pub async fn book_sessions(
+        &self,
+        new: &NewSessions,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<Vec<SessionDetail>> {
+        let now_s = now.as_second();
         if new.times.is_empty() {
             return Err(StoreError::Corrupt("a booking needs at least one occurrence".into()));
         }
@@ -840,7 +845,7 @@ impl Store {
                 return Err(StoreError::Jitsi(crate::JitsiRefusal::UnknownServer));
             }
         }
-        let people = resolve_people(&mut c, &new.people, now).await?;
+        let people = resolve_people(&mut c, &new.people, now_s).await?;
         let teachers: BTreeSet<String> = people.iter().filter_map(|p| p.user_id.clone()).collect();
         check_conflicts(&mut c, &teachers, &new.times, &BTreeSet::new()).await?;
         let series_id = match &new.rrule {
@@ -848,7 +853,7 @@ impl Store {
                 let id = new_id();
                 c.exec(
                     "INSERT INTO series (id, rrule, time_zone, created_at) VALUES ($1, $2, $3, $4)",
-                    args![id.as_str(), rule.as_str(), new.time_zone.as_str(), now],
+                    args![id.as_str(), rule.as_str(), new.time_zone.as_str(), now_s],
                 )
                 .await?;
                 Some(id)
@@ -877,13 +882,13 @@ impl Store {
                     room.as_str(),
                     new.notes.as_str(),
                     new.created_by.as_str(),
-                    now,
+                    now_s,
                     new.jitsi_server_id.as_deref(),
                 ],
             )
             .await?;
             for p in &people {
-                self.insert_participant(&mut c, &id, (*starts_at, *ends_at), p, now)
+                self.insert_participant(&mut c, &id, (*starts_at, *ends_at), p, now_s)
                     .await?;
             }
             changes.push(Change::Booked { session_id: id.clone() });
@@ -893,8 +898,8 @@ impl Store {
             .clone()
             .target("session", &ids[0], &new.title)
             .detail(serde_json::json!({ "sessions": ids.len(), "series": series_id, "participants": people.len() }));
-        insert_audit(&mut c, &entry).await?;
-        on_changes(&mut c, &self.mail, &changes, ts(now)?).await?;
+        insert_audit(&mut c, &entry, now).await?;
+        on_changes(&mut c, &self.mail, &changes, ts(now_s)?).await?;
         let mut out = Vec::new();
         for id in &ids {
             out.push(detail(&mut c, id).await?.ok_or(StoreError::NotFound)?);
@@ -1107,7 +1112,7 @@ impl Store {
                     starts_at.as_second(),
                     ends_at.as_second(),
                     sequence,
-                    Timestamp::now().as_second(),
+                    now.as_second(),
                 ],
             )
             .await?;
@@ -1134,7 +1139,7 @@ impl Store {
                 .clone()
                 .target("session", &first.id, &first.title.clone().unwrap_or_default())
                 .detail(serde_json::json!({ "sessions": updates.len() }));
-            insert_audit(&mut c, &entry).await?;
+            insert_audit(&mut c, &entry, now).await?;
         }
         on_changes(&mut c, &self.mail, &changes, now).await?;
         let mut out = Vec::new();
@@ -1224,6 +1229,7 @@ impl Store {
                     .clone()
                     .target("session", first, "")
                     .detail(serde_json::json!({ "sessions": session_ids.len() })),
+                now,
             )
             .await?;
         }
@@ -1270,6 +1276,7 @@ impl Store {
                     .clone()
                     .target("session", first, "")
                     .detail(serde_json::json!({ "sessions": ids.len() })),
+                now,
             )
             .await?;
         }
@@ -1338,8 +1345,8 @@ impl Store {
         }
     }
 
-    pub async fn create_course(&self, input: &CourseInput, audit: &AuditEntry) -> Result<CourseDetail> {
-        let now = Timestamp::now().as_second();
+    pub async fn create_course(&self, input: &CourseInput, now: Timestamp, audit: &AuditEntry) -> Result<CourseDetail> {
+        let now_s = now.as_second();
         let id = new_id();
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
@@ -1354,20 +1361,26 @@ impl Store {
                 input.default_duration_minutes,
                 input.owner_id.as_str(),
                 false,
-                now
+                now_s
             ],
         )
         .await
         .map_err(|e| Self::map_code_taken(e, &input.code))?;
-        self.write_course_people(&mut c, &id, input, now).await?;
-        insert_audit(&mut c, &audit.clone().target("course", &id, &input.title)).await?;
+        self.write_course_people(&mut c, &id, input, now_s).await?;
+        insert_audit(&mut c, &audit.clone().target("course", &id, &input.title), now).await?;
         let detail = course_detail(&mut c, &id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(detail)
     }
 
-    pub async fn update_course(&self, id: &str, input: &CourseInput, audit: &AuditEntry) -> Result<CourseDetail> {
-        let now = Timestamp::now().as_second();
+    pub async fn update_course(
+        &self,
+        id: &str,
+        input: &CourseInput,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<CourseDetail> {
+        let now_s = now.as_second();
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let changed = c
@@ -1381,7 +1394,7 @@ impl Store {
                     input.description.as_str(),
                     input.default_duration_minutes,
                     input.owner_id.as_str(),
-                    now
+                    now_s
                 ],
             )
             .await
@@ -1389,26 +1402,32 @@ impl Store {
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
-        self.write_course_people(&mut c, id, input, now).await?;
-        insert_audit(&mut c, &audit.clone().target("course", id, &input.title)).await?;
+        self.write_course_people(&mut c, id, input, now_s).await?;
+        insert_audit(&mut c, &audit.clone().target("course", id, &input.title), now).await?;
         let detail = course_detail(&mut c, id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(detail)
     }
 
-    pub async fn set_course_archived(&self, id: &str, archived: bool, audit: &AuditEntry) -> Result<()> {
+    pub async fn set_course_archived(
+        &self,
+        id: &str,
+        archived: bool,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let changed = c
             .exec(
                 "UPDATE courses SET archived = $2, updated_at = $3 WHERE id = $1",
-                args![id, archived, Timestamp::now().as_second()],
+                args![id, archived, now.as_second()],
             )
             .await?;
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
-        insert_audit(&mut c, &audit.clone().target("course", id, "")).await?;
+        insert_audit(&mut c, &audit.clone().target("course", id, ""), now).await?;
         tx.commit().await
     }
 
@@ -1460,6 +1479,7 @@ impl Store {
         user_id: &str,
         name: &str,
         token_hash: &str,
+        now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<String> {
         let id = new_id();
@@ -1467,10 +1487,10 @@ impl Store {
         let mut c = tx.conn();
         c.exec(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
-            args![id.as_str(), user_id, name, token_hash, Timestamp::now().as_second()],
+            args![id.as_str(), user_id, name, token_hash, now.as_second()],
         )
         .await?;
-        insert_audit(&mut c, &audit.clone().target("api_token", &id, name)).await?;
+        insert_audit(&mut c, &audit.clone().target("api_token", &id, name), now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -1524,19 +1544,25 @@ impl Store {
     }
 
     /// Revokes one of `user_id`'s tokens.
-    pub async fn revoke_api_token(&self, user_id: &str, token_id: &str, audit: &AuditEntry) -> Result<()> {
+    pub async fn revoke_api_token(
+        &self,
+        user_id: &str,
+        token_id: &str,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let changed = c
             .exec(
                 "UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-                args![token_id, user_id, Timestamp::now().as_second()],
+                args![token_id, user_id, now.as_second()],
             )
             .await?;
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
-        insert_audit(&mut c, &audit.clone().target("api_token", token_id, "")).await?;
+        insert_audit(&mut c, &audit.clone().target("api_token", token_id, ""), now).await?;
         tx.commit().await
     }
 }

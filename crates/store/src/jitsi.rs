@@ -590,9 +590,10 @@ impl Store {
         &self,
         id: &str,
         input: &JitsiServerInput,
+        now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<JitsiServer> {
-        let now = Timestamp::now().as_second();
+        let now_s = now.as_second();
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let existing = c.count("SELECT COUNT(*) AS n FROM jitsi_servers", &[]).await?;
@@ -629,7 +630,7 @@ impl Store {
                 input.max_occupants,
                 is_default,
                 new_id().as_str(),
-                now,
+                now_s,
             ],
         )
         .await
@@ -642,6 +643,7 @@ impl Store {
                 .detail(serde_json::json!({
                     "token_mode": input.token_mode.as_str(), "default": is_default
                 })),
+            now,
         )
         .await?;
         let server = server_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
@@ -654,9 +656,10 @@ impl Store {
         &self,
         id: &str,
         input: &JitsiServerInput,
+        now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<JitsiServer> {
-        let now = Timestamp::now().as_second();
+        let now_s = now.as_second();
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let current = server_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
@@ -693,7 +696,7 @@ impl Store {
                 input.max_occupants,
                 is_default,
                 new_id().as_str(),
-                now,
+                now_s,
             ],
         )
         .await
@@ -706,6 +709,7 @@ impl Store {
                 .detail(serde_json::json!({
                     "token_mode": input.token_mode.as_str(), "default": is_default
                 })),
+            now,
         )
         .await?;
         let server = server_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
@@ -739,7 +743,7 @@ impl Store {
             return Err(StoreError::Jitsi(JitsiRefusal::InUse { sessions: upcoming }));
         }
         c.exec("DELETE FROM jitsi_servers WHERE id = $1", args![id]).await?;
-        insert_audit(&mut c, &audit.clone().target("jitsi_server", id, &server.name)).await?;
+        insert_audit(&mut c, &audit.clone().target("jitsi_server", id, &server.name), now).await?;
         tx.commit().await
     }
 
@@ -748,6 +752,7 @@ impl Store {
         &self,
         session_id: &str,
         server_id: Option<&str>,
+        now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<()> {
         let mut tx = self.pool.write().await?;
@@ -772,6 +777,7 @@ impl Store {
                 .clone()
                 .target("session", session_id, "")
                 .detail(serde_json::json!({ "jitsi_server": server_id })),
+            now,
         )
         .await?;
         tx.commit().await
@@ -928,6 +934,7 @@ impl Store {
                 .clone()
                 .target("participant", participant_id, &current.email)
                 .detail(serde_json::json!({ "session": session_id, "link_version": version })),
+            now,
         )
         .await?;
         on_changes(
@@ -958,8 +965,9 @@ impl Store {
         name: &str,
         mail_owner: &str,
         start_time: i64,
+        now: Timestamp,
     ) -> Result<ReservationOutcome> {
-        let now = Timestamp::now().as_second();
+        let now_s = now.as_second();
         let id = new_id();
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
@@ -967,7 +975,7 @@ impl Store {
             .exec(
                 "INSERT INTO jitsi_reservations (id, session_id, server_id, name, mail_owner, start_time, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                args![id.as_str(), session_id, server_id, name, mail_owner, start_time, now],
+                args![id.as_str(), session_id, server_id, name, mail_owner, start_time, now_s],
             )
             .await?;
         let active = c

@@ -192,8 +192,8 @@ impl Store {
     }
 
     /// Applies the embedded migrations that are not applied yet; returns how many ran.
-    pub async fn migrate(&self) -> Result<usize> {
-        migrate::run(&self.pool).await
+    pub async fn migrate(&self, now: jiff::Timestamp) -> Result<usize> {
+        migrate::run(&self.pool, now).await
     }
 
     /// Reaches the database (for `/readyz` and `dialogue check`).

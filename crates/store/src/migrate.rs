@@ -41,7 +41,7 @@ const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
 /// An arbitrary constant naming Dialogue's migration lock among PostgreSQL advisory locks.
 const PG_LOCK_KEY: i64 = 0x6469_616c_6f67;
 
-pub(crate) async fn run(pool: &Pool) -> Result<usize> {
+pub(crate) async fn run(pool: &Pool, now: jiff::Timestamp) -> Result<usize> {
     let known = MIGRATIONS.last().map_or(0, |m| m.version);
     let mut applied = 0;
     for migration in MIGRATIONS {
@@ -79,7 +79,7 @@ pub(crate) async fn run(pool: &Pool) -> Result<usize> {
         c.script(script).await.map_err(wrap)?;
         c.exec(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            args![migration.version, migration.name, jiff::Timestamp::now().as_second()],
+            args![migration.version, migration.name, now.as_second()],
         )
         .await?;
         tx.commit().await?;

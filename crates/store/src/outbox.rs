@@ -847,7 +847,7 @@ impl Store {
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
-        insert_audit(&mut c, &audit.clone().target("outbox", id, "")).await?;
+        insert_audit(&mut c, &audit.clone().target("outbox", id, ""), now).await?;
         tx.commit().await?;
         self.wake_outbox();
         Ok(())
@@ -1088,18 +1088,14 @@ impl Store {
         email: &str,
         locale: Option<&str>,
         time_zone: Option<&str>,
+        now: Timestamp,
     ) -> Result<()> {
         let mut tx = self.pool.write().await?;
         let changed = tx
             .conn()
             .exec(
                 "UPDATE contacts SET locale = $2, time_zone = $3, updated_at = $4 WHERE email_norm = $1",
-                args![
-                    email.trim().to_lowercase().as_str(),
-                    locale,
-                    time_zone,
-                    Timestamp::now().as_second()
-                ],
+                args![email.trim().to_lowercase().as_str(), locale, time_zone, now.as_second()],
             )
             .await?;
         if changed == 0 {
@@ -1135,7 +1131,7 @@ impl Store {
                 |r| r.i64("version"),
             )
             .await?;
-        insert_audit(&mut c, &audit.clone().target("calendar_feed", user_id, "")).await?;
+        insert_audit(&mut c, &audit.clone().target("calendar_feed", user_id, ""), now).await?;
         tx.commit().await?;
         Ok(version)
     }
@@ -1239,7 +1235,7 @@ mod tests {
     async fn a_reissued_link_is_news_for_its_participant_only() {
         let db = testkit::TestDb::sqlite();
         let mut store = Store::connect(&db.url, &ConnectOptions::default()).await.unwrap();
-        store.migrate().await.unwrap();
+        store.migrate(jiff::Timestamp::now()).await.unwrap();
         store.set_link_secret(&[7; 32]);
         let audit = AuditEntry::new("test", None, "test", None);
         let user = |email: &str, role| NewUser {
@@ -1253,11 +1249,11 @@ mod tests {
             external_id: None,
         };
         store
-            .create_user(&user("theo@example.org", Role::Trainer), &audit)
+            .create_user(&user("theo@example.org", Role::Trainer), jiff::Timestamp::now(), &audit)
             .await
             .unwrap();
         let manager = store
-            .create_user(&user("m@example.org", Role::Manager), &audit)
+            .create_user(&user("m@example.org", Role::Manager), jiff::Timestamp::now(), &audit)
             .await
             .unwrap();
         let start = Timestamp::from_second(Timestamp::now().as_second() / 60 * 60 + 48 * 3600).unwrap();
@@ -1281,6 +1277,7 @@ mod tests {
                     created_by: manager.id,
                     jitsi_server_id: None,
                 },
+                jiff::Timestamp::now(),
                 &audit,
             )
             .await

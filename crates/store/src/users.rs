@@ -124,10 +124,15 @@ async fn ensure_other_admin(c: &mut Conn<'_>, user: &User) -> Result<()> {
 
 impl Store {
     /// Creates an account and writes `audit` in the same transaction.
-    pub async fn create_user(&self, new: &NewUser, audit: &AuditEntry) -> Result<User> {
+    pub async fn create_user(&self, new: &NewUser, now: Timestamp, audit: &AuditEntry) -> Result<User> {
         let mut tx = self.pool.write().await?;
-        let user = insert_user(&mut tx.conn(), new).await?;
-        insert_audit(&mut tx.conn(), &audit.clone().target("user", &user.id, &user.email)).await?;
+        let user = insert_user(&mut tx.conn(), new, now).await?;
+        insert_audit(
+            &mut tx.conn(),
+            &audit.clone().target("user", &user.id, &user.email),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -210,7 +215,13 @@ impl Store {
     }
 
     /// Changes name, email, language and time zone.
-    pub async fn update_profile(&self, id: &str, update: &ProfileUpdate, audit: &AuditEntry) -> Result<User> {
+    pub async fn update_profile(
+        &self,
+        id: &str,
+        update: &ProfileUpdate,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<User> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let before = user_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
@@ -225,7 +236,7 @@ impl Store {
                     update.display_name.as_str(),
                     update.locale.as_str(),
                     update.time_zone.as_str(),
-                    Timestamp::now().as_second(),
+                    now.as_second(),
                 ],
             )
             .await
@@ -264,13 +275,13 @@ impl Store {
             .clone()
             .target("user", &user.id, &user.email)
             .detail(detail.into());
-        insert_audit(&mut c, &entry).await?;
+        insert_audit(&mut c, &entry, now).await?;
         tx.commit().await?;
         Ok(user)
     }
 
     /// Changes an account's role. Refuses to demote the last active admin.
-    pub async fn set_role(&self, id: &str, role: Role, audit: &AuditEntry) -> Result<User> {
+    pub async fn set_role(&self, id: &str, role: Role, now: Timestamp, audit: &AuditEntry) -> Result<User> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let before = user_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
@@ -282,7 +293,7 @@ impl Store {
         }
         c.exec(
             "UPDATE users SET role = $2, updated_at = $3 WHERE id = $1",
-            args![id, role.as_str(), Timestamp::now().as_second()],
+            args![id, role.as_str(), now.as_second()],
         )
         .await?;
         revoke_password_links(&mut c, id).await?;
@@ -290,7 +301,7 @@ impl Store {
             .clone()
             .target("user", id, &before.email)
             .detail(serde_json::json!({"from": before.role.as_str(), "to": role.as_str()}));
-        insert_audit(&mut c, &entry).await?;
+        insert_audit(&mut c, &entry, now).await?;
         let user = user_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(user)
@@ -298,7 +309,7 @@ impl Store {
 
     /// Disables or re-enables an account. Disabling ends its login sessions and refuses the last
     /// active admin.
-    pub async fn set_active(&self, id: &str, active: bool, audit: &AuditEntry) -> Result<User> {
+    pub async fn set_active(&self, id: &str, active: bool, now: Timestamp, audit: &AuditEntry) -> Result<User> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let before = user_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
@@ -313,36 +324,37 @@ impl Store {
         }
         c.exec(
             "UPDATE users SET active = $2, updated_at = $3 WHERE id = $1",
-            args![id, active, Timestamp::now().as_second()],
+            args![id, active, now.as_second()],
         )
         .await?;
-        insert_audit(&mut c, &audit.clone().target("user", id, &before.email)).await?;
+        insert_audit(&mut c, &audit.clone().target("user", id, &before.email), now).await?;
         let user = user_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(user)
     }
 
-    /// Sets a new password hash and ends the account's other login sessions (all of them when
-    /// `keep_session` is `None`).
+    /// Sets a new password hash, ends the account's other login sessions (all of them when
+    /// `keep_session` is `None`) and revokes its API tokens.
     pub async fn set_password_hash(
         &self,
         id: &str,
         hash: &str,
         keep_session: Option<&str>,
+        now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<()> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let user = user_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
-        set_password(&mut c, id, hash, keep_session).await?;
-        insert_audit(&mut c, &audit.clone().target("user", id, &user.email)).await?;
+        set_password(&mut c, id, hash, keep_session, now).await?;
+        insert_audit(&mut c, &audit.clone().target("user", id, &user.email), now).await?;
         tx.commit().await
     }
 }
 
-pub(crate) async fn insert_user(c: &mut Conn<'_>, new: &NewUser) -> Result<User> {
+pub(crate) async fn insert_user(c: &mut Conn<'_>, new: &NewUser, now: Timestamp) -> Result<User> {
     let id = new_id();
-    let now = Timestamp::now().as_second();
+    let now = now.as_second();
     c.exec(
         "INSERT INTO users (id, email, email_norm, display_name, role, locale, time_zone, active, \
          password_hash, auth_source, external_id, created_at, updated_at) \
@@ -373,16 +385,29 @@ pub(crate) async fn insert_user(c: &mut Conn<'_>, new: &NewUser) -> Result<User>
     user_by_id(c, &id).await?.ok_or(StoreError::NotFound)
 }
 
-pub(crate) async fn set_password(c: &mut Conn<'_>, id: &str, hash: &str, keep_session: Option<&str>) -> Result<()> {
+pub(crate) async fn set_password(
+    c: &mut Conn<'_>,
+    id: &str,
+    hash: &str,
+    keep_session: Option<&str>,
+    now: Timestamp,
+) -> Result<()> {
     revoke_password_links(c, id).await?;
     c.exec(
         "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
-        args![id, hash, Timestamp::now().as_second()],
+        args![id, hash, now.as_second()],
     )
     .await?;
     c.exec(
         "DELETE FROM login_sessions WHERE user_id = $1 AND id_hash <> COALESCE($2, '')",
         args![id, keep_session],
+    )
+    .await?;
+    // API tokens are credentials too: one made by whoever knew the old password must not
+    // outlive it.
+    c.exec(
+        "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+        args![id, now.as_second()],
     )
     .await?;
     Ok(())
@@ -409,6 +434,7 @@ impl Store {
         id: &str,
         source: &str,
         external_id: &str,
+        now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<User> {
         let mut tx = self.pool.write().await?;
@@ -420,7 +446,7 @@ impl Store {
             .exec(
                 "UPDATE users SET auth_source = $2, external_id = $3, updated_at = $4 \
                  WHERE id = $1 AND password_hash IS NULL AND external_id IS NULL AND auth_source = 'local'",
-                args![id, source, external_id, Timestamp::now().as_second()],
+                args![id, source, external_id, now.as_second()],
             )
             .await?;
         if linked == 0 {
@@ -429,7 +455,7 @@ impl Store {
         // Set-password links of the account die with the link: it logs in through the provider.
         revoke_password_links(&mut c, id).await?;
         let user = user_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
-        insert_audit(&mut c, &audit.clone().target("user", id, &user.email)).await?;
+        insert_audit(&mut c, &audit.clone().target("user", id, &user.email), now).await?;
         tx.commit().await?;
         Ok(user)
     }

@@ -12,7 +12,7 @@ use testkit::{Backend, TestDb, both_backends};
 async fn open(backend: Backend) -> (TestDb, Store) {
     let db = TestDb::new(backend).await;
     let mut store = Store::connect(&db.url, &ConnectOptions::default()).await.unwrap();
-    store.migrate().await.unwrap();
+    store.migrate(jiff::Timestamp::now()).await.unwrap();
     store.set_link_secret(&[42; 32]);
     (db, store)
 }
@@ -32,7 +32,7 @@ async fn account(store: &Store, email: &str, role: Role) -> User {
         auth_source: "local".into(),
         external_id: None,
     };
-    store.create_user(&new, &audit()).await.unwrap()
+    store.create_user(&new, jiff::Timestamp::now(), &audit()).await.unwrap()
 }
 
 fn person(name: &str, email: &str) -> Person {
@@ -89,7 +89,11 @@ async fn a_session_is_booked_with_its_people_and_links(backend: Backend) {
     account(&store, "theo@example.org", Role::Trainer).await;
     let start = at(48);
     let booked = store
-        .book_sessions(&single("THEO@example.org", start, 90, &manager.id), &audit())
+        .book_sessions(
+            &single("THEO@example.org", start, 90, &manager.id),
+            jiff::Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
     assert_eq!(booked.len(), 1);
@@ -149,14 +153,22 @@ async fn trainers_must_be_trainer_accounts(backend: Backend) {
     let (_db, store) = open(backend).await;
     let manager = account(&store, "m@example.org", Role::Manager).await;
     let refused = store
-        .book_sessions(&single("nobody@example.org", at(24), 60, &manager.id), &audit())
+        .book_sessions(
+            &single("nobody@example.org", at(24), 60, &manager.id),
+            jiff::Timestamp::now(),
+            &audit(),
+        )
         .await;
     assert!(
         matches!(refused, Err(StoreError::Booking(BookingRefusal::UnknownTrainer { .. }))),
         "{refused:?}"
     );
     let refused = store
-        .book_sessions(&single("m@example.org", at(24), 60, &manager.id), &audit())
+        .book_sessions(
+            &single("m@example.org", at(24), 60, &manager.id),
+            jiff::Timestamp::now(),
+            &audit(),
+        )
         .await;
     assert!(matches!(
         refused,
@@ -182,7 +194,11 @@ async fn overlapping_bookings_of_a_trainer_are_refused(backend: Backend) {
     account(&store, "ana@example.org", Role::Trainer).await;
     let start = at(24);
     let first = store
-        .book_sessions(&single("theo@example.org", start, 60, &manager.id), &audit())
+        .book_sessions(
+            &single("theo@example.org", start, 60, &manager.id),
+            jiff::Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
     // Overlapping by one minute.
@@ -194,6 +210,7 @@ async fn overlapping_bookings_of_a_trainer_are_refused(backend: Backend) {
                 60,
                 &manager.id,
             ),
+            jiff::Timestamp::now(),
             &audit(),
         )
         .await;
@@ -216,12 +233,17 @@ async fn overlapping_bookings_of_a_trainer_are_refused(backend: Backend) {
                 60,
                 &manager.id,
             ),
+            jiff::Timestamp::now(),
             &audit(),
         )
         .await
         .unwrap();
     store
-        .book_sessions(&single("ana@example.org", start, 60, &manager.id), &audit())
+        .book_sessions(
+            &single("ana@example.org", start, 60, &manager.id),
+            jiff::Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
     // An account moderator is checked too.
@@ -237,7 +259,9 @@ async fn overlapping_bookings_of_a_trainer_are_refused(backend: Backend) {
         start + SignedDuration::from_mins(90),
     )];
     assert!(matches!(
-        store.book_sessions(&as_moderator, &audit()).await,
+        store
+            .book_sessions(&as_moderator, jiff::Timestamp::now(), &audit())
+            .await,
         Err(StoreError::Booking(BookingRefusal::Conflict(_)))
     ));
     // A cancelled session frees the slot.
@@ -246,7 +270,11 @@ async fn overlapping_bookings_of_a_trainer_are_refused(backend: Backend) {
         .await
         .unwrap();
     store
-        .book_sessions(&single("theo@example.org", start, 30, &manager.id), &audit())
+        .book_sessions(
+            &single("theo@example.org", start, 30, &manager.id),
+            jiff::Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
 }
@@ -264,7 +292,11 @@ async fn exactly_one_of_many_concurrent_conflicting_bookings_wins(backend: Backe
         let s = start + SignedDuration::from_mins(i);
         tasks.push(tokio::spawn(async move {
             store
-                .book_sessions(&single("theo@example.org", s, 60, &creator), &audit())
+                .book_sessions(
+                    &single("theo@example.org", s, 60, &creator),
+                    jiff::Timestamp::now(),
+                    &audit(),
+                )
                 .await
         }));
     }
@@ -291,7 +323,10 @@ async fn series_are_booked_whole_and_moved_in_part(backend: Backend) {
         .map(|i| (start + week * i, start + week * i + SignedDuration::from_mins(60)))
         .collect();
     series.rrule = Some("FREQ=WEEKLY;COUNT=4".into());
-    let booked = store.book_sessions(&series, &audit()).await.unwrap();
+    let booked = store
+        .book_sessions(&series, jiff::Timestamp::now(), &audit())
+        .await
+        .unwrap();
     assert_eq!(booked.len(), 4);
     let series_id = booked[0].session.series_id.clone().unwrap();
     assert!(
@@ -304,7 +339,12 @@ async fn series_are_booked_whole_and_moved_in_part(backend: Backend) {
     // A series that conflicts anywhere is refused whole.
     let mut clash = single("theo@example.org", start + week * 3, 60, &manager.id);
     clash.times.insert(0, (at(500), at(501)));
-    assert!(store.book_sessions(&clash, &audit()).await.is_err());
+    assert!(
+        store
+            .book_sessions(&clash, jiff::Timestamp::now(), &audit())
+            .await
+            .is_err()
+    );
     assert!(
         store
             .list_sessions(&SessionFilter::default())
@@ -386,7 +426,11 @@ async fn participants_are_replaced_keeping_links(backend: Backend) {
     let manager = account(&store, "m@example.org", Role::Manager).await;
     account(&store, "theo@example.org", Role::Trainer).await;
     let booked = store
-        .book_sessions(&single("theo@example.org", at(24), 60, &manager.id), &audit())
+        .book_sessions(
+            &single("theo@example.org", at(24), 60, &manager.id),
+            jiff::Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
     let session = &booked[0].session;
@@ -429,7 +473,11 @@ async fn ended_and_cancelled_sessions_are_read_only(backend: Backend) {
     let manager = account(&store, "m@example.org", Role::Manager).await;
     account(&store, "theo@example.org", Role::Trainer).await;
     let booked = store
-        .book_sessions(&single("theo@example.org", at(1), 60, &manager.id), &audit())
+        .book_sessions(
+            &single("theo@example.org", at(1), 60, &manager.id),
+            jiff::Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
     let id = booked[0].session.id.clone();
@@ -468,12 +516,20 @@ async fn sessions_are_listed_by_teacher_range_and_page(backend: Backend) {
     account(&store, "ana@example.org", Role::Trainer).await;
     for h in [10, 30, 50] {
         store
-            .book_sessions(&single("theo@example.org", at(h), 60, &manager.id), &audit())
+            .book_sessions(
+                &single("theo@example.org", at(h), 60, &manager.id),
+                jiff::Timestamp::now(),
+                &audit(),
+            )
             .await
             .unwrap();
     }
     let ana = store
-        .book_sessions(&single("ana@example.org", at(20), 60, &manager.id), &audit())
+        .book_sessions(
+            &single("ana@example.org", at(20), 60, &manager.id),
+            jiff::Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
     let mine = store
@@ -545,10 +601,13 @@ async fn courses_and_api_tokens(backend: Backend) {
         trainer_ids: vec![theo.id.clone()],
         learners: vec![person("Léa", "lea@example.org")],
     };
-    let course = store.create_course(&input, &audit()).await.unwrap();
+    let course = store
+        .create_course(&input, jiff::Timestamp::now(), &audit())
+        .await
+        .unwrap();
     assert_eq!(course.trainers[0].id, theo.id);
     assert_eq!(course.learners[0].email, "lea@example.org");
-    let again = store.create_course(&input, &audit()).await;
+    let again = store.create_course(&input, jiff::Timestamp::now(), &audit()).await;
     assert!(matches!(
         again,
         Err(StoreError::Booking(BookingRefusal::CourseCodeTaken { .. }))
@@ -559,12 +618,14 @@ async fn courses_and_api_tokens(backend: Backend) {
         ..input.clone()
     };
     assert!(matches!(
-        store.update_course(&course.course.id, &with_manager, &audit()).await,
+        store
+            .update_course(&course.course.id, &with_manager, jiff::Timestamp::now(), &audit())
+            .await,
         Err(StoreError::Booking(BookingRefusal::NotATrainer { .. }))
     ));
     let mut s = single("theo@example.org", at(5), 60, &manager.id);
     s.course_id = Some(course.course.id.clone());
-    store.book_sessions(&s, &audit()).await.unwrap();
+    store.book_sessions(&s, jiff::Timestamp::now(), &audit()).await.unwrap();
     let of_course = store
         .list_sessions(&SessionFilter {
             course_id: Some(course.course.id.clone()),
@@ -575,18 +636,18 @@ async fn courses_and_api_tokens(backend: Backend) {
     assert_eq!(of_course.len(), 1);
     s.course_id = Some("missing".into());
     assert!(matches!(
-        store.book_sessions(&s, &audit()).await,
+        store.book_sessions(&s, jiff::Timestamp::now(), &audit()).await,
         Err(StoreError::Booking(BookingRefusal::CourseNotFound))
     ));
     store
-        .set_course_archived(&course.course.id, true, &audit())
+        .set_course_archived(&course.course.id, true, jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     assert!(store.list_courses(false).await.unwrap().is_empty());
     assert_eq!(store.list_courses(true).await.unwrap().len(), 1);
 
     let token_id = store
-        .create_api_token(&theo.id, "LMS", "hash-1", &audit())
+        .create_api_token(&theo.id, "LMS", "hash-1", jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     let (id, used, user) = store.api_token_user("hash-1").await.unwrap().unwrap();
@@ -596,10 +657,15 @@ async fn courses_and_api_tokens(backend: Backend) {
     let tokens = store.api_tokens(&theo.id).await.unwrap();
     assert!(tokens[0].last_used_at.is_some() && !tokens[0].revoked);
     assert!(matches!(
-        store.revoke_api_token(&manager.id, &token_id, &audit()).await,
+        store
+            .revoke_api_token(&manager.id, &token_id, jiff::Timestamp::now(), &audit())
+            .await,
         Err(StoreError::NotFound)
     ));
-    store.revoke_api_token(&theo.id, &token_id, &audit()).await.unwrap();
+    store
+        .revoke_api_token(&theo.id, &token_id, jiff::Timestamp::now(), &audit())
+        .await
+        .unwrap();
     assert!(store.api_token_user("hash-1").await.unwrap().is_none());
 }
 
@@ -619,6 +685,7 @@ async fn a_listing_is_one_row_per_session_with_every_trainer(backend: Backend) {
                 trainer_ids: vec![],
                 learners: vec![],
             },
+            jiff::Timestamp::now(),
             &audit(),
         )
         .await
@@ -626,9 +693,16 @@ async fn a_listing_is_one_row_per_session_with_every_trainer(backend: Backend) {
     let mut two = single("theo@example.org", at(10), 60, &manager.id);
     two.people.trainers.push(Email::parse("ana@example.org").unwrap());
     two.course_id = Some(course.course.id.clone());
-    store.book_sessions(&two, &audit()).await.unwrap();
     store
-        .book_sessions(&single("theo@example.org", at(20), 60, &manager.id), &audit())
+        .book_sessions(&two, jiff::Timestamp::now(), &audit())
+        .await
+        .unwrap();
+    store
+        .book_sessions(
+            &single("theo@example.org", at(20), 60, &manager.id),
+            jiff::Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
     let all = store.list_sessions(&SessionFilter::default()).await.unwrap();
@@ -677,7 +751,7 @@ async fn a_listing_is_one_row_per_session_with_every_trainer(backend: Backend) {
     // Longer than a day is refused by the store itself.
     let long = single("theo@example.org", at(100), 25 * 60, &manager.id);
     assert!(matches!(
-        store.book_sessions(&long, &audit()).await,
+        store.book_sessions(&long, jiff::Timestamp::now(), &audit()).await,
         Err(StoreError::Corrupt(_))
     ));
 }
@@ -688,7 +762,11 @@ async fn a_moved_session_is_found_and_conflicts_at_its_new_time(backend: Backend
     let theo = account(&store, "theo@example.org", Role::Trainer).await;
     let ana = account(&store, "ana@example.org", Role::Trainer).await;
     let booked = store
-        .book_sessions(&single("theo@example.org", at(10), 60, &manager.id), &audit())
+        .book_sessions(
+            &single("theo@example.org", at(10), 60, &manager.id),
+            jiff::Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
     let id = booked[0].session.id.clone();
@@ -734,10 +812,13 @@ async fn a_moved_session_is_found_and_conflicts_at_its_new_time(backend: Backend
         other.people.moderators.clear();
         other.people.learners.clear();
         other.people.guests.clear();
-        store.book_sessions(&other, &audit()).await.unwrap();
+        store
+            .book_sessions(&other, jiff::Timestamp::now(), &audit())
+            .await
+            .unwrap();
         other.times = vec![(at(34) + SignedDuration::from_mins(30), at(36))];
         assert!(matches!(
-            store.book_sessions(&other, &audit()).await,
+            store.book_sessions(&other, jiff::Timestamp::now(), &audit()).await,
             Err(StoreError::Booking(BookingRefusal::Conflict(_)))
         ));
     }
@@ -753,7 +834,11 @@ async fn checkpoints_run_beside_readers_and_writers(backend: Backend) {
         let creator = manager.id.clone();
         tasks.push(tokio::spawn(async move {
             writer
-                .book_sessions(&single("theo@example.org", at(10 + 2 * i), 60, &creator), &audit())
+                .book_sessions(
+                    &single("theo@example.org", at(10 + 2 * i), 60, &creator),
+                    jiff::Timestamp::now(),
+                    &audit(),
+                )
                 .await
                 .map(|_| ())
         }));
@@ -788,7 +873,7 @@ async fn crossing_changes_of_two_series_queue_instead_of_deadlocking(backend: Ba
         };
         a.push(
             store
-                .book_sessions(&book("a@example.org", start), &audit())
+                .book_sessions(&book("a@example.org", start), jiff::Timestamp::now(), &audit())
                 .await
                 .unwrap()[0]
                 .session
@@ -796,7 +881,11 @@ async fn crossing_changes_of_two_series_queue_instead_of_deadlocking(backend: Ba
         );
         b.push(
             store
-                .book_sessions(&book("b@example.org", start + SignedDuration::from_hours(2)), &audit())
+                .book_sessions(
+                    &book("b@example.org", start + SignedDuration::from_hours(2)),
+                    jiff::Timestamp::now(),
+                    &audit(),
+                )
                 .await
                 .unwrap()[0]
                 .session

@@ -13,7 +13,7 @@ async fn open(backend: Backend) -> (TestDb, Store) {
     let store = Store::connect(&db.url, &ConnectOptions::default())
         .await
         .expect("connect");
-    store.migrate().await.expect("migrate");
+    store.migrate(jiff::Timestamp::now()).await.expect("migrate");
     (db, store)
 }
 
@@ -53,7 +53,11 @@ both_backends!(
 
 async fn migrations_are_idempotent(backend: Backend) {
     let (_db, store) = open(backend).await;
-    assert_eq!(store.migrate().await.unwrap(), 0, "a second run applies nothing");
+    assert_eq!(
+        store.migrate(jiff::Timestamp::now()).await.unwrap(),
+        0,
+        "a second run applies nothing"
+    );
     store.ping().await.unwrap();
     assert_eq!(
         store.backend() == store::Backend::Postgres,
@@ -64,14 +68,22 @@ async fn migrations_are_idempotent(backend: Backend) {
 async fn users_are_unique_by_email_case_insensitively(backend: Backend) {
     let (_db, store) = open(backend).await;
     let user = store
-        .create_user(&new_user("Zoe@Example.org", Role::Trainer), &audit("user.create"))
+        .create_user(
+            &new_user("Zoe@Example.org", Role::Trainer),
+            jiff::Timestamp::now(),
+            &audit("user.create"),
+        )
         .await
         .unwrap();
     assert_eq!(user.email, "Zoe@Example.org");
     assert_eq!(user.display_name, "Zoé Ünïcode 李 🎓");
     assert!(user.active && user.has_password);
     let again = store
-        .create_user(&new_user("zoe@EXAMPLE.org", Role::Admin), &audit("user.create"))
+        .create_user(
+            &new_user("zoe@EXAMPLE.org", Role::Admin),
+            jiff::Timestamp::now(),
+            &audit("user.create"),
+        )
         .await;
     assert!(matches!(again, Err(StoreError::EmailTaken)), "{again:?}");
     let found = store.user_by_email(" ZOE@example.ORG ").await.unwrap().unwrap();
@@ -89,18 +101,33 @@ async fn users_are_unique_by_email_case_insensitively(backend: Backend) {
 async fn users_are_listed_by_role_and_activity(backend: Backend) {
     let (_db, store) = open(backend).await;
     let a = store
-        .create_user(&new_user("a@example.org", Role::Admin), &audit("x"))
+        .create_user(
+            &new_user("a@example.org", Role::Admin),
+            jiff::Timestamp::now(),
+            &audit("x"),
+        )
         .await
         .unwrap();
     let t = store
-        .create_user(&new_user("t@example.org", Role::Trainer), &audit("x"))
+        .create_user(
+            &new_user("t@example.org", Role::Trainer),
+            jiff::Timestamp::now(),
+            &audit("x"),
+        )
         .await
         .unwrap();
     store
-        .create_user(&new_user("m@example.org", Role::Manager), &audit("x"))
+        .create_user(
+            &new_user("m@example.org", Role::Manager),
+            jiff::Timestamp::now(),
+            &audit("x"),
+        )
         .await
         .unwrap();
-    store.set_active(&t.id, false, &audit("user.disable")).await.unwrap();
+    store
+        .set_active(&t.id, false, jiff::Timestamp::now(), &audit("user.disable"))
+        .await
+        .unwrap();
     let all = store
         .list_users(&UserFilter {
             include_inactive: true,
@@ -130,11 +157,19 @@ async fn users_are_listed_by_role_and_activity(backend: Backend) {
 async fn profiles_change_and_keep_emails_unique(backend: Backend) {
     let (_db, store) = open(backend).await;
     let a = store
-        .create_user(&new_user("a@example.org", Role::Trainer), &audit("x"))
+        .create_user(
+            &new_user("a@example.org", Role::Trainer),
+            jiff::Timestamp::now(),
+            &audit("x"),
+        )
         .await
         .unwrap();
     store
-        .create_user(&new_user("b@example.org", Role::Trainer), &audit("x"))
+        .create_user(
+            &new_user("b@example.org", Role::Trainer),
+            jiff::Timestamp::now(),
+            &audit("x"),
+        )
         .await
         .unwrap();
     let update = ProfileUpdate {
@@ -144,7 +179,7 @@ async fn profiles_change_and_keep_emails_unique(backend: Backend) {
         time_zone: "America/New_York".into(),
     };
     let changed = store
-        .update_profile(&a.id, &update, &audit("user.update"))
+        .update_profile(&a.id, &update, jiff::Timestamp::now(), &audit("user.update"))
         .await
         .unwrap();
     assert_eq!(changed.email, "A.New@example.org");
@@ -160,7 +195,9 @@ async fn profiles_change_and_keep_emails_unique(backend: Backend) {
         ..update
     };
     assert!(matches!(
-        store.update_profile(&a.id, &taken, &audit("user.update")).await,
+        store
+            .update_profile(&a.id, &taken, jiff::Timestamp::now(), &audit("user.update"))
+            .await,
         Err(StoreError::EmailTaken)
     ));
     assert_eq!(
@@ -169,7 +206,9 @@ async fn profiles_change_and_keep_emails_unique(backend: Backend) {
         "nothing changed"
     );
     assert!(matches!(
-        store.update_profile("missing", &taken, &audit("x")).await,
+        store
+            .update_profile("missing", &taken, jiff::Timestamp::now(), &audit("x"))
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -177,27 +216,47 @@ async fn profiles_change_and_keep_emails_unique(backend: Backend) {
 async fn the_last_admin_is_kept(backend: Backend) {
     let (_db, store) = open(backend).await;
     let a = store
-        .create_user(&new_user("a@example.org", Role::Admin), &audit("x"))
+        .create_user(
+            &new_user("a@example.org", Role::Admin),
+            jiff::Timestamp::now(),
+            &audit("x"),
+        )
         .await
         .unwrap();
     assert!(matches!(
-        store.set_role(&a.id, Role::Manager, &audit("user.role")).await,
+        store
+            .set_role(&a.id, Role::Manager, jiff::Timestamp::now(), &audit("user.role"))
+            .await,
         Err(StoreError::LastAdmin)
     ));
     assert!(matches!(
-        store.set_active(&a.id, false, &audit("user.disable")).await,
+        store
+            .set_active(&a.id, false, jiff::Timestamp::now(), &audit("user.disable"))
+            .await,
         Err(StoreError::LastAdmin)
     ));
     assert_eq!(store.user(&a.id).await.unwrap().unwrap().role, Role::Admin);
     let b = store
-        .create_user(&new_user("b@example.org", Role::Manager), &audit("x"))
+        .create_user(
+            &new_user("b@example.org", Role::Manager),
+            jiff::Timestamp::now(),
+            &audit("x"),
+        )
         .await
         .unwrap();
-    store.set_role(&b.id, Role::Admin, &audit("user.role")).await.unwrap();
-    let demoted = store.set_role(&a.id, Role::Trainer, &audit("user.role")).await.unwrap();
+    store
+        .set_role(&b.id, Role::Admin, jiff::Timestamp::now(), &audit("user.role"))
+        .await
+        .unwrap();
+    let demoted = store
+        .set_role(&a.id, Role::Trainer, jiff::Timestamp::now(), &audit("user.role"))
+        .await
+        .unwrap();
     assert_eq!(demoted.role, Role::Trainer);
     assert!(matches!(
-        store.set_active(&b.id, false, &audit("user.disable")).await,
+        store
+            .set_active(&b.id, false, jiff::Timestamp::now(), &audit("user.disable"))
+            .await,
         Err(StoreError::LastAdmin)
     ));
     let log = store.audit_log(10, None).await.unwrap();
@@ -210,7 +269,11 @@ async fn concurrent_demotions_keep_one_admin(backend: Backend) {
     let mut ids = Vec::new();
     for i in 0..6 {
         let u = store
-            .create_user(&new_user(&format!("a{i}@example.org"), Role::Admin), &audit("x"))
+            .create_user(
+                &new_user(&format!("a{i}@example.org"), Role::Admin),
+                jiff::Timestamp::now(),
+                &audit("x"),
+            )
             .await
             .unwrap();
         ids.push(u.id);
@@ -224,11 +287,14 @@ async fn concurrent_demotions_keep_one_admin(backend: Backend) {
             tokio::spawn(async move {
                 if i % 2 == 0 {
                     store
-                        .set_role(&id, Role::Trainer, &audit("user.role"))
+                        .set_role(&id, Role::Trainer, jiff::Timestamp::now(), &audit("user.role"))
                         .await
                         .map(|_| ())
                 } else {
-                    store.set_active(&id, false, &audit("user.disable")).await.map(|_| ())
+                    store
+                        .set_active(&id, false, jiff::Timestamp::now(), &audit("user.disable"))
+                        .await
+                        .map(|_| ())
                 }
             })
         })
@@ -248,7 +314,11 @@ async fn concurrent_demotions_keep_one_admin(backend: Backend) {
 async fn login_sessions_expire(backend: Backend) {
     let (_db, store) = open(backend).await;
     let u = store
-        .create_user(&new_user("u@example.org", Role::Trainer), &audit("x"))
+        .create_user(
+            &new_user("u@example.org", Role::Trainer),
+            jiff::Timestamp::now(),
+            &audit("x"),
+        )
         .await
         .unwrap();
     let now = Timestamp::now();
@@ -286,14 +356,23 @@ async fn login_sessions_expire(backend: Backend) {
         .create_login_session("h2", &u.id, "password", now, in_hours(1), None, &audit("login"))
         .await
         .unwrap();
-    store.set_active(&u.id, false, &audit("user.disable")).await.unwrap();
-    store.set_active(&u.id, true, &audit("user.enable")).await.unwrap();
+    store
+        .set_active(&u.id, false, jiff::Timestamp::now(), &audit("user.disable"))
+        .await
+        .unwrap();
+    store
+        .set_active(&u.id, true, jiff::Timestamp::now(), &audit("user.enable"))
+        .await
+        .unwrap();
     assert!(store.session_user("h2", now, 1800).await.unwrap().is_none());
     store
         .create_login_session("h3", &u.id, "password", now, in_hours(1), None, &audit("login"))
         .await
         .unwrap();
-    store.delete_session("h3", Some(&audit("logout"))).await.unwrap();
+    store
+        .delete_session("h3", jiff::Timestamp::now(), Some(&audit("logout")))
+        .await
+        .unwrap();
     assert!(store.session_user("h3", now, 1800).await.unwrap().is_none());
     store
         .create_login_session("h4", &u.id, "password", now, in_hours(1), None, &audit("login"))
@@ -367,7 +446,10 @@ async fn password_links_set_the_password_and_end_sessions(backend: Backend) {
     let (_db, store) = open(backend).await;
     let mut nu = new_user("u@example.org", Role::Trainer);
     nu.password_hash = None;
-    let u = store.create_user(&nu, &audit("x")).await.unwrap();
+    let u = store
+        .create_user(&nu, jiff::Timestamp::now(), &audit("x"))
+        .await
+        .unwrap();
     assert!(!u.has_password);
     let now = Timestamp::now();
     let later = now + SignedDuration::from_hours(48);
@@ -419,7 +501,13 @@ async fn password_links_set_the_password_and_end_sessions(backend: Backend) {
         .await
         .unwrap();
     store
-        .set_password_hash(&u.id, "$argon2id$third", Some("keep"), &audit("user.password"))
+        .set_password_hash(
+            &u.id,
+            "$argon2id$third",
+            Some("keep"),
+            jiff::Timestamp::now(),
+            &audit("user.password"),
+        )
         .await
         .unwrap();
     assert!(store.session_user("keep", now, 1800).await.unwrap().is_some());
@@ -580,12 +668,10 @@ async fn the_audit_log_pages_newest_first(backend: Backend) {
     let (_db, store) = open(backend).await;
     for i in 0..5 {
         store
-            .audit(&AuditEntry::new(
-                &format!("event.{i}"),
-                Some("u1"),
-                "a@example.org",
-                Some("2001:db8::1"),
-            ))
+            .audit(
+                &AuditEntry::new(&format!("event.{i}"), Some("u1"), "a@example.org", Some("2001:db8::1")),
+                jiff::Timestamp::now(),
+            )
             .await
             .unwrap();
     }
@@ -613,6 +699,7 @@ async fn concurrent_writes_all_land(backend: Backend) {
                 let u = store
                     .create_user(
                         &new_user(&format!("user{i}@example.org"), Role::Trainer),
+                        jiff::Timestamp::now(),
                         &audit("user.create"),
                     )
                     .await?;
@@ -655,12 +742,19 @@ async fn concurrent_writes_all_land(backend: Backend) {
 async fn password_links_die_when_the_account_changes(backend: Backend) {
     let (_db, store) = open(backend).await;
     store
-        .create_user(&new_user("admin@example.org", Role::Admin), &audit("x"))
+        .create_user(
+            &new_user("admin@example.org", Role::Admin),
+            jiff::Timestamp::now(),
+            &audit("x"),
+        )
         .await
         .unwrap();
     let mut nu = new_user("t@example.org", Role::Trainer);
     nu.password_hash = None;
-    let t = store.create_user(&nu, &audit("x")).await.unwrap();
+    let t = store
+        .create_user(&nu, jiff::Timestamp::now(), &audit("x"))
+        .await
+        .unwrap();
     let now = Timestamp::now();
     let later = now + SignedDuration::from_hours(72);
     let issue = |hash: &'static str| {
@@ -686,7 +780,10 @@ async fn password_links_die_when_the_account_changes(backend: Backend) {
     issue("by-manager").await;
     assert!(live("by-manager").await);
     // The trainer becomes an admin: the manager's link must not set an admin's password.
-    store.set_role(&t.id, Role::Admin, &audit("user.role")).await.unwrap();
+    store
+        .set_role(&t.id, Role::Admin, jiff::Timestamp::now(), &audit("user.role"))
+        .await
+        .unwrap();
     assert!(!live("by-manager").await);
     assert!(matches!(
         store
@@ -707,7 +804,7 @@ async fn password_links_die_when_the_account_changes(backend: Backend) {
         time_zone: "Europe/Paris".into(),
     };
     store
-        .update_profile(&t.id, &update, &audit("user.update"))
+        .update_profile(&t.id, &update, jiff::Timestamp::now(), &audit("user.update"))
         .await
         .unwrap();
     assert!(!live("second").await);
@@ -715,18 +812,30 @@ async fn password_links_die_when_the_account_changes(backend: Backend) {
     issue("third").await;
     update.display_name = DisplayName::parse("T. Two").unwrap();
     store
-        .update_profile(&t.id, &update, &audit("user.update"))
+        .update_profile(&t.id, &update, jiff::Timestamp::now(), &audit("user.update"))
         .await
         .unwrap();
     assert!(live("third").await);
     // Disabling the account.
-    store.set_active(&t.id, false, &audit("user.disable")).await.unwrap();
+    store
+        .set_active(&t.id, false, jiff::Timestamp::now(), &audit("user.disable"))
+        .await
+        .unwrap();
     assert!(!live("third").await);
-    store.set_active(&t.id, true, &audit("user.enable")).await.unwrap();
+    store
+        .set_active(&t.id, true, jiff::Timestamp::now(), &audit("user.enable"))
+        .await
+        .unwrap();
     // A password set another way (the profile page, the command line).
     issue("fourth").await;
     store
-        .set_password_hash(&t.id, "$argon2id$own", None, &audit("user.password"))
+        .set_password_hash(
+            &t.id,
+            "$argon2id$own",
+            None,
+            jiff::Timestamp::now(),
+            &audit("user.password"),
+        )
         .await
         .unwrap();
     assert!(!live("fourth").await);

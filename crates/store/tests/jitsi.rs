@@ -16,7 +16,7 @@ use testkit::{Backend, TestDb, both_backends};
 async fn open(backend: Backend) -> (TestDb, Store) {
     let db = TestDb::new(backend).await;
     let mut store = Store::connect(&db.url, &ConnectOptions::default()).await.unwrap();
-    store.migrate().await.unwrap();
+    store.migrate(jiff::Timestamp::now()).await.unwrap();
     store.set_link_secret(&[42; 32]);
     (db, store)
 }
@@ -36,7 +36,7 @@ async fn account(store: &Store, email: &str, role: Role) -> User {
         auth_source: "local".into(),
         external_id: None,
     };
-    store.create_user(&new, &audit()).await.unwrap()
+    store.create_user(&new, jiff::Timestamp::now(), &audit()).await.unwrap()
 }
 
 fn server(name: &str, default: bool) -> JitsiServerInput {
@@ -87,7 +87,7 @@ async fn book(store: &Store, creator: &User, hours: i64) -> store::SessionDetail
         jitsi_server_id: None,
     };
     store
-        .book_sessions(&new, &audit())
+        .book_sessions(&new, jiff::Timestamp::now(), &audit())
         .await
         .unwrap()
         .into_iter()
@@ -109,30 +109,32 @@ async fn servers_keep_one_default_and_unique_names(backend: Backend) {
     let (_db, store) = open(backend).await;
     assert!(store.default_jitsi_server().await.unwrap().is_none());
     let a = store
-        .create_jitsi_server("a1", &server("Alpha", false), &audit())
+        .create_jitsi_server("a1", &server("Alpha", false), jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     assert!(a.is_default, "the first server is the default");
     assert!(a.moderator_features["recording"]);
     let b = store
-        .create_jitsi_server("b1", &server("Beta", false), &audit())
+        .create_jitsi_server("b1", &server("Beta", false), jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     assert!(!b.is_default);
-    let taken = store.create_jitsi_server("c1", &server("ALPHA", false), &audit()).await;
+    let taken = store
+        .create_jitsi_server("c1", &server("ALPHA", false), jiff::Timestamp::now(), &audit())
+        .await;
     assert!(
         matches!(taken, Err(StoreError::Jitsi(JitsiRefusal::NameTaken { .. }))),
         "{taken:?}"
     );
     // Making Beta the default takes it from Alpha; unticking it on Beta keeps it there.
     let b = store
-        .update_jitsi_server("b1", &server("Beta", true), &audit())
+        .update_jitsi_server("b1", &server("Beta", true), jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     assert!(b.is_default);
     assert!(!store.jitsi_server("a1").await.unwrap().unwrap().is_default);
     let b2 = store
-        .update_jitsi_server("b1", &server("Beta", false), &audit())
+        .update_jitsi_server("b1", &server("Beta", false), jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     assert!(b2.is_default);
@@ -171,7 +173,7 @@ async fn sessions_are_pinned_and_servers_in_use_are_kept(backend: Backend) {
     let room = store.room_session_by_id(&early.session.id).await.unwrap().unwrap();
     assert_eq!(room.server, None);
     let a = store
-        .create_jitsi_server("a1", &server("Alpha", true), &audit())
+        .create_jitsi_server("a1", &server("Alpha", true), jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     let room = store.room_session_by_id(&early.session.id).await.unwrap().unwrap();
@@ -183,18 +185,18 @@ async fn sessions_are_pinned_and_servers_in_use_are_kept(backend: Backend) {
         Some("a1")
     );
     store
-        .create_jitsi_server("b1", &server("Beta", false), &audit())
+        .create_jitsi_server("b1", &server("Beta", false), jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     store
-        .set_session_jitsi_server(&pinned.session.id, Some("b1"), &audit())
+        .set_session_jitsi_server(&pinned.session.id, Some("b1"), jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     let room = store.room_session(&pinned.session.room).await.unwrap().unwrap();
     assert_eq!(room.server.unwrap().0, "b1");
     assert!(matches!(
         store
-            .set_session_jitsi_server(&pinned.session.id, Some("zz"), &audit())
+            .set_session_jitsi_server(&pinned.session.id, Some("zz"), jiff::Timestamp::now(), &audit())
             .await,
         Err(StoreError::Jitsi(JitsiRefusal::UnknownServer))
     ));
@@ -223,7 +225,7 @@ async fn the_join_lookup_finds_everything_in_one_query(backend: Backend) {
     let manager = account(&store, "m@example.org", Role::Manager).await;
     account(&store, "theo@example.org", Role::Trainer).await;
     let a = store
-        .create_jitsi_server("a1", &server("Alpha", true), &audit())
+        .create_jitsi_server("a1", &server("Alpha", true), jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     let detail = book(&store, &manager, 24).await;
@@ -301,7 +303,7 @@ async fn join_lookups_never_outlive_a_write(backend: Backend) {
     );
     // A server appears: the lookup sees it.
     store
-        .create_jitsi_server("a1", &server("Alpha", true), &audit())
+        .create_jitsi_server("a1", &server("Alpha", true), jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     assert_eq!(
@@ -355,13 +357,20 @@ async fn one_active_reservation_per_session(backend: Backend) {
     let manager = account(&store, "m@example.org", Role::Manager).await;
     account(&store, "theo@example.org", Role::Trainer).await;
     store
-        .create_jitsi_server("a1", &server("Alpha", true), &audit())
+        .create_jitsi_server("a1", &server("Alpha", true), jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     let detail = book(&store, &manager, 24).await;
     let s = &detail.session;
     let first = match store
-        .create_reservation(&s.id, "a1", &s.room, "x@meet.example.org", 1_000)
+        .create_reservation(
+            &s.id,
+            "a1",
+            &s.room,
+            "x@meet.example.org",
+            1_000,
+            jiff::Timestamp::now(),
+        )
         .await
         .unwrap()
     {
@@ -371,7 +380,14 @@ async fn one_active_reservation_per_session(backend: Backend) {
     assert_eq!((first.name.as_str(), first.start_time), (s.room.as_str(), 1_000));
     // Asked again (a retry, a restarted Prosody): the same one, as a conflict.
     match store
-        .create_reservation(&s.id, "a1", &s.room, "y@meet.example.org", 2_000)
+        .create_reservation(
+            &s.id,
+            "a1",
+            &s.room,
+            "y@meet.example.org",
+            2_000,
+            jiff::Timestamp::now(),
+        )
         .await
         .unwrap()
     {
@@ -393,7 +409,7 @@ async fn one_active_reservation_per_session(backend: Backend) {
     );
     // Once the room is gone, a new reservation may be made.
     assert!(matches!(
-        store.create_reservation(&s.id, "a1", &s.room, "x@meet.example.org", 3_000).await.unwrap(),
+        store.create_reservation(&s.id, "a1", &s.room, "x@meet.example.org", 3_000, jiff::Timestamp::now()).await.unwrap(),
         ReservationOutcome::Created(r) if r.id != first.id
     ));
 }
@@ -432,7 +448,7 @@ async fn events_are_stored_once_and_make_presence(backend: Backend) {
     let manager = account(&store, "m@example.org", Role::Manager).await;
     account(&store, "theo@example.org", Role::Trainer).await;
     store
-        .create_jitsi_server("a1", &server("Alpha", true), &audit())
+        .create_jitsi_server("a1", &server("Alpha", true), jiff::Timestamp::now(), &audit())
         .await
         .unwrap();
     let detail = book(&store, &manager, 24).await;

@@ -16,7 +16,7 @@ use testkit::{Backend, TestDb, both_backends};
 async fn open(backend: Backend) -> (TestDb, Store) {
     let db = TestDb::new(backend).await;
     let mut store = Store::connect(&db.url, &ConnectOptions::default()).await.unwrap();
-    store.migrate().await.unwrap();
+    store.migrate(jiff::Timestamp::now()).await.unwrap();
     store.set_link_secret(&[42; 32]);
     store.set_mail_policy(MailPolicy::default());
     (db, store)
@@ -37,7 +37,7 @@ async fn account(store: &Store, email: &str, role: Role, locale: Locale, zone: &
         auth_source: "local".into(),
         external_id: None,
     };
-    store.create_user(&new, &audit()).await.unwrap()
+    store.create_user(&new, jiff::Timestamp::now(), &audit()).await.unwrap()
 }
 
 fn person(name: &str, email: &str) -> Person {
@@ -86,7 +86,7 @@ async fn booked(store: &Store, hours: i64) -> (User, SessionDetail) {
         }
     };
     let detail = store
-        .book_sessions(&single(at(hours), &manager.id), &audit())
+        .book_sessions(&single(at(hours), &manager.id), jiff::Timestamp::now(), &audit())
         .await
         .unwrap()
         .remove(0);
@@ -149,14 +149,23 @@ async fn booking_writes_invitations_in_its_transaction(backend: Backend) {
     // Léa's address-book entry has a language and zone before she is invited.
     let mut first = single(at(24 * 10), &manager.id);
     first.people.learners.truncate(1);
-    let detail = store.book_sessions(&first, &audit()).await.unwrap().remove(0);
+    let detail = store
+        .book_sessions(&first, jiff::Timestamp::now(), &audit())
+        .await
+        .unwrap()
+        .remove(0);
     store
-        .set_contact_preferences("LEA@example.org", Some("en"), Some("America/Montreal"))
+        .set_contact_preferences(
+            "LEA@example.org",
+            Some("en"),
+            Some("America/Montreal"),
+            jiff::Timestamp::now(),
+        )
         .await
         .unwrap();
     assert!(matches!(
         store
-            .set_contact_preferences("nobody@example.org", Some("en"), None)
+            .set_contact_preferences("nobody@example.org", Some("en"), None, jiff::Timestamp::now())
             .await,
         Err(StoreError::NotFound)
     ));
@@ -208,7 +217,9 @@ async fn booking_writes_invitations_in_its_transaction(backend: Backend) {
     }
     // A refused booking (the trainer is busy then) writes no message.
     let before = store.outbox_counts().await.unwrap();
-    let refused = store.book_sessions(&single(at(48), &manager.id), &audit()).await;
+    let refused = store
+        .book_sessions(&single(at(48), &manager.id), jiff::Timestamp::now(), &audit())
+        .await;
     assert!(matches!(refused, Err(StoreError::Booking(_))), "{refused:?}");
     assert_eq!(store.outbox_counts().await.unwrap(), before);
     assert_eq!(before.queued, 7);

@@ -100,6 +100,12 @@ impl AppError {
                     Message::new("error.login_required"),
                     vec![],
                 ),
+                Error::BadCredentials => (
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    Message::new("login.error.invalid"),
+                    vec![],
+                ),
                 Error::Invalid(p) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid",

@@ -189,6 +189,7 @@ async fn reserve(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
             &request.name,
             &request.mail_owner,
             request.start_time,
+            app.now(),
         )
         .await
     {

@@ -717,7 +717,7 @@ async fn choose_server(
     let server = Some(form.server.trim()).filter(|s| !s.is_empty());
     match app
         .store()
-        .set_session_jitsi_server(&id, server, &ctx.audit("session.jitsi_server"))
+        .set_session_jitsi_server(&id, server, app.now(), &ctx.audit("session.jitsi_server"))
         .await
     {
         Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}/room?notice=saved")).into_response()),

@@ -105,6 +105,7 @@ pub async fn login(
                         &existing.id,
                         SOURCE,
                         &identity.external_id,
+                        app.now(),
                         &system("user.link_identity"),
                     )
                     .await
@@ -147,7 +148,7 @@ pub async fn login(
                         auth_source: SOURCE.into(),
                         external_id: Some(identity.external_id.clone()),
                     };
-                    match store.create_user(&new, &system("user.create")).await {
+                    match store.create_user(&new, app.now(), &system("user.create")).await {
                         Ok(user) => user,
                         // Two first requests at once: the other one created it.
                         Err(StoreError::EmailTaken) => store
@@ -166,7 +167,7 @@ pub async fn login(
     if let Some(role) = mapped
         && role != user.role
     {
-        match store.set_role(&user.id, role, &system("user.role")).await {
+        match store.set_role(&user.id, role, app.now(), &system("user.role")).await {
             Ok(updated) => user = updated,
             // The last admin keeps their role even if the directory says otherwise.
             Err(StoreError::LastAdmin) => {
@@ -176,7 +177,7 @@ pub async fn login(
         }
     }
     if let Some(old) = session {
-        store.delete_session(&old.session_hash, None).await?;
+        store.delete_session(&old.session_hash, app.now(), None).await?;
     }
     let (hash, cookie) = start_session(app, ctx, &user, SOURCE).await?;
     set_cookies.push(cookie);

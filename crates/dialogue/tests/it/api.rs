@@ -14,6 +14,7 @@ pub async fn token_for(app: &TestApp, user_id: &str) -> String {
             user_id,
             "test",
             &service::crypto::storage_hash(&token),
+            jiff::Timestamp::now(),
             &store::AuditEntry::new("api_token.create", None, "test", None),
         )
         .await
@@ -71,7 +72,10 @@ async fn tokens_authenticate_and_errors_are_problem_details(backend: Backend) {
     );
     // A disabled account's token stops working at once.
     let audit = store::AuditEntry::new("user.disable", None, "test", None);
-    app.store().set_active(&user.id, false, &audit).await.unwrap();
+    app.store()
+        .set_active(&user.id, false, jiff::Timestamp::now(), &audit)
+        .await
+        .unwrap();
     let r = client
         .get(format!("{}/api/v1/me", app.url))
         .bearer_auth(&token)

@@ -85,7 +85,10 @@ async fn disabled_accounts_cannot_log_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let user = app.user("ana@example.org", Role::Trainer).await;
     let audit = store::AuditEntry::new("user.disable", None, "test", None);
-    app.store().set_active(&user.id, false, &audit).await.unwrap();
+    app.store()
+        .set_active(&user.id, false, jiff::Timestamp::now(), &audit)
+        .await
+        .unwrap();
     let page = app.browser().login("ana@example.org", PASSWORD).await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
 }

@@ -319,7 +319,11 @@ async fn session(app: &TestApp, start: Timestamp, by: &str, title: &str) -> Stri
         jitsi_server_id: None,
     };
     app.store()
-        .book_sessions(&new, &AuditEntry::new("session.book", None, "test", None))
+        .book_sessions(
+            &new,
+            jiff::Timestamp::now(),
+            &AuditEntry::new("session.book", None, "test", None),
+        )
         .await
         .unwrap()[0]
         .session
@@ -350,6 +354,7 @@ async fn walk(backend: Backend, who: Who) {
                 trainer_ids: vec![t1.clone()],
                 learners: vec![],
             },
+            jiff::Timestamp::now(),
             &AuditEntry::new("course.create", None, "test", None),
         )
         .await

@@ -299,7 +299,12 @@ async fn english_messages_for_english_speakers(backend: Backend) {
         time_zone: "America/New_York".into(),
     };
     app.store()
-        .update_profile(&user.id, &profile, &store::AuditEntry::new("t", None, "t", None))
+        .update_profile(
+            &user.id,
+            &profile,
+            jiff::Timestamp::now(),
+            &store::AuditEntry::new("t", None, "t", None),
+        )
         .await
         .unwrap();
     let mut fields = base();
@@ -684,6 +689,7 @@ async fn ended_sessions_are_archived_and_read_only(backend: Backend) {
                 created_by: before.session.created_by.clone().unwrap(),
                 jitsi_server_id: None,
             },
+            jiff::Timestamp::now(),
             &store::AuditEntry::new("t", None, "t", None),
         )
         .await

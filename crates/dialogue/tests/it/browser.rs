@@ -78,6 +78,7 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
                     .id,
                 jitsi_server_id: None,
             },
+            jiff::Timestamp::now(),
             &store::AuditEntry::new("session.book", None, "test", None),
         )
         .await

@@ -180,6 +180,7 @@ async fn each_account_has_a_feed_of_its_own_sessions(backend: Backend) {
         .set_active(
             &people.cohost.id,
             false,
+            jiff::Timestamp::now(),
             &store::AuditEntry::new("user.disable", None, "test", None),
         )
         .await

@@ -106,7 +106,11 @@ impl TestApp {
             external_id: None,
         };
         self.store()
-            .create_user(&new, &AuditEntry::new("user.create", None, "test", None))
+            .create_user(
+                &new,
+                jiff::Timestamp::now(),
+                &AuditEntry::new("user.create", None, "test", None),
+            )
             .await
             .unwrap()
     }

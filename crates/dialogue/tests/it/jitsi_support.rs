@@ -32,7 +32,12 @@ pub async fn server(app: &TestApp, change: service::jitsi_servers::ServerChange)
     let prepared = service::jitsi_servers::prepare(app.state.service().jitsi().sealer(), &id, None, &change)
         .unwrap_or_else(|problems| panic!("server settings refused: {problems:?}"));
     app.store()
-        .create_jitsi_server(&id, &prepared.input, &AuditEntry::new("test", None, "test", None))
+        .create_jitsi_server(
+            &id,
+            &prepared.input,
+            jiff::Timestamp::now(),
+            &AuditEntry::new("test", None, "test", None),
+        )
         .await
         .unwrap();
     Server {
@@ -116,7 +121,11 @@ pub async fn book_at(
         jitsi_server_id: None,
     };
     app.store()
-        .book_sessions(&new, &AuditEntry::new("session.book", None, "test", None))
+        .book_sessions(
+            &new,
+            jiff::Timestamp::now(),
+            &AuditEntry::new("session.book", None, "test", None),
+        )
         .await
         .unwrap()
         .into_iter()

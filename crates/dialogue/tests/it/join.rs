@@ -122,7 +122,12 @@ async fn rs256_tokens_from_the_server_verify_with_pyjwt(backend: Backend) {
     let rs = server(&app, rs256("RSA")).await;
     let (_, _, detail) = people_and_session(&app, minutes_from_now(2), 45).await;
     app.store()
-        .set_session_jitsi_server(&detail.session.id, Some(&rs.id), &AuditEntry::new("t", None, "t", None))
+        .set_session_jitsi_server(
+            &detail.session.id,
+            Some(&rs.id),
+            jiff::Timestamp::now(),
+            &AuditEntry::new("t", None, "t", None),
+        )
         .await
         .unwrap();
     let p = learner(&detail);

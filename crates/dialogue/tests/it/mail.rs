@@ -30,7 +30,11 @@ pub async fn account(app: &TestApp, email: &str, name: &str, role: Role, locale:
         external_id: None,
     };
     app.store()
-        .create_user(&new, &AuditEntry::new("user.create", None, "test", None))
+        .create_user(
+            &new,
+            jiff::Timestamp::now(),
+            &AuditEntry::new("user.create", None, "test", None),
+        )
         .await
         .unwrap()
 }

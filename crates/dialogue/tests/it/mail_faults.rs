@@ -256,7 +256,7 @@ async fn the_binary_killed_mid_delivery_resumes_after_a_restart(backend: Backend
             auth_source: "local".into(),
             external_id: None,
         };
-        store.create_user(&new, &audit).await.unwrap();
+        store.create_user(&new, jiff::Timestamp::now(), &audit).await.unwrap();
     }
     let manager = store.user_by_email("manon@example.org").await.unwrap().unwrap();
     let start = Timestamp::from_second((Timestamp::now().as_second() / 60 + 48 * 60) * 60).unwrap();
@@ -286,6 +286,7 @@ async fn the_binary_killed_mid_delivery_resumes_after_a_restart(backend: Backend
                 created_by: manager.id.clone(),
                 jitsi_server_id: None,
             },
+            jiff::Timestamp::now(),
             &audit,
         )
         .await

@@ -178,6 +178,7 @@ async fn reservation_requests_are_checked_and_authenticated(backend: Backend) {
         .create_jitsi_server(
             &foreign_id,
             &foreign.input,
+            jiff::Timestamp::now(),
             &AuditEntry::new("test", None, "test", None),
         )
         .await

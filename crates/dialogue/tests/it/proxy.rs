@@ -149,6 +149,7 @@ async fn nginx_auth_basic_logs_people_in_and_headers_from_elsewhere_are_refused(
                 auth_source: "local".into(),
                 external_id: None,
             },
+            jiff::Timestamp::now(),
             &store::AuditEntry::new("user.create", None, "test", None),
         )
         .await

@@ -121,13 +121,13 @@ async fn login(State(app): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm
         _ => {
             store.record_login_failure(&address_key, now, address_rule).await?;
             let entry = ctx.audit("login.failed").target("email", &email_norm, &email_norm);
-            store.audit(&entry).await?;
+            store.audit(&entry, app.now()).await?;
             return again(StatusCode::UNAUTHORIZED, ctx.locale.t("login.error.invalid").to_owned());
         }
     };
     store.login_succeeded(&account_key).await?;
     if let Some(old) = &ctx.auth {
-        store.delete_session(&old.session_hash, None).await?;
+        store.delete_session(&old.session_hash, app.now(), None).await?;
     }
     let (_, session_cookie) = start_session(&app, &ctx, &user, "password").await?;
     let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
@@ -146,7 +146,7 @@ async fn login(State(app): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm
 async fn logout(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     if let Some(auth) = &ctx.auth {
         app.store()
-            .delete_session(&auth.session_hash, Some(&ctx.audit("logout")))
+            .delete_session(&auth.session_hash, app.now(), Some(&ctx.audit("logout")))
             .await?;
     }
     let mut response = Redirect::to("/login?notice=logged_out").into_response();
@@ -409,7 +409,7 @@ async fn switch_language_saved(
             time_zone: user.time_zone.clone(),
         };
         app.store()
-            .update_profile(&user.id, &update, &ctx.audit("user.update"))
+            .update_profile(&user.id, &update, app.now(), &ctx.audit("user.update"))
             .await?;
     }
     set_location(&mut response, &safe_next(q.next.as_deref()));

@@ -127,7 +127,7 @@ async fn update(State(app): State<AppState>, ctx: Ctx, Form(form): Form<AccountF
     };
     match app
         .store()
-        .update_profile(&user.id, &update, &ctx.audit("user.update"))
+        .update_profile(&user.id, &update, app.now(), &ctx.audit("user.update"))
         .await
     {
         Ok(_) => Ok(Redirect::to("/profile?notice=saved").into_response()),
@@ -184,7 +184,13 @@ async fn change_password(State(app): State<AppState>, ctx: Ctx, Form(form): Form
     };
     let hash = hash_in_background(password).await?;
     app.store()
-        .set_password_hash(&user.id, &hash, Some(&auth.session_hash), &ctx.audit("user.password"))
+        .set_password_hash(
+            &user.id,
+            &hash,
+            Some(&auth.session_hash),
+            app.now(),
+            &ctx.audit("user.password"),
+        )
         .await?;
     Ok(Redirect::to("/profile?notice=password_changed").into_response())
 }

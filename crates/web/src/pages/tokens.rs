@@ -74,7 +74,13 @@ async fn create(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResul
         Ok(name) => {
             let token = random_token();
             app.store()
-                .create_api_token(&user.id, &name, &storage_hash(&token), &ctx.audit("api_token.create"))
+                .create_api_token(
+                    &user.id,
+                    &name,
+                    &storage_hash(&token),
+                    app.now(),
+                    &ctx.audit("api_token.create"),
+                )
                 .await?;
             section = ApiTokensSection::load(&app, &user.id).await?;
             section.created = Some(token);
@@ -96,7 +102,7 @@ async fn revoke(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
     let user = ctx.require_user()?;
     // Another account's token id is unknown here: 404.
     app.store()
-        .revoke_api_token(&user.id, &id, &ctx.audit("api_token.revoke"))
+        .revoke_api_token(&user.id, &id, app.now(), &ctx.audit("api_token.revoke"))
         .await?;
     Ok(Redirect::to("/profile?notice=token_revoked#api-tokens").into_response())
 }

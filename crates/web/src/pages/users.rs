@@ -216,7 +216,7 @@ async fn create(State(app): State<AppState>, ctx: Ctx, Form(form): Form<CreateFo
     let audit = ctx
         .audit("user.create")
         .detail(serde_json::json!({ "role": role.as_str() }));
-    match app.store().create_user(&new, &audit).await {
+    match app.store().create_user(&new, app.now(), &audit).await {
         Ok(user) if user.has_password => {
             Ok(Redirect::to(&format!("/users/{}?notice=created", user.id)).into_response())
         }
@@ -301,7 +301,7 @@ async fn update(
     };
     match app
         .store()
-        .update_profile(&user.id, &update, &ctx.audit("user.update"))
+        .update_profile(&user.id, &update, app.now(), &ctx.audit("user.update"))
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/users/{id}?notice=saved")).into_response()),
@@ -334,7 +334,11 @@ async fn change_role(
         return Err(AppError::invalid(Message::new("input.role_unknown")));
     };
     require(&actor, UserAction::ChangeRole { target: user.role, to })?;
-    match app.store().set_role(&user.id, to, &ctx.audit("user.role")).await {
+    match app
+        .store()
+        .set_role(&user.id, to, app.now(), &ctx.audit("user.role"))
+        .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/users/{id}?notice=role_changed")).into_response()),
         Err(StoreError::LastAdmin) => {
             let form = AccountForm::of(&user);
@@ -357,7 +361,11 @@ async fn set_active(app: AppState, ctx: Ctx, id: String, active: bool) -> AppRes
         },
     )?;
     let action = if active { "user.enable" } else { "user.disable" };
-    match app.store().set_active(&user.id, active, &ctx.audit(action)).await {
+    match app
+        .store()
+        .set_active(&user.id, active, app.now(), &ctx.audit(action))
+        .await
+    {
         Ok(_) => {
             let notice = if active { "enabled" } else { "disabled" };
             Ok(Redirect::to(&format!("/users/{id}?notice={notice}")).into_response())
