@@ -204,7 +204,7 @@ async fn main() {
     ));
     for (label, env) in runs {
         let app = start(&env).await;
-        let store = app.state.store().clone();
+        let store = app.state.service().store().clone();
         let (_, _) = book(&store, times(SESSIONS, 4), LEARNERS).await;
         let started = Instant::now();
         store.wake_outbox();
@@ -223,11 +223,11 @@ async fn main() {
 
     println!("## feed: a trainer teaching {FEED_SESSIONS} sessions (3 a day, a year ahead)");
     let app = start(&[]).await;
-    let store = app.state.store().clone();
+    let store = app.state.service().store().clone();
     let (trainer, _) = book(&store, times(FEED_SESSIONS, 3), 2).await;
     // Let the 3,000 invitations leave first, so that they do not share the CPU with the feed.
     wait_sent(&store, (FEED_SESSIONS * 3) as i64).await;
-    let url = web::feeds::feed_url(&app.state, &trainer).await.unwrap();
+    let url = service::feeds::feed_url(app.state.service(), &trainer).await.unwrap();
     let client = reqwest::Client::new();
     let first = client.get(&url).send().await.unwrap();
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
@@ -275,7 +275,7 @@ async fn main() {
         query.push(t.elapsed());
         std::hint::black_box(s);
         let t = Instant::now();
-        std::hint::black_box(web::feeds::render_feed(&app.state, &trainer, &sessions));
+        std::hint::black_box(service::feeds::render_feed(app.state.service(), &trainer, &sessions));
         render.push(t.elapsed());
     }
     for (label, d) in [

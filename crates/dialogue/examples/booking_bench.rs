@@ -172,7 +172,7 @@ async fn server(args: &Args, large: bool, day0: Timestamp, password_hash: &str) 
         .await
         .expect("server");
     let url = format!("http://{}", app.local_addr());
-    let store = app.state().store().clone();
+    let store = app.state().service().store().clone();
     tokio::spawn(app.run_until(std::future::pending()));
 
     let manager = account(&store, "manager@example.org", Role::Manager, None).await;

@@ -8,9 +8,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
-use jiff::SignedDuration;
 use service::{Clock, SecretKey};
-use store::{ConnectOptions, Store, TokenPurpose};
+use store::{ConnectOptions, Store};
 use tokio::net::TcpListener;
 use web::AppState;
 
@@ -30,7 +29,7 @@ pub enum StartError {
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("cannot create the setup link: {0}")]
-    Setup(store::StoreError),
+    Setup(String),
     #[error("mail: {0}")]
     Mail(String),
 }
@@ -125,27 +124,6 @@ fn hex_decode(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// When no active admin exists, a one-time link (valid one hour) that creates the first one.
-pub async fn setup_link_if_needed(store: &Store, public_url: &str) -> Result<Option<String>, StartError> {
-    if store.count_active_admins().await.map_err(StartError::Setup)? > 0 {
-        return Ok(None);
-    }
-    let token = service::crypto::random_token();
-    let now = jiff::Timestamp::now();
-    store
-        .create_one_time_token(
-            &service::crypto::storage_hash(&token),
-            TokenPurpose::Setup,
-            None,
-            now,
-            now + SignedDuration::from_hours(1),
-            None,
-        )
-        .await
-        .map_err(StartError::Setup)?;
-    Ok(Some(format!("{public_url}/setup/{token}")))
-}
-
 /// A bound, ready-to-serve Dialogue.
 pub struct Application {
     listener: TcpListener,
@@ -179,7 +157,6 @@ impl Application {
         {
             settings.public_url = format!("{}{}", settings.public_url.trim_end_matches('0'), addr.port());
         }
-        let setup_url = setup_link_if_needed(&store, &settings.public_url).await?;
         let mail_settings = mail::MailSettings {
             from: config.mail.from.clone(),
             reply_to: config.mail.reply_to.clone(),
@@ -190,6 +167,9 @@ impl Application {
             default_locale: settings.default_locale,
         };
         let service = service::Service::new(store.clone(), settings, secret, clock);
+        let setup_url = service::accounts::setup_link_if_needed(&service)
+            .await
+            .map_err(|e| StartError::Setup(e.to_string()))?;
         let state = AppState::new(service, config.web.clone());
         let now = state.clone();
         let mail = mail::Worker::new(
@@ -270,7 +250,7 @@ impl Application {
             mail.abort();
         }
         checkpointer.abort();
-        state.store().close().await;
+        state.service().store().close().await;
         tracing::info!("stopped");
         result
     }
@@ -279,13 +259,13 @@ impl Application {
 /// SQLite's write-ahead log is copied into the database every two seconds, off the requests'
 /// path (a commit would otherwise do it, and wait for its syncs). Nothing on PostgreSQL.
 async fn checkpointer(state: AppState) {
-    if state.store().backend() != store::Backend::Sqlite {
+    if state.service().store().backend() != store::Backend::Sqlite {
         return;
     }
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         tick.tick().await;
-        if let Err(e) = state.store().checkpoint().await {
+        if let Err(e) = state.service().store().checkpoint().await {
             tracing::warn!(error = %e, "checkpoint failed");
         }
     }
@@ -297,7 +277,7 @@ async fn janitor(state: AppState) {
     loop {
         tick.tick().await;
         let idle = state.config().session_idle.as_secs() as i64;
-        match state.store().purge_expired(state.now(), idle).await {
+        match state.service().store().purge_expired(state.now(), idle).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "expired login sessions removed"),
             Err(e) => tracing::warn!(error = %e, "clean-up failed"),

@@ -2,9 +2,9 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use domain::{DisplayName, Email, NewPassword, Role};
-use jiff::SignedDuration;
-use store::{AuditEntry, NewUser, Store, StoreError, TokenPurpose, User, UserFilter};
+use domain::{NewPassword, Role};
+use service::{Caller, Service, accounts};
+use store::{Store, StoreError, User};
 
 use crate::app::open_store;
 use crate::cli::{OutputFormat, TokenCommand, UserCommand};
@@ -29,10 +29,6 @@ impl From<crate::app::StartError> for CommandError {
     fn from(e: crate::app::StartError) -> Self {
         CommandError(e.to_string())
     }
-}
-
-fn cli_audit(action: &str) -> AuditEntry {
-    AuditEntry::new(action, None, "command line", None)
 }
 
 pub async fn migrate(config: &Config) -> Result<(), CommandError> {
@@ -174,49 +170,74 @@ fn read_password(from_stdin: bool) -> Result<Option<NewPassword>, CommandError> 
     NewPassword::parse(&text).map(Some).map_err(|e| invalid("password", e))
 }
 
-fn hash(password: &NewPassword) -> Result<String, CommandError> {
-    service::crypto::hash_password(password.expose()).map_err(|e| invalid("cannot hash the password", e))
+/// The service the user and token commands work through: the same use cases as the admin
+/// pages. The secret key is loaded when it exists; these commands derive nothing from it, so
+/// before the first start (creating the first admin from the shell, say) a throwaway key stands
+/// in rather than creating the file with the wrong owner.
+fn command_service(store: &Store, config: &Config) -> Result<Service, CommandError> {
+    let secret = if std::fs::metadata(&config.secret_key_file).is_ok() {
+        crate::app::load_secret(&config.secret_key_file)?
+    } else {
+        service::SecretKey::new(&store::random_bytes::<32>())
+    };
+    Ok(Service::new(
+        store.clone(),
+        config.service.clone(),
+        secret,
+        service::Clock::system(),
+    ))
 }
 
-async fn print_link(store: &Store, config: &Config, user: &User) -> Result<(), CommandError> {
-    let token = service::crypto::random_token();
-    let now = jiff::Timestamp::now();
-    let ttl = SignedDuration::try_from(config.service.password_link_ttl).map_err(|e| invalid("link validity", e))?;
-    let audit = cli_audit("user.password_link").target("user", &user.id, &user.email);
-    store
-        .create_one_time_token(
-            &service::crypto::storage_hash(&token),
-            TokenPurpose::SetPassword,
-            Some(&user.id),
-            now,
-            now + ttl,
-            Some(&audit),
-        )
-        .await?;
-    println!("{}/password/{token}", config.service.public_url);
+/// A refusal of the service, said in one line (in English: the command line's language).
+fn refused(e: service::Error) -> CommandError {
+    let locale = domain::Locale::En;
+    CommandError(match e {
+        service::Error::NotFound => "no such account".into(),
+        other if !other.problems().is_empty() => other
+            .problems()
+            .iter()
+            .map(|p| {
+                let text = p.message.render(locale);
+                // The command line's name for the field: its option.
+                let option = match p.field {
+                    "" => return text,
+                    "display_name" => "--name".to_owned(),
+                    field => format!("--{}", field.replace('_', "-")),
+                };
+                format!("{option}: {text}")
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    })
+}
+
+fn print_link(user: &User, link: &service::accounts::PasswordLink) {
+    println!("{}", link.url);
     eprintln!(
         "This one-time link lets {} choose a password; it is valid for {} hours.",
-        user.email,
-        ttl.as_hours()
+        user.email, link.hours
     );
-    Ok(())
 }
 
-async fn find(store: &Store, email: &str) -> Result<User, CommandError> {
-    store
-        .user_by_email(email)
-        .await?
-        .ok_or_else(|| CommandError(format!("no account has the email address {email:?}")))
+async fn find(svc: &Service, email: &str) -> Result<User, CommandError> {
+    accounts::by_email(svc, email)
+        .await
+        .map_err(|_| CommandError(format!("no account has the email address {email:?}")))
 }
 
 pub async fn user(config: &Config, command: UserCommand) -> Result<(), CommandError> {
     let store = open_store(config).await?;
-    let result = user_inner(&store, config, command).await;
+    let result = match command_service(&store, config) {
+        Ok(svc) => user_inner(&svc, config, command).await,
+        Err(e) => Err(e),
+    };
     store.close().await;
     result
 }
 
-async fn user_inner(store: &Store, config: &Config, command: UserCommand) -> Result<(), CommandError> {
+async fn user_inner(svc: &Service, config: &Config, command: UserCommand) -> Result<(), CommandError> {
+    let caller = Caller::command_line();
     match command {
         UserCommand::Add {
             email,
@@ -227,49 +248,27 @@ async fn user_inner(store: &Store, config: &Config, command: UserCommand) -> Res
             password_stdin,
             link,
         } => {
-            let email = Email::parse(&email).map_err(|e| invalid("--email", e))?;
-            let name = DisplayName::parse(&name).map_err(|e| invalid("--name", e))?;
             let role: Role = role.parse().map_err(|e| invalid("--role", e))?;
-            let locale = match locale {
-                Some(l) => domain::user::parse_locale(&l).map_err(|e| invalid("--locale", e))?,
-                None => config.service.default_locale,
-            };
-            let time_zone = match time_zone {
-                Some(z) => domain::user::parse_time_zone(&z).map_err(|e| invalid("--time-zone", e))?,
-                None => config.service.default_time_zone.clone(),
-            };
-            let password = if link { None } else { read_password(password_stdin)? };
-            let password_hash = password.as_ref().map(hash).transpose()?;
-            let new = NewUser {
+            let fields = accounts::AccountFields {
                 email,
                 display_name: name,
-                role,
-                locale,
-                time_zone,
-                password_hash,
-                auth_source: "local".into(),
-                external_id: None,
+                locale: locale.unwrap_or_else(|| config.service.default_locale.as_str().to_owned()),
+                time_zone: time_zone.unwrap_or_else(|| config.service.default_time_zone.clone()),
             };
-            let user = store
-                .create_user(
-                    &new,
-                    jiff::Timestamp::now(),
-                    &cli_audit("user.create").detail(serde_json::json!({ "role": role.as_str() })),
-                )
-                .await?;
+            // Every field is checked before a password is asked for.
+            fields.parse().map_err(refused)?;
+            let password = if link { None } else { read_password(password_stdin)? };
+            let (user, link) = accounts::create(svc, &caller, &fields, role, password.as_ref())
+                .await
+                .map_err(refused)?;
             eprintln!("created {} ({}, {})", user.email, user.display_name, user.role);
-            if !user.has_password {
-                print_link(store, config, &user).await?;
+            if let Some(link) = link {
+                print_link(&user, &link);
             }
             Ok(())
         }
         UserCommand::List { format, all } => {
-            let users = store
-                .list_users(&UserFilter {
-                    roles: Vec::new(),
-                    include_inactive: all,
-                })
-                .await?;
+            let users = accounts::list(svc, &caller.actor, all).await.map_err(refused)?;
             let mut out = std::io::stdout().lock();
             match format {
                 OutputFormat::Json => {
@@ -304,11 +303,11 @@ async fn user_inner(store: &Store, config: &Config, command: UserCommand) -> Res
             Ok(())
         }
         UserCommand::SetRole { email, role } => {
-            let user = find(store, &email).await?;
+            let user = find(svc, &email).await?;
             let role: Role = role.parse().map_err(|e| invalid("role", e))?;
-            let user = store
-                .set_role(&user.id, role, jiff::Timestamp::now(), &cli_audit("user.role"))
-                .await?;
+            let user = accounts::set_role(svc, &caller, &user.id, role)
+                .await
+                .map_err(refused)?;
             eprintln!("{} is now {}", user.email, user.role);
             Ok(())
         }
@@ -317,38 +316,40 @@ async fn user_inner(store: &Store, config: &Config, command: UserCommand) -> Res
             password_stdin,
             link,
         } => {
-            let user = find(store, &email).await?;
+            let user = find(svc, &email).await?;
             let password = if link { None } else { read_password(password_stdin)? };
             match password {
                 Some(p) => {
-                    store
-                        .set_password_hash(
-                            &user.id,
-                            &hash(&p)?,
-                            None,
-                            jiff::Timestamp::now(),
-                            &cli_audit("user.password"),
-                        )
-                        .await?;
-                    eprintln!("password of {} changed; their sessions were closed", user.email);
+                    accounts::set_password(svc, &caller, &user.id, &p)
+                        .await
+                        .map_err(refused)?;
+                    eprintln!(
+                        "password of {} changed; their sessions were closed and their API tokens revoked",
+                        user.email
+                    );
                 }
-                None => print_link(store, config, &user).await?,
+                None => {
+                    let link = accounts::issue_password_link(svc, &caller, &user.id)
+                        .await
+                        .map_err(refused)?;
+                    print_link(&user, &link);
+                }
             }
             Ok(())
         }
         UserCommand::Disable { email } => {
-            let user = find(store, &email).await?;
-            store
-                .set_active(&user.id, false, jiff::Timestamp::now(), &cli_audit("user.disable"))
-                .await?;
+            let user = find(svc, &email).await?;
+            accounts::set_active(svc, &caller, &user.id, false)
+                .await
+                .map_err(refused)?;
             eprintln!("{} disabled", user.email);
             Ok(())
         }
         UserCommand::Enable { email } => {
-            let user = find(store, &email).await?;
-            store
-                .set_active(&user.id, true, jiff::Timestamp::now(), &cli_audit("user.enable"))
-                .await?;
+            let user = find(svc, &email).await?;
+            accounts::set_active(svc, &caller, &user.id, true)
+                .await
+                .map_err(refused)?;
             eprintln!("{} enabled", user.email);
             Ok(())
         }
@@ -407,33 +408,32 @@ async fn jitsi_config_inner(
 
 pub async fn token(config: &Config, command: TokenCommand) -> Result<(), CommandError> {
     let store = open_store(config).await?;
-    let result = token_inner(&store, command).await;
+    let result = match command_service(&store, config) {
+        Ok(svc) => token_inner(&svc, command).await,
+        Err(e) => Err(e),
+    };
     store.close().await;
     result
 }
 
-async fn token_inner(store: &Store, command: TokenCommand) -> Result<(), CommandError> {
+async fn token_inner(svc: &Service, command: TokenCommand) -> Result<(), CommandError> {
     match command {
         TokenCommand::Create { user, name } => {
-            let user = find(store, &user).await?;
+            let user = find(svc, &user).await?;
             if !user.active {
                 return Err(CommandError(format!(
                     "{} is disabled: its tokens would not work; enable it first",
                     user.email
                 )));
             }
-            let name = web::pages::tokens::parse_name(&name)
-                .map_err(|_| CommandError("--name: 1 to 100 characters without line breaks".into()))?;
-            let token = service::crypto::random_token();
-            store
-                .create_api_token(
-                    &user.id,
-                    &name,
-                    &service::crypto::storage_hash(&token),
-                    jiff::Timestamp::now(),
-                    &cli_audit("api_token.create").detail(serde_json::json!({ "user": user.email })),
-                )
-                .await?;
+            let token = service::tokens::create(svc, &Caller::command_line(), &user, &name)
+                .await
+                .map_err(|e| match e {
+                    service::Error::Invalid(_) => {
+                        CommandError("--name: 1 to 100 characters without line breaks".into())
+                    }
+                    other => refused(other),
+                })?;
             println!("{token}");
             eprintln!(
                 "API token \"{name}\" for {}: it is shown this once; send it as \"Authorization: Bearer <token>\".",

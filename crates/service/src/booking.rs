@@ -138,11 +138,18 @@ pub async fn book(
     if course_id.is_some() && !actor.may_manage_courses() {
         return Err(refusal(&BookingRefusal::CourseNotFound));
     }
-    // A trainer books for themself: they must be one of the trainers.
+    // A trainer books for themself, and for themself alone: putting another trainer on a
+    // session takes that person's time, which is the planners' to give (review finding 4).
     if actor.role == domain::Role::Trainer {
         let me = caller.email.to_lowercase();
         if !request.trainers.iter().any(|t| t.trim().to_lowercase() == me) {
             return Err(Error::refused("trainers", Message::new("booking.error.own_only")));
+        }
+        if request.trainers.iter().any(|t| t.trim().to_lowercase() != me) {
+            return Err(Error::refused(
+                "trainers",
+                Message::new("booking.error.trainers_by_staff"),
+            ));
         }
     }
     let limits = &svc.config().booking.limits;
@@ -447,16 +454,20 @@ pub async fn set_people(
     let (detail, facts) = view(svc, actor, id).await?;
     require(svc, actor, SessionAction::EditParticipants, facts)?;
     let people = parse_people(input, &svc.config().booking.limits).map_err(|e| invalid(&e))?;
-    if actor.role == domain::Role::Trainer
-        && !people
-            .trainers
-            .iter()
-            .any(|t| t.normalized() == caller.email.to_lowercase())
-        && detail
+    // A trainer staffs their session with learners, guests and external moderators; who else
+    // teaches it is the planners' decision, in both directions (review finding 4).
+    if actor.role == domain::Role::Trainer {
+        let wanted: std::collections::BTreeSet<String> = people.trainers.iter().map(Email::normalized).collect();
+        let current: std::collections::BTreeSet<String> = detail
             .with_role(store::ParticipantRole::Trainer)
-            .any(|p| p.user_id.as_deref() == Some(&actor.user_id))
-    {
-        return Err(Error::Forbidden);
+            .map(|p| p.email.to_lowercase())
+            .collect();
+        if wanted != current {
+            return Err(Error::refused(
+                "trainers",
+                Message::new("booking.error.trainers_by_staff"),
+            ));
+        }
     }
     let ids: Vec<String> = scoped(svc, actor, SessionAction::EditParticipants, &detail, scope)
         .await?
@@ -523,4 +534,79 @@ pub async fn list(
         filter.teacher = Some(actor.user_id.clone());
     }
     Ok(svc.store().list_sessions(&filter).await?)
+}
+
+/// The occurrences of the series of a session `actor` may see, from `from` on (every one with
+/// [`jiff::Timestamp::MIN`]).
+pub async fn series(svc: &Service, actor: &Actor, id: &str, from: Timestamp) -> Result<Vec<store::Session>> {
+    let (detail, _) = view(svc, actor, id).await?;
+    match &detail.session.series_id {
+        Some(series) => Ok(svc.store().series_sessions(series, from).await?),
+        None => Ok(vec![detail.session]),
+    }
+}
+
+/// The Jitsi server a session is pinned to (its id), if any.
+pub async fn pinned_server(svc: &Service, actor: &Actor, id: &str) -> Result<Option<String>> {
+    view(svc, actor, id).await?;
+    Ok(svc.store().session_jitsi_server(id).await?)
+}
+
+/// A session's room and the server that serves it.
+pub async fn room(svc: &Service, actor: &Actor, id: &str) -> Result<store::RoomSession> {
+    view(svc, actor, id).await?;
+    svc.store().room_session_by_id(id).await?.ok_or(Error::NotFound)
+}
+
+/// What a booking form offers `actor` to choose from: trainers (staff choose any; a trainer
+/// books for themself), courses (staff), Jitsi servers (those who may pin one: `(id, name)`).
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    pub trainers: Vec<store::User>,
+    pub courses: Vec<store::Course>,
+    pub servers: Vec<(String, String)>,
+}
+
+pub async fn choices(svc: &Service, actor: &Actor, archived_courses: bool) -> Result<Choices> {
+    let staff = actor.role >= domain::Role::Manager;
+    Ok(Choices {
+        // A trainer books for themself alone.
+        trainers: if staff {
+            svc.store().trainers().await?
+        } else {
+            svc.store().user(&actor.user_id).await?.into_iter().collect()
+        },
+        courses: if staff {
+            svc.store().list_courses(archived_courses).await?
+        } else {
+            Vec::new()
+        },
+        servers: if actor.may_choose_jitsi_server(SessionFacts::default()) {
+            svc.store()
+                .list_jitsi_servers()
+                .await?
+                .into_iter()
+                .map(|s| (s.id, s.name))
+                .collect()
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+/// The trainer accounts the participants editor of `detail` offers: every trainer to staff; to
+/// a trainer, the session's own (who teaches is the planners' to change).
+pub async fn trainer_choices(svc: &Service, actor: &Actor, detail: &SessionDetail) -> Result<Vec<store::User>> {
+    if actor.role >= domain::Role::Manager {
+        return Ok(svc.store().trainers().await?);
+    }
+    let mut out = Vec::new();
+    for p in detail.with_role(store::ParticipantRole::Trainer) {
+        if let Some(id) = &p.user_id
+            && let Some(user) = svc.store().user(id).await?
+        {
+            out.push(user);
+        }
+    }
+    Ok(out)
 }

@@ -33,6 +33,9 @@ pub enum Error {
     /// Nobody is logged in (or the credential is not valid).
     #[error("authentication required")]
     Unauthenticated,
+    /// The email and password do not match an active account (which one is not said).
+    #[error("bad credentials")]
+    BadCredentials,
     /// What was sent is not acceptable: every problem, each with its field.
     #[error("invalid input: {0:?}")]
     Invalid(Vec<Problem>),

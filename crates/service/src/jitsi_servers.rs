@@ -743,6 +743,17 @@ pub async fn list(svc: &Service, actor: &domain::Actor) -> Result<Vec<JitsiServe
     Ok(svc.store().list_jitsi_servers().await?)
 }
 
+/// Every server's id and name (what the session pages show of the server in use).
+pub async fn names(svc: &Service) -> Result<Vec<(String, String)>, Error> {
+    Ok(svc
+        .store()
+        .list_jitsi_servers()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect())
+}
+
 /// One server (its secrets stay sealed).
 pub async fn get(svc: &Service, actor: &domain::Actor, id: &str) -> Result<JitsiServer, Error> {
     require_admin(actor)?;

@@ -7,15 +7,22 @@
 //! messages and knows nothing of HTTP. The surfaces render; they do not decide.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
+pub mod admin;
 pub mod booking;
 pub mod clock;
 pub mod config;
 pub mod courses;
 pub mod crypto;
 pub mod error;
+pub mod feeds;
 pub mod jitsi_servers;
+pub mod join;
 pub mod links;
 pub mod messages;
+pub mod prosody;
+pub mod rsvp;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -107,8 +114,23 @@ impl Caller {
         }
     }
 
+    /// The administrator at the command line (`dialogue user …`): admin rights, no account.
+    pub fn command_line() -> Caller {
+        Caller {
+            actor: Actor::new(String::new(), domain::Role::Admin),
+            email: "command line".into(),
+            ip: None,
+        }
+    }
+
+    /// Whether this is the command line rather than a person's account.
+    pub fn is_command_line(&self) -> bool {
+        self.actor.user_id.is_empty()
+    }
+
     /// An audit entry of `action` by this caller.
     pub fn audit(&self, action: &str) -> store::AuditEntry {
-        store::AuditEntry::new(action, Some(&self.actor.user_id), &self.email, self.ip.as_deref())
+        let account = (!self.is_command_line()).then_some(self.actor.user_id.as_str());
+        store::AuditEntry::new(action, account, &self.email, self.ip.as_deref())
     }
 }

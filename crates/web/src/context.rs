@@ -12,13 +12,12 @@ use axum::http::{Method, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::Locale;
-use jiff::SignedDuration;
 use store::User;
 
 use crate::error::{AppError, ErrorMarker};
 use crate::state::AppState;
 use crate::{pages, proxy_auth};
-use service::crypto::{random_token, storage_hash};
+use service::crypto::random_token;
 
 /// A logged-in account.
 #[derive(Debug, Clone)]
@@ -126,34 +125,19 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(|(_, v)| v.trim())
 }
 
-/// A new login session for `user`: a fresh id (never reusing the one the browser had), stored
-/// as a hash, and its cookie. Returns the cookie to set.
+/// A new login session for `user` (a fresh id, never the one the browser had) and the cookie
+/// that carries it. Returns the session's hash and the cookie to set.
 pub async fn start_session(
     app: &AppState,
     ctx: &Ctx,
     user: &User,
     via: &str,
 ) -> Result<(String, HeaderValue), AppError> {
-    let id = random_token();
-    let hash = storage_hash(&id);
-    let now = app.now();
-    let absolute =
-        SignedDuration::try_from(app.config().session_absolute).map_err(|e| AppError::internal(e.to_string()))?;
-    let audit = store::AuditEntry::new("login", Some(&user.id), &user.email, Some(&ctx.ip.to_string()))
-        .detail(serde_json::json!({ "via": via }));
-    app.store()
-        .create_login_session(
-            &hash,
-            &user.id,
-            via,
-            now,
-            now + absolute,
-            ctx.user_agent.as_deref(),
-            &audit,
-        )
-        .await?;
-    let cookie = set_cookie(app, session_cookie_name(app), &id, Some(absolute.as_secs()));
-    Ok((hash, cookie))
+    let session =
+        service::accounts::start_session(app.service(), user, via, &ctx.ip.to_string(), ctx.user_agent.as_deref())
+            .await?;
+    let cookie = set_cookie(app, session_cookie_name(app), &session.id, Some(session.max_age_secs));
+    Ok((session.hash, cookie))
 }
 
 /// The client's address: the peer, or when the peer is a trusted proxy, the nearest address in
@@ -282,26 +266,11 @@ async fn authenticate(
     headers: &HeaderMap,
     set_cookies: &mut Vec<HeaderValue>,
 ) -> Result<Option<Authed>, AppError> {
-    let now = app.now();
-    let idle = app.config().session_idle.as_secs() as i64;
     let session = match cookie(headers, session_cookie_name(app)) {
-        Some(id) if !id.is_empty() => {
-            let hash = storage_hash(id);
-            match app.store().session_user(&hash, now, idle).await? {
-                Some((session, user)) => {
-                    // Write activity at most once a minute: reads stay reads.
-                    if now.duration_since(session.last_seen_at) > SignedDuration::from_secs(60) {
-                        app.store().touch_session(&hash, now).await?;
-                    }
-                    Some(Authed {
-                        user,
-                        session_hash: hash,
-                    })
-                }
-                None => None,
-            }
-        }
-        _ => None,
+        Some(id) => service::accounts::session(app.service(), id)
+            .await?
+            .map(|(user, session_hash)| Authed { user, session_hash }),
+        None => None,
     };
     if let Some(proxy) = &app.config().proxy_auth
         && let Some(identity) = proxy_auth::identity(proxy, headers)

@@ -13,19 +13,11 @@ pub async fn healthz() -> Response {
 }
 
 pub async fn readyz(State(app): State<AppState>) -> Response {
-    let backend = match app.store().backend() {
-        store::Backend::Sqlite => "sqlite",
-        store::Backend::Postgres => "postgres",
-    };
-    match tokio::time::timeout(std::time::Duration::from_secs(5), app.store().ping()).await {
-        Ok(Ok(())) => {
+    match service::admin::database_ready(app.service(), std::time::Duration::from_secs(5)).await {
+        (backend, Ok(())) => {
             Json(json!({ "status": "ready", "database": { "status": "ok", "backend": backend } })).into_response()
         }
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness check: database unreachable");
-            unready(backend, "unreachable")
-        }
-        Err(_) => unready(backend, "timeout"),
+        (backend, Err(why)) => unready(backend, why),
     }
 }
 

@@ -24,11 +24,13 @@ use axum::response::Response;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use domain::window::{JoinWindow, WindowState};
-use domain::{Locale, SessionAction};
+use domain::Locale;
+use domain::window::JoinWindow;
 use jiff::SignedDuration;
 use serde::Deserialize;
-use store::{Participant, ParticipantRole, Session, SessionDetail, SessionStatus, Store};
+use service::join::{self, Decision, Joiner};
+use service::{booking, jitsi_servers, links};
+use store::{ParticipantRole, Session, SessionDetail};
 
 use crate::context::{Ctx, LANG_COOKIE, cookie};
 use crate::error::{AppError, AppResult, Message};
@@ -141,39 +143,9 @@ pub fn routes() -> Router<AppState> {
         .route("/sessions/{id}/participants/{pid}/link", post(reissue))
 }
 
-/// The personal link of `participant`: `<public URL>/j/<key>`. The key is re-derived by the
-/// server (never stored); the binary always configures the link secret, so this only comes out
-/// empty in a misconfigured test setup (and says so in the log).
-pub fn join_url(app: &AppState, participant: &Participant) -> String {
-    match app.store().join_key(&participant.id, participant.link_version) {
-        Ok(key) => app.url(&format!("/j/{key}")),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot derive a personal link");
-            String::new()
-        }
-    }
-}
-
 /// Where a logged-in trainer, manager or admin enters a session's room.
 pub fn staff_join_path(session_id: &str) -> String {
     format!("/sessions/{session_id}/join")
-}
-
-/// Keys are 43 base64url characters (256 bits): anything else is not worth a query.
-fn plausible_key(key: &str) -> bool {
-    key.len() == 43 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// Who is entering, as the token will say.
-struct Joiner<'a> {
-    /// `context.user.id`: the participant id (or the account id of staff who are not one), so
-    /// Jitsi's events name them.
-    id: &'a str,
-    name: &'a str,
-    email: &'a str,
-    moderator: bool,
-    /// The zone times are shown in.
-    zone: String,
 }
 
 /// Links of the waiting page.
@@ -195,135 +167,75 @@ fn with_locale(ctx: &Ctx, headers: &HeaderMap, known: Option<&str>) -> Ctx {
     Ctx { locale, ..ctx.clone() }
 }
 
-fn valid_zone(zone: Option<&str>, fallback: &str) -> String {
-    match zone {
-        Some(z) if jiff::tz::TimeZone::get(z).is_ok() => z.to_owned(),
-        _ => fallback.to_owned(),
-    }
-}
-
 async fn personal(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(key): Path<String>) -> AppResult {
-    if !plausible_key(&key) {
-        return Err(AppError::NOT_FOUND);
-    }
-    let target = app
-        .store()
-        .join_target(&Store::link_hash(&key))
-        .await?
-        .ok_or(AppError::NOT_FOUND)?;
+    let entry = join::by_link(app.service(), &key).await?;
     let viewer = Viewer {
-        ctx: with_locale(&ctx, &headers, target.locale.as_deref()),
+        ctx: with_locale(&ctx, &headers, entry.target.locale.as_deref()),
         headers: Some(&headers),
     };
-    let p = &target.participant;
-    let joiner = Joiner {
-        id: &p.id,
-        name: &p.name,
-        email: &p.email,
-        moderator: p.role.is_moderator(),
-        zone: valid_zone(target.zone.as_deref(), &target.session.time_zone),
-    };
+    let p = &entry.target.participant;
     let hrefs = Hrefs {
         refresh: format!("/j/{key}"),
         calendar: Some(format!("/j/{key}/calendar.ics")),
         rsvp: (p.role != ParticipantRole::Trainer).then(|| (format!("/j/{key}/rsvp"), crate::rsvp::answer_key(p.rsvp))),
     };
-    enter(&app, &viewer, &target.session, target.server.as_ref(), &joiner, &hrefs).await
+    render(
+        &app,
+        &viewer,
+        &entry.target.session,
+        &entry.joiner,
+        entry.decision,
+        &hrefs,
+    )
+    .await
 }
 
 async fn staff_join(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
     let user = ctx.require_user()?.clone();
-    let actor = ctx.actor()?;
-    let (detail, _) = service::booking::view(app.service(), &actor, &id).await?;
-    let room = app.store().room_session_by_id(&id).await?.ok_or(AppError::NOT_FOUND)?;
-    let own = detail
-        .participants
-        .iter()
-        .find(|p| p.role.is_moderator() && p.user_id.as_deref() == Some(user.id.as_str()));
-    let joiner = Joiner {
-        id: own.map_or(user.id.as_str(), |p| p.id.as_str()),
-        name: &user.display_name,
-        email: &user.email,
-        moderator: true,
-        zone: valid_zone(Some(&user.time_zone), &room.session.time_zone),
-    };
+    let (session, joiner, decision) = join::staff(app.service(), &ctx.caller()?, &user, &id).await?;
     let hrefs = Hrefs {
         refresh: staff_join_path(&id),
         calendar: None,
         rsvp: None,
     };
     let viewer = Viewer { ctx, headers: None };
-    enter(&app, &viewer, &room.session, room.server.as_ref(), &joiner, &hrefs).await
+    render(&app, &viewer, &session, &joiner, decision, &hrefs).await
 }
 
-/// The decision of every join: cancelled or over → 410; too early → the waiting page; inside
-/// the window → a token and a redirect into the room.
-async fn enter(
+/// The page (or redirect) of a join decision: cancelled or over → 410; too early → the waiting
+/// page; inside the window → into the room with a token; no server → 503.
+async fn render(
     app: &AppState,
     viewer: &Viewer<'_>,
     session: &Session,
-    server: Option<&(String, String)>,
-    joiner: &Joiner<'_>,
+    joiner: &Joiner,
+    decision: Decision,
     hrefs: &Hrefs,
 ) -> AppResult {
-    let now = app.now();
-    if session.status == SessionStatus::Cancelled {
-        let (ctx, cookie) = viewer.for_page(app);
-        let page = closed(
+    if let Decision::Enter { url } = decision {
+        // Referrer-Policy (same-origin, from the security headers) keeps the link out of
+        // Jitsi's Referer; the token rides in the fragment, out of every log.
+        let mut response = Redirect::to(&url).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return Ok(response);
+    }
+    let (ctx, cookie) = viewer.for_page(app);
+    let page = match decision {
+        Decision::Cancelled => closed(
             app,
             &ctx,
             session,
             &joiner.zone,
             "jitsi.cancelled.title",
             "jitsi.cancelled.text",
-        );
-        return with_cookie(page, cookie);
-    }
-    let window = JoinWindow::for_participant(session.starts_at, session.ends_at, joiner.moderator, &app.config().join);
-    match window.state(now) {
-        WindowState::Over => {
-            let (ctx, cookie) = viewer.for_page(app);
-            let page = closed(app, &ctx, session, &joiner.zone, "jitsi.over.title", "jitsi.over.text");
-            with_cookie(page, cookie)
-        }
-        WindowState::NotYet { opens_in } => {
-            let (ctx, cookie) = viewer.for_page(app);
-            with_cookie(
-                waiting(app, &ctx, session, &window, opens_in, joiner, hrefs).await,
-                cookie,
-            )
-        }
-        WindowState::Open { .. } => {
-            let server = match server {
-                Some((id, revision)) => app.service().jitsi().server(app.store(), id, revision).await?,
-                None => None,
-            };
-            let Some(server) = server else {
-                let (ctx, cookie) = viewer.for_page(app);
-                return with_cookie(unavailable(app, &ctx, session, &joiner.zone), cookie);
-            };
-            let user = jitsi::UserInfo {
-                id: joiner.id,
-                name: joiner.name,
-                email: joiner.email,
-                avatar: None,
-                moderator: joiner.moderator,
-            };
-            let token = server
-                .mint(&session.room, user, now.as_second(), window.token_expiry().as_second())
-                .map_err(|e| AppError::internal(format!("token for session {}: {e}", session.id)))?;
-            let url = server
-                .room_url(&session.room, &token)
-                .map_err(|e| AppError::internal(format!("room URL for session {}: {e}", session.id)))?;
-            // Referrer-Policy (same-origin, from the security headers) keeps the link out of
-            // Jitsi's Referer; the token rides in the fragment, out of every log.
-            let mut response = Redirect::to(&url).into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            Ok(response)
-        }
-    }
+        ),
+        Decision::Over => closed(app, &ctx, session, &joiner.zone, "jitsi.over.title", "jitsi.over.text"),
+        Decision::Waiting { window, opens_in } => waiting(app, &ctx, session, &window, opens_in, joiner, hrefs).await,
+        Decision::Unavailable | Decision::Enter { .. } => unavailable(app, &ctx, session, &joiner.zone),
+    };
+    with_cookie(page, cookie)
 }
 
 #[derive(Template)]
@@ -406,16 +318,10 @@ async fn waiting(
     session: &Session,
     window: &JoinWindow,
     opens_in: SignedDuration,
-    joiner: &Joiner<'_>,
+    joiner: &Joiner,
     hrefs: &Hrefs,
 ) -> AppResult {
-    let trainers = match app.store().session(&session.id).await? {
-        Some(detail) => detail
-            .with_role(ParticipantRole::Trainer)
-            .map(|p| p.name.clone())
-            .collect(),
-        None => Vec::new(),
-    };
+    let trainers = join::trainer_names(app.service(), &session.id).await?;
     let mut page = Page::new(ctx, "jitsi.waiting.title", &app.config().default_time_zone).titled(session.title.clone());
     page.time_zone = joiner.zone.clone();
     let opens_in = (opens_in.as_millis() + 999).div_euclid(1000) as i64;
@@ -439,46 +345,11 @@ async fn waiting(
 }
 
 /// `GET /j/{key}/calendar.ics`: the session as an event in the reader's calendar, with their
-/// link. Published without attendees (nobody learns the others' addresses).
+/// link.
 async fn calendar(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(key): Path<String>) -> AppResult {
-    if !plausible_key(&key) {
-        return Err(AppError::NOT_FOUND);
-    }
-    let target = app
-        .store()
-        .join_target(&Store::link_hash(&key))
-        .await?
-        .ok_or(AppError::NOT_FOUND)?;
+    let target = join::link_target(app.service(), &key).await?;
     let ctx = with_locale(&ctx, &headers, target.locale.as_deref());
-    let detail = app
-        .store()
-        .session(&target.session.id)
-        .await?
-        .ok_or(AppError::NOT_FOUND)?;
-    let p = &target.participant;
-    let window = JoinWindow::for_participant(
-        detail.session.starts_at,
-        detail.session.ends_at,
-        p.role.is_moderator(),
-        &app.config().join,
-    );
-    let join = mail::calendar::JoinInfo {
-        url: app.url(&format!("/j/{key}")),
-        opens_at: window.opens,
-    };
-    let mut event = mail::calendar::session_event(
-        &detail.session,
-        &detail.participants,
-        Some(&join),
-        None,
-        ctx.locale,
-        app.now(),
-    );
-    event.attendees.clear();
-    let method = event.organizer.is_some().then_some(ical::Method::Publish);
-    let cal = mail::calendar::calendar(method, None, vec![event]);
-    cal.validate()
-        .map_err(|e| AppError::internal(format!("calendar of session {}: {e}", detail.session.id)))?;
+    let body = join::link_calendar(app.service(), &key, ctx.locale).await?;
     Ok((
         [
             (
@@ -490,7 +361,7 @@ async fn calendar(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
                 HeaderValue::from_static("attachment; filename=\"session.ics\""),
             ),
         ],
-        cal.render(),
+        body,
     )
         .into_response())
 }
@@ -526,21 +397,10 @@ pub fn role_key(role: ParticipantRole) -> &'static str {
     }
 }
 
-/// Whether `actor` manages the people (and so the links) of the session: admins, managers and
-/// its trainers, while it is neither over nor cancelled.
-pub fn may_manage_links(app: &AppState, actor: &domain::Actor, detail: &SessionDetail) -> bool {
-    let facts = service::booking::facts(detail, actor, app.now());
-    actor.may_session(
-        SessionAction::EditParticipants,
-        facts,
-        app.config().booking.trainers_can_book,
-    )
-}
-
 /// The links of a session's participants, for those who manage them (`None` for others).
 /// `return_to` is where a re-issue comes back (e.g. the session page).
 pub fn links_view(app: &AppState, actor: &domain::Actor, detail: &SessionDetail, return_to: &str) -> Option<LinksView> {
-    if !may_manage_links(app, actor, detail) {
+    if !links::may_manage(app.service(), actor, detail) {
         return None;
     }
     Some(LinksView {
@@ -554,7 +414,7 @@ pub fn links_view(app: &AppState, actor: &domain::Actor, detail: &SessionDetail,
                 name: p.name.clone(),
                 email: p.email.clone(),
                 role_key: role_key(p.role),
-                url: join_url(app, p),
+                url: links::join_url(app.service(), p),
             })
             .collect(),
     })
@@ -595,15 +455,16 @@ pub fn format_duration(seconds: i64, locale: Locale) -> String {
     }
 }
 
-/// Who is in a session's room now and who came, in `locale` and `zone` (the session page calls
-/// this; the viewer's permission to see the session is the caller's to check).
+/// Who is in a session's room now and who came, in `locale` and `zone`, for those who may see
+/// the session.
 pub async fn presence_view(
     app: &AppState,
+    actor: &domain::Actor,
     session_id: &str,
     locale: Locale,
     zone: &str,
 ) -> Result<PresenceView, AppError> {
-    let presence = app.store().presence(session_id, app.now()).await?;
+    let presence = links::presence(app.service(), actor, session_id).await?;
     let row = |a: &store::Attendee| AttendeeRow {
         name: a
             .name
@@ -649,15 +510,9 @@ async fn room_page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>
 async fn render_room(app: &AppState, ctx: &Ctx, id: &str, error: Option<Message>) -> AppResult {
     let actor = ctx.actor()?;
     let (detail, facts) = service::booking::view(app.service(), &actor, id).await?;
-    let room = app.store().room_session_by_id(id).await?.ok_or(AppError::NOT_FOUND)?;
-    let pinned = app.store().session_jitsi_server(id).await?;
-    let servers: Vec<(String, String)> = app
-        .store()
-        .list_jitsi_servers()
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.name))
-        .collect();
+    let room = booking::room(app.service(), &actor, id).await?;
+    let pinned = booking::pinned_server(app.service(), &actor, id).await?;
+    let servers = jitsi_servers::names(app.service()).await?;
     let server_name = room
         .server
         .as_ref()
@@ -669,7 +524,7 @@ async fn render_room(app: &AppState, ctx: &Ctx, id: &str, error: Option<Message>
         true,
         &app.config().join,
     );
-    let presence = presence_view(app, id, ctx.locale, &page.time_zone).await?;
+    let presence = presence_view(app, &actor, id, ctx.locale, &page.time_zone).await?;
     let return_to = format!("/sessions/{id}/room");
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -709,21 +564,11 @@ async fn choose_server(
     Path(id): Path<String>,
     Form(form): Form<ServerChoice>,
 ) -> AppResult {
-    let actor = ctx.actor()?;
-    let (_, facts) = service::booking::view(app.service(), &actor, &id).await?;
-    if !actor.may_choose_jitsi_server(facts) {
-        return Err(AppError::FORBIDDEN);
-    }
     let server = Some(form.server.trim()).filter(|s| !s.is_empty());
-    match app
-        .store()
-        .set_session_jitsi_server(&id, server, app.now(), &ctx.audit("session.jitsi_server"))
-        .await
-    {
+    match jitsi_servers::pin_session(app.service(), &ctx.caller()?, &id, server).await {
         Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}/room?notice=saved")).into_response()),
-        Err(store::StoreError::Jitsi(r)) => {
-            let refusal = service::jitsi_servers::refusal(&r);
-            let message = refusal.problems().first().map(|p| p.message.clone());
+        Err(e) if !e.problems().is_empty() => {
+            let message = e.problems().first().map(|p| p.message.clone());
             render_room(&app, &ctx, &id, message).await
         }
         Err(e) => Err(e.into()),
@@ -743,17 +588,7 @@ async fn reissue(
     Path((id, pid)): Path<(String, String)>,
     Form(form): Form<ReissueForm>,
 ) -> AppResult {
-    let actor = ctx.actor()?;
-    let (detail, _) = service::booking::view(app.service(), &actor, &id).await?;
-    if !may_manage_links(&app, &actor, &detail) {
-        return Err(AppError::FORBIDDEN);
-    }
-    let Some(participant) = detail.participants.iter().find(|p| p.id == pid) else {
-        return Err(AppError::NOT_FOUND);
-    };
-    app.store()
-        .reissue_link(&id, &participant.id, app.now(), &ctx.audit("participant.link_reissue"))
-        .await?;
+    links::reissue(app.service(), &ctx.caller()?, &id, &pid).await?;
     let next = crate::forms::safe_next(form.next.as_deref().or(Some(&format!("/sessions/{id}/room"))));
     let (path, fragment) = next.split_once('#').unwrap_or((&next, ""));
     let sep = if path.contains('?') { '&' } else { '?' };
@@ -779,13 +614,5 @@ mod tests {
         assert_eq!(format_countdown(-5, Locale::Fr), "0 s");
         assert_eq!(format_duration(3 * 3600 + 5 * 60 + 59, Locale::Fr), "3 h 05 min");
         assert_eq!(format_duration(59, Locale::En), "0 min");
-    }
-
-    #[test]
-    fn keys_are_checked_before_any_query() {
-        assert!(plausible_key(&"a".repeat(43)));
-        assert!(!plausible_key(&"a".repeat(42)));
-        assert!(!plausible_key(&format!("{}%", "a".repeat(42))));
-        assert!(!plausible_key(""));
     }
 }

@@ -165,8 +165,7 @@ async fn list(State(app): State<AppState>, ctx: Ctx, Query(q): Query<OutboxQuery
         .copied()
         .ok_or(AppError::NOT_FOUND)?;
     let offset = q.offset.unwrap_or(0).max(0);
-    let counts = app.store().outbox_counts().await?;
-    let lines = app.store().list_outbox(statuses, PAGE_SIZE, offset).await?;
+    let (counts, lines) = service::admin::outbox(app.service(), &ctx.actor()?, statuses, PAGE_SIZE, offset).await?;
     let page = Page::new(&ctx, "outbox.title", &app.config().default_time_zone);
     let tabs = FILTERS
         .iter()
@@ -189,9 +188,6 @@ async fn list(State(app): State<AppState>, ctx: Ctx, Query(q): Query<OutboxQuery
 }
 
 async fn retry(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
-    require_admin(&ctx)?;
-    app.store()
-        .retry_outbox(&id, app.now(), &ctx.audit("outbox.retry"))
-        .await?;
+    service::admin::retry_mail(app.service(), &ctx.caller()?, &id).await?;
     Ok(Redirect::to("/mail?status=queued&notice=retried").into_response())
 }

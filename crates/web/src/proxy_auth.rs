@@ -3,24 +3,14 @@
 //! from the configured proxy addresses; the context middleware refuses them from anywhere else.
 
 use axum::http::{HeaderMap, HeaderValue};
-use domain::{DisplayName, Email, Role};
-use store::{NewUser, StoreError};
+use service::ProxyAuthConfig;
+use service::accounts::{self, ExternalIdentity};
 
 use crate::context::{Authed, Ctx, start_session};
-use crate::error::{AppError, Message};
+use crate::error::AppError;
 use crate::state::AppState;
-use service::ProxyAuthConfig;
 
 pub const SOURCE: &str = "proxy";
-
-/// Who the proxy says is asking.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    pub external_id: String,
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub groups: Vec<String>,
-}
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -32,7 +22,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The identity in the request's headers, if the user header is present.
-pub fn identity(config: &ProxyAuthConfig, headers: &HeaderMap) -> Option<Identity> {
+pub fn identity(config: &ProxyAuthConfig, headers: &HeaderMap) -> Option<ExternalIdentity> {
     let external_id = header(headers, &config.user_header)?;
     let groups = config
         .groups_header
@@ -46,7 +36,8 @@ pub fn identity(config: &ProxyAuthConfig, headers: &HeaderMap) -> Option<Identit
                 .collect()
         })
         .unwrap_or_default();
-    Some(Identity {
+    Some(ExternalIdentity {
+        source: SOURCE.to_owned(),
         email: config.email_header.as_deref().and_then(|name| header(headers, name)),
         name: config.name_header.as_deref().and_then(|name| header(headers, name)),
         external_id,
@@ -54,24 +45,13 @@ pub fn identity(config: &ProxyAuthConfig, headers: &HeaderMap) -> Option<Identit
     })
 }
 
-/// The highest role any of `groups` maps to.
-pub fn mapped_role(config: &ProxyAuthConfig, groups: &[String]) -> Option<Role> {
-    config
-        .role_map
-        .iter()
-        .filter(|(group, _)| groups.iter().any(|g| g == group))
-        .map(|(_, role)| *role)
-        .max()
-}
-
 /// Logs the identity in: reuses the browser's session when it is already theirs, otherwise
-/// finds or creates the account (linking an existing account by email), applies the group
-/// mapping, and starts a session.
+/// finds, links or creates the account (the accounts service's rules) and starts a session.
 pub async fn login(
     app: &AppState,
     ctx: &Ctx,
     config: &ProxyAuthConfig,
-    identity: Identity,
+    identity: ExternalIdentity,
     session: Option<Authed>,
     set_cookies: &mut Vec<HeaderValue>,
 ) -> Result<Authed, AppError> {
@@ -81,103 +61,17 @@ pub async fn login(
     {
         return Ok(current.clone());
     }
-    let store = app.store();
-    let ip = ctx.ip.to_string();
-    let system = |action: &str| store::AuditEntry::new(action, None, "proxy login", Some(&ip));
-    let email = identity
-        .email
-        .as_deref()
-        .or(Some(identity.external_id.as_str()))
-        .and_then(|e| Email::parse(e).ok());
-    let mapped = mapped_role(config, &identity.groups);
-
-    let mut user = match store.user_by_external_id(SOURCE, &identity.external_id).await? {
-        Some(user) => user,
-        None => {
-            let Some(email) = email else {
-                return Err(AppError::invalid(
-                    Message::new("proxy.no_email").arg("user", &identity.external_id),
-                ));
-            };
-            match store.user_by_email(email.as_str()).await? {
-                Some(existing) => match store
-                    .link_external_id(
-                        &existing.id,
-                        SOURCE,
-                        &identity.external_id,
-                        app.now(),
-                        &system("user.link_identity"),
-                    )
-                    .await
-                {
-                    Ok(user) => user,
-                    // Two first requests at once: the other one linked it, to this identity.
-                    Err(StoreError::EmailTaken)
-                        if let Some(linked) = store.user_by_external_id(SOURCE, &identity.external_id).await? =>
-                    {
-                        linked
-                    }
-                    // The address belongs to an account someone already logs in to (with a
-                    // password, or another identity): an admin decides, not the first login.
-                    Err(StoreError::EmailTaken) => {
-                        tracing::warn!(
-                            external_id = %identity.external_id,
-                            account = %existing.id,
-                            "a proxy identity names the address of an account with its own login: not linked"
-                        );
-                        return Err(AppError::conflict(
-                            Message::new("proxy.account_exists").arg("email", &existing.email),
-                        ));
-                    }
-                    Err(e) => return Err(e.into()),
-                },
-                None => {
-                    let name = identity
-                        .name
-                        .as_deref()
-                        .and_then(|n| DisplayName::parse(n).ok())
-                        .or_else(|| DisplayName::parse(&identity.external_id).ok())
-                        .ok_or_else(|| AppError::invalid(Message::new("input.name_empty")))?;
-                    let new = NewUser {
-                        email,
-                        display_name: name,
-                        role: mapped.unwrap_or(config.default_role),
-                        locale: ctx.locale,
-                        time_zone: app.config().default_time_zone.clone(),
-                        password_hash: None,
-                        auth_source: SOURCE.into(),
-                        external_id: Some(identity.external_id.clone()),
-                    };
-                    match store.create_user(&new, app.now(), &system("user.create")).await {
-                        Ok(user) => user,
-                        // Two first requests at once: the other one created it.
-                        Err(StoreError::EmailTaken) => store
-                            .user_by_external_id(SOURCE, &identity.external_id)
-                            .await?
-                            .ok_or(AppError::conflict(Message::new("user.error.email_taken")))?,
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-        }
-    };
-    if !user.active {
-        return Err(AppError::FORBIDDEN);
-    }
-    if let Some(role) = mapped
-        && role != user.role
-    {
-        match store.set_role(&user.id, role, app.now(), &system("user.role")).await {
-            Ok(updated) => user = updated,
-            // The last admin keeps their role even if the directory says otherwise.
-            Err(StoreError::LastAdmin) => {
-                tracing::warn!(user = %user.email, "group mapping would demote the last admin; kept")
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let user = accounts::external_login(
+        app.service(),
+        &identity,
+        config.default_role,
+        &config.role_map,
+        ctx.locale,
+        &ctx.ip.to_string(),
+    )
+    .await?;
     if let Some(old) = session {
-        store.delete_session(&old.session_hash, app.now(), None).await?;
+        accounts::end_session(app.service(), &old.session_hash, None).await?;
     }
     let (hash, cookie) = start_session(app, ctx, &user, SOURCE).await?;
     set_cookies.push(cookie);
@@ -190,6 +84,7 @@ pub async fn login(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::Role;
 
     fn config() -> ProxyAuthConfig {
         ProxyAuthConfig {
@@ -213,8 +108,6 @@ mod tests {
         assert_eq!(id.external_id, "alice");
         assert_eq!(id.email.as_deref(), Some("alice@example.org"));
         assert_eq!(id.groups, vec!["staff", "it", "other"]);
-        assert_eq!(mapped_role(&config(), &id.groups), Some(Role::Admin));
-        assert_eq!(mapped_role(&config(), &["staff".into()]), Some(Role::Manager));
-        assert_eq!(mapped_role(&config(), &["other".into()]), None);
+        assert_eq!(id.source, SOURCE);
     }
 }

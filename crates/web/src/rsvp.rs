@@ -8,17 +8,13 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::{Form, Router, routing::get};
 use serde::Deserialize;
-use store::{
-    BookingRefusal, Participant, ParticipantRole, Rsvp, RsvpCounts, Session, SessionDetail, SessionStatus, Store,
-    StoreError,
-};
+use store::{Participant, ParticipantRole, Rsvp, RsvpCounts, Session, SessionDetail, SessionStatus};
 
 use crate::context::Ctx;
-use crate::error::{AppError, AppResult, Message};
+use crate::error::{AppError, AppResult};
 use crate::page::{Page, html, html_status};
 use crate::state::AppState;
 
@@ -71,21 +67,17 @@ pub struct RsvpSummary {
 
 /// What the session page shows of the answers.
 pub fn summary(detail: &SessionDetail) -> RsvpSummary {
-    let asked: Vec<&Participant> = detail
-        .participants
-        .iter()
-        .filter(|p| p.role != ParticipantRole::Trainer)
-        .collect();
-    let owned: Vec<Participant> = asked.iter().map(|p| (*p).clone()).collect();
+    let s = service::rsvp::summary(detail);
     RsvpSummary {
-        counts: RsvpCounts::of(&owned, true),
-        people: asked
+        counts: s.counts,
+        people: s
+            .people
             .into_iter()
-            .map(|p| RsvpLine {
-                name: p.name.clone(),
-                email: p.email.clone(),
-                role: p.role,
-                answer: p.rsvp,
+            .map(|l| RsvpLine {
+                name: l.name,
+                email: l.email,
+                role: l.role,
+                answer: l.answer,
             })
             .collect(),
     }
@@ -97,14 +89,6 @@ pub(crate) fn answer_key(answer: Rsvp) -> &'static str {
         Rsvp::Accepted => "rsvp.answer.accepted",
         Rsvp::Declined => "rsvp.answer.declined",
         Rsvp::Pending => "rsvp.answer.pending",
-    }
-}
-
-fn parse_answer(text: &str) -> Option<Rsvp> {
-    match text {
-        "accepted" | "accept" | "yes" => Some(Rsvp::Accepted),
-        "declined" | "decline" | "no" => Some(Rsvp::Declined),
-        _ => None,
     }
 }
 
@@ -154,16 +138,6 @@ pub struct RsvpForm {
     answer: String,
 }
 
-async fn find(app: &AppState, key: &str) -> Result<(Participant, Session), AppError> {
-    if key.is_empty() || key.len() > 128 {
-        return Err(AppError::NOT_FOUND);
-    }
-    app.store()
-        .participant_by_link(&Store::link_hash(key))
-        .await?
-        .ok_or(AppError::NOT_FOUND)
-}
-
 fn page_for(
     app: &AppState,
     ctx: &Ctx,
@@ -200,8 +174,8 @@ fn page_for(
 }
 
 async fn show(State(app): State<AppState>, ctx: Ctx, Path(key): Path<String>, Query(q): Query<RsvpQuery>) -> AppResult {
-    let found = find(&app, &key).await?;
-    let suggested = q.answer.as_deref().and_then(parse_answer);
+    let found = service::rsvp::find(app.service(), &key).await?;
+    let suggested = q.answer.as_deref().and_then(service::rsvp::parse_answer);
     let recorded = q.done.is_some();
     html(&page_for(&app, &ctx, key, found, suggested, recorded, None))
 }
@@ -212,20 +186,14 @@ async fn answer(
     Path(key): Path<String>,
     Form(form): Form<RsvpForm>,
 ) -> AppResult {
-    let found = find(&app, &key).await?;
-    let Some(answer) = parse_answer(form.answer.trim()) else {
-        let error = Message::new("rsvp.error.answer").render(ctx.locale);
-        return html_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &page_for(&app, &ctx, key, found, None, false, Some(error)),
-        );
-    };
-    match app.store().set_rsvp(&Store::link_hash(&key), answer, app.now()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/j/{key}/rsvp?done=1")).into_response()),
-        Err(StoreError::Booking(BookingRefusal::Cancelled | BookingRefusal::Ended)) => {
-            let error = Message::new("rsvp.error.closed").render(ctx.locale);
+    let found = service::rsvp::find(app.service(), &key).await?;
+    match service::rsvp::answer(app.service(), &key, &form.answer).await {
+        Ok(()) => Ok(Redirect::to(&format!("/j/{key}/rsvp?done=1")).into_response()),
+        Err(e) if !e.problems().is_empty() => {
+            let problem = AppError::Service(e).problem(app.now());
+            let error = problem.message.render(ctx.locale);
             html_status(
-                StatusCode::CONFLICT,
+                problem.status,
                 &page_for(&app, &ctx, key, found, None, false, Some(error)),
             )
         }
@@ -317,13 +285,5 @@ mod tests {
         assert!(html.contains("Absent·es : 1"), "{html}");
         assert!(html.contains("Sans réponse : 1"), "{html}");
         assert!(!html.contains("Théo"));
-    }
-
-    #[test]
-    fn answers_are_parsed_strictly() {
-        assert_eq!(parse_answer("accepted"), Some(Rsvp::Accepted));
-        assert_eq!(parse_answer("declined"), Some(Rsvp::Declined));
-        assert_eq!(parse_answer("pending"), None);
-        assert_eq!(parse_answer(""), None);
     }
 }

@@ -4,7 +4,6 @@
 use ipnet::IpNet;
 use jiff::Timestamp;
 use service::{Config, SecretKey, Service};
-use store::Store;
 
 /// The HTTP layer's own settings, parsed once by the binary.
 #[derive(Debug, Clone)]
@@ -45,10 +44,6 @@ impl AppState {
     /// The use cases.
     pub fn service(&self) -> &Service {
         &self.service
-    }
-
-    pub fn store(&self) -> &Store {
-        self.service.store()
     }
 
     /// The installation's settings.

@@ -351,7 +351,7 @@ async fn first_start_setup_link_creates_the_admin_once(backend: Backend) {
     assert_eq!(admin.role, Role::Admin);
     // A restart with an admin makes no new link.
     assert!(
-        dialogue::app::setup_link_if_needed(app.store(), &app.url)
+        service::accounts::setup_link_if_needed(app.state.service())
             .await
             .unwrap()
             .is_none()

@@ -140,7 +140,10 @@ async fn account_commands_on_sqlite_and_postgres() {
             "",
         );
         assert_eq!(code, 1);
-        assert!(err.contains("already exists"), "{err}");
+        assert!(
+            err.contains("--email") && err.contains("already uses this email address"),
+            "{err}"
+        );
         let (code, _, err) = run(&dir, &env, &["user", "add", "--email", "x", "--name", "X"], "");
         assert_eq!(code, 1);
         assert!(

@@ -84,7 +84,7 @@ impl TestApp {
     }
 
     pub fn store(&self) -> &Store {
-        self.state.store()
+        self.state.service().store()
     }
 
     pub fn browser(&self) -> Browser {

@@ -20,7 +20,9 @@ pub struct Me {
 }
 
 pub async fn me(State(app): State<AppState>, caller: ApiCaller) -> Result<Json<Me>, ApiError> {
-    let ical_url = crate::feeds::feed_url(&app, &caller.user).await.api(&caller)?;
+    let ical_url = service::feeds::feed_url(app.service(), &caller.user)
+        .await
+        .api(&caller)?;
     let u = caller.user;
     Ok(Json(Me {
         id: u.id,

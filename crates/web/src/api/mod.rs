@@ -16,13 +16,12 @@ use axum::http::{StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use domain::{Actor, Locale};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde::Serialize;
 use store::User;
 
 use crate::error::{AppError, Message};
 use crate::state::AppState;
-use service::crypto::storage_hash;
 
 /// The booking API's routes under `/api/v1` (part of [`documented_routes`]).
 pub fn booking_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
@@ -151,17 +150,11 @@ impl FromRequestParts<AppState> for ApiCaller {
             .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(unauthorized)?;
-        let (token_id, last_used, user) = app
-            .store()
-            .api_token_user(&storage_hash(token))
-            .await
-            .map_err(|e| ApiError::in_locale(e.into(), locale.unwrap_or_default(), now))?
-            .ok_or_else(unauthorized)?;
-        if last_used.is_none_or(|t| now.duration_since(t) > SignedDuration::from_secs(60))
-            && let Err(e) = app.store().touch_api_token(&token_id, now).await
-        {
-            tracing::warn!(error = %e, "could not record an API token's use");
-        }
+        let (user, token_id) = match service::tokens::authenticate(app.service(), token).await {
+            Ok(found) => found,
+            Err(service::Error::Unauthenticated) => return Err(unauthorized()),
+            Err(e) => return Err(ApiError::in_locale(e.into(), locale.unwrap_or_default(), now)),
+        };
         Ok(ApiCaller {
             locale: locale.unwrap_or(user.locale),
             user,

@@ -113,7 +113,9 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes
     let body: NewSession = json::body(&caller, &bytes)?;
     let mut errors = Vec::new();
     let course = match &body.course_id {
-        Some(id) if caller.actor().may_manage_courses() => app.store().course(id).await.api(&caller)?,
+        Some(id) if caller.actor().may_manage_courses() => {
+            service::courses::view(app.service(), &caller.actor(), id).await.ok()
+        }
         _ => None,
     };
     let start = match body.starts_at.as_deref() {
@@ -198,7 +200,9 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes
     {
         Ok(booked) => {
             let server = match booked.first() {
-                Some(first) => app.store().session_jitsi_server(&first.session.id).await.api(&caller)?,
+                Some(first) => booking::pinned_server(app.service(), &caller.actor(), &first.session.id)
+                    .await
+                    .api(&caller)?,
                 None => None,
             };
             Ok(created(&app, &caller, &booked, server, app.now()))
@@ -216,9 +220,7 @@ pub async fn read(
     match booking::view(app.service(), &caller.actor(), &id).await {
         Ok((detail, _)) => {
             let mut json = detail_json(&app, &caller, &detail, app.now());
-            json.jitsi_server_id = app
-                .store()
-                .session_jitsi_server(&detail.session.id)
+            json.jitsi_server_id = booking::pinned_server(app.service(), &caller.actor(), &detail.session.id)
                 .await
                 .api(&caller)?;
             Ok(Json(json).into_response())

@@ -3,12 +3,11 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::{Router, routing::get};
-use domain::UserAction;
 use serde::Deserialize;
 use store::AuditRecord;
 
 use crate::context::Ctx;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::page::{Page, html};
 use crate::state::AppState;
 
@@ -32,11 +31,7 @@ pub struct AuditQuery {
 }
 
 async fn audit(State(app): State<AppState>, ctx: Ctx, Query(q): Query<AuditQuery>) -> AppResult {
-    let actor = ctx.actor()?;
-    if !actor.may(UserAction::ReadAuditLog) {
-        return Err(AppError::FORBIDDEN);
-    }
-    let entries = app.store().audit_log(PAGE_SIZE, q.before).await?;
+    let entries = service::admin::audit_log(app.service(), &ctx.actor()?, PAGE_SIZE, q.before).await?;
     let older = if entries.len() as i64 == PAGE_SIZE {
         entries.last().map(|e| e.seq)
     } else {

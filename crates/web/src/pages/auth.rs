@@ -2,21 +2,20 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Router, routing::get, routing::post};
-use domain::{DisplayName, Email, Locale, NewPassword, Role};
+use domain::Locale;
 use serde::Deserialize;
-use store::{NewUser, StoreError, TokenPurpose};
+use service::Error;
+use service::accounts::{self, AccountFields};
+use service::crypto::random_token;
 
-use crate::context::{Ctx, LANG_COOKIE, session_cookie_name, set_cookie, start_session};
-use crate::error::{AppError, AppResult, Message};
+use crate::context::{Ctx, LANG_COOKIE, csrf_cookie_name, session_cookie_name, set_cookie, start_session};
+use crate::error::{AppError, AppResult};
 use crate::forms::{FieldErrors, safe_next};
 use crate::page::{Page, html, html_status};
 use crate::state::AppState;
-use service::crypto::{
-    DUMMY_HASH, HashingError, hash_password_bounded, random_token, storage_hash, verify_password_bounded,
-};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -64,90 +63,42 @@ pub struct LoginForm {
 }
 
 async fn login(State(app): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm>) -> AppResult {
-    let now = app.now();
-    let store = app.store();
-    let email_norm = form.email.trim().to_lowercase();
-    let account_key = format!("acct:{email_norm}");
-    let address_key = format!("ip:{}", ctx.ip);
-    let again = |status: StatusCode, message: String| {
-        let page = Page::new(&ctx, "login.title", &app.config().default_time_zone);
-        html_status(
-            status,
-            &LoginPage {
-                page,
-                email: form.email.trim().to_owned(),
-                next: safe_next(form.next.as_deref()),
-                error: Some(message),
-            },
-        )
-    };
-    let (account_rule, address_rule) = (&app.config().throttle_account, &app.config().throttle_address);
-    // The attempt is counted a failure before the password is checked, in the transaction that
-    // checks the locks: parallel guesses cannot all slip under the limit.
-    if let Some(until) = store
-        .begin_login_attempt((&account_key, account_rule), &address_key, now)
-        .await?
-    {
-        let message = AppError::Service(service::Error::Throttled { until })
-            .problem(now)
-            .message
-            .render(ctx.locale);
-        return again(StatusCode::TOO_MANY_REQUESTS, message);
-    }
-    let candidate = match store.login_credentials(&email_norm).await? {
-        Some((user, Some(hash))) if user.active => Some((user, hash)),
-        _ => None,
-    };
-    // Without an account, a hash is still verified, so that timing does not reveal which
-    // emails exist.
-    let hash = candidate
-        .as_ref()
-        .map_or_else(|| DUMMY_HASH.clone(), |(_, h)| h.clone());
-    let matches = match verify_password_bounded(form.password.clone(), hash).await {
-        Ok(matches) => matches,
-        Err(HashingError::Busy) => {
-            // Not the person's failure: take the provisional one back.
-            store.abandon_login_attempt((&account_key, account_rule)).await?;
-            let message = AppError::Service(service::Error::Busy)
-                .problem(now)
-                .message
-                .render(ctx.locale);
-            return again(StatusCode::SERVICE_UNAVAILABLE, message);
+    let user = match accounts::login(app.service(), &form.email, &form.password, &ctx.ip.to_string()).await {
+        Ok(user) => user,
+        // The form again, with what went wrong (wrong credentials, too many failures, busy).
+        Err(e @ (Error::BadCredentials | Error::Throttled { .. } | Error::Busy)) => {
+            let problem = AppError::Service(e).problem(app.now());
+            let page = Page::new(&ctx, "login.title", &app.config().default_time_zone);
+            return html_status(
+                problem.status,
+                &LoginPage {
+                    error: Some(problem.message.render_in(ctx.locale, &page.time_zone)),
+                    page,
+                    email: form.email.trim().to_owned(),
+                    next: safe_next(form.next.as_deref()),
+                },
+            );
         }
-        Err(e) => return Err(AppError::Service(e.into())),
+        Err(e) => return Err(e.into()),
     };
-    let user = match candidate {
-        Some((user, _)) if matches => user,
-        _ => {
-            store.record_login_failure(&address_key, now, address_rule).await?;
-            let entry = ctx.audit("login.failed").target("email", &email_norm, &email_norm);
-            store.audit(&entry, app.now()).await?;
-            return again(StatusCode::UNAUTHORIZED, ctx.locale.t("login.error.invalid").to_owned());
-        }
-    };
-    store.login_succeeded(&account_key).await?;
     if let Some(old) = &ctx.auth {
-        store.delete_session(&old.session_hash, app.now(), None).await?;
+        accounts::end_session(app.service(), &old.session_hash, None).await?;
     }
     let (_, session_cookie) = start_session(&app, &ctx, &user, "password").await?;
     let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
     let headers = response.headers_mut();
     headers.append(header::SET_COOKIE, session_cookie);
     // A new CSRF secret for the new login, too.
-    let csrf_name = if app.config().https() {
-        "__Host-dialogue_csrf"
-    } else {
-        "dialogue_csrf"
-    };
-    headers.append(header::SET_COOKIE, set_cookie(&app, csrf_name, &random_token(), None));
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(&app, csrf_cookie_name(&app), &random_token(), None),
+    );
     Ok(response)
 }
 
 async fn logout(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     if let Some(auth) = &ctx.auth {
-        app.store()
-            .delete_session(&auth.session_hash, app.now(), Some(&ctx.audit("logout")))
-            .await?;
+        accounts::end_session(app.service(), &auth.session_hash, Some(&ctx.caller()?)).await?;
     }
     let mut response = Redirect::to("/login?notice=logged_out").into_response();
     response.headers_mut().append(
@@ -183,47 +134,24 @@ pub struct SetupForm {
     time_zone: String,
 }
 
-fn invalid_link() -> AppError {
-    AppError::invalid(Message::new("link.invalid"))
+fn setup_page(app: &AppState, ctx: &Ctx, form: SetupForm, errors: FieldErrors) -> SetupPage {
+    SetupPage {
+        page: Page::new(ctx, "setup.title", &app.config().default_time_zone),
+        form,
+        errors,
+        zones: crate::i18n::time_zone_names(),
+        locales: Locale::ALL,
+    }
 }
 
 async fn setup_form(State(app): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> AppResult {
-    let hash = storage_hash(&token);
-    if app
-        .store()
-        .one_time_token(&hash, TokenPurpose::Setup, app.now())
-        .await?
-        .is_none()
-    {
-        return Err(AppError::NOT_FOUND);
-    }
+    accounts::setup_link(app.service(), &token).await?;
     let form = SetupForm {
         locale: ctx.locale.as_str().to_owned(),
         time_zone: app.config().default_time_zone.clone(),
         ..Default::default()
     };
-    html(&SetupPage {
-        page: Page::new(&ctx, "setup.title", &app.config().default_time_zone),
-        form,
-        errors: FieldErrors::default(),
-        zones: crate::i18n::time_zone_names(),
-        locales: Locale::ALL,
-    })
-}
-
-/// Validates the password pair; records errors.
-pub fn check_new_password(
-    errors: &mut FieldErrors,
-    locale: Locale,
-    password: &str,
-    confirm: &str,
-) -> Option<NewPassword> {
-    let password = errors.check("password", locale, NewPassword::parse(password))?;
-    if password.expose() != confirm {
-        errors.add("password_confirm", locale.t("input.password_mismatch").to_owned());
-        return None;
-    }
-    Some(password)
+    html(&setup_page(&app, &ctx, form, FieldErrors::default()))
 }
 
 async fn setup(
@@ -232,69 +160,31 @@ async fn setup(
     Path(token): Path<String>,
     Form(form): Form<SetupForm>,
 ) -> AppResult {
-    let hash = storage_hash(&token);
-    let now = app.now();
-    if app
-        .store()
-        .one_time_token(&hash, TokenPurpose::Setup, now)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::NOT_FOUND);
-    }
-    let locale = ctx.locale;
-    let mut errors = FieldErrors::default();
-    let email = errors.check("email", locale, Email::parse(&form.email));
-    let name = errors.check("display_name", locale, DisplayName::parse(&form.display_name));
-    let user_locale = errors.check("locale", locale, domain::user::parse_locale(&form.locale));
-    let zone = errors.check("time_zone", locale, domain::user::parse_time_zone(&form.time_zone));
-    let password = check_new_password(&mut errors, locale, &form.password, &form.password_confirm);
-    let (Some(email), Some(name), Some(user_locale), Some(zone), Some(password)) =
-        (email, name, user_locale, zone, password)
-    else {
-        return html_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &SetupPage {
-                page: Page::new(&ctx, "setup.title", &app.config().default_time_zone),
-                form: SetupForm {
-                    password: String::new(),
-                    password_confirm: String::new(),
-                    ..form
-                },
-                errors,
-                zones: crate::i18n::time_zone_names(),
-                locales: Locale::ALL,
-            },
-        );
+    let fields = AccountFields {
+        email: form.email.clone(),
+        display_name: form.display_name.clone(),
+        locale: form.locale.clone(),
+        time_zone: form.time_zone.clone(),
     };
-    let password_hash = hash_in_background(password).await?;
-    let new = NewUser {
-        email,
-        display_name: name,
-        role: Role::Admin,
-        locale: user_locale,
-        time_zone: zone,
-        password_hash: Some(password_hash),
-        auth_source: "local".into(),
-        external_id: None,
-    };
-    let audit = store::AuditEntry::new("setup.admin_created", None, "setup link", Some(&ctx.ip.to_string()));
-    let user = match app.store().complete_setup(&hash, &new, now, &audit).await {
+    let password = accounts::new_password(&form.password, &form.password_confirm);
+    let user = match accounts::complete_setup(app.service(), &token, &fields, password, &ctx.ip.to_string()).await {
         Ok(user) => user,
-        Err(StoreError::NotFound) => return Err(invalid_link()),
+        Err(e @ Error::Invalid(_)) if !e.problems().iter().all(|p| p.field.is_empty()) => {
+            let mut errors = FieldErrors::default();
+            let status = errors.record(&e, ctx.locale, &app.config().default_time_zone, |f| f);
+            let form = SetupForm {
+                password: String::new(),
+                password_confirm: String::new(),
+                ..form
+            };
+            return html_status(status, &setup_page(&app, &ctx, form, errors));
+        }
         Err(e) => return Err(e.into()),
     };
     let (_, cookie) = start_session(&app, &ctx, &user, "password").await?;
     let mut response = Redirect::to("/?notice=created").into_response();
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
-}
-
-/// Hashes a password off the async threads.
-pub async fn hash_in_background(password: NewPassword) -> Result<String, AppError> {
-    hash_password_bounded(password.expose().to_owned())
-        .await
-        .map_err(|e| AppError::Service(e.into()))
 }
 
 #[derive(Template)]
@@ -313,22 +203,8 @@ pub struct PasswordForm {
     password_confirm: String,
 }
 
-async fn link_owner(app: &AppState, token: &str) -> Result<store::User, AppError> {
-    let hash = storage_hash(token);
-    let link = app
-        .store()
-        .one_time_token(&hash, TokenPurpose::SetPassword, app.now())
-        .await?
-        .ok_or(AppError::NOT_FOUND)?;
-    let user_id = link.user_id.ok_or(AppError::NOT_FOUND)?;
-    match app.store().user(&user_id).await? {
-        Some(user) if user.active => Ok(user),
-        _ => Err(AppError::NOT_FOUND),
-    }
-}
-
 async fn password_form(State(app): State<AppState>, ctx: Ctx, Path(token): Path<String>) -> AppResult {
-    let user = link_owner(&app, &token).await?;
+    let user = accounts::password_link_owner(app.service(), &token).await?;
     html(&PasswordPage {
         page: Page::new(&ctx, "password.title", &app.config().default_time_zone),
         email: user.email,
@@ -342,34 +218,24 @@ async fn set_password(
     Path(token): Path<String>,
     Form(form): Form<PasswordForm>,
 ) -> AppResult {
-    let user = link_owner(&app, &token).await?;
-    let mut errors = FieldErrors::default();
-    let Some(password) = check_new_password(&mut errors, ctx.locale, &form.password, &form.password_confirm) else {
-        return html_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &PasswordPage {
-                page: Page::new(&ctx, "password.title", &app.config().default_time_zone),
-                email: user.email,
-                errors,
-            },
-        );
+    let user = accounts::password_link_owner(app.service(), &token).await?;
+    let password = match accounts::new_password(&form.password, &form.password_confirm) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut errors = FieldErrors::default();
+            let status = errors.record(&e, ctx.locale, &app.config().default_time_zone, |f| f);
+            return html_status(
+                status,
+                &PasswordPage {
+                    page: Page::new(&ctx, "password.title", &app.config().default_time_zone),
+                    email: user.email,
+                    errors,
+                },
+            );
+        }
     };
-    let hash = hash_in_background(password).await?;
-    let audit = store::AuditEntry::new(
-        "user.password_set",
-        Some(&user.id),
-        &user.email,
-        Some(&ctx.ip.to_string()),
-    );
-    match app
-        .store()
-        .complete_password_link(&storage_hash(&token), &hash, app.now(), &audit)
-        .await
-    {
-        Ok(_) => Ok(Redirect::to("/login?notice=password_set").into_response()),
-        Err(StoreError::NotFound) => Err(invalid_link()),
-        Err(e) => Err(e.into()),
-    }
+    accounts::complete_password_link(app.service(), &token, &password, &ctx.ip.to_string()).await?;
+    Ok(Redirect::to("/login?notice=password_set").into_response())
 }
 
 fn language_cookie(app: &AppState, code: &str) -> Result<(Locale, Response), AppError> {
@@ -401,16 +267,8 @@ async fn switch_language_saved(
     Query(q): Query<NextQuery>,
 ) -> AppResult {
     let (locale, mut response) = language_cookie(&app, &code)?;
-    if let Some(user) = ctx.user() {
-        let update = store::ProfileUpdate {
-            email: Email::parse(&user.email)?,
-            display_name: DisplayName::parse(&user.display_name)?,
-            locale,
-            time_zone: user.time_zone.clone(),
-        };
-        app.store()
-            .update_profile(&user.id, &update, app.now(), &ctx.audit("user.update"))
-            .await?;
+    if ctx.user().is_some() {
+        accounts::set_own_locale(app.service(), &ctx.caller()?, locale).await?;
     }
     set_location(&mut response, &safe_next(q.next.as_deref()));
     Ok(response)

@@ -87,17 +87,19 @@ async fn week(State(app): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery) ->
     let previous_monday = monday.checked_sub(jiff::Span::new().weeks(1)).unwrap_or(monday);
     let start = views::day_start(monday, &zone).map(|z| z.timestamp());
     let end = views::day_start(next_monday, &zone).map(|z| z.timestamp());
-    let found = app
-        .store()
-        .list_sessions(&SessionFilter {
+    let found = service::booking::list(
+        app.service(),
+        &actor,
+        SessionFilter {
             from: start,
             to: end,
-            teacher: (actor.role < domain::Role::Manager).then(|| actor.user_id.clone()),
             include_cancelled: true,
             limit: 2000,
             ..Default::default()
-        })
-        .await?;
+        },
+        None,
+    )
+    .await?;
     let now = app.now();
     let tz = views::zone(&zone);
     let days = days

@@ -183,7 +183,9 @@ async fn form_page(
         id,
         form,
         errors,
-        trainers: app.store().trainers().await?,
+        trainers: service::booking::choices(app.service(), &ctx.actor()?, false)
+            .await?
+            .trainers,
     })
 }
 
@@ -259,26 +261,32 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
         .user()
         .map_or_else(|| app.config().default_time_zone.clone(), |u| u.time_zone.clone());
     let now = app.now();
-    let upcoming = app
-        .store()
-        .list_sessions(&SessionFilter {
+    let upcoming = service::booking::list(
+        app.service(),
+        &actor,
+        SessionFilter {
             course_id: Some(id.clone()),
             from: Some(now),
             limit: 100,
             ..Default::default()
-        })
-        .await?;
-    let past = app
-        .store()
-        .list_sessions(&SessionFilter {
+        },
+        None,
+    )
+    .await?;
+    let past = service::booking::list(
+        app.service(),
+        &actor,
+        SessionFilter {
             course_id: Some(id.clone()),
             ended_by: Some(now),
             newest_first: true,
             include_cancelled: true,
             limit: 20,
             ..Default::default()
-        })
-        .await?;
+        },
+        None,
+    )
+    .await?;
     html(&ShowPage {
         page: Page::new(&ctx, "courses.title", &app.config().default_time_zone).titled(detail.course.title.clone()),
         upcoming: SessionRow::rows(&upcoming, &zone, ctx.locale, now),

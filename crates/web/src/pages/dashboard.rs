@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::{Router, routing::get};
 use domain::{Role, SessionAction, SessionFacts};
-use store::{SessionFilter, UserFilter};
+use store::SessionFilter;
 
 use crate::context::Ctx;
 use crate::error::AppResult;
@@ -45,31 +45,27 @@ async fn dashboard(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     let tomorrow = start.tomorrow().map_or(now, |z| z.timestamp());
     // One query: from the start of today (sessions already over today stay listed), today's
     // sessions and the next ones.
-    let found = app
-        .store()
-        .list_sessions(&SessionFilter {
+    let found = service::booking::list(
+        app.service(),
+        &actor,
+        SessionFilter {
             from: Some(start.timestamp()),
-            teacher: (role < Role::Manager).then(|| user.id.clone()),
             limit: 40,
             ..Default::default()
-        })
-        .await?;
+        },
+        None,
+    )
+    .await?;
     let (today, later): (Vec<_>, Vec<_>) = found.iter().partition(|s| s.session.starts_at < tomorrow);
     let rows = |list: Vec<&store::SessionSummary>| {
         list.into_iter()
             .map(|s| SessionRow::of(s, &zone, ctx.locale, now).joinable(&s.session, &app.config().join, now))
             .collect::<Vec<_>>()
     };
-    let visible = actor.visible_roles().to_vec();
-    let users = if visible.is_empty() {
-        Vec::new()
+    let users = if actor.may(domain::UserAction::List) {
+        service::accounts::list(app.service(), &actor, false).await?
     } else {
-        app.store()
-            .list_users(&UserFilter {
-                roles: visible,
-                include_inactive: false,
-            })
-            .await?
+        Vec::new()
     };
     let count = |r: Role| users.iter().filter(|u| u.role == r).count();
     let page = Page::new(&ctx, "dashboard.title", &app.config().default_time_zone);

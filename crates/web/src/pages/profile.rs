@@ -2,18 +2,17 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::{Form, Router, routing::get, routing::post};
-use domain::{DisplayName, Email, Locale};
+use domain::Locale;
 use serde::Deserialize;
-use store::{ProfileUpdate, StoreError, User};
+use service::accounts::{self, AccountFields};
+use store::User;
 
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
 use crate::forms::FieldErrors;
 use crate::page::{Page, html, html_status};
-use crate::pages::auth::{check_new_password, hash_in_background};
 use crate::pages::tokens::ApiTokensSection;
 use crate::state::AppState;
 
@@ -46,18 +45,14 @@ impl AccountForm {
         }
     }
 
-    /// Validates every field, recording each error.
-    pub fn parse(&self, errors: &mut FieldErrors, locale: Locale) -> Option<ProfileUpdate> {
-        let email = errors.check("email", locale, Email::parse(&self.email));
-        let name = errors.check("display_name", locale, DisplayName::parse(&self.display_name));
-        let user_locale = errors.check("locale", locale, domain::user::parse_locale(&self.locale));
-        let zone = errors.check("time_zone", locale, domain::user::parse_time_zone(&self.time_zone));
-        Some(ProfileUpdate {
-            email: email?,
-            display_name: name?,
-            locale: user_locale?,
-            time_zone: zone?,
-        })
+    /// The fields as the accounts service takes them.
+    pub fn fields(&self) -> AccountFields {
+        AccountFields {
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            locale: self.locale.clone(),
+            time_zone: self.time_zone.clone(),
+        }
     }
 }
 
@@ -93,8 +88,8 @@ async fn page_for(
         password_errors,
         zones: crate::i18n::time_zone_names(),
         locales: Locale::ALL,
-        feed_url: crate::feeds::feed_url(app, user).await?,
-        api_tokens: ApiTokensSection::load(app, &user.id).await?,
+        feed_url: service::feeds::feed_url(app.service(), user).await?,
+        api_tokens: ApiTokensSection::load(app, ctx).await?,
     })
 }
 
@@ -118,23 +113,13 @@ async fn show(State(app): State<AppState>, ctx: Ctx) -> AppResult {
 
 async fn update(State(app): State<AppState>, ctx: Ctx, Form(form): Form<AccountForm>) -> AppResult {
     let user = ctx.require_user()?;
-    let mut errors = FieldErrors::default();
-    let Some(update) = form.parse(&mut errors, ctx.locale) else {
-        return html_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &page_for(&app, &ctx, user, form, errors, FieldErrors::default()).await?,
-        );
-    };
-    match app
-        .store()
-        .update_profile(&user.id, &update, app.now(), &ctx.audit("user.update"))
-        .await
-    {
+    match accounts::update(app.service(), &ctx.caller()?, &user.id, &form.fields()).await {
         Ok(_) => Ok(Redirect::to("/profile?notice=saved").into_response()),
-        Err(StoreError::EmailTaken) => {
-            errors.add("email", ctx.locale.t("user.error.email_taken").to_owned());
+        Err(e) if !e.problems().is_empty() => {
+            let mut errors = FieldErrors::default();
+            let status = errors.record(&e, ctx.locale, &user.time_zone, |f| f);
             html_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                status,
                 &page_for(&app, &ctx, user, form, errors, FieldErrors::default()).await?,
             )
         }
@@ -155,42 +140,25 @@ pub struct PasswordChange {
 async fn change_password(State(app): State<AppState>, ctx: Ctx, Form(form): Form<PasswordChange>) -> AppResult {
     let user = ctx.require_user()?;
     let auth = ctx.auth.as_deref().ok_or(AppError::LOGIN_REQUIRED)?;
-    let mut errors = FieldErrors::default();
-    // Someone who has a password proves they know it before changing it.
-    if user.has_password {
-        let hash = app
-            .store()
-            .login_credentials(&user.email)
-            .await?
-            .and_then(|(_, h)| h)
-            .unwrap_or_default();
-        let current = form.current_password.clone();
-        let ok = service::crypto::verify_password_bounded(current, hash)
-            .await
-            .map_err(|e| AppError::Service(e.into()))?;
-        if !ok {
-            errors.add(
-                "current_password",
-                ctx.locale.t("profile.error.current_password").to_owned(),
-            );
+    let password = accounts::new_password(&form.password, &form.password_confirm);
+    match accounts::change_own_password(
+        app.service(),
+        &ctx.caller()?,
+        &auth.session_hash,
+        &form.current_password,
+        password,
+    )
+    .await
+    {
+        Ok(()) => Ok(Redirect::to("/profile?notice=password_changed").into_response()),
+        Err(e) if !e.problems().is_empty() => {
+            let mut errors = FieldErrors::default();
+            let status = errors.record(&e, ctx.locale, &user.time_zone, |f| f);
+            html_status(
+                status,
+                &page_for(&app, &ctx, user, AccountForm::of(user), FieldErrors::default(), errors).await?,
+            )
         }
+        Err(e) => Err(e.into()),
     }
-    let password = check_new_password(&mut errors, ctx.locale, &form.password, &form.password_confirm);
-    let Some(password) = password.filter(|_| errors.is_empty()) else {
-        return html_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &page_for(&app, &ctx, user, AccountForm::of(user), FieldErrors::default(), errors).await?,
-        );
-    };
-    let hash = hash_in_background(password).await?;
-    app.store()
-        .set_password_hash(
-            &user.id,
-            &hash,
-            Some(&auth.session_hash),
-            app.now(),
-            &ctx.audit("user.password"),
-        )
-        .await?;
-    Ok(Redirect::to("/profile?notice=password_changed").into_response())
 }

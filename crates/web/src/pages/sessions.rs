@@ -58,11 +58,6 @@ fn zone_of(ctx: &Ctx, app: &AppState) -> String {
         .map_or_else(|| app.config().default_time_zone.clone(), |u| u.time_zone.clone())
 }
 
-/// Sessions the actor may list: a trainer's own, everyone's for staff.
-fn teacher_filter(actor: &Actor) -> Option<String> {
-    (actor.role < Role::Manager).then(|| actor.user_id.clone())
-}
-
 /// The page number (1-based) of `?page=`.
 /// Beyond any real agenda (a million pages of sessions).
 const MAX_PAGE: i64 = 1_000_000;
@@ -159,21 +154,25 @@ async fn list(State(app): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery) ->
     let filter = SessionFilter {
         from: from.as_ref().map(|z| z.timestamp()),
         to: to.map(|z| z.timestamp()),
-        teacher: teacher_filter(&actor).or_else(|| Some(fields.get("trainer")).filter(|t| staff && !t.is_empty())),
         course_id: Some(fields.get("course")).filter(|c| staff && !c.is_empty()),
         include_cancelled: !fields.get("cancelled").is_empty(),
         limit: PAGE_SIZE + 1,
         offset: (number - 1) * PAGE_SIZE,
         ..Default::default()
     };
-    let mut found = app.store().list_sessions(&filter).await?;
+    let trainer = Some(fields.get("trainer")).filter(|t| staff && !t.is_empty());
+    let mut found = match booking::list(app.service(), &actor, filter, trainer.as_deref()).await {
+        Ok(found) => found,
+        Err(e) if !e.problems().is_empty() => {
+            errors.record(&e, ctx.locale, &zone, |f| f);
+            Vec::new()
+        }
+        Err(e) => return Err(e.into()),
+    };
     let has_more = found.len() as i64 > PAGE_SIZE;
     found.truncate(PAGE_SIZE as usize);
-    let (trainers, courses) = if staff {
-        (app.store().trainers().await?, app.store().list_courses(true).await?)
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let choices = booking::choices(app.service(), &actor, true).await?;
+    let (trainers, courses) = (choices.trainers, choices.courses);
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -218,18 +217,20 @@ async fn archives(State(app): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery
     let zone = zone_of(&ctx, &app);
     let fields = query(raw);
     let number = page_number(&fields);
-    let mut found = app
-        .store()
-        .list_sessions(&SessionFilter {
+    let mut found = booking::list(
+        app.service(),
+        &actor,
+        SessionFilter {
             ended_by: Some(app.now()),
-            teacher: teacher_filter(&actor),
             include_cancelled: true,
             newest_first: true,
             limit: PAGE_SIZE + 1,
             offset: (number - 1) * PAGE_SIZE,
             ..Default::default()
-        })
-        .await?;
+        },
+        None,
+    )
+    .await?;
     let has_more = found.len() as i64 > PAGE_SIZE;
     found.truncate(PAGE_SIZE as usize);
     html(&ArchivesPage {
@@ -330,6 +331,7 @@ async fn new_page(
     ambiguity: Option<AmbiguityQuestion>,
 ) -> Result<NewPage, AppError> {
     let staff = actor.may_manage_courses();
+    let choices = booking::choices(app.service(), actor, false).await?;
     let page = Page::new(ctx, "sessions.new", &app.config().default_time_zone);
     Ok(NewPage {
         weekdays: weekday_choices(&page),
@@ -337,22 +339,9 @@ async fn new_page(
         people: form.people.clone(),
         form,
         errors,
-        trainers: app.store().trainers().await?,
-        courses: if staff {
-            app.store().list_courses(false).await?
-        } else {
-            Vec::new()
-        },
-        servers: if actor.may_choose_jitsi_server(SessionFacts::default()) {
-            app.store()
-                .list_jitsi_servers()
-                .await?
-                .into_iter()
-                .map(|s| (s.id, s.name))
-                .collect()
-        } else {
-            Vec::new()
-        },
+        trainers: choices.trainers,
+        courses: choices.courses,
+        servers: choices.servers,
         staff,
         zones: crate::i18n::time_zone_names(),
         ambiguity,
@@ -414,7 +403,7 @@ async fn new_form(State(app): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery
     let course_id = fields.get("course");
     if !course_id.is_empty()
         && actor.may_manage_courses()
-        && let Some(course) = app.store().course(&course_id).await?
+        && let Ok(course) = service::courses::view(app.service(), &actor, &course_id).await
     {
         form.course_id = course.course.id.clone();
         apply_course(&mut form, &course);
@@ -430,7 +419,7 @@ async fn create(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResul
     let fields = body(&bytes);
     let mut form = BookForm::parse(&fields);
     let course = match form.course() {
-        Some(id) if actor.may_manage_courses() => app.store().course(&id).await?,
+        Some(id) if actor.may_manage_courses() => service::courses::view(app.service(), &actor, &id).await.ok(),
         _ => None,
     };
     // "Use the course's defaults" and "more rows" only show the form again.
@@ -537,12 +526,9 @@ pub struct SessionView {
 async fn session_view(app: &AppState, actor: &Actor, detail: &SessionDetail, zone: &str, page: &Page) -> SessionView {
     let s = &detail.session;
     let course = match &s.course_id {
-        Some(id) => app
-            .store()
-            .course(id)
+        Some(id) => service::courses::view(app.service(), actor, id)
             .await
             .ok()
-            .flatten()
             .map(|c| (c.course.id, c.course.title)),
         None => None,
     };
@@ -597,8 +583,8 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
     let zone = zone_of(&ctx, &app);
     let page = Page::new(&ctx, "sessions.title", &app.config().default_time_zone).titled(detail.session.title.clone());
     let series = match &detail.session.series_id {
-        Some(series) => {
-            let sessions = app.store().series_sessions(series, Timestamp::MIN).await?;
+        Some(_) => {
+            let sessions = booking::series(app.service(), &actor, &detail.session.id, Timestamp::MIN).await?;
             let now = app.now();
             sessions
                 .into_iter()
@@ -629,7 +615,7 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
         opens: page.datetime(&window.opens),
         open_now: window.is_open(now),
     });
-    let presence = crate::join::presence_view(&app, &detail.session.id, ctx.locale, &page.time_zone).await?;
+    let presence = crate::join::presence_view(&app, &actor, &detail.session.id, ctx.locale, &page.time_zone).await?;
     html(&ShowPage {
         s: session_view(&app, &actor, &detail, &zone, &page).await,
         groups: groups(&detail, &page),
@@ -638,7 +624,7 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
         can_people: booking::may(app.service(), &actor, SessionAction::EditParticipants, facts),
         can_cancel: booking::may(app.service(), &actor, SessionAction::Cancel, facts),
         join,
-        room_page: crate::join::may_manage_links(&app, &actor, &detail) || actor.may_choose_jitsi_server(facts),
+        room_page: service::links::may_manage(app.service(), &actor, &detail) || actor.may_choose_jitsi_server(facts),
         rsvp: crate::rsvp::summary(&detail),
         presence,
         page,
@@ -703,11 +689,7 @@ async fn edit_page(
         course_id,
         when,
         scope,
-        courses: if staff {
-            app.store().list_courses(true).await?
-        } else {
-            Vec::new()
-        },
+        courses: booking::choices(app.service(), actor, true).await?.courses,
         staff,
         errors,
         ambiguity,
@@ -841,7 +823,7 @@ async fn people_page(
         page,
         people,
         errors,
-        trainers: app.store().trainers().await?,
+        trainers: booking::trainer_choices(app.service(), actor, detail).await?,
         scope,
         roles: PEOPLE_ROLES,
     })
@@ -920,16 +902,11 @@ async fn cancel_form(State(app): State<AppState>, ctx: Ctx, Path(id): Path<Strin
     let (detail, facts) = visible(&app, &actor, &id).await?;
     let zone = zone_of(&ctx, &app);
     booking::require(app.service(), &actor, SessionAction::Cancel, facts)?;
-    let following = match &detail.session.series_id {
-        Some(series) => app
-            .store()
-            .series_sessions(series, detail.session.starts_at)
-            .await?
-            .iter()
-            .filter(|s| s.status == store::SessionStatus::Scheduled)
-            .count(),
-        None => 1,
-    };
+    let following = booking::series(app.service(), &actor, &id, detail.session.starts_at)
+        .await?
+        .iter()
+        .filter(|s| s.status == store::SessionStatus::Scheduled)
+        .count();
     let page = Page::new(&ctx, "sessions.cancel", &app.config().default_time_zone);
     html(&CancelPage {
         s: session_view(&app, &actor, &detail, &zone, &page).await,

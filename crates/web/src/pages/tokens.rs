@@ -10,22 +10,19 @@ use axum::{Router, routing::post};
 use store::ApiToken;
 
 use crate::context::Ctx;
-use crate::error::{AppResult, Message};
+use crate::error::AppResult;
 use crate::forms::FieldErrors;
 use crate::page::html_status;
 use crate::pages::profile::profile_page;
 use crate::pages::sessions::body;
 use crate::state::AppState;
-use service::crypto::{random_token, storage_hash};
+use service::tokens;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/profile/tokens", post(create))
         .route("/profile/tokens/{id}/revoke", post(revoke))
 }
-
-/// Longest token name.
-pub const MAX_NAME_CHARS: usize = 100;
 
 /// What the profile page's token section shows.
 #[derive(Debug, Clone, Default)]
@@ -39,58 +36,30 @@ pub struct ApiTokensSection {
 }
 
 impl ApiTokensSection {
-    pub async fn load(app: &AppState, user_id: &str) -> Result<ApiTokensSection, crate::error::AppError> {
-        let tokens = app
-            .store()
-            .api_tokens(user_id)
-            .await?
-            .into_iter()
-            .filter(|t| !t.revoked)
-            .collect();
+    pub async fn load(app: &AppState, ctx: &Ctx) -> Result<ApiTokensSection, crate::error::AppError> {
         Ok(ApiTokensSection {
-            tokens,
+            tokens: tokens::list(app.service(), &ctx.caller()?).await?,
             ..Default::default()
         })
     }
 }
 
-/// A token's name: trimmed, 1 to 100 characters without control characters.
-pub fn parse_name(input: &str) -> Result<String, Message> {
-    let name = input.trim();
-    if name.is_empty() {
-        return Err(Message::new("token.error.name_empty"));
-    }
-    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(Message::new("token.error.name_invalid").arg("max", MAX_NAME_CHARS));
-    }
-    Ok(name.to_owned())
-}
-
 async fn create(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResult {
     let user = ctx.require_user()?;
     let name = body(&bytes).get("name");
-    let mut section = ApiTokensSection::load(&app, &user.id).await?;
-    let status = match parse_name(&name) {
-        Ok(name) => {
-            let token = random_token();
-            app.store()
-                .create_api_token(
-                    &user.id,
-                    &name,
-                    &storage_hash(&token),
-                    app.now(),
-                    &ctx.audit("api_token.create"),
-                )
-                .await?;
-            section = ApiTokensSection::load(&app, &user.id).await?;
+    let (section, status) = match tokens::create(app.service(), &ctx.caller()?, user, &name).await {
+        Ok(token) => {
+            let mut section = ApiTokensSection::load(&app, &ctx).await?;
             section.created = Some(token);
-            StatusCode::CREATED
+            (section, StatusCode::CREATED)
         }
-        Err(message) => {
-            section.errors.add("token_name", message.render(ctx.locale));
+        Err(e) if !e.problems().is_empty() => {
+            let mut section = ApiTokensSection::load(&app, &ctx).await?;
+            let status = section.errors.record(&e, ctx.locale, &user.time_zone, |f| f);
             section.name = name;
-            StatusCode::UNPROCESSABLE_ENTITY
+            (section, status)
         }
+        Err(e) => return Err(e.into()),
     };
     // Shown in the page itself, never in a URL: the secret appears this once.
     let mut page = profile_page(&app, &ctx, user).await?;
@@ -99,10 +68,7 @@ async fn create(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResul
 }
 
 async fn revoke(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
-    let user = ctx.require_user()?;
     // Another account's token id is unknown here: 404.
-    app.store()
-        .revoke_api_token(&user.id, &id, app.now(), &ctx.audit("api_token.revoke"))
-        .await?;
+    tokens::revoke(app.service(), &ctx.caller()?, &id).await?;
     Ok(Redirect::to("/profile?notice=token_revoked#api-tokens").into_response())
 }

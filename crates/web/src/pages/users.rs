@@ -4,22 +4,20 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::{Form, Router, routing::get, routing::post};
 use domain::{Actor, Locale, NewPassword, Role, UserAction};
-use jiff::SignedDuration;
 use serde::Deserialize;
-use store::{NewUser, StoreError, TokenPurpose, User, UserFilter};
+use service::accounts::{self, PasswordLink};
+use service::{Error, Problem};
+use store::User;
 
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult, Message};
 use crate::forms::FieldErrors;
 use crate::page::{Page, html, html_status};
-use crate::pages::auth::hash_in_background;
 use crate::pages::profile::AccountForm;
 use crate::state::AppState;
-use service::crypto::{random_token, storage_hash};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,22 +28,6 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/disable", post(disable))
         .route("/users/{id}/enable", post(enable))
         .route("/users/{id}/password-link", post(password_link))
-}
-
-fn require(actor: &Actor, action: UserAction) -> Result<(), AppError> {
-    if actor.may(action) {
-        Ok(())
-    } else {
-        Err(AppError::FORBIDDEN)
-    }
-}
-
-/// The account `id`, if the actor may see it; otherwise 404 (as if it did not exist).
-async fn visible_user(app: &AppState, actor: &Actor, id: &str) -> Result<User, AppError> {
-    match app.store().user(id).await? {
-        Some(user) if actor.may(UserAction::View { target: user.role }) => Ok(user),
-        _ => Err(AppError::NOT_FOUND),
-    }
 }
 
 #[derive(Template)]
@@ -65,15 +47,8 @@ pub struct ListQuery {
 
 async fn list(State(app): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery>) -> AppResult {
     let actor = ctx.actor()?;
-    require(&actor, UserAction::List)?;
     let show_all = q.all.is_some();
-    let users = app
-        .store()
-        .list_users(&UserFilter {
-            roles: actor.visible_roles().to_vec(),
-            include_inactive: show_all,
-        })
-        .await?;
+    let users = accounts::list(app.service(), &actor, show_all).await?;
     html(&ListPage {
         page: Page::new(&ctx, "users.title", &app.config().default_time_zone),
         users,
@@ -105,15 +80,14 @@ async fn new_form(State(app): State<AppState>, ctx: Ctx) -> AppResult {
         time_zone: app.config().default_time_zone.clone(),
         ..Default::default()
     };
-    html(&NewPage {
-        page: Page::new(&ctx, "users.new", &app.config().default_time_zone),
+    html(&new_page(
+        &app,
+        &ctx,
         form,
-        role: Role::Trainer.as_str().to_owned(),
+        Role::Trainer.as_str().to_owned(),
         roles,
-        errors: FieldErrors::default(),
-        zones: crate::i18n::time_zone_names(),
-        locales: Locale::ALL,
-    })
+        FieldErrors::default(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -135,30 +109,33 @@ struct LinkPage {
     hours: i64,
 }
 
-/// Makes a set-password link for `user` and the page that shows it once.
-async fn link_page(app: &AppState, ctx: &Ctx, user: User, title_key: &str) -> AppResult {
-    let token = random_token();
-    let now = app.now();
-    let ttl =
-        SignedDuration::try_from(app.config().password_link_ttl).map_err(|e| AppError::internal(e.to_string()))?;
-    let audit = ctx.audit("user.password_link").target("user", &user.id, &user.email);
-    app.store()
-        .create_one_time_token(
-            &storage_hash(&token),
-            TokenPurpose::SetPassword,
-            Some(&user.id),
-            now,
-            now + ttl,
-            Some(&audit),
-        )
-        .await?;
-    let page = LinkPage {
+/// The page that shows a set-password link, once.
+fn link_page(ctx: &Ctx, app: &AppState, user: User, link: PasswordLink, title_key: &str) -> AppResult {
+    html(&LinkPage {
         page: Page::new(ctx, title_key, &app.config().default_time_zone),
-        link: app.url(&format!("/password/{token}")),
-        hours: ttl.as_hours(),
+        link: link.url,
+        hours: link.hours,
         user,
-    };
-    html(&page)
+    })
+}
+
+fn new_page(
+    app: &AppState,
+    ctx: &Ctx,
+    form: AccountForm,
+    role: String,
+    roles: Vec<Role>,
+    errors: FieldErrors,
+) -> NewPage {
+    NewPage {
+        page: Page::new(ctx, "users.new", &app.config().default_time_zone),
+        form,
+        role,
+        roles,
+        errors,
+        zones: crate::i18n::time_zone_names(),
+        locales: Locale::ALL,
+    }
 }
 
 async fn create(State(app): State<AppState>, ctx: Ctx, Form(form): Form<CreateForm>) -> AppResult {
@@ -167,74 +144,50 @@ async fn create(State(app): State<AppState>, ctx: Ctx, Form(form): Form<CreateFo
     if roles.is_empty() {
         return Err(AppError::FORBIDDEN);
     }
-    let locale = ctx.locale;
-    let mut errors = FieldErrors::default();
-    let fields = form.account.parse(&mut errors, locale);
+    let mut problems = Vec::new();
     let role = match form.role.parse::<Role>() {
-        Ok(role) if actor.may(UserAction::Create { role }) => Some(role),
-        Ok(_) => return Err(AppError::FORBIDDEN),
+        Ok(role) => Some(role),
         Err(_) => {
-            errors.add("role", locale.t("input.role_unknown").to_owned());
+            problems.push(Problem::new("role", Message::new("input.role_unknown")));
             None
         }
     };
     let password = if form.password.is_empty() {
-        Some(None)
+        None
     } else {
-        errors
-            .check("password", locale, NewPassword::parse(&form.password))
-            .map(Some)
-    };
-    let (Some(fields), Some(role), Some(password)) = (fields, role, password) else {
-        return html_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &NewPage {
-                page: Page::new(&ctx, "users.new", &app.config().default_time_zone),
-                form: form.account,
-                role: form.role,
-                roles,
-                errors,
-                zones: crate::i18n::time_zone_names(),
-                locales: Locale::ALL,
-            },
-        );
-    };
-    let password_hash = match password {
-        Some(p) => Some(hash_in_background(p).await?),
-        None => None,
-    };
-    let new = NewUser {
-        email: fields.email,
-        display_name: fields.display_name,
-        role,
-        locale: fields.locale,
-        time_zone: fields.time_zone,
-        password_hash,
-        auth_source: "local".into(),
-        external_id: None,
-    };
-    let audit = ctx
-        .audit("user.create")
-        .detail(serde_json::json!({ "role": role.as_str() }));
-    match app.store().create_user(&new, app.now(), &audit).await {
-        Ok(user) if user.has_password => {
-            Ok(Redirect::to(&format!("/users/{}?notice=created", user.id)).into_response())
+        match NewPassword::parse(&form.password) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                problems.push(Problem::new("password", service::messages::user_input(&e)));
+                None
+            }
         }
-        Ok(user) => link_page(&app, &ctx, user, "users.created").await,
-        Err(StoreError::EmailTaken) => {
-            errors.add("email", locale.t("user.error.email_taken").to_owned());
-            html_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &NewPage {
-                    page: Page::new(&ctx, "users.new", &app.config().default_time_zone),
-                    form: form.account,
-                    role: form.role,
-                    roles,
-                    errors,
-                    zones: crate::i18n::time_zone_names(),
-                    locales: Locale::ALL,
-                },
+    };
+    // Every problem at once: the fields' own, then the role's and the password's.
+    if let Err(Error::Invalid(mut more)) = form.account.fields().parse() {
+        more.append(&mut problems);
+        problems = more;
+    }
+    let result = match (role, problems.is_empty()) {
+        (Some(role), true) => {
+            accounts::create(
+                app.service(),
+                &ctx.caller()?,
+                &form.account.fields(),
+                role,
+                password.as_ref(),
             )
+            .await
+        }
+        _ => Err(Error::Invalid(problems)),
+    };
+    match result {
+        Ok((user, None)) => Ok(Redirect::to(&format!("/users/{}?notice=created", user.id)).into_response()),
+        Ok((user, Some(link))) => link_page(&ctx, &app, user, link, "users.created"),
+        Err(e) if !e.problems().is_empty() => {
+            let mut errors = FieldErrors::default();
+            let status = errors.record(&e, ctx.locale, &app.config().default_time_zone, |f| f);
+            html_status(status, &new_page(&app, &ctx, form.account, form.role, roles, errors))
         }
         Err(e) => Err(e.into()),
     }
@@ -278,9 +231,23 @@ fn show_page(app: &AppState, ctx: &Ctx, actor: &Actor, user: User, form: Account
 
 async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
     let actor = ctx.actor()?;
-    let user = visible_user(&app, &actor, &id).await?;
+    let user = accounts::visible(app.service(), &actor, &id).await?;
     let form = AccountForm::of(&user);
     html(&show_page(&app, &ctx, &actor, user, form, FieldErrors::default()))
+}
+
+/// The account page again, with the error's messages (a refused change of role or activity
+/// under the role section), or the error page when it explains nothing.
+fn refused(app: &AppState, ctx: &Ctx, actor: &Actor, user: User, form: AccountForm, e: Error) -> AppResult {
+    if e.problems().is_empty() {
+        return Err(e.into());
+    }
+    let mut errors = FieldErrors::default();
+    let status = errors.record(&e, ctx.locale, &app.config().default_time_zone, |f| f);
+    let role_error = errors.get("role").map(str::to_owned);
+    let mut page = show_page(app, ctx, actor, user, form, errors);
+    page.role_error = role_error;
+    html_status(status, &page)
 }
 
 async fn update(
@@ -290,29 +257,10 @@ async fn update(
     Form(form): Form<AccountForm>,
 ) -> AppResult {
     let actor = ctx.actor()?;
-    let user = visible_user(&app, &actor, &id).await?;
-    require(&actor, UserAction::Edit { target: user.role })?;
-    let mut errors = FieldErrors::default();
-    let Some(update) = form.parse(&mut errors, ctx.locale) else {
-        return html_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &show_page(&app, &ctx, &actor, user, form, errors),
-        );
-    };
-    match app
-        .store()
-        .update_profile(&user.id, &update, app.now(), &ctx.audit("user.update"))
-        .await
-    {
+    let user = accounts::visible(app.service(), &actor, &id).await?;
+    match accounts::update(app.service(), &ctx.caller()?, &id, &form.fields()).await {
         Ok(_) => Ok(Redirect::to(&format!("/users/{id}?notice=saved")).into_response()),
-        Err(StoreError::EmailTaken) => {
-            errors.add("email", ctx.locale.t("user.error.email_taken").to_owned());
-            html_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &show_page(&app, &ctx, &actor, user, form, errors),
-            )
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(&app, &ctx, &actor, user, form, e),
     }
 }
 
@@ -329,54 +277,31 @@ async fn change_role(
     Form(form): Form<RoleForm>,
 ) -> AppResult {
     let actor = ctx.actor()?;
-    let user = visible_user(&app, &actor, &id).await?;
+    let user = accounts::visible(app.service(), &actor, &id).await?;
     let Ok(to) = form.role.parse::<Role>() else {
         return Err(AppError::invalid(Message::new("input.role_unknown")));
     };
-    require(&actor, UserAction::ChangeRole { target: user.role, to })?;
-    match app
-        .store()
-        .set_role(&user.id, to, app.now(), &ctx.audit("user.role"))
-        .await
-    {
+    match accounts::set_role(app.service(), &ctx.caller()?, &id, to).await {
         Ok(_) => Ok(Redirect::to(&format!("/users/{id}?notice=role_changed")).into_response()),
-        Err(StoreError::LastAdmin) => {
+        Err(e) => {
             let form = AccountForm::of(&user);
-            let mut page = show_page(&app, &ctx, &actor, user, form, FieldErrors::default());
-            page.role_error = Some(ctx.locale.t("user.error.last_admin").to_owned());
-            html_status(StatusCode::CONFLICT, &page)
+            refused(&app, &ctx, &actor, user, form, e)
         }
-        Err(e) => Err(e.into()),
     }
 }
 
 async fn set_active(app: AppState, ctx: Ctx, id: String, active: bool) -> AppResult {
     let actor = ctx.actor()?;
-    let user = visible_user(&app, &actor, &id).await?;
-    require(
-        &actor,
-        UserAction::Disable {
-            target: user.role,
-            is_self: user.id == actor.user_id,
-        },
-    )?;
-    let action = if active { "user.enable" } else { "user.disable" };
-    match app
-        .store()
-        .set_active(&user.id, active, app.now(), &ctx.audit(action))
-        .await
-    {
+    let user = accounts::visible(app.service(), &actor, &id).await?;
+    match accounts::set_active(app.service(), &ctx.caller()?, &id, active).await {
         Ok(_) => {
             let notice = if active { "enabled" } else { "disabled" };
             Ok(Redirect::to(&format!("/users/{id}?notice={notice}")).into_response())
         }
-        Err(StoreError::LastAdmin) => {
+        Err(e) => {
             let form = AccountForm::of(&user);
-            let mut page = show_page(&app, &ctx, &actor, user, form, FieldErrors::default());
-            page.role_error = Some(ctx.locale.t("user.error.last_admin").to_owned());
-            html_status(StatusCode::CONFLICT, &page)
+            refused(&app, &ctx, &actor, user, form, e)
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -389,11 +314,8 @@ async fn enable(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
 }
 
 async fn password_link(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
-    let actor = ctx.actor()?;
-    let user = visible_user(&app, &actor, &id).await?;
-    require(&actor, UserAction::IssuePasswordLink { target: user.role })?;
-    if !user.active {
-        return Err(AppError::conflict(Message::new("users.link_disabled")));
-    }
-    link_page(&app, &ctx, user, "users.link_title").await
+    let caller = ctx.caller()?;
+    let user = accounts::visible(app.service(), &caller.actor, &id).await?;
+    let link = accounts::issue_password_link(app.service(), &caller, &id).await?;
+    link_page(&ctx, &app, user, link, "users.link_title")
 }
