@@ -7,6 +7,7 @@
 pub mod attendance;
 pub mod booking;
 pub mod course;
+pub mod evidence;
 pub mod localtime;
 pub mod perm;
 pub mod recurrence;
