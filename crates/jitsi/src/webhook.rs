@@ -927,6 +927,34 @@ mod tests {
     }
 
     #[test]
+    fn webhooks_feed_the_attendance_rules() {
+        use domain::attendance::{AttendanceSettings, BookedSession, PersonKey, compute_attendance};
+        use domain::localtime::TimeZoneName;
+
+        let left_main_room = LEFT
+            .replace("\"isBreakout\":true", "\"isBreakout\":false")
+            .replace(",\"breakoutRoomId\":\"e0f49fd5-c3dc-4f36-9612-8cdab4d8ccfd\"", "");
+        // Delivered out of order, the leave twice.
+        let events: Vec<ConnectionEvent> = [signed(&left_main_room), signed(JOINED), signed(&left_main_room)]
+            .into_iter()
+            .map(|w| w.unwrap().connection_event().unwrap())
+            .collect();
+        let session = BookedSession {
+            start: "2026-03-30T07:00:00Z".parse().unwrap(),
+            end: "2026-03-30T09:00:00Z".parse().unwrap(),
+            zone: TimeZoneName::parse("Europe/Paris").unwrap(),
+        };
+        let now = "2026-03-30T12:00:00Z".parse().unwrap();
+        let a = compute_attendance(&session, &AttendanceSettings::default(), now, &events, &[]).unwrap();
+        assert_eq!(a.people.len(), 1);
+        let p = &a.people[0];
+        assert_eq!(p.key, PersonKey::User("p-42".into()));
+        assert_eq!(p.name.as_deref(), Some("Zoé Martin"));
+        assert_eq!((p.connections, p.assumed_leaves, p.present), (1, 0, false));
+        assert_eq!(p.measured.present_seconds, 3600);
+    }
+
+    #[test]
     fn the_secret_is_required_and_not_printed() {
         assert_eq!(WebhookSecret::new("").unwrap_err(), WebhookError::EmptySecret);
         assert_eq!(format!("{:?}", secret()), "WebhookSecret(…)");
