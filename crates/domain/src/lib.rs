@@ -4,8 +4,10 @@
 //! (parse, don't validate): handlers build them once from input and never re-check.
 #![forbid(unsafe_code)]
 
+pub mod attendance;
 pub mod booking;
 pub mod course;
+pub mod evidence;
 pub mod localtime;
 pub mod perm;
 pub mod recurrence;

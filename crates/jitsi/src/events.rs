@@ -423,7 +423,7 @@ impl<'de> Deserialize<'de> for OccupantList {
 }
 
 /// A string that may arrive as a JSON number or boolean (token claims are free-form).
-struct LenientString(String);
+pub(crate) struct LenientString(pub(crate) String);
 
 impl<'de> Deserialize<'de> for LenientString {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

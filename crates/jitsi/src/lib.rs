@@ -1,8 +1,8 @@
 //! Dialogue's Jitsi integration, without I/O: Jitsi JWTs for self-hosted Prosody
 //! (HS256, RS256) and 8x8 JaaS, join URLs, room-name rules, the reservation protocol
 //! of Prosody's `mod_reservations`, the events of jitsi-contrib's
-//! `mod_event_sync_component`, and the configuration printed by
-//! `dialogue jitsi-config`.
+//! `mod_event_sync_component`, 8x8 JaaS's signed webhooks (mapped to the attendance
+//! rules' connection events), and the configuration printed by `dialogue jitsi-config`.
 //!
 //! The facts this crate relies on are listed in `shared/JITSI.md` and were checked
 //! against Jitsi's Lua sources; each module says what it read.
@@ -36,6 +36,7 @@ mod key;
 mod reservation;
 mod room;
 mod token;
+mod webhook;
 
 pub use config::{
     ASAP_PATH, ASSUMED_VERSIONS, ConfigInput, ConfigSection, ConfigSyntax, EVENTS_PATH, RESERVATIONS_PATH,
@@ -51,4 +52,8 @@ pub use room::{JAAS_BASE_URL, MAX_ROOM_NAME_LEN, is_valid_room_name, is_valid_te
 pub use token::{
     JAAS_APP_ID_PREFIX, JAAS_BASE_FEATURES, NOT_BEFORE_LEEWAY_SECS, TokenError, TokenMode, TokenRequest, UserInfo,
     jaas_full_app_id, mint,
+};
+pub use webhook::{
+    JAAS_SIGNATURE_HEADER, JAAS_WEBHOOK_TOLERANCE_SECS, JaasEventType, JaasParticipant, JaasWebhook, WebhookError,
+    WebhookSecret, verify_jaas_webhook,
 };
