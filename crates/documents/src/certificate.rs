@@ -20,10 +20,12 @@ pub(crate) fn render(input: &CertificateInput) -> Result<Vec<u8>, DocumentError>
     let fonts = fonts()?;
     let locale = input.locale;
     let signature = match &input.signatory.signature {
-        Some(png) => Some(signature::prepare(png).map_err(|problem| DocumentError::Signature {
-            who: input.signatory.name.clone(),
-            problem,
-        })?),
+        Some(png) => Some(
+            signature::prepare(png, signature::CERTIFICATE_PIXELS).map_err(|problem| DocumentError::Signature {
+                who: input.signatory.name.clone(),
+                problem,
+            })?,
+        ),
         None => None,
     };
 

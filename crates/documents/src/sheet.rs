@@ -35,9 +35,14 @@ pub(crate) fn render(input: &SheetInput) -> Result<Vec<u8>, DocumentError> {
     let first = input.sessions.first().ok_or(DocumentError::NoSessions)?;
     let footer_zone = format::zone(&first.time_zone)?;
     let locale = input.locale;
+    for session in &input.sessions {
+        format::zone(&session.time_zone)?;
+        check_parts(session)?;
+    }
+    let mut signatures = prepare_signatures(input)?.into_iter();
     let mut pages = Vec::new();
     for (index, session) in input.sessions.iter().enumerate() {
-        let writer = SessionWriter::new(fonts, input, session, index)?;
+        let writer = SessionWriter::new(fonts, input, session, index, signatures.next().unwrap_or_default())?;
         writer.write(&mut pages);
     }
 
@@ -124,8 +129,15 @@ impl Columns {
     }
 }
 
-/// A person's signatures, decoded once before layout.
+/// A person's signatures, per half-day, decoded once before layout.
 type Signatures = Vec<Option<Prepared>>;
+
+/// The signatures of a session's trainers and learners, per person.
+#[derive(Default)]
+struct SessionSignatures {
+    trainers: Vec<Signatures>,
+    learners: Vec<Signatures>,
+}
 
 struct SessionWriter<'a> {
     fonts: &'a Fonts,
@@ -149,15 +161,9 @@ impl<'a> SessionWriter<'a> {
         input: &'a SheetInput,
         session: &'a SheetSession,
         index: usize,
+        signatures: SessionSignatures,
     ) -> Result<SessionWriter<'a>, DocumentError> {
         let zone = format::zone(&session.time_zone)?;
-        check_parts(session)?;
-        let prepare = |people: &[Attendee]| -> Result<Vec<Signatures>, DocumentError> {
-            people
-                .iter()
-                .map(|person| prepare_signatures(session, person))
-                .collect()
-        };
         Ok(SessionWriter {
             fonts,
             locale: input.locale,
@@ -166,8 +172,8 @@ impl<'a> SessionWriter<'a> {
             index,
             zone,
             columns: Columns::new(session.parts.len()),
-            trainers: prepare(&session.trainers)?,
-            learners: prepare(&session.learners)?,
+            trainers: signatures.trainers,
+            learners: signatures.learners,
             footnotes: Vec::new(),
             page: Page::default(),
             y: 0.0,
@@ -281,6 +287,15 @@ impl<'a> SessionWriter<'a> {
             heading = format!("{heading} {}", locale.t("documents.sheet.continued"));
         }
         lines.push((heading, Weight::Bold));
+        if let Some((from, to)) = self.period() {
+            lines.push((
+                locale.tf(
+                    "documents.sheet.period",
+                    &[("from", &format::date(from, locale)), ("to", &format::date(to, locale))],
+                ),
+                Weight::Regular,
+            ));
+        }
         lines.push((
             format!(
                 "{} · {}",
@@ -301,6 +316,23 @@ impl<'a> SessionWriter<'a> {
             y += self.page.block(block, MARGIN, y, WIDTH, Align::Left);
         }
         self.y = y + 6.0;
+    }
+
+    /// The first and last days of a course sheet (none for a single session).
+    fn period(&self) -> Option<(jiff::civil::Date, jiff::civil::Date)> {
+        if self.input.sessions.len() < 2 {
+            return None;
+        }
+        let days: Vec<jiff::civil::Date> = self
+            .input
+            .sessions
+            .iter()
+            .filter_map(|session| {
+                let zone = TimeZone::get(&session.time_zone).ok()?;
+                Some(session.parts.first()?.start.to_zoned(zone).date())
+            })
+            .collect();
+        Some((*days.iter().min()?, *days.iter().max()?))
     }
 
     fn session_date(&self) -> String {
@@ -660,21 +692,31 @@ impl<'a> SessionWriter<'a> {
             3,
         );
         let verify = fonts.fit(
-            &locale.tf("documents.sheet.seal.verify", &[("session", &self.session.id)]),
+            locale.t("documents.sheet.seal.verify"),
             Weight::Regular,
             8.0,
             5.0,
             inner,
             4,
         );
-        let height = title.height() + digest.height() + verify.height() + 2.0 * 6.0 + 4.0;
+        // The command on a line of its own, so that it can be copied in one piece.
+        let command = fonts.fit(
+            &format!("dialogue attendance verify {}", self.session.id),
+            Weight::Bold,
+            8.0,
+            5.0,
+            inner,
+            3,
+        );
+        let height = title.height() + digest.height() + verify.height() + command.height() + 2.0 * 6.0 + 4.0;
         self.ensure(pages, height);
         let top = self.y;
         self.page.frame(MARGIN, top, WIDTH, height, 0.8);
         let mut y = top + 6.0;
         y += self.page.block(title, MARGIN + 6.0, y, inner, Align::Left) + 2.0;
         y += self.page.block(digest, MARGIN + 6.0, y, inner, Align::Left) + 2.0;
-        self.page.block(verify, MARGIN + 6.0, y, inner, Align::Left);
+        y += self.page.block(verify, MARGIN + 6.0, y, inner, Align::Left);
+        self.page.block(command, MARGIN + 6.0, y, inner, Align::Left);
         self.y = top + height;
     }
 }
@@ -742,20 +784,43 @@ fn check_parts(session: &SheetSession) -> Result<(), DocumentError> {
     Ok(())
 }
 
-fn prepare_signatures(session: &SheetSession, person: &Attendee) -> Result<Signatures, DocumentError> {
-    person
-        .attendance
-        .iter()
-        .map(|attendance| match attendance.signature.as_ref().map(|s| &s.kind) {
-            Some(SignatureKind::Drawn(png)) => {
-                signature::prepare(png)
-                    .map(Some)
-                    .map_err(|problem| DocumentError::Signature {
-                        who: format!("{} ({})", person.name, session.id),
-                        problem,
-                    })
+/// Every drawn signature of the sheet, decoded and prepared for print (all at once, so that
+/// it can be done in parallel): per session, the trainers' and the learners', per person and
+/// half-day.
+fn prepare_signatures(input: &SheetInput) -> Result<Vec<SessionSignatures>, DocumentError> {
+    let mut drawn: Vec<&[u8]> = Vec::new();
+    for session in &input.sessions {
+        for person in session.trainers.iter().chain(&session.learners) {
+            for attendance in &person.attendance {
+                if let Some(SignatureKind::Drawn(png)) = attendance.signature.as_ref().map(|s| &s.kind) {
+                    drawn.push(png);
+                }
             }
-            _ => Ok(None),
-        })
-        .collect()
+        }
+    }
+    let mut prepared = signature::prepare_all(&drawn, signature::SHEET_PIXELS).into_iter();
+    let mut out = Vec::with_capacity(input.sessions.len());
+    for session in &input.sessions {
+        let mut one = |person: &Attendee| -> Result<Signatures, DocumentError> {
+            person
+                .attendance
+                .iter()
+                .map(|attendance| match attendance.signature.as_ref().map(|s| &s.kind) {
+                    Some(SignatureKind::Drawn(_)) => match prepared.next() {
+                        Some(Ok(signature)) => Ok(Some(signature)),
+                        Some(Err(problem)) => Err(DocumentError::Signature {
+                            who: format!("{} ({})", person.name, session.id),
+                            problem,
+                        }),
+                        None => Ok(None),
+                    },
+                    _ => Ok(None),
+                })
+                .collect()
+        };
+        let trainers = session.trainers.iter().map(&mut one).collect::<Result<Vec<_>, _>>()?;
+        let learners = session.learners.iter().map(&mut one).collect::<Result<Vec<_>, _>>()?;
+        out.push(SessionSignatures { trainers, learners });
+    }
+    Ok(out)
 }

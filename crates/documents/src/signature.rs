@@ -14,10 +14,14 @@ pub const MAX_SIGNATURE_BYTES: usize = 200 * 1024;
 pub const MAX_SIGNATURE_WIDTH: u32 = 2000;
 pub const MAX_SIGNATURE_HEIGHT: u32 = 1000;
 
-/// Prepared images are at most this size: a signature prints about 4 cm wide, so 300 pixels
-/// give some 190 dpi, and a 40-page course sheet full of signatures stays small and quick.
-const PRINT_WIDTH: u32 = 300;
-const PRINT_HEIGHT: u32 = 150;
+/// The most pixels a signature is printed with, as (width, height). In an attendance sheet's
+/// cell a signature prints about 2 cm wide: 150 pixels give some 190 dpi, and a 40-page course
+/// sheet full of drawn signatures stays quick to make and small. A certificate prints it about
+/// 6 cm wide.
+pub(crate) const SHEET_PIXELS: (u32, u32) = (180, 60);
+pub(crate) const CERTIFICATE_PIXELS: (u32, u32) = (480, 160);
+/// What `check_signature` shrinks to (it only checks, the size does not matter).
+const CHECK_PIXELS: (u32, u32) = (150, 50);
 /// A pixel at least this dark (0 black, 255 white, after flattening on white) counts as ink.
 const INK: u8 = 160;
 
@@ -81,8 +85,7 @@ impl fmt::Display for SignatureProblem {
 /// transparent or white background), with the rules the documents apply when they print it.
 /// Returns its size in pixels.
 pub fn check_signature(png: &[u8]) -> Result<(u32, u32), SignatureProblem> {
-    let gray = decode(png)?;
-    Ok((gray.width, gray.height))
+    decode(png, CHECK_PIXELS).map(|decoded| decoded.size)
 }
 
 /// A signature ready to be placed on a page.
@@ -92,11 +95,32 @@ pub(crate) struct Prepared {
     pub(crate) pixels: (u32, u32),
 }
 
-pub(crate) fn prepare(png: &[u8]) -> Result<Prepared, SignatureProblem> {
-    let gray = decode(png)?.shrink(PRINT_WIDTH, PRINT_HEIGHT);
+/// Decodes and shrinks a signature to at most `max` pixels, for print.
+pub(crate) fn prepare(png: &[u8], max: (u32, u32)) -> Result<Prepared, SignatureProblem> {
+    let gray = decode(png, max)?.gray;
     let pixels = (gray.width, gray.height);
     let image = Image::from_custom(gray, true).map_err(|reason| SignatureProblem::Unreadable { reason })?;
     Ok(Prepared { image, pixels })
+}
+
+/// Prepares many signatures at once: on several threads (up to four) when there are many, as
+/// on a course sheet where decoding a thousand drawn signatures is most of the work.
+pub(crate) fn prepare_all(pngs: &[&[u8]], max: (u32, u32)) -> Vec<Result<Prepared, SignatureProblem>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    if threads < 2 || pngs.len() < 32 {
+        return pngs.iter().map(|png| prepare(png, max)).collect();
+    }
+    let chunk = pngs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = pngs
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|png| prepare(png, max)).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
 }
 
 /// Eight-bit grey pixels, row by row, ink dark on white.
@@ -107,7 +131,16 @@ struct Gray {
     pixels: Arc<Vec<u8>>,
 }
 
-fn decode(png: &[u8]) -> Result<Gray, SignatureProblem> {
+struct Decoded {
+    /// The image's own size.
+    size: (u32, u32),
+    /// The image flattened on white, in grey, shrunk to at most the print size.
+    gray: Gray,
+}
+
+/// Decodes row by row, each row flattened on white and averaged into the print-size image as
+/// it comes: no full-size copy of the image is ever held.
+fn decode(png: &[u8], max: (u32, u32)) -> Result<Decoded, SignatureProblem> {
     if png.len() > MAX_SIGNATURE_BYTES {
         return Err(SignatureProblem::TooLarge { bytes: png.len() });
     }
@@ -131,84 +164,150 @@ fn decode(png: &[u8]) -> Result<Gray, SignatureProblem> {
     if width == 0 || height == 0 {
         return Err(SignatureProblem::Blank);
     }
-    let size = reader
-        .output_buffer_size()
-        .ok_or(SignatureProblem::TooManyPixels { width, height })?;
-    let mut buffer = vec![0; size];
-    let frame = reader.next_frame(&mut buffer).map_err(unreadable)?;
-    let channels = match frame.color_type {
-        ColorType::Grayscale => 1,
-        ColorType::GrayscaleAlpha => 2,
-        ColorType::Rgb => 3,
-        ColorType::Rgba => 4,
-        // `normalize_to_color8` expands palettes, so this does not happen; refuse it anyway.
-        ColorType::Indexed => {
+    let (color, _) = reader.output_color_type();
+    let mut shrinker = Shrinker::new(width, height, color, max)?;
+    if reader.info().interlaced {
+        // Interlaced rows come in seven passes: take the whole image, then its rows.
+        let size = reader
+            .output_buffer_size()
+            .ok_or(SignatureProblem::TooManyPixels { width, height })?;
+        let mut buffer = vec![0; size];
+        let frame = reader.next_frame(&mut buffer).map_err(unreadable)?;
+        for row in buffer.chunks(frame.line_size).take(height as usize) {
+            shrinker.push(row);
+        }
+    } else {
+        while let Some(row) = reader.next_row().map_err(unreadable)? {
+            shrinker.push(row.data());
+        }
+    }
+    let gray = shrinker.finish()?;
+    Ok(Decoded {
+        size: (width, height),
+        gray,
+    })
+}
+
+/// Flattens rows on white and averages blocks of `factor` × `factor` pixels, so that the image
+/// is at most the size asked for.
+struct Shrinker {
+    color: ColorType,
+    width: u32,
+    height: u32,
+    factor: u32,
+    /// One source row in grey.
+    row: Vec<u8>,
+    /// Sums of the current output row's blocks.
+    sums: Vec<u32>,
+    rows_in_block: u32,
+    rows_seen: u32,
+    ink: bool,
+    out: Vec<u8>,
+}
+
+impl Shrinker {
+    fn new(width: u32, height: u32, color: ColorType, max: (u32, u32)) -> Result<Shrinker, SignatureProblem> {
+        if color == ColorType::Indexed {
+            // `normalize_to_color8` expands palettes, so this does not happen; refuse it anyway.
             return Err(SignatureProblem::Unreadable {
                 reason: "unexpected indexed colours".to_owned(),
             });
         }
-    };
-    let mut pixels = Vec::with_capacity((width * height) as usize);
-    for row in buffer.chunks(frame.line_size).take(height as usize) {
-        for pixel in row.chunks_exact(channels).take(width as usize) {
-            let (luma, alpha) = match *pixel {
-                [g] => (u32::from(g), 255),
-                [g, a] => (u32::from(g), u32::from(a)),
-                [r, g, b] => (luma(r, g, b), 255),
-                [r, g, b, a] => (luma(r, g, b), u32::from(a)),
-                _ => (255, 0),
-            };
-            // Flattened on white paper: transparent pixels are white.
-            let value = (luma * alpha + 255 * (255 - alpha)) / 255;
-            pixels.push(value.min(255) as u8);
-        }
-    }
-    if !pixels.iter().any(|&p| p <= INK) {
-        return Err(SignatureProblem::Blank);
-    }
-    Ok(Gray {
-        width,
-        height,
-        pixels: Arc::new(pixels),
-    })
-}
-
-fn luma(r: u8, g: u8, b: u8) -> u32 {
-    (u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114) / 1000
-}
-
-impl Gray {
-    /// Averages blocks of pixels down to at most `max_width` × `max_height`.
-    fn shrink(self, max_width: u32, max_height: u32) -> Gray {
-        let factor = self
-            .width
-            .div_ceil(max_width)
-            .max(self.height.div_ceil(max_height))
-            .max(1);
-        if factor == 1 {
-            return self;
-        }
-        let (width, height) = (self.width.div_ceil(factor), self.height.div_ceil(factor));
-        let mut pixels = Vec::with_capacity((width * height) as usize);
-        for y in 0..height {
-            for x in 0..width {
-                let (mut sum, mut count) = (0u32, 0u32);
-                for sy in y * factor..((y + 1) * factor).min(self.height) {
-                    let row = (sy * self.width) as usize;
-                    for sx in x * factor..((x + 1) * factor).min(self.width) {
-                        sum += u32::from(self.pixels[row + sx as usize]);
-                        count += 1;
-                    }
-                }
-                pixels.push((sum / count.max(1)) as u8);
-            }
-        }
-        Gray {
+        let factor = width.div_ceil(max.0.max(1)).max(height.div_ceil(max.1.max(1))).max(1);
+        let out_width = width.div_ceil(factor) as usize;
+        Ok(Shrinker {
+            color,
             width,
             height,
-            pixels: Arc::new(pixels),
+            factor,
+            row: vec![255; width as usize],
+            sums: vec![0; out_width],
+            rows_in_block: 0,
+            rows_seen: 0,
+            ink: false,
+            out: Vec::with_capacity(out_width * height.div_ceil(factor) as usize),
+        })
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        if self.rows_seen == self.height {
+            return;
+        }
+        let out = &mut self.row;
+        // One tight loop per layout: this runs over every pixel of every signature of a sheet.
+        match self.color {
+            ColorType::Grayscale => {
+                for (p, o) in data.iter().zip(out.iter_mut()) {
+                    *o = *p;
+                }
+            }
+            ColorType::GrayscaleAlpha => {
+                for (p, o) in data.chunks_exact(2).zip(out.iter_mut()) {
+                    *o = on_white(u32::from(p[0]), p[1]);
+                }
+            }
+            ColorType::Rgb => {
+                for (p, o) in data.chunks_exact(3).zip(out.iter_mut()) {
+                    *o = luma(p[0], p[1], p[2]) as u8;
+                }
+            }
+            // A canvas is mostly transparent: white, without arithmetic.
+            ColorType::Rgba => {
+                for (p, o) in data.chunks_exact(4).zip(out.iter_mut()) {
+                    *o = if p[3] == 0 {
+                        255
+                    } else {
+                        on_white(luma(p[0], p[1], p[2]), p[3])
+                    };
+                }
+            }
+            // Refused by `new`.
+            ColorType::Indexed => {}
+        }
+        self.ink |= self.row.iter().any(|&v| v <= INK);
+        for (block, sum) in self.row.chunks(self.factor as usize).zip(&mut self.sums) {
+            *sum += block.iter().map(|&v| u32::from(v)).sum::<u32>();
+        }
+        self.rows_in_block += 1;
+        self.rows_seen += 1;
+        if self.rows_in_block == self.factor || self.rows_seen == self.height {
+            let (factor, rows) = (self.factor as usize, self.rows_in_block);
+            let width = self.width as usize;
+            for (i, sum) in self.sums.iter_mut().enumerate() {
+                let columns = factor.min(width - i * factor) as u32;
+                self.out.push((*sum / (columns * rows)) as u8);
+                *sum = 0;
+            }
+            self.rows_in_block = 0;
         }
     }
+
+    fn finish(self) -> Result<Gray, SignatureProblem> {
+        if self.rows_seen < self.height {
+            return Err(SignatureProblem::Unreadable {
+                reason: format!("{} of {} rows", self.rows_seen, self.height),
+            });
+        }
+        if !self.ink {
+            return Err(SignatureProblem::Blank);
+        }
+        Ok(Gray {
+            width: self.sums.len() as u32,
+            height: self.height.div_ceil(self.factor),
+            pixels: Arc::new(self.out),
+        })
+    }
+}
+
+/// Rec. 601 luma, from 0 (black) to 255 (white).
+fn luma(r: u8, g: u8, b: u8) -> u32 {
+    (u32::from(r) * 77 + u32::from(g) * 150 + u32::from(b) * 29) >> 8
+}
+
+/// A grey value with its opacity, over white.
+fn on_white(luma: u32, alpha: u8) -> u8 {
+    let alpha = u32::from(alpha);
+    ((luma * alpha + 255 * (255 - alpha)) / 255) as u8
 }
 
 impl CustomImage for Gray {
@@ -267,8 +366,8 @@ mod tests {
     fn a_canvas_signature_is_accepted_and_shrunk_for_print() {
         let png = canvas(600, 200);
         assert_eq!(check_signature(&png), Ok((600, 200)));
-        let prepared = prepare(&png).unwrap();
-        assert_eq!(prepared.pixels, (300, 100));
+        assert_eq!(prepare(&png, SHEET_PIXELS).unwrap().pixels, (150, 50));
+        assert_eq!(prepare(&png, CERTIFICATE_PIXELS).unwrap().pixels, (300, 100));
     }
 
     #[test]
@@ -316,6 +415,74 @@ mod tests {
         forged[16..20].copy_from_slice(&100_000u32.to_be_bytes());
         forged[20..24].copy_from_slice(&100_000u32.to_be_bytes());
         assert!(check_signature(&forged).is_err());
+    }
+
+    #[test]
+    fn shrinking_averages_blocks_of_pixels() {
+        // 601×201, black up to column 300, white after: three by three pixels per
+        // printed pixel, the last column and row of blocks partial.
+        let (width, height) = (601u32, 201u32);
+        let pixels: Vec<u8> = (0..height)
+            .flat_map(|_| (0..width).map(|x| if x < 301 { 0 } else { 255 }))
+            .collect();
+        let gray = decode(&encode(width, height, ColorType::Grayscale, &pixels), (300, 150))
+            .unwrap()
+            .gray;
+        assert_eq!((gray.width, gray.height), (201, 67));
+        let row = &gray.pixels[..201];
+        assert!(row[..100].iter().all(|&v| v == 0), "{row:?}");
+        assert_eq!(row[100], 170, "the block that straddles the edge: 2 of 3 columns white");
+        assert!(row[101..].iter().all(|&v| v == 255));
+        assert_eq!(gray.pixels.len(), 201 * 67);
+    }
+
+    #[test]
+    fn every_layout_is_flattened_on_white() {
+        let first = |png: Vec<u8>| decode(&png, CHECK_PIXELS).unwrap().gray.pixels[0];
+        // Black at half opacity is mid grey on paper; blue ink is dark grey; 16 bits per
+        // sample are read as 8.
+        assert_eq!(first(encode(2, 1, ColorType::GrayscaleAlpha, &[0, 128, 0, 255])), 127);
+        assert_eq!(first(encode(1, 1, ColorType::Rgb, &[20, 24, 90])), 30);
+        assert_eq!(first(encode(1, 1, ColorType::Rgba, &[20, 24, 90, 255])), 30);
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, 1, 1);
+        encoder.set_color(ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Sixteen);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&[0x10, 0xff]).unwrap();
+        writer.finish().unwrap();
+        assert_eq!(first(out), 0x10);
+    }
+
+    /// A PNG chunk: length, type, data, CRC of type and data.
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.sum().to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn interlaced_images_are_read_whole() {
+        // A 1×1 grey Adam7-interlaced image: only the first pass has a pixel (black).
+        use std::io::Write;
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&1u32.to_be_bytes());
+        ihdr.extend_from_slice(&1u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 0, 0, 0, 1]);
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        zlib.write_all(&[0, 0]).unwrap();
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(chunk(b"IHDR", &ihdr));
+        png.extend(chunk(b"IDAT", &zlib.finish().unwrap()));
+        png.extend(chunk(b"IEND", &[]));
+        let decoded = decode(&png, CHECK_PIXELS).unwrap();
+        assert_eq!(decoded.size, (1, 1));
+        assert_eq!(*decoded.gray.pixels, [0]);
     }
 
     #[test]

@@ -227,37 +227,53 @@ impl Fonts {
                 lines.push(Line::default());
                 continue;
             }
+            // Most text fits on one line: one shaping, kept as the line.
+            let whole = self.shape(paragraph, weight);
+            if whole.width <= max {
+                lines.push(whole);
+                continue;
+            }
+            // Segments start with a non-space (see `segments`), so `current` never does and
+            // `shaped` (the shaping of `current` without its trailing spaces) is the line.
             let mut current = String::new();
+            let mut shaped: Option<Line> = None;
             for segment in segments(paragraph) {
                 let candidate = format!("{current}{segment}");
-                if self.shape(candidate.trim_end(), weight).width <= max {
+                let line = self.shape(candidate.trim_end(), weight);
+                if line.width <= max {
                     current = candidate;
+                    shaped = Some(line);
                     continue;
                 }
-                if !current.trim().is_empty() {
-                    lines.push(self.shape(current.trim(), weight));
-                }
-                current = String::new();
-                if self.shape(segment.trim_end(), weight).width <= max {
+                lines.extend(shaped.take());
+                current.clear();
+                let alone = self.shape(segment.trim_end(), weight);
+                if alone.width <= max {
                     current.push_str(segment);
+                    shaped = Some(alone);
                     continue;
                 }
                 // The segment alone is too wide: break it between characters.
-                let mut piece = String::new();
                 for c in segment.chars() {
-                    let mut longer = piece.clone();
+                    let mut longer = current.clone();
                     longer.push(c);
-                    if !piece.is_empty() && !is_combining(c) && self.shape(longer.trim_end(), weight).width > max {
-                        lines.push(self.shape(piece.trim(), weight));
-                        piece = c.to_string();
+                    if current.is_empty() || is_combining(c) {
+                        current = longer;
+                        shaped = None;
+                        continue;
+                    }
+                    let line = self.shape(longer.trim_end(), weight);
+                    if line.width > max {
+                        lines.push(shaped.take().unwrap_or_else(|| self.shape(current.trim_end(), weight)));
+                        current = c.to_string();
                     } else {
-                        piece = longer;
+                        current = longer;
+                        shaped = Some(line);
                     }
                 }
-                current = piece;
             }
             if !current.trim().is_empty() {
-                lines.push(self.shape(current.trim(), weight));
+                lines.push(shaped.unwrap_or_else(|| self.shape(current.trim_end(), weight)));
             }
         }
         lines
