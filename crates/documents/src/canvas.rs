@@ -12,7 +12,7 @@ use krilla::surface::Surface;
 use krilla::{Document, SerializeSettings};
 
 use crate::DocumentError;
-use crate::text::{Block, Fonts, LEADING, Line};
+use crate::text::{Block, Fonts, LEADING, Line, Weight};
 
 /// A4 portrait, in points.
 pub(crate) const PAGE_WIDTH: f32 = 595.28;
@@ -20,6 +20,10 @@ pub(crate) const PAGE_HEIGHT: f32 = 841.89;
 pub(crate) const MARGIN: f32 = 36.0;
 /// Where page content must stop: room is kept below for the footer.
 pub(crate) const CONTENT_BOTTOM: f32 = PAGE_HEIGHT - MARGIN - 16.0;
+
+/// DejaVu Sans's ascent and descent (hhea: 1901 and 483 units of 2048), in ems.
+const ASCENT: f32 = 0.928;
+const DESCENT: f32 = 0.236;
 
 /// Horizontal placement of a line in a box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +85,9 @@ impl Page {
             Align::Center => x + (width - w) / 2.0,
             Align::Right => x + width - w,
         };
-        // The baseline sits at about 80 % of the line's height (DejaVu's ascent is 0.93 em;
-        // with the leading this keeps accents inside the line box).
-        let baseline = top + size * (LEADING - 0.22) + size * 0.02;
+        // DejaVu Sans rises 0.93 em above its baseline and falls 0.24 em below: centred in the
+        // line's height, the baseline is 0.95 em down and accents and descenders stay inside.
+        let baseline = top + size * ((LEADING - (ASCENT + DESCENT)) / 2.0 + ASCENT);
         self.items.push(Item::Text {
             x: left,
             baseline,
@@ -127,6 +131,19 @@ impl Page {
             image,
         });
     }
+}
+
+/// `left` and `page n/total` under the content, on every page.
+pub(crate) fn footer(fonts: &Fonts, page: &mut Page, left: &str, locale: i18n::Locale, n: usize, total: usize) {
+    let width = PAGE_WIDTH - 2.0 * MARGIN;
+    let top = CONTENT_BOTTOM + 6.0;
+    page.rule(MARGIN, top - 2.0, PAGE_WIDTH - MARGIN, top - 2.0, 0.4);
+    let number = locale.tf("documents.page", &[("n", &n), ("total", &total)]);
+    let number = fonts.shape(&number, Weight::Regular);
+    let number_width = number.width_at(7.0);
+    page.line(number, 7.0, MARGIN, top, width, Align::Right);
+    let block = fonts.fit(left, Weight::Regular, 7.0, 5.5, width - number_width - 12.0, 1);
+    page.block(block, MARGIN, top, width - number_width - 12.0, Align::Left);
 }
 
 /// Document-level information written into the PDF.

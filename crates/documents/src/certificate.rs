@@ -5,9 +5,8 @@
 //! the action (the four natures listed, the right one ticked), the dates, the hours carried
 //! out, the commitment to keep the evidence, the place and date of issue and the signature.
 
-use crate::canvas::{self, Align, CONTENT_BOTTOM, Info, MARGIN, PAGE_WIDTH, Page};
+use crate::canvas::{self, Align, CONTENT_BOTTOM, Info, MARGIN, PAGE_WIDTH, Page, footer};
 use crate::model::{ActionNature, CertificateInput};
-use crate::sheet::footer;
 use crate::signature;
 use crate::text::{Block, Fonts, LEADING, Weight, fonts};
 use crate::{DocumentError, format};

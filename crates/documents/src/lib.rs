@@ -99,6 +99,10 @@ pub enum DocumentError {
 
 /// The attendance sheet of one session (one entry in `sessions`) or of a course over a period
 /// (several), as a PDF.
+///
+/// CPU-bound (a 40-page course sheet takes about 0.1 s with typed signatures, 0.5 s of CPU
+/// with 1,200 drawn ones): call it off the async runtime (`spawn_blocking`). Drawn signatures
+/// are decoded on up to four threads of its own.
 pub fn attendance_sheet(input: &SheetInput) -> Result<Vec<u8>, DocumentError> {
     sheet::render(input)
 }

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use i18n::Locale;
 use jiff::tz::TimeZone;
 
-use crate::canvas::{self, Align, CONTENT_BOTTOM, Info, MARGIN, PAGE_WIDTH, Page};
+use crate::canvas::{self, Align, CONTENT_BOTTOM, Info, MARGIN, PAGE_WIDTH, Page, footer};
 use crate::model::{Attendee, Part, SheetInput, SheetSession, SignatureKind};
 use crate::signature::{self, Prepared};
 use crate::text::{Fonts, LEADING, Weight, fonts};
@@ -74,18 +74,6 @@ pub(crate) fn render(input: &SheetInput) -> Result<Vec<u8>, DocumentError> {
             language: locale.as_str(),
         },
     )
-}
-
-/// `left` and `page n/total` under the content.
-pub(crate) fn footer(fonts: &Fonts, page: &mut Page, left: &str, locale: Locale, n: usize, total: usize) {
-    let top = CONTENT_BOTTOM + 6.0;
-    page.rule(MARGIN, top - 2.0, PAGE_WIDTH - MARGIN, top - 2.0, 0.4);
-    let number = locale.tf("documents.page", &[("n", &n), ("total", &total)]);
-    let number = fonts.shape(&number, Weight::Regular);
-    let number_width = number.width_at(7.0);
-    page.line(number, 7.0, MARGIN, top, WIDTH, Align::Right);
-    let block = fonts.fit(left, Weight::Regular, 7.0, 5.5, WIDTH - number_width - 12.0, 1);
-    page.block(block, MARGIN, top, WIDTH - number_width - 12.0, Align::Left);
 }
 
 /// Where a half-day's three columns are.
@@ -452,6 +440,8 @@ impl<'a> SessionWriter<'a> {
         self.ensure(pages, height + MIN_ROW);
         let top = self.y;
         self.page.fill(MARGIN, top, WIDTH, height, SECTION_GRAY);
+        // The fill covers half of the line above: drawn again on top of it.
+        self.page.rule(MARGIN, top, MARGIN + WIDTH, top, 0.4);
         let line = self.fonts.shape(self.locale.t(key), Weight::Bold);
         self.page
             .line(line, 8.0, MARGIN + PAD, top + PAD, WIDTH - 2.0 * PAD, Align::Left);
@@ -564,20 +554,14 @@ impl<'a> SessionWriter<'a> {
         };
         let at = self.signed_at(signature.signed_at, part);
         match (&signature.kind, prepared) {
-            (SignatureKind::Drawn(_), Some(prepared)) => {
+            (SignatureKind::Drawn(_), prepared) => {
                 let caption = locale.tf("documents.sheet.signed_drawn", &[("time", &at)]);
                 SignatureCell::Drawn {
                     prepared,
                     caption: fonts.fit(&caption, Weight::Regular, CAPTION_SIZE, 5.0, inner, 2),
                 }
             }
-            (kind, _) => {
-                // A drawn signature always comes prepared (`prepare_signatures`); were it not,
-                // the time it was given still prints.
-                let name = match kind {
-                    SignatureKind::Typed(name) => name.as_str(),
-                    SignatureKind::Drawn(_) => "",
-                };
+            (SignatureKind::Typed(name), _) => {
                 let caption = locale.tf("documents.sheet.signed_typed", &[("time", &at)]);
                 SignatureCell::Typed {
                     name: fonts.fit(name, Weight::Regular, 8.0, MIN_SIZE, inner, 2),
@@ -608,6 +592,7 @@ impl<'a> SessionWriter<'a> {
         self.ensure(pages, height);
         let top = self.y;
         self.page.fill(MARGIN, top, WIDTH, height, SECTION_GRAY);
+        self.page.rule(MARGIN, top, MARGIN + WIDTH, top, 0.8);
         let label = fonts.fit(
             locale.t("documents.sheet.total"),
             Weight::Bold,
@@ -723,8 +708,9 @@ impl<'a> SessionWriter<'a> {
 
 /// What a signature cell shows.
 enum SignatureCell {
+    /// The image (prepared before layout, so always there; the caption alone would do).
     Drawn {
-        prepared: Prepared,
+        prepared: Option<Prepared>,
         caption: crate::text::Block,
     },
     Typed {
@@ -746,7 +732,9 @@ impl SignatureCell {
     fn draw(self, page: &mut Page, x: f32, top: f32, width: f32) {
         match self {
             SignatureCell::Drawn { prepared, caption } => {
-                page.image(prepared.image, prepared.pixels, x, top, width, SIGNATURE_HEIGHT);
+                if let Some(prepared) = prepared {
+                    page.image(prepared.image, prepared.pixels, x, top, width, SIGNATURE_HEIGHT);
+                }
                 page.block(caption, x, top + SIGNATURE_HEIGHT + 1.0, width, Align::Center);
             }
             SignatureCell::Typed { name, caption } => {

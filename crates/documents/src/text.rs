@@ -110,11 +110,12 @@ impl Fonts {
     /// boxes): CJK, Indic and other scripts DejaVu Sans does not cover.
     pub(crate) fn missing_glyphs(&self, text: &str) -> Vec<char> {
         let face = &self.regular.shaper;
-        let mut missing: Vec<char> = text
-            .chars()
-            .filter(|c| !c.is_whitespace() && !c.is_control() && face.glyph_index(*c).is_none())
-            .collect();
-        missing.dedup();
+        let mut missing: Vec<char> = Vec::new();
+        for c in text.chars() {
+            if !c.is_whitespace() && !c.is_control() && face.glyph_index(c).is_none() && !missing.contains(&c) {
+                missing.push(c);
+            }
+        }
         missing
     }
 }
@@ -375,7 +376,7 @@ mod tests {
         ] {
             assert_eq!(fonts.missing_glyphs(sample), Vec::<char>::new(), "{sample}");
         }
-        assert_eq!(fonts.missing_glyphs("王小明"), vec!['王', '小', '明']);
+        assert_eq!(fonts.missing_glyphs("王小明 明"), vec!['王', '小', '明']);
     }
 
     #[test]
