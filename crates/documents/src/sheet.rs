@@ -33,7 +33,6 @@ const SECTION_GRAY: u8 = 238;
 pub(crate) fn render(input: &SheetInput) -> Result<Vec<u8>, DocumentError> {
     let fonts = fonts()?;
     let first = input.sessions.first().ok_or(DocumentError::NoSessions)?;
-    let footer_zone = format::zone(&first.time_zone)?;
     let locale = input.locale;
     for session in &input.sessions {
         format::zone(&session.time_zone)?;
@@ -55,7 +54,7 @@ pub(crate) fn render(input: &SheetInput) -> Result<Vec<u8>, DocumentError> {
                 "when",
                 &i18n::format_short(input.generated_at, &first.time_zone, locale),
             ),
-            ("zone", &footer_zone.iana_name().unwrap_or(&first.time_zone)),
+            ("zone", &first.time_zone),
         ],
     );
     let left = format!(
