@@ -181,6 +181,10 @@ macro_rules! catalogue {
             ("api", include_str!(concat!("../locales/", $lang, "/api.txt"))),
             ("jitsi", include_str!(concat!("../locales/", $lang, "/jitsi.txt"))),
             ("mail", include_str!(concat!("../locales/", $lang, "/mail.txt"))),
+            (
+                "documents",
+                include_str!(concat!("../locales/", $lang, "/documents.txt")),
+            ),
         ]
     };
 }
