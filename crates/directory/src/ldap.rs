@@ -110,10 +110,7 @@ impl Directory {
             .with_search_options(SearchOptions::new().sizelimit(2))
             .search(&config.base_dn, Scope::Subtree, &filter, attributes)
             .await
-            .map_err(|source| Error::Ldap {
-                during: "user search",
-                source,
-            })?;
+            .map_err(ldap_error("user search"))?;
         let (entries, done) = (result.0, result.1);
         if done.rc == RC_SIZE_LIMIT_EXCEEDED || entries.len() > 1 {
             tracing::warn!(filter = %filter, "LDAP: more than one entry matches a login");
@@ -147,10 +144,7 @@ impl Directory {
             .op(ldap)
             .simple_bind(&entry.dn, password)
             .await
-            .map_err(|source| Error::Ldap {
-                during: "user bind",
-                source,
-            })?;
+            .map_err(ldap_error("user bind"))?;
         match bind.rc {
             0 => {}
             RC_INVALID_CREDENTIALS => {
@@ -190,10 +184,7 @@ impl Directory {
                 .op(ldap)
                 .search(dn, Scope::Base, &filter, ["1.1"])
                 .await
-                .map_err(|source| Error::Ldap {
-                    during: "nested group search",
-                    source,
-                })?;
+                .map_err(ldap_error("nested group search"))?;
             if result.1.rc != 0 {
                 return Err(result_error("nested group search", &result.1));
             }
@@ -218,10 +209,7 @@ impl Directory {
                     ["userAccountControl", "pwdAccountLockedTime"],
                 )
                 .await
-                .map_err(|source| Error::Ldap {
-                    during: "account lookup",
-                    source,
-                })?;
+                .map_err(ldap_error("account lookup"))?;
             match result.1.rc {
                 0 => {}
                 RC_NO_SUCH_OBJECT => return Ok(AccountState::Gone),
@@ -248,10 +236,7 @@ impl Directory {
                 .op(&mut ldap)
                 .search(&self.config.base_dn, Scope::Base, "(objectClass=*)", ["1.1"])
                 .await
-                .map_err(|source| Error::Ldap {
-                    during: "base DN lookup",
-                    source,
-                })?;
+                .map_err(ldap_error("base DN lookup"))?;
             match result.1.rc {
                 0 if !result.0.is_empty() => {}
                 0 | RC_NO_SUCH_OBJECT => {
@@ -268,10 +253,7 @@ impl Directory {
                     .op(&mut ldap)
                     .search("", Scope::Base, "(objectClass=*)", ["supportedCapabilities"])
                     .await
-                    .map_err(|source| Error::Ldap {
-                        during: "root DSE",
-                        source,
-                    })?;
+                    .map_err(ldap_error("root DSE"))?;
                 let is_ad = root.0.into_iter().next().is_some_and(|e| {
                     values(&SearchEntry::construct(e), "supportedCapabilities")
                         .iter()
@@ -306,10 +288,7 @@ impl Directory {
         }
         let (conn, ldap) = LdapConnAsync::with_settings(settings, &self.config.url)
             .await
-            .map_err(|source| Error::Ldap {
-                during: "connect",
-                source,
-            })?;
+            .map_err(ldap_error("connect"))?;
         tokio::spawn(async move {
             if let Err(e) = conn.drive().await {
                 tracing::debug!("LDAP connection ended: {e}");
@@ -326,10 +305,7 @@ impl Directory {
             .op(ldap)
             .simple_bind(&self.config.bind_dn, self.bind_password.expose())
             .await
-            .map_err(|source| Error::Ldap {
-                during: "service bind",
-                source,
-            })?;
+            .map_err(ldap_error("service bind"))?;
         match result.rc {
             0 => Ok(()),
             RC_INVALID_CREDENTIALS => Err(Error::Directory {
@@ -343,6 +319,13 @@ impl Directory {
     /// The connection, with the configured timeout for its next operation.
     fn op<'a>(&self, ldap: &'a mut Ldap) -> &'a mut Ldap {
         ldap.with_timeout(self.config.timeout())
+    }
+}
+
+fn ldap_error(during: &'static str) -> impl FnOnce(ldap3::LdapError) -> Error {
+    move |source| Error::Ldap {
+        during,
+        source: Box::new(source),
     }
 }
 

@@ -125,7 +125,7 @@ pub enum Error {
     Ldap {
         during: &'static str,
         #[source]
-        source: ldap3::LdapError,
+        source: Box<ldap3::LdapError>,
     },
     #[error("LDAP {during}: {problem}")]
     Directory { during: &'static str, problem: String },
