@@ -63,7 +63,7 @@ pub struct OidcProviderConfig {
     /// Must include `openid`.
     pub scopes: Vec<String>,
     /// The claim holding the person's groups: an array of strings, or one string separated by
-    /// spaces or commas.
+    /// spaces, commas or semicolons.
     pub groups_claim: String,
     /// The role of an account created by this provider when none of its groups is mapped.
     pub default_role: Role,

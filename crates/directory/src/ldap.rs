@@ -113,7 +113,8 @@ impl Directory {
             .map_err(ldap_error("user search"))?;
         let (entries, done) = (result.0, result.1);
         if done.rc == RC_SIZE_LIMIT_EXCEEDED || entries.len() > 1 {
-            tracing::warn!(filter = %filter, "LDAP: more than one entry matches a login");
+            // The login itself stays out of the log: people sometimes type their password there.
+            tracing::warn!(base = %config.base_dn, "LDAP: more than one entry matches a login; refused");
             return Err(Error::AmbiguousLogin { count: entries.len() });
         }
         if done.rc != 0 {

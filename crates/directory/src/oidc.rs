@@ -483,7 +483,8 @@ fn token_kid(token: &IdToken) -> Option<String> {
     header.get("kid")?.as_str().map(str::to_owned)
 }
 
-/// A group claim: an array of strings, or one string of names separated by spaces or commas.
+/// A group claim: an array of strings, or one string of names separated by spaces, commas or
+/// semicolons (LemonLDAP::NG's multi-valued session attributes use "; ").
 fn groups_from_claim(value: &serde_json::Value) -> Vec<String> {
     let mut groups: Vec<String> = match value {
         serde_json::Value::Array(items) => items
@@ -494,7 +495,7 @@ fn groups_from_claim(value: &serde_json::Value) -> Vec<String> {
             .map(str::to_owned)
             .collect(),
         serde_json::Value::String(s) => s
-            .split(|c: char| c == ',' || c.is_whitespace())
+            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
             .filter(|g| !g.is_empty())
             .map(str::to_owned)
             .collect(),

@@ -54,42 +54,25 @@ struct Peer {
 
 impl Peer {
     async fn start(options: Options) -> Peer {
-        let port = free_port();
-        let settings = json!({
-            "port": port,
-            "issuer": format!("http://127.0.0.1:{port}"),
-            "redirect_uri": REDIRECT_URI,
-            "post_logout_redirect_uri": POST_LOGOUT,
-            "alg": options.alg,
-            "kid": "key-1",
-            "id_token_ttl": ID_TOKEN_TTL,
-            "claims_in_id_token": options.claims_in_id_token,
-            "logout": options.logout,
-            "accounts": {
-                "alice": {
-                    "email": "alice@example.org",
-                    "email_verified": true,
-                    "name": "Alice Martin",
-                    "groups": ["staff", "it", "unmapped"],
-                },
-                "bob": {
-                    "email": "bob@example.org",
-                    "email_verified": false,
-                    "name": "Bob Durand",
-                    "groups": "teachers,other",
-                },
-            },
-        });
         let dir = TempDir::new("oidc");
-        let child = spawn(&settings, &dir);
-        let peer = Peer {
-            child,
-            port,
-            dir,
-            settings,
-        };
-        wait_for_port(port, "oidc-provider", &peer.dir.join("provider.log")).await;
-        peer
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let settings = settings(port, &options);
+            let mut child = spawn(&settings, &dir);
+            match wait_for_port(&mut child, port, "oidc-provider", &dir.join("provider.log")).await {
+                Ok(()) => {
+                    return Peer {
+                        child,
+                        port,
+                        dir,
+                        settings,
+                    };
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        panic!("oidc-provider did not start: {failures:#?}");
     }
 
     /// Stops the provider and starts it again on the same port with a new key named `kid`.
@@ -98,7 +81,10 @@ impl Peer {
         let _ = self.child.wait();
         self.settings["kid"] = json!(kid);
         self.child = spawn(&self.settings, &self.dir);
-        wait_for_port(self.port, "oidc-provider", &self.dir.join("provider.log")).await;
+        let log = self.dir.join("provider.log");
+        if let Err(e) = wait_for_port(&mut self.child, self.port, "oidc-provider", &log).await {
+            panic!("oidc-provider did not restart: {e}");
+        }
     }
 
     fn issuer(&self) -> String {
@@ -139,6 +125,34 @@ impl Drop for Peer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn settings(port: u16, options: &Options) -> Value {
+    json!({
+        "port": port,
+        "issuer": format!("http://127.0.0.1:{port}"),
+        "redirect_uri": REDIRECT_URI,
+        "post_logout_redirect_uri": POST_LOGOUT,
+        "alg": options.alg,
+        "kid": "key-1",
+        "id_token_ttl": ID_TOKEN_TTL,
+        "claims_in_id_token": options.claims_in_id_token,
+        "logout": options.logout,
+        "accounts": {
+            "alice": {
+                "email": "alice@example.org",
+                "email_verified": true,
+                "name": "Alice Martin",
+                "groups": ["staff", "it", "unmapped"],
+            },
+            "bob": {
+                "email": "bob@example.org",
+                "email_verified": false,
+                "name": "Bob Durand",
+                "groups": "teachers,other",
+            },
+        },
+    })
 }
 
 fn spawn(settings: &Value, dir: &TempDir) -> Child {

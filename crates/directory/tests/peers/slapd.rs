@@ -154,7 +154,6 @@ struct Slapd {
 impl Slapd {
     async fn start(tls: bool) -> Slapd {
         let dir = TempDir::new("slapd");
-        let (port, ldaps_port) = (free_port(), free_port());
         let tls_lines = if tls {
             make_authority(dir.path(), "ca");
             make_authority(dir.path(), "wrong");
@@ -198,23 +197,46 @@ impl Slapd {
         let conf_path = dir.join("slapd.conf");
         std::fs::write(&conf_path, conf).expect("write slapd.conf");
         let log = dir.join("slapd.log");
-        let log_file = std::fs::File::create(&log).expect("create the log");
-        let urls = if tls {
-            format!("ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{ldaps_port}/")
-        } else {
-            format!("ldap://127.0.0.1:{port}/")
-        };
-        let child = match Command::new("slapd")
-            .arg("-f")
-            .arg(&conf_path)
-            .args(["-h", &urls, "-d", "0"])
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log handle"))
-            .stderr(log_file)
-            .spawn()
-        {
-            Ok(child) => child,
-            Err(e) => panic!("cannot start slapd ({e}). {INSTALL}"),
+        let mut failures = Vec::new();
+        let mut started = None;
+        for _ in 0..3 {
+            let (port, ldaps_port) = (free_port(), free_port());
+            let urls = if tls {
+                format!("ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{ldaps_port}/")
+            } else {
+                format!("ldap://127.0.0.1:{port}/")
+            };
+            let log_file = std::fs::File::create(&log).expect("create the log");
+            let mut child = match Command::new("slapd")
+                .arg("-f")
+                .arg(&conf_path)
+                .args(["-h", &urls, "-d", "0"])
+                .stdin(Stdio::null())
+                .stdout(log_file.try_clone().expect("log handle"))
+                .stderr(log_file)
+                .spawn()
+            {
+                Ok(child) => child,
+                Err(e) => panic!("cannot start slapd ({e}). {INSTALL}"),
+            };
+            let mut listening = wait_for_port(&mut child, port, "slapd", &log).await;
+            if tls && listening.is_ok() {
+                listening = wait_for_port(&mut child, ldaps_port, "slapd (ldaps)", &log).await;
+            }
+            match listening {
+                Ok(()) => {
+                    started = Some((child, port, ldaps_port));
+                    break;
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    failures.push(e);
+                }
+            }
+        }
+        let Some((child, port, ldaps_port)) = started else {
+            panic!("slapd did not start: {failures:#?}");
         };
         let slapd = Slapd {
             child,
@@ -222,10 +244,6 @@ impl Slapd {
             port,
             ldaps_port,
         };
-        wait_for_port(port, "slapd", &log).await;
-        if tls {
-            wait_for_port(ldaps_port, "slapd (ldaps)", &log).await;
-        }
         slapd.ldif("ldapadd", ENTRIES);
         slapd.ldif(
             "ldapmodify",

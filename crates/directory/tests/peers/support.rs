@@ -2,7 +2,7 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -45,17 +45,27 @@ impl Drop for TempDir {
     }
 }
 
-/// Waits until something accepts connections on the port.
-pub async fn wait_for_port(port: u16, what: &str, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+/// Waits until `child` accepts connections on the port. `Err` with its output when it exited
+/// first (the port was taken meanwhile, say): the caller may try another port.
+pub async fn wait_for_port(child: &mut Child, port: u16, what: &str, log: &Path) -> Result<(), String> {
+    let read_log = || std::fs::read_to_string(log).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "{what} exited ({status}) before listening on port {port}:\n{}",
+                read_log()
+            ));
+        }
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return;
+            return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let log = std::fs::read_to_string(log).unwrap_or_default();
-    panic!("{what} did not listen on port {port} within 20 s. Its output:\n{log}");
+    panic!(
+        "{what} did not listen on port {port} within 60 s. Its output:\n{}",
+        read_log()
+    );
 }
 
 /// Runs a command that must succeed; panics with its output otherwise, or with `install` when
