@@ -33,7 +33,9 @@ pub struct AdminConfig {
     /// Accept a server that offers no STARTTLS. Only for a server on a loopback
     /// address (tests, a Prosody on the same machine): any other address is refused.
     pub allow_plain: bool,
-    /// Longest wait for one step ([`DEFAULT_TIMEOUT`]).
+    /// Longest wait for one step ([`DEFAULT_TIMEOUT`]): the TCP connection, one
+    /// command's answer; connecting, TLS, authentication and binding together get
+    /// three times this.
     pub timeout: Duration,
     /// Largest stanza read from the server ([`DEFAULT_MAX_STANZA_BYTES`]).
     pub max_stanza_bytes: usize,

@@ -2,7 +2,7 @@
 //! binding, then IQ requests and their answers.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -279,18 +279,8 @@ async fn handshake(
         xml = XmlStream::new(Transport::Tls(Box::new(tls)), cfg.max_stanza_bytes);
         features = open_stream(&mut xml, &domain, Some(&admin)).await?;
         true
-    } else if !cfg.allow_plain {
-        return Err(Error::Tls(format!(
-            "{} offers no STARTTLS; enable mod_tls with a certificate for {domain} (plain TCP is only for tests on a loopback address)",
-            cfg.address()
-        )));
-    } else if !peer.ip().is_loopback() {
-        return Err(Error::Config(format!(
-            "allow_plain is set but {} ({}) is not a loopback address: the admin password would cross the network in the clear",
-            cfg.address(),
-            peer.ip()
-        )));
     } else {
+        plain_allowed(cfg, &domain, peer.ip())?;
         false
     };
 
@@ -330,6 +320,24 @@ async fn handshake(
         }
     }
     Ok(conn)
+}
+
+/// Whether we may go on without TLS with a server that offers no STARTTLS: only
+/// when the configuration allows it and the server is on a loopback address.
+fn plain_allowed(cfg: &AdminConfig, domain: &str, peer: IpAddr) -> Result<()> {
+    if !cfg.allow_plain {
+        return Err(Error::Tls(format!(
+            "{} offers no STARTTLS; enable mod_tls with a certificate for {domain} (plain TCP is only for tests on a loopback address)",
+            cfg.address()
+        )));
+    }
+    if !peer.is_loopback() {
+        return Err(Error::Config(format!(
+            "allow_plain is set but {} ({peer}) is not a loopback address: the admin password would cross the network in the clear",
+            cfg.address()
+        )));
+    }
+    Ok(())
 }
 
 /// Sends our stream header and reads the server's, then its features.
@@ -619,6 +627,19 @@ mod tests {
             stream_error(&e).to_string(),
             "XMPP protocol error: the server ended the stream: host-unknown: no such host"
         );
+    }
+
+    #[test]
+    fn plain_tcp_needs_the_option_and_a_loopback_address() {
+        let mut cfg = AdminConfig::new("x", "d.test", "admin@d.test", "pw");
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        let loopback6: IpAddr = "::1".parse().unwrap();
+        let lan: IpAddr = "192.168.1.20".parse().unwrap();
+        assert!(matches!(plain_allowed(&cfg, "d.test", loopback), Err(Error::Tls(_))));
+        cfg.allow_plain = true;
+        plain_allowed(&cfg, "d.test", loopback).unwrap();
+        plain_allowed(&cfg, "d.test", loopback6).unwrap();
+        assert!(matches!(plain_allowed(&cfg, "d.test", lan), Err(Error::Config(m)) if m.contains("192.168.1.20")));
     }
 
     #[test]

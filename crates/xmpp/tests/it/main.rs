@@ -1,5 +1,7 @@
-//! Peer tests: the admin client against a real Prosody. `.ci/test` requires the
-//! `prosody_admin::` tests to have run.
+//! The admin client against a real Prosody (`prosody_admin`, which `.ci/test`
+//! requires to have run) and against servers that misbehave on purpose
+//! (`hostile_server`).
 
+mod hostile_server;
 mod peer;
 mod prosody_admin;
