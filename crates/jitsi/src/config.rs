@@ -124,6 +124,138 @@ pub fn prosody_config(input: &ConfigInput<'_>) -> String {
     out
 }
 
+/// The module versions the printed "secure domain" configuration assumes.
+pub const SECURE_DOMAIN_ASSUMED_VERSIONS: &str = "Prosody 0.12 or 13 (mod_admin_adhoc: XEP-0133 account commands, admins per VirtualHost), jitsi-meet-prosody 2.0.x (Debian), Jicofo 1.0 with jicofo.conf (HOCON)";
+
+/// What `jitsi-config` needs for a Jitsi server of kind `secure-domain`: Prosody
+/// accounts (`internal_hashed`) for the hosts, which Dialogue creates, re-passwords
+/// and removes over XMPP as `admin_jid`; everyone else joins as a guest of the
+/// anonymous domain `guest.<xmpp_domain>`. No tokens.
+#[derive(Debug, Clone, Copy)]
+pub struct SecureDomainInput<'a> {
+    /// Dialogue's name for this Jitsi server (`--server NAME`).
+    pub server_name: &'a str,
+    /// The XMPP domain (Prosody's VirtualHost), e.g. `meet.example.org`.
+    pub xmpp_domain: &'a str,
+    /// The account Dialogue logs in as to manage the hosts' accounts, e.g.
+    /// `dialogue@meet.example.org`.
+    pub admin_jid: &'a str,
+}
+
+/// The anonymous VirtualHost of a secure-domain server: `guest.<domain>`.
+pub fn guest_domain(xmpp_domain: &str) -> String {
+    format!("guest.{xmpp_domain}")
+}
+
+/// The blocks of a secure-domain server's configuration, in print order.
+pub fn secure_domain_sections(input: &SecureDomainInput<'_>) -> Vec<ConfigSection> {
+    let domain = input.xmpp_domain;
+    let guest = guest_domain(domain);
+    let prosody_file = format!("/etc/prosody/conf.d/{domain}.cfg.lua");
+    let (admin_user, admin_host) = input.admin_jid.split_once('@').unwrap_or((input.admin_jid, domain));
+
+    let mut vh = String::new();
+    vh.push_str(&format!("VirtualHost {}\n", lua_str(domain)));
+    vh.push_str("    authentication = \"internal_hashed\" -- hosts log in with a Prosody account Dialogue manages\n");
+    vh.push_str(&format!(
+        "    -- create Dialogue's admin account once: prosodyctl register {} {} '<its password>'\n",
+        lua_comment(admin_user),
+        lua_comment(admin_host)
+    ));
+    vh.push_str(&format!("    admins = {{ {} }}\n", lua_str(input.admin_jid)));
+    vh.push_str(&format!(
+        "    -- Dialogue logs in on port 5222 with STARTTLS and checks the certificate for {}: use one it trusts (public, or from an authority given to Dialogue as its CA file). Jitsi Meet's BOSH/WebSocket count as encrypted (consider_bosh_secure, consider_websocket_secure in the Debian configuration).\n",
+        lua_comment(domain)
+    ));
+    vh.push_str("    c2s_require_encryption = true\n");
+    vh.push_str("    modules_enabled = {\n");
+    for module in [
+        "bosh",
+        "websocket",
+        "smacks",
+        "ping",
+        "speakerstats",
+        "external_services",
+        "conference_duration",
+        "end_conference",
+        "muc_lobby_rooms",
+        "muc_breakout_rooms",
+        "av_moderation",
+        "room_metadata",
+    ] {
+        vh.push_str(&format!("        {};\n", lua_str(module)));
+    }
+    vh.push_str("        \"admin_adhoc\"; -- Dialogue: XEP-0133 account commands for the admins above\n");
+    vh.push_str("    }\n");
+
+    let mut guest_vh = String::new();
+    guest_vh.push_str(&format!("VirtualHost {}\n", lua_str(&guest)));
+    guest_vh.push_str("    authentication = \"anonymous\"\n");
+    guest_vh.push_str("    c2s_require_encryption = false\n");
+
+    let jicofo = format!(
+        "jicofo {{\n  authentication {{\n    enabled = true\n    type = XMPP\n    login-url = {}\n  }}\n}}\n",
+        js_str(domain)
+    );
+    let configjs = format!("        anonymousdomain: {},\n", js_str(&guest));
+    let configjs_file = format!("/etc/jitsi/meet/{domain}-config.js");
+
+    vec![
+        ConfigSection {
+            comment: format!(
+                "-- File {prosody_file}: set these in the existing VirtualHost {} block; its modules_enabled list is replaced (Debian defaults + admin_adhoc): keep any other module you had.",
+                lua_str(domain)
+            ),
+            file: prosody_file.clone(),
+            syntax: ConfigSyntax::Lua,
+            body: vh,
+        },
+        ConfigSection {
+            comment: format!(
+                "-- File {prosody_file}: new VirtualHost at the end of the file (a block runs to the next VirtualHost or Component): guests join without an account and wait until a host has opened the room."
+            ),
+            file: prosody_file,
+            syntax: ConfigSyntax::Lua,
+            body: guest_vh,
+        },
+        ConfigSection {
+            comment: "# File /etc/jitsi/jicofo/jicofo.conf: append; HOCON merges it into the existing jicofo { } block (rooms are created only by someone who logged in).".to_owned(),
+            file: "/etc/jitsi/jicofo/jicofo.conf".to_owned(),
+            syntax: ConfigSyntax::Hocon,
+            body: jicofo,
+        },
+        ConfigSection {
+            comment: format!(
+                "// File {configjs_file}: inside `hosts: {{` of `var config = {{`, next to `domain:` (guests use the anonymous domain)."
+            ),
+            file: configjs_file,
+            syntax: ConfigSyntax::JavaScript,
+            body: configjs,
+        },
+    ]
+}
+
+/// The complete text `dialogue jitsi-config --server NAME` prints for a
+/// secure-domain server: a header line naming what it assumes, then each block
+/// preceded by one comment line saying which file it goes in.
+pub fn secure_domain_config(input: &SecureDomainInput<'_>) -> String {
+    let mut out = String::with_capacity(2048);
+    out.push_str(&format!(
+        "-- Dialogue jitsi-config for Jitsi server {:?} (secure domain). Assumes: {SECURE_DOMAIN_ASSUMED_VERSIONS}.\n",
+        input.server_name
+    ));
+    for section in secure_domain_sections(input) {
+        out.push('\n');
+        out.push_str(&section.comment);
+        out.push('\n');
+        out.push_str(&section.body);
+        if !section.body.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
 fn self_hosted_sections(input: &ConfigInput<'_>) -> Vec<ConfigSection> {
     let domain = input.xmpp_domain;
     let muc = input
@@ -332,6 +464,12 @@ fn lua_str(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// A string literal valid in JavaScript and HOCON alike (JSON's quoting).
+fn js_str(s: &str) -> String {
+    // Serialising a &str to JSON cannot fail.
+    serde_json::to_string(s).unwrap_or_else(|_| String::from("\"\""))
 }
 
 /// Text safe inside a Lua `--` comment (no line breaks).
@@ -634,5 +772,97 @@ mod tests {
             let header = prosody_config(&inp).lines().next().unwrap().to_owned();
             luac_check(&format!("{header}\n{lua}")).unwrap_or_else(|e| panic!("{e}\n{lua}"));
         }
+    }
+
+    fn secure(admin_jid: &str) -> SecureDomainInput<'_> {
+        SecureDomainInput {
+            server_name: "salle",
+            xmpp_domain: "meet.example.org",
+            admin_jid,
+        }
+    }
+
+    #[test]
+    fn secure_domain_config_contents() {
+        let text = secure_domain_config(&secure("dialogue@meet.example.org"));
+        let first = text.lines().next().unwrap();
+        assert!(first.starts_with("-- Dialogue jitsi-config for Jitsi server \"salle\" (secure domain). Assumes: "));
+        assert!(first.contains("mod_admin_adhoc"));
+        for needle in [
+            "VirtualHost \"meet.example.org\"\n",
+            "    authentication = \"internal_hashed\"",
+            "    admins = { \"dialogue@meet.example.org\" }\n",
+            "prosodyctl register dialogue meet.example.org '<its password>'",
+            "    c2s_require_encryption = true\n",
+            "        \"admin_adhoc\";",
+            "VirtualHost \"guest.meet.example.org\"\n    authentication = \"anonymous\"\n    c2s_require_encryption = false\n",
+            "  authentication {\n    enabled = true\n    type = XMPP\n    login-url = \"meet.example.org\"\n  }\n",
+            "        anonymousdomain: \"guest.meet.example.org\",\n",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+        // No token settings on a server without tokens.
+        for absent in [
+            "app_secret",
+            "asap_key_server",
+            "token_verification",
+            "allow_empty_token",
+            "\"token\"",
+        ] {
+            assert!(!text.contains(absent), "{absent:?} in\n{text}");
+        }
+        // The main host's authentication is set once, before the guest host's.
+        assert_eq!(text.matches("authentication = \"internal_hashed\"").count(), 1);
+        assert!(text.find("internal_hashed").unwrap() < text.find("\"anonymous\"").unwrap());
+    }
+
+    #[test]
+    fn secure_domain_blocks_name_their_file_and_are_balanced() {
+        let sections = secure_domain_sections(&secure("dialogue@meet.example.org"));
+        assert_eq!(sections.len(), 4);
+        let text = secure_domain_config(&secure("dialogue@meet.example.org"));
+        for s in &sections {
+            assert!(s.comment.contains(&s.file), "{}", s.comment);
+            assert!(!s.comment.contains('\n'));
+            assert!(text.contains(&format!("{}\n{}", s.comment, s.body)));
+            let comments: &[&str] = match s.syntax {
+                ConfigSyntax::Lua => &["--"],
+                ConfigSyntax::Hocon => &["#", "//"],
+                ConfigSyntax::JavaScript => &["//"],
+                ConfigSyntax::Text => &[],
+            };
+            balanced(&s.body, comments).unwrap_or_else(|e| panic!("{}: {e}\n{}", s.file, s.body));
+        }
+        let js = sections.last().unwrap();
+        assert_eq!(js.syntax, ConfigSyntax::JavaScript);
+        for line in js.body.lines() {
+            let (key, value) = line.trim().split_once(": ").unwrap();
+            assert!(key.chars().all(|c| c.is_ascii_alphanumeric()), "{line}");
+            assert!(value.ends_with(','), "{line}");
+        }
+    }
+
+    #[test]
+    fn secure_domain_blocks_parse_with_luac() {
+        for admin in [
+            "dialogue@meet.example.org",
+            "we\"ird\\ad\nmin@meet.example.org",
+            "no-at-sign",
+        ] {
+            let input = secure(admin);
+            let lua: String = secure_domain_sections(&input)
+                .into_iter()
+                .filter(|s| s.syntax == ConfigSyntax::Lua)
+                .map(|s| format!("{}\n{}", s.comment, s.body))
+                .collect();
+            let header = secure_domain_config(&input).lines().next().unwrap().to_owned();
+            luac_check(&format!("{header}\n{lua}")).unwrap_or_else(|e| panic!("{e}\n{lua}"));
+        }
+    }
+
+    #[test]
+    fn js_strings_are_escaped() {
+        assert_eq!(js_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        assert_eq!(guest_domain("meet.example.org"), "guest.meet.example.org");
     }
 }

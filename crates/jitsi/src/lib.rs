@@ -40,7 +40,8 @@ mod webhook;
 
 pub use config::{
     ASAP_PATH, ASSUMED_VERSIONS, ConfigInput, ConfigSection, ConfigSyntax, EVENTS_PATH, RESERVATIONS_PATH,
-    asap_key_server_url, config_sections, events_api_prefix, prosody_config, reservations_api_prefix,
+    SECURE_DOMAIN_ASSUMED_VERSIONS, SecureDomainInput, asap_key_server_url, config_sections, events_api_prefix,
+    guest_domain, prosody_config, reservations_api_prefix, secure_domain_config, secure_domain_sections,
 };
 pub use events::{Event, EventError, EventKind, Occupant, RoomRef, parse_event};
 pub use key::{HmacSecret, KeyError, SigningKey, asap_key_path};
