@@ -47,7 +47,8 @@ guides_agree() {
   done
   [ -s "$en/marker" ] || fail "install.md has no <!-- test: service started --> line"
   # Enough of the guide is runnable here: the package, the settings, nginx, the commands.
-  [ "$(ls "$en"/*.sh | wc -l)" -ge 8 ] || fail "fewer than 8 sh blocks in install.md"
+  local runnable=("$en"/*.sh)
+  [ "${#runnable[@]}" -ge 8 ] || fail "fewer than 8 sh blocks in install.md"
   # Every toml block is a configuration Dialogue loads (on a scratch SQLite database).
   local toml
   for toml in "$en"/*.toml; do
@@ -67,7 +68,7 @@ substitute() {
 }
 
 install_and_configure_as_the_guide_says() {
-  local port en="$GUIDE_WORK/blocks-en" marker block script_a script_b
+  local port en="$GUIDE_WORK/blocks-en" marker block script script_a script_b path
   for path in "$GUIDE_NGINX_SITE" "$GUIDE_NGINX_LINK" /etc/letsencrypt; do
     if [ -e "$path" ]; then fail "$path exists on this machine: the guide test would change it"; fi
   done

@@ -78,8 +78,8 @@ free_port() {
 
 # dpkg with a wait for its lock (another installation may be running on a shared machine).
 dpkg_waiting() {
-  local attempt out
-  for attempt in $(seq 1 60); do
+  local out _
+  for _ in $(seq 1 60); do
     if out=$(dpkg "$@" 2>&1); then
       printf '%s\n' "$out"
       return 0
