@@ -11,6 +11,17 @@
 //! an option twice keeps the last value with a warning), and Jicofo's
 //! `reference.conf` (HOCON keys `jicofo.conference.enable-auto-owner`,
 //! `jicofo.authentication.enabled`).
+//!
+//! Back to Dialogue from Jitsi (the welcome page and the page after a meeting): Jitsi Meet's
+//! web app sends a browser that opens the site's root to `config.welcomePage.customUrl` when
+//! it is set (`react/features/app/getRouteToRender.web.ts`, jitsi-meet 2023 and later), and
+//! with `config.enableClosePage` it leaves a meeting for `static/close.html`, `close2.html`
+//! (no feedback given) or `close3.html` (promotional page) under the site, tenant included
+//! (`maybeRedirectToWelcomePage` in `react/features/app/actions.web.ts`); there is no setting
+//! for the close page's address. Both are full page loads, so the Jitsi site's nginx answers
+//! them: exact-match `location =` blocks win over the regular expressions of Jitsi's Debian
+//! nginx site (its `/static/` alias and the tenant rewrite, which searches the locations again
+//! with the tenant removed), whatever their order in the file.
 
 use crate::key::asap_key_path;
 use crate::token::{TokenMode, jaas_full_app_id};
@@ -25,7 +36,7 @@ pub const EVENTS_PATH: &str = "/jitsi/events";
 pub const ASAP_PATH: &str = "/jitsi/asap";
 
 /// The module versions the printed configuration assumes.
-pub const ASSUMED_VERSIONS: &str = "jitsi-meet-prosody / jitsi-meet-tokens 2.0.x (Debian; Prosody 0.12 or 13; mod_reservations with max_occupants and lobby support, 2022 or later), jitsi-contrib prosody-plugins token_affiliation, token_lobby_bypass (context.user.lobby_bypass, 2022-10 or later) and event_sync (mod_event_sync_component), Jicofo 1.0 with jicofo.conf (HOCON)";
+pub const ASSUMED_VERSIONS: &str = "jitsi-meet-prosody / jitsi-meet-tokens 2.0.x (Debian; Prosody 0.12 or 13; mod_reservations with max_occupants and lobby support, 2022 or later), jitsi-contrib prosody-plugins token_affiliation, token_lobby_bypass (context.user.lobby_bypass, 2022-10 or later) and event_sync (mod_event_sync_component), Jicofo 1.0 with jicofo.conf (HOCON), the Jitsi Meet web app of 2023 or later for welcomePage.customUrl (the nginx redirections work with any)";
 
 /// What `jitsi-config` needs to know about one Jitsi server.
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +85,8 @@ pub enum ConfigSyntax {
     Hocon,
     /// Jitsi Meet's `config.js`.
     JavaScript,
+    /// The Jitsi site's nginx configuration.
+    Nginx,
     /// Prose (JaaS instructions).
     Text,
 }
@@ -373,8 +386,17 @@ fn self_hosted_sections(input: &ConfigInput<'_>) -> Vec<ConfigSection> {
     sync.push_str("    }\n");
 
     let jicofo = "jicofo {\n  authentication {\n    enabled = false\n  }\n  conference {\n    enable-auto-owner = false\n  }\n}\n";
-    let configjs = "    enableUserRolesBasedOnToken: true,\n    enableFeaturesBasedOnToken: true,\n";
+    let home = dialogue_home(input.public_url);
+    let mut configjs = String::new();
+    configjs.push_str("    enableUserRolesBasedOnToken: true,\n");
+    configjs.push_str("    enableFeaturesBasedOnToken: true,\n");
+    configjs.push_str(&format!(
+        "    welcomePage: {{ disabled: false, customUrl: {} }},\n",
+        js_str(&home)
+    ));
+    configjs.push_str("    enableClosePage: true,\n");
     let configjs_file = format!("/etc/jitsi/meet/{domain}-config.js");
+    let nginx_file = format!("/etc/nginx/sites-available/{domain}.conf");
 
     vec![
         ConfigSection {
@@ -411,13 +433,38 @@ fn self_hosted_sections(input: &ConfigInput<'_>) -> Vec<ConfigSection> {
         },
         ConfigSection {
             comment: format!(
-                "// File {configjs_file}: inside `var config = {{`; leave hosts.anonymousdomain unset (every participant comes with a Dialogue token)."
+                "// File {configjs_file}: inside `var config = {{`; leave hosts.anonymousdomain unset (every participant comes with a Dialogue token); the Jitsi address itself and the end of a meeting lead back to Dialogue."
             ),
             file: configjs_file,
             syntax: ConfigSyntax::JavaScript,
-            body: configjs.to_owned(),
+            body: configjs,
+        },
+        ConfigSection {
+            comment: format!(
+                "# File {nginx_file}: inside the server {{ }} block that listens on 443, then `nginx -t && systemctl reload nginx`; the Jitsi address itself and the pages after a meeting (close pages) send people back to Dialogue."
+            ),
+            file: nginx_file,
+            syntax: ConfigSyntax::Nginx,
+            body: nginx_redirects(&home),
         },
     ]
+}
+
+/// Where people who leave Jitsi land: Dialogue's home page.
+fn dialogue_home(public_url: &str) -> String {
+    format!("{}/", public_url.trim_end_matches('/'))
+}
+
+/// The pages of the Jitsi site that lead back to Dialogue: its root (the welcome page) and the
+/// three close pages, each an exact-match location (see the module documentation).
+const REDIRECTED_JITSI_PATHS: [&str; 4] = ["/", "/static/close.html", "/static/close2.html", "/static/close3.html"];
+
+fn nginx_redirects(home: &str) -> String {
+    let target = nginx_url(home);
+    REDIRECTED_JITSI_PATHS
+        .iter()
+        .map(|path| format!("location = {path} {{\n    return 302 {target};\n}}\n"))
+        .collect()
 }
 
 fn jaas_section(input: &ConfigInput<'_>, app_id: &str, key_id: &str, key: &crate::key::SigningKey) -> ConfigSection {
@@ -475,6 +522,20 @@ fn js_str(s: &str) -> String {
 /// Text safe inside a Lua `--` comment (no line breaks).
 fn lua_comment(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// A URL as one nginx token: characters that nginx could read as syntax (`;`, braces, quotes,
+/// spaces, `#`) or as a variable (`$`) are percent-encoded.
+fn nginx_url(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for b in url.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:/?[]@!&*+,=%".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -561,13 +622,37 @@ mod tests {
         }
         assert!(!text.contains("asap_key_server"));
         assert_eq!(text.matches("[\"Authorization\"]").count(), 2);
+        // Back to Dialogue from the Jitsi address itself and after a meeting.
+        for needle in [
+            "    welcomePage: { disabled: false, customUrl: \"https://dialogue.example.org/\" },\n",
+            "    enableClosePage: true,\n",
+            "# File /etc/nginx/sites-available/meet.example.org.conf: inside the server { } block that listens on 443",
+            "location = / {\n    return 302 https://dialogue.example.org/;\n}\n",
+            "location = /static/close.html {\n    return 302 https://dialogue.example.org/;\n}\n",
+            "location = /static/close2.html {\n",
+            "location = /static/close3.html {\n",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn urls_are_escaped_for_javascript_and_nginx() {
+        assert_eq!(js_str("https://d.example/"), "\"https://d.example/\"");
+        assert_eq!(js_str("a\"b\\c\u{2028}"), "\"a\\\"b\\\\c\u{2028}\"");
+        assert_eq!(nginx_url("https://d.example:8443/"), "https://d.example:8443/");
+        assert_eq!(
+            nginx_url("https://d.example/$x; {\"'#"),
+            "https://d.example/%24x%3B%20%7B%22%27%23"
+        );
+        assert_eq!(dialogue_home("https://d.example//"), "https://d.example/");
     }
 
     #[test]
     fn every_block_is_preceded_by_one_file_comment() {
         let mode = hs256();
         let sections = config_sections(&input(&mode));
-        assert_eq!(sections.len(), 5);
+        assert_eq!(sections.len(), 6);
         let text = prosody_config(&input(&mode));
         for s in &sections {
             assert!(s.comment.contains(&s.file), "{}", s.comment);
@@ -576,7 +661,7 @@ mod tests {
                 ConfigSyntax::Lua => "-- ",
                 ConfigSyntax::Hocon => "# ",
                 ConfigSyntax::JavaScript => "// ",
-                ConfigSyntax::Text => "# ",
+                ConfigSyntax::Nginx | ConfigSyntax::Text => "# ",
             };
             assert!(s.comment.starts_with(marker), "{}", s.comment);
             assert!(text.contains(&format!("{}\n{}", s.comment, s.body)));
@@ -586,6 +671,11 @@ mod tests {
             sections
                 .iter()
                 .any(|s| s.file == "/etc/jitsi/meet/meet.example.org-config.js")
+        );
+        assert!(
+            sections
+                .iter()
+                .any(|s| s.file == "/etc/nginx/sites-available/meet.example.org.conf")
         );
     }
 
@@ -696,6 +786,7 @@ mod tests {
                     ConfigSyntax::Lua => &["--"],
                     ConfigSyntax::Hocon => &["#", "//"],
                     ConfigSyntax::JavaScript => &["//"],
+                    ConfigSyntax::Nginx => &["#"],
                     ConfigSyntax::Text => &[],
                 };
                 if s.syntax != ConfigSyntax::Text {
@@ -705,7 +796,10 @@ mod tests {
         }
         // config.js lines must be object members: `key: value,`.
         let mode = hs256();
-        let js = config_sections(&input(&mode)).pop().unwrap();
+        let js = config_sections(&input(&mode))
+            .into_iter()
+            .find(|s| s.syntax == ConfigSyntax::JavaScript)
+            .unwrap();
         for line in js.body.lines() {
             let (key, value) = line.trim().split_once(": ").unwrap();
             assert!(key.chars().all(|c| c.is_ascii_alphanumeric()), "{line}");
@@ -829,6 +923,7 @@ mod tests {
                 ConfigSyntax::Lua => &["--"],
                 ConfigSyntax::Hocon => &["#", "//"],
                 ConfigSyntax::JavaScript => &["//"],
+                ConfigSyntax::Nginx => &["#"],
                 ConfigSyntax::Text => &[],
             };
             balanced(&s.body, comments).unwrap_or_else(|e| panic!("{}: {e}\n{}", s.file, s.body));
@@ -864,5 +959,161 @@ mod tests {
     fn js_strings_are_escaped() {
         assert_eq!(js_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
         assert_eq!(guest_domain("meet.example.org"), "guest.meet.example.org");
+    }
+
+    /// nginx, the Jitsi site's web server, or a panic saying how to install it.
+    fn nginx() -> &'static str {
+        for candidate in ["/usr/sbin/nginx", "nginx"] {
+            if Command::new(candidate)
+                .arg("-v")
+                .output()
+                .is_ok_and(|o| o.status.success())
+            {
+                return candidate;
+            }
+        }
+        panic!("nginx is needed to check the printed redirections: install it with `apt-get install -y nginx-light`");
+    }
+
+    /// A test nginx's directory, and the server once started: both go when dropped.
+    struct Nginx {
+        child: Option<std::process::Child>,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for Nginx {
+        fn drop(&mut self) {
+            if let Some(child) = self.child.as_mut() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// `GET path` over HTTP/1.0: the status code and the `Location` header.
+    fn get(port: u16, path: &str) -> (u16, Option<String>, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: meet.example.org\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
+        let location = answer
+            .lines()
+            .find_map(|l| l.strip_prefix("Location: "))
+            .map(str::to_owned);
+        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+        (status, location, body)
+    }
+
+    #[test]
+    fn nginx_sends_the_jitsi_root_and_close_pages_back_to_dialogue() {
+        let nginx = nginx();
+        let mode = hs256();
+        let section = config_sections(&input(&mode))
+            .into_iter()
+            .find(|s| s.syntax == ConfigSyntax::Nginx)
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("jitsi-config-nginx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut server = Nginx {
+            child: None,
+            dir: dir.clone(),
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        // The locations of Jitsi's Debian nginx site that could catch these paths first (static
+        // files, the tenant rewrite, room names), then the printed block, pasted at the end.
+        let d = dir.display();
+        let conf = format!(
+            r#"daemon off;
+master_process off;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 16; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location ~ ^/(libs|css|static|images|fonts|lang|sounds|.well-known)/(.*)$ {{
+            return 200 "jitsi file $2";
+        }}
+        location ~ ^/([^/?&:'"]+)/(.*)$ {{
+            rewrite ^/([^/?&:'"]+)/(.*)$ /$2;
+        }}
+        location ~ ^/([^/?&:'"]+)$ {{
+            return 200 "jitsi room $1";
+        }}
+        location / {{
+            return 200 "jitsi";
+        }}
+{comment}
+{body}    }}
+}}
+"#,
+            comment = section.comment,
+            body = section.body
+        );
+        let conf_path = dir.join("nginx.conf");
+        std::fs::write(&conf_path, &conf).unwrap();
+        let prefix = format!("{d}/");
+        let test = Command::new(nginx)
+            .args(["-t", "-c"])
+            .arg(&conf_path)
+            .args(["-p", &prefix])
+            .output()
+            .unwrap();
+        assert!(
+            test.status.success(),
+            "nginx -t refused the printed block: {}\n{conf}",
+            String::from_utf8_lossy(&test.stderr)
+        );
+        server.child = Some(
+            Command::new(nginx)
+                .arg("-c")
+                .arg(&conf_path)
+                .args(["-p", &prefix])
+                .spawn()
+                .unwrap(),
+        );
+        let mut up = false;
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                up = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        assert!(
+            up,
+            "nginx did not listen: {}",
+            std::fs::read_to_string(server.dir.join("error.log")).unwrap_or_default()
+        );
+        let home = Some("https://dialogue.example.org/".to_owned());
+        for path in REDIRECTED_JITSI_PATHS
+            .iter()
+            .copied()
+            .chain(["/acme/static/close2.html", "/acme/"])
+        {
+            let (status, location, _) = get(port, path);
+            assert_eq!((status, &location), (302, &home), "{path}");
+        }
+        // Everything else is still Jitsi's.
+        assert_eq!(get(port, "/static/close.js").2, "jitsi file close.js");
+        assert_eq!(get(port, "/rust-2026").2, "jitsi room rust-2026");
+        assert_eq!(get(port, "/acme/rust-2026").2, "jitsi room rust-2026");
+        drop(server);
     }
 }

@@ -106,7 +106,7 @@ async fn jitsi_config_prints_settings_that_luac_accepts(backend: Backend) {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
     let parts = blocks(&out);
-    assert_eq!(parts.len(), 5, "{parts:?}");
+    assert_eq!(parts.len(), 6, "{parts:?}");
     let lua: Vec<&(String, String)> = parts
         .iter()
         .filter(|(c, _)| c.starts_with("-- File /etc/prosody/"))
@@ -129,6 +129,19 @@ async fn jitsi_config_prints_settings_that_luac_accepts(backend: Backend) {
             .iter()
             .any(|(c, _)| c.starts_with("// File /etc/jitsi/meet/meet.example.org-config.js"))
     );
+    // People who open the Jitsi address itself, or whose meeting ends, land back in Dialogue.
+    assert!(out.contains(&format!("customUrl: \"{PUBLIC}/\"")), "{out}");
+    assert!(out.contains("enableClosePage: true,"));
+    let (_, redirects) = parts
+        .iter()
+        .find(|(c, _)| c.starts_with("# File /etc/nginx/sites-available/meet.example.org.conf"))
+        .expect("the Jitsi site's nginx block");
+    for path in ["/", "/static/close.html", "/static/close2.html", "/static/close3.html"] {
+        assert!(
+            redirects.contains(&format!("location = {path} {{\n    return 302 {PUBLIC}/;\n}}")),
+            "{path} in {redirects}"
+        );
+    }
     // The reservation prefix it prints is where Dialogue answers, with that bearer.
     let r = reqwest::Client::new()
         .post(format!("{}/jitsi/reservations/conference", app.url))

@@ -25,6 +25,7 @@ mod mailkit;
 mod matrix;
 mod prosody;
 mod proxy;
+mod reverse_proxy_examples;
 mod session_room;
 mod tokens;
 
