@@ -1,27 +1,23 @@
-//! Dialogue's HTTP side: server-rendered pages, the JSON API and the endpoints Jitsi calls.
+//! Dialogue's HTTP side: routing, extractors, templates and rendering. Its folders name its
+//! surfaces:
 //!
-//! A handler reads its input, asks `domain` whether the actor may act, calls one `store`
-//! function and renders. Errors map to HTTP in [`error`]; the language, the login and the CSRF
-//! check are settled once per request in [`context`].
+//! - [`pages`]: the browser pages of staff (server-rendered, CSRF-checked forms);
+//! - [`api`]: the JSON API under `/api/v1` (bearer tokens, problem details, OpenAPI);
+//! - [`links`]: what people reach from a link rather than a login (`/j/{key}`, its answer page,
+//!   calendar feeds);
+//! - [`prosody`]: the endpoints Jitsi's Prosody calls (reservations, events, public keys);
+//! - [`http`]: what they share (request context, the one mapping of failures to HTTP, security
+//!   headers, assets, health checks, state, forms, the page frame).
+//!
+//! A handler reads its input, calls the service (`service`: every use case and permission) and
+//! renders; failures reach HTTP in [`http::error`].
 #![forbid(unsafe_code)]
 
 pub mod api;
-pub mod assets;
-pub mod context;
-pub mod error;
-pub mod feeds;
-pub mod forms;
-pub mod health;
-pub mod i18n;
-pub mod jitsi_endpoints;
-pub mod join;
-pub mod outbox;
-pub mod page;
+pub mod http;
+pub mod links;
 pub mod pages;
-pub mod proxy_auth;
-pub mod rsvp;
-pub mod security;
-pub mod state;
+pub mod prosody;
 
 use std::time::Duration;
 
@@ -34,10 +30,11 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub use http::state::{AppState, WebConfig};
 pub use service::{BookingSettings, Clock, ProxyAuthConfig, SecretKey, Service};
-pub use state::{AppState, WebConfig};
 
-use crate::error::AppError;
+use crate::http::error::AppError;
+use crate::http::{assets, context, health, security};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -50,10 +47,11 @@ pub fn router(app: AppState) -> Router {
         .merge(pages::users::routes())
         .merge(pages::audit::routes())
         .merge(pages::jitsi_servers::routes())
-        .merge(join::routes())
-        .merge(rsvp::routes())
-        .merge(outbox::routes())
-        .merge(feeds::page_routes())
+        .merge(links::join::routes())
+        .merge(pages::room::routes())
+        .merge(links::rsvp::routes())
+        .merge(pages::mail::routes())
+        .merge(links::feeds::page_routes())
         .merge(pages::sessions::routes())
         .merge(pages::calendar::routes())
         .merge(pages::courses::routes())
@@ -65,14 +63,14 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/{name}", get(assets::serve))
-        .merge(jitsi_endpoints::routes())
-        .merge(feeds::routes())
+        .merge(prosody::routes())
+        .merge(links::feeds::routes())
         .merge(api::routes());
 
     let body_limit = app.http().body_limit;
     Router::new()
         .merge(machines)
-        .merge(join::link_routes(app.clone()))
+        .merge(links::join::link_routes(app.clone()))
         .merge(pages)
         .layer(middleware::from_fn_with_state(app.clone(), security::headers))
         .layer(DefaultBodyLimit::max(body_limit))

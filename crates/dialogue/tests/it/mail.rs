@@ -106,7 +106,7 @@ fn hm(at: Timestamp, zone: &str) -> String {
 }
 
 fn short(at: Timestamp, zone: &str, locale: Locale) -> String {
-    web::i18n::format_short(at, zone, locale)
+    i18n::format_short(at, zone, locale)
 }
 
 pub const EVERYONE: [&str; 5] = [
@@ -441,7 +441,7 @@ async fn reminders_come_before_the_session_except_for_those_who_declined(backend
         let mail = one_to(&mails, email, if english { "Reminder: " } else { "Rappel : " });
         assert_eq!(mail.shape(), "multipart/alternative(text/plain,text/html)");
         assert!(mail.text().contains(&link_of(&app, &detail, email)));
-        let when = web::i18n::format_datetime(
+        let when = i18n::format_datetime(
             detail.session.starts_at,
             if english { "America/New_York" } else { "Europe/Paris" },
             if english { Locale::En } else { Locale::Fr },
@@ -517,7 +517,7 @@ async fn answers_are_given_from_the_links_of_the_mail(backend: Backend) {
     let now = app.store().session(&detail.session.id).await.unwrap().unwrap();
     assert_eq!(rsvp_of(&now, "zoe@example.org"), Rsvp::Declined);
     assert_eq!(rsvp_of(&now, "ingrid@example.net"), Rsvp::Accepted);
-    let summary = web::rsvp::summary(&now);
+    let summary = service::rsvp::summary(&now);
     assert_eq!(
         (summary.counts.accepted, summary.counts.declined, summary.counts.pending),
         (1, 1, 2)

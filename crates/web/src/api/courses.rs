@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::json::{self, CourseJson};
 use super::{ApiCaller, ApiError, ForCaller};
-use crate::state::AppState;
+use crate::http::state::AppState;
 use service::courses;
 
 /// The API's name for a field of a course.

@@ -19,8 +19,8 @@ use service::links;
 use store::{JitsiServer, TokenModeKind};
 
 use super::{ApiCaller, ApiError, ForCaller};
-use crate::error::{AppError, Message};
-use crate::state::AppState;
+use crate::http::error::{AppError, Message};
+use crate::http::state::AppState;
 
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![

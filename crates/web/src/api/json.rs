@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use store::{Course, CourseDetail, Participant, Session, SessionDetail, SessionSummary};
 
 use super::{ApiCaller, ApiError};
-use crate::error::{AppError, Message};
+use crate::http::error::{AppError, Message};
 
 /// Reads a JSON body; an empty body reads as `{}`. A body that is not JSON of the expected shape
 /// is a 400 problem naming what is wrong.

@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::Serialize;
 
 use super::{ApiCaller, ApiError, ForCaller};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 #[derive(Debug, Serialize)]
 pub struct Me {

@@ -20,8 +20,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 use store::User;
 
-use crate::error::{AppError, Message};
-use crate::state::AppState;
+use crate::http::error::{AppError, Message};
+use crate::http::state::AppState;
 
 /// The booking API's routes under `/api/v1` (part of [`documented_routes`]).
 pub fn booking_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {

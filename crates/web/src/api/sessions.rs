@@ -18,9 +18,9 @@ use store::SessionFilter;
 
 use super::json::{self, Page, SessionJson, Sessions};
 use super::{ApiCaller, ApiError, ForCaller};
-use crate::error::AppError;
-use crate::error::Message;
-use crate::state::AppState;
+use crate::http::error::AppError;
+use crate::http::error::Message;
+use crate::http::state::AppState;
 use service::Problem;
 use service::booking::{self, DetailsChange, PeopleInput, Scope};
 

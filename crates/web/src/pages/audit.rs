@@ -6,10 +6,10 @@ use axum::{Router, routing::get};
 use serde::Deserialize;
 use store::AuditRecord;
 
-use crate::context::Ctx;
-use crate::error::AppResult;
-use crate::page::{Page, html};
-use crate::state::AppState;
+use crate::http::context::Ctx;
+use crate::http::error::AppResult;
+use crate::http::page::{Page, html};
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/audit", get(audit))

@@ -11,11 +11,11 @@ use service::Error;
 use service::accounts::{self, AccountFields};
 use service::crypto::random_token;
 
-use crate::context::{Ctx, LANG_COOKIE, csrf_cookie_name, session_cookie_name, set_cookie, start_session};
-use crate::error::{AppError, AppResult};
-use crate::forms::{FieldErrors, safe_next};
-use crate::page::{Page, html, html_status};
-use crate::state::AppState;
+use crate::http::context::{Ctx, LANG_COOKIE, csrf_cookie_name, session_cookie_name, set_cookie, start_session};
+use crate::http::error::{AppError, AppResult};
+use crate::http::forms::{FieldErrors, safe_next};
+use crate::http::page::{Page, html, html_status};
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -139,7 +139,7 @@ fn setup_page(app: &AppState, ctx: &Ctx, form: SetupForm, errors: FieldErrors) -
         page: Page::new(ctx, "setup.title", &app.config().default_time_zone),
         form,
         errors,
-        zones: crate::i18n::time_zone_names(),
+        zones: crate::http::i18n::time_zone_names(),
         locales: Locale::ALL,
     }
 }

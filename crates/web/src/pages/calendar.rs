@@ -8,13 +8,13 @@ use axum::{Router, routing::get};
 use jiff::civil::{Date, ISOWeekDate, Weekday};
 use store::SessionFilter;
 
-use crate::context::Ctx;
-use crate::error::AppResult;
-use crate::forms::FieldErrors;
-use crate::page::{Page, html_status};
+use crate::http::context::Ctx;
+use crate::http::error::AppResult;
+use crate::http::forms::FieldErrors;
+use crate::http::page::{Page, html_status};
+use crate::http::state::AppState;
 use crate::pages::sessions::query;
 use crate::pages::views::{self, SessionRow, SessionState, format_day};
-use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/calendar", get(week))

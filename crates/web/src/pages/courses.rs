@@ -13,14 +13,14 @@ use domain::booking::{PersonInput, parse_people_list};
 use domain::course::CourseRequest;
 use store::{Course, CourseDetail, SessionFilter, User};
 
-use crate::context::Ctx;
-use crate::error::{AppError, AppResult, Message};
-use crate::forms::FieldErrors;
-use crate::page::{Page, html, html_status};
+use crate::http::context::Ctx;
+use crate::http::error::{AppError, AppResult, Message};
+use crate::http::forms::FieldErrors;
+use crate::http::page::{Page, html, html_status};
+use crate::http::state::AppState;
 use crate::pages::session_form::{Fields, PersonRow};
 use crate::pages::sessions::{body, query};
 use crate::pages::views::SessionRow;
-use crate::state::AppState;
 use service::Error;
 use service::courses;
 
@@ -130,7 +130,7 @@ impl CourseForm {
             .collect();
         let (pasted, bad) = parse_people_list(&self.learners_paste);
         for line in bad {
-            let why = crate::i18n::user_input_message(&line.error).render(locale);
+            let why = crate::http::i18n::user_input_message(&line.error).render(locale);
             errors.add(
                 "learners_paste",
                 Message::new("session.form.paste_line")

@@ -8,11 +8,11 @@ use axum::{Router, routing::get};
 use domain::{Role, SessionAction, SessionFacts};
 use store::SessionFilter;
 
-use crate::context::Ctx;
-use crate::error::AppResult;
-use crate::page::{Page, html};
+use crate::http::context::Ctx;
+use crate::http::error::AppResult;
+use crate::http::page::{Page, html};
+use crate::http::state::AppState;
 use crate::pages::views::{self, SessionRow};
-use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(dashboard))

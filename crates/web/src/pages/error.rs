@@ -3,10 +3,10 @@
 use askama::Template;
 use axum::response::{IntoResponse, Response};
 
-use crate::context::Ctx;
-use crate::error::AppError;
-use crate::page::Page;
-use crate::state::AppState;
+use crate::http::context::Ctx;
+use crate::http::error::AppError;
+use crate::http::page::Page;
+use crate::http::state::AppState;
 
 #[derive(Template)]
 #[template(path = "error.html")]

@@ -12,11 +12,11 @@ use service::jitsi_servers::{self, KNOWN_FEATURES, ServerChange, default_feature
 use service::{Error, Problem};
 use store::{JitsiServer, TokenModeKind};
 
-use crate::context::Ctx;
-use crate::error::{AppError, AppResult, Message};
-use crate::forms::FieldErrors;
-use crate::page::{Page, html, html_status};
-use crate::state::AppState;
+use crate::http::context::Ctx;
+use crate::http::error::{AppError, AppResult, Message};
+use crate::http::forms::FieldErrors;
+use crate::http::page::{Page, html, html_status};
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

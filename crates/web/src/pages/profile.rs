@@ -9,12 +9,12 @@ use serde::Deserialize;
 use service::accounts::{self, AccountFields};
 use store::User;
 
-use crate::context::Ctx;
-use crate::error::{AppError, AppResult};
-use crate::forms::FieldErrors;
-use crate::page::{Page, html, html_status};
+use crate::http::context::Ctx;
+use crate::http::error::{AppError, AppResult};
+use crate::http::forms::FieldErrors;
+use crate::http::page::{Page, html, html_status};
+use crate::http::state::AppState;
 use crate::pages::tokens::ApiTokensSection;
-use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -86,7 +86,7 @@ async fn page_for(
         form,
         errors,
         password_errors,
-        zones: crate::i18n::time_zone_names(),
+        zones: crate::http::i18n::time_zone_names(),
         locales: Locale::ALL,
         feed_url: service::feeds::feed_url(app.service(), user).await?,
         api_tokens: ApiTokensSection::load(app, ctx).await?,

@@ -9,8 +9,8 @@ use domain::localtime::Ambiguity;
 use domain::repeat::{MonthlyBy, Repeat, RepeatChoice, RepeatEnd, build_rule, weekday};
 use jiff::civil::{Date, Time};
 
-use crate::error::Message;
-use crate::forms::FieldErrors;
+use crate::http::error::Message;
+use crate::http::forms::FieldErrors;
 use service::booking::PeopleInput;
 use service::messages::rule as rule_message;
 
@@ -182,7 +182,7 @@ impl PeopleForm {
                 _ => "guests_paste",
             };
             for line in bad {
-                let why = crate::i18n::user_input_message(&line.error).render(locale);
+                let why = crate::http::i18n::user_input_message(&line.error).render(locale);
                 errors.add(
                     field,
                     Message::new("session.form.paste_line")

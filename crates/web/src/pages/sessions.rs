@@ -16,13 +16,13 @@ use domain::{Actor, Role, SessionAction, SessionFacts};
 use jiff::Timestamp;
 use store::{Course, ParticipantRole, SessionDetail, SessionFilter, User};
 
-use crate::context::Ctx;
-use crate::error::{AppError, AppResult};
-use crate::forms::FieldErrors;
-use crate::page::{Page, html, html_status};
+use crate::http::context::Ctx;
+use crate::http::error::{AppError, AppResult};
+use crate::http::forms::FieldErrors;
+use crate::http::page::{Page, html, html_status};
+use crate::http::state::AppState;
 use crate::pages::session_form::{BookForm, Fields, PEOPLE_ROLES, PeopleForm, WhenForm};
 use crate::pages::views::{self, SessionRow, SessionState, When};
-use crate::state::AppState;
 use service::Error;
 use service::booking::{self, DetailsChange, PeopleInput, Scope};
 
@@ -343,7 +343,7 @@ async fn new_page(
         courses: choices.courses,
         servers: choices.servers,
         staff,
-        zones: crate::i18n::time_zone_names(),
+        zones: crate::http::i18n::time_zone_names(),
         ambiguity,
         roles: PEOPLE_ROLES,
         repeats: REPEATS,
@@ -561,8 +561,8 @@ struct ShowPage {
     join: Option<JoinView>,
     /// The room's page (server, personal links) for those who manage either.
     room_page: bool,
-    rsvp: crate::rsvp::RsvpSummary,
-    presence: crate::join::PresenceView,
+    rsvp: crate::links::rsvp::RsvpSummary,
+    presence: crate::pages::room::PresenceView,
 }
 
 /// The join section of the session page.
@@ -611,11 +611,12 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
     let join = (detail.session.status == store::SessionStatus::Scheduled
         && !matches!(window.state(now), domain::window::WindowState::Over))
     .then(|| JoinView {
-        path: crate::join::staff_join_path(&detail.session.id),
+        path: crate::links::join::staff_join_path(&detail.session.id),
         opens: page.datetime(&window.opens),
         open_now: window.is_open(now),
     });
-    let presence = crate::join::presence_view(&app, &actor, &detail.session.id, ctx.locale, &page.time_zone).await?;
+    let presence =
+        crate::pages::room::presence_view(&app, &actor, &detail.session.id, ctx.locale, &page.time_zone).await?;
     html(&ShowPage {
         s: session_view(&app, &actor, &detail, &zone, &page).await,
         groups: groups(&detail, &page),
@@ -625,7 +626,7 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
         can_cancel: booking::may(app.service(), &actor, SessionAction::Cancel, facts),
         join,
         room_page: service::links::may_manage(app.service(), &actor, &detail) || actor.may_choose_jitsi_server(facts),
-        rsvp: crate::rsvp::summary(&detail),
+        rsvp: crate::links::rsvp::summary(&detail),
         presence,
         page,
     })

@@ -9,13 +9,13 @@ use axum::response::{IntoResponse, Redirect};
 use axum::{Router, routing::post};
 use store::ApiToken;
 
-use crate::context::Ctx;
-use crate::error::AppResult;
-use crate::forms::FieldErrors;
-use crate::page::html_status;
+use crate::http::context::Ctx;
+use crate::http::error::AppResult;
+use crate::http::forms::FieldErrors;
+use crate::http::page::html_status;
+use crate::http::state::AppState;
 use crate::pages::profile::profile_page;
 use crate::pages::sessions::body;
-use crate::state::AppState;
 use service::tokens;
 
 pub fn routes() -> Router<AppState> {
@@ -36,7 +36,7 @@ pub struct ApiTokensSection {
 }
 
 impl ApiTokensSection {
-    pub async fn load(app: &AppState, ctx: &Ctx) -> Result<ApiTokensSection, crate::error::AppError> {
+    pub async fn load(app: &AppState, ctx: &Ctx) -> Result<ApiTokensSection, crate::http::error::AppError> {
         Ok(ApiTokensSection {
             tokens: tokens::list(app.service(), &ctx.caller()?).await?,
             ..Default::default()

@@ -12,12 +12,12 @@ use service::accounts::{self, PasswordLink};
 use service::{Error, Problem};
 use store::User;
 
-use crate::context::Ctx;
-use crate::error::{AppError, AppResult, Message};
-use crate::forms::FieldErrors;
-use crate::page::{Page, html, html_status};
+use crate::http::context::Ctx;
+use crate::http::error::{AppError, AppResult, Message};
+use crate::http::forms::FieldErrors;
+use crate::http::page::{Page, html, html_status};
+use crate::http::state::AppState;
 use crate::pages::profile::AccountForm;
-use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -133,7 +133,7 @@ fn new_page(
         role,
         roles,
         errors,
-        zones: crate::i18n::time_zone_names(),
+        zones: crate::http::i18n::time_zone_names(),
         locales: Locale::ALL,
     }
 }
@@ -220,7 +220,7 @@ fn show_page(app: &AppState, ctx: &Ctx, actor: &Actor, user: User, form: Account
         can_disable: actor.may(UserAction::Disable { target, is_self }),
         can_link: actor.may(UserAction::IssuePasswordLink { target }) && user.active,
         roles: Role::ALL.to_vec(),
-        zones: crate::i18n::time_zone_names(),
+        zones: crate::http::i18n::time_zone_names(),
         locales: Locale::ALL,
         role_error: None,
         user,

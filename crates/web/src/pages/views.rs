@@ -155,7 +155,7 @@ impl SessionRow {
     ) -> SessionRow {
         let window = domain::window::JoinWindow::for_participant(session.starts_at, session.ends_at, true, settings);
         if session.status == SessionStatus::Scheduled && window.is_open(now) {
-            self.join = Some(crate::join::staff_join_path(&session.id));
+            self.join = Some(crate::links::join::staff_join_path(&session.id));
         }
         self
     }

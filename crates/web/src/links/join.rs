@@ -16,27 +16,25 @@
 use std::net::SocketAddr;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::routing::get;
 use domain::Locale;
 use domain::window::JoinWindow;
 use jiff::SignedDuration;
-use serde::Deserialize;
 use service::join::{self, Decision, Joiner};
-use service::{booking, jitsi_servers, links};
-use store::{ParticipantRole, Session, SessionDetail};
+use store::{ParticipantRole, Session};
 
-use crate::context::{Ctx, LANG_COOKIE, cookie};
-use crate::error::{AppError, AppResult, Message};
-use crate::i18n::{format_datetime, format_short};
-use crate::page::{Page, html, html_status};
-use crate::state::AppState;
+use crate::http::context::{Ctx, LANG_COOKIE, cookie};
+use crate::http::error::AppResult;
+use crate::http::i18n::format_datetime;
+use crate::http::page::{Page, html, html_status};
+use crate::http::state::AppState;
 
 /// Personal links, with their own light context (see [`link_context`]).
 pub fn link_routes(app: AppState) -> Router<AppState> {
@@ -55,7 +53,7 @@ pub async fn link_context(
     next: Next,
 ) -> Response {
     let headers = req.headers();
-    let ip = crate::context::client_ip(peer.ip(), headers, &app.http().trusted_proxies);
+    let ip = crate::http::context::client_ip(peer.ip(), headers, &app.http().trusted_proxies);
     let locale = cookie(headers, LANG_COOKIE)
         .and_then(|v| v.parse::<Locale>().ok())
         .or_else(|| {
@@ -76,7 +74,9 @@ pub async fn link_context(
     };
     req.extensions_mut().insert(ctx.clone());
     let mut response = next.run(req).await;
-    if let Some(crate::error::ErrorMarker(error)) = response.extensions_mut().remove::<crate::error::ErrorMarker>() {
+    if let Some(crate::http::error::ErrorMarker(error)) =
+        response.extensions_mut().remove::<crate::http::error::ErrorMarker>()
+    {
         response = crate::pages::error::render(&app, &ctx, &error);
     }
     let h = response.headers_mut();
@@ -89,12 +89,12 @@ pub async fn link_context(
 /// The CSRF token of this browser for a page's forms, and the cookie to set when it had none
 /// (what the pages' context does for every page).
 fn page_csrf(app: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    let name = crate::context::csrf_cookie_name(app);
+    let name = crate::http::context::csrf_cookie_name(app);
     match cookie(headers, name).filter(|v| v.len() == 43) {
         Some(value) => (app.secret().csrf_token(value), None),
         None => {
             let fresh = service::crypto::random_token();
-            let set = crate::context::set_cookie(app, name, &fresh, None);
+            let set = crate::http::context::set_cookie(app, name, &fresh, None);
             (app.secret().csrf_token(&fresh), Some(set))
         }
     }
@@ -135,12 +135,9 @@ fn with_cookie(result: AppResult, cookie: Option<HeaderValue>) -> AppResult {
     Ok(response)
 }
 
+/// Staff enter from their account.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/sessions/{id}/join", get(staff_join))
-        .route("/sessions/{id}/room", get(room_page))
-        .route("/sessions/{id}/jitsi-server", post(choose_server))
-        .route("/sessions/{id}/participants/{pid}/link", post(reissue))
+    Router::new().route("/sessions/{id}/join", get(staff_join))
 }
 
 /// Where a logged-in trainer, manager or admin enters a session's room.
@@ -177,7 +174,8 @@ async fn personal(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
     let hrefs = Hrefs {
         refresh: format!("/j/{key}"),
         calendar: Some(format!("/j/{key}/calendar.ics")),
-        rsvp: (p.role != ParticipantRole::Trainer).then(|| (format!("/j/{key}/rsvp"), crate::rsvp::answer_key(p.rsvp))),
+        rsvp: (p.role != ParticipantRole::Trainer)
+            .then(|| (format!("/j/{key}/rsvp"), crate::links::rsvp::answer_key(p.rsvp))),
     };
     render(
         &app,
@@ -366,253 +364,17 @@ async fn calendar(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
         .into_response())
 }
 
-// ---- The room page: join, server, links, presence ----
-
-/// A participant's link, for the links partial.
-#[derive(Debug, Clone)]
-pub struct LinkRow {
-    pub participant_id: String,
-    pub name: String,
-    pub email: String,
-    pub role_key: &'static str,
-    pub url: String,
-}
-
-/// What `templates/jitsi/_links.html` shows: include it where `links: LinksView` and `page` are
-/// in scope.
-#[derive(Debug, Clone)]
-pub struct LinksView {
-    pub session_id: String,
-    /// Where the re-issue form comes back to (a local path).
-    pub return_to: String,
-    pub rows: Vec<LinkRow>,
-}
-
-pub fn role_key(role: ParticipantRole) -> &'static str {
-    match role {
-        ParticipantRole::Trainer => "jitsi.role.trainer",
-        ParticipantRole::Moderator => "jitsi.role.moderator",
-        ParticipantRole::Learner => "jitsi.role.learner",
-        ParticipantRole::Guest => "jitsi.role.guest",
-    }
-}
-
-/// The links of a session's participants, for those who manage them (`None` for others).
-/// `return_to` is where a re-issue comes back (e.g. the session page).
-pub fn links_view(app: &AppState, actor: &domain::Actor, detail: &SessionDetail, return_to: &str) -> Option<LinksView> {
-    if !links::may_manage(app.service(), actor, detail) {
-        return None;
-    }
-    Some(LinksView {
-        session_id: detail.session.id.clone(),
-        return_to: crate::forms::safe_next(Some(return_to)),
-        rows: detail
-            .participants
-            .iter()
-            .map(|p| LinkRow {
-                participant_id: p.id.clone(),
-                name: p.name.clone(),
-                email: p.email.clone(),
-                role_key: role_key(p.role),
-                url: links::join_url(app.service(), p),
-            })
-            .collect(),
-    })
-}
-
-/// One person in the presence partial.
-#[derive(Debug, Clone)]
-pub struct AttendeeRow {
-    pub name: String,
-    pub role_key: Option<&'static str>,
-    pub unattributed: bool,
-    pub first_join: String,
-    pub last_leave: Option<String>,
-    pub total: String,
-    pub present: bool,
-    pub connections: usize,
-}
-
-/// What `templates/jitsi/_presence.html` shows: include it where `presence: PresenceView` and
-/// `page` are in scope.
-#[derive(Debug, Clone)]
-pub struct PresenceView {
-    pub in_room: Vec<AttendeeRow>,
-    pub attendees: Vec<AttendeeRow>,
-    /// The zone of the times shown (named in the table header).
-    pub zone: String,
-}
-
-/// `1 h 05 min`, `12 min`.
-pub fn format_duration(seconds: i64, locale: Locale) -> String {
-    let units: Vec<&str> = locale.t("jitsi.countdown.units").split(' ').collect();
-    let unit = |i: usize| units.get(i).copied().unwrap_or("");
-    let minutes = seconds.max(0) / 60;
-    if minutes >= 60 {
-        format!("{} {} {:02} {}", minutes / 60, unit(1), minutes % 60, unit(2))
-    } else {
-        format!("{minutes} {}", unit(2))
-    }
-}
-
-/// Who is in a session's room now and who came, in `locale` and `zone`, for those who may see
-/// the session.
-pub async fn presence_view(
-    app: &AppState,
-    actor: &domain::Actor,
-    session_id: &str,
-    locale: Locale,
-    zone: &str,
-) -> Result<PresenceView, AppError> {
-    let presence = links::presence(app.service(), actor, session_id).await?;
-    let row = |a: &store::Attendee| AttendeeRow {
-        name: a
-            .name
-            .clone()
-            .unwrap_or_else(|| locale.t("jitsi.presence.anonymous").to_owned()),
-        role_key: a.role.map(role_key),
-        unattributed: a.unattributed(),
-        first_join: format_short(a.first_join, zone, locale),
-        last_leave: a.last_leave.map(|t| format_short(t, zone, locale)),
-        total: format_duration(a.total_seconds, locale),
-        present: a.present,
-        connections: a.connections,
-    };
-    Ok(PresenceView {
-        in_room: presence.in_room().map(row).collect(),
-        attendees: presence.attendees.iter().map(row).collect(),
-        zone: zone.to_owned(),
-    })
-}
-
-#[derive(Template)]
-#[template(path = "jitsi/room.html")]
-struct RoomPage {
-    page: Page,
-    session: Session,
-    starts: String,
-    opens: String,
-    join_path: String,
-    servers: Vec<(String, String)>,
-    /// The server in use (its name), and whether it is pinned or the default.
-    server_name: Option<String>,
-    pinned: Option<String>,
-    can_choose_server: bool,
-    links: Option<LinksView>,
-    presence: PresenceView,
-    error: Option<String>,
-}
-
-async fn room_page(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
-    render_room(&app, &ctx, &id, None).await
-}
-
-async fn render_room(app: &AppState, ctx: &Ctx, id: &str, error: Option<Message>) -> AppResult {
-    let actor = ctx.actor()?;
-    let (detail, facts) = service::booking::view(app.service(), &actor, id).await?;
-    let room = booking::room(app.service(), &actor, id).await?;
-    let pinned = booking::pinned_server(app.service(), &actor, id).await?;
-    let servers = jitsi_servers::names(app.service()).await?;
-    let server_name = room
-        .server
-        .as_ref()
-        .and_then(|(sid, _)| servers.iter().find(|(i, _)| i == sid).map(|(_, n)| n.clone()));
-    let page = Page::new(ctx, "jitsi.room.title", &app.config().default_time_zone).titled(detail.session.title.clone());
-    let window = JoinWindow::for_participant(
-        detail.session.starts_at,
-        detail.session.ends_at,
-        true,
-        &app.config().join,
-    );
-    let presence = presence_view(app, &actor, id, ctx.locale, &page.time_zone).await?;
-    let return_to = format!("/sessions/{id}/room");
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    html_status(
-        status,
-        &RoomPage {
-            starts: page.datetime(&detail.session.starts_at),
-            opens: page.datetime(&window.opens),
-            join_path: staff_join_path(id),
-            can_choose_server: actor.may_choose_jitsi_server(facts),
-            links: links_view(app, &actor, &detail, &return_to),
-            presence,
-            servers,
-            server_name,
-            pinned,
-            error: error.map(|m| m.render(ctx.locale)),
-            session: detail.session,
-            page,
-        },
-    )
-}
-
-#[derive(Deserialize)]
-struct ServerChoice {
-    #[serde(default)]
-    server: String,
-}
-
-/// Pins a session to a server (or back to the default). Admins and managers, while the session
-/// may still be changed.
-async fn choose_server(
-    State(app): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-    Form(form): Form<ServerChoice>,
-) -> AppResult {
-    let server = Some(form.server.trim()).filter(|s| !s.is_empty());
-    match jitsi_servers::pin_session(app.service(), &ctx.caller()?, &id, server).await {
-        Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}/room?notice=saved")).into_response()),
-        Err(e) if !e.problems().is_empty() => {
-            let message = e.problems().first().map(|p| p.message.clone());
-            render_room(&app, &ctx, &id, message).await
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(Deserialize)]
-struct ReissueForm {
-    #[serde(default)]
-    next: Option<String>,
-}
-
-/// Revokes a participant's link and issues a new one (the old one answers 404 from now on).
-async fn reissue(
-    State(app): State<AppState>,
-    ctx: Ctx,
-    Path((id, pid)): Path<(String, String)>,
-    Form(form): Form<ReissueForm>,
-) -> AppResult {
-    links::reissue(app.service(), &ctx.caller()?, &id, &pid).await?;
-    let next = crate::forms::safe_next(form.next.as_deref().or(Some(&format!("/sessions/{id}/room"))));
-    let (path, fragment) = next.split_once('#').unwrap_or((&next, ""));
-    let sep = if path.contains('?') { '&' } else { '?' };
-    let anchor = if fragment.is_empty() {
-        format!("#link-{pid}")
-    } else {
-        format!("#{fragment}")
-    };
-    Ok(Redirect::to(&format!("{path}{sep}notice=link_reissued{anchor}")).into_response())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn countdowns_and_durations() {
+    fn countdowns() {
         assert_eq!(format_countdown(12, Locale::Fr), "12 s");
         assert_eq!(format_countdown(299, Locale::Fr), "4 min 59 s");
         assert_eq!(format_countdown(3900, Locale::En), "1 h 05 min");
         assert_eq!(format_countdown(2 * 86_400 + 3 * 3600, Locale::Fr), "2 j 03 h");
         assert_eq!(format_countdown(2 * 86_400 + 3 * 3600, Locale::En), "2 d 03 h");
         assert_eq!(format_countdown(-5, Locale::Fr), "0 s");
-        assert_eq!(format_duration(3 * 3600 + 5 * 60 + 59, Locale::Fr), "3 h 05 min");
-        assert_eq!(format_duration(59, Locale::En), "0 min");
     }
 }

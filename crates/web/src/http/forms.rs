@@ -44,7 +44,7 @@ impl FieldErrors {
                 self.add(name(p.field), message);
             }
         }
-        crate::error::AppError::Service(error.clone()).status()
+        crate::http::error::AppError::Service(error.clone()).status()
     }
 
     /// Records `result`'s error under `field` and returns its value.

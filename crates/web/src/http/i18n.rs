@@ -5,7 +5,7 @@ use domain::UserInputError;
 
 pub use i18n::{format_datetime, format_short};
 
-use crate::error::Message;
+use crate::http::error::Message;
 
 /// The catalogue message explaining refused account input.
 pub fn user_input_message(e: &UserInputError) -> Message {

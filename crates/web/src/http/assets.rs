@@ -29,16 +29,16 @@ static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
         asset(
             "app",
             "css",
-            include_bytes!("../assets/app.css"),
+            include_bytes!("../../assets/app.css"),
             "text/css; charset=utf-8",
         ),
         asset(
             "app",
             "js",
-            include_bytes!("../assets/app.js"),
+            include_bytes!("../../assets/app.js"),
             "text/javascript; charset=utf-8",
         ),
-        asset("icon", "svg", include_bytes!("../assets/icon.svg"), "image/svg+xml"),
+        asset("icon", "svg", include_bytes!("../../assets/icon.svg"), "image/svg+xml"),
     ]
 });
 

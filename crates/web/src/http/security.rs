@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// No inline script or style anywhere: every script and stylesheet is a file of ours.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \

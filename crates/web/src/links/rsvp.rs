@@ -13,10 +13,10 @@ use axum::{Form, Router, routing::get};
 use serde::Deserialize;
 use store::{Participant, ParticipantRole, Rsvp, RsvpCounts, Session, SessionDetail, SessionStatus};
 
-use crate::context::Ctx;
-use crate::error::{AppError, AppResult};
-use crate::page::{Page, html, html_status};
-use crate::state::AppState;
+use crate::http::context::Ctx;
+use crate::http::error::{AppError, AppResult};
+use crate::http::page::{Page, html, html_status};
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/j/{key}/rsvp", get(show).post(answer))

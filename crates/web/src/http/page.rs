@@ -4,8 +4,8 @@
 use domain::{Locale, Role};
 use jiff::Timestamp;
 
-use crate::context::Ctx;
-use crate::i18n;
+use crate::http::context::Ctx;
+use crate::http::i18n;
 
 /// A link of the main navigation.
 #[derive(Debug, Clone)]
@@ -166,15 +166,15 @@ impl Page {
     }
 
     pub fn css(&self) -> String {
-        crate::assets::css_url()
+        crate::http::assets::css_url()
     }
 
     pub fn js(&self) -> String {
-        crate::assets::js_url()
+        crate::http::assets::js_url()
     }
 
     pub fn icon(&self) -> String {
-        crate::assets::icon_url()
+        crate::http::assets::icon_url()
     }
 }
 
@@ -187,13 +187,13 @@ pub fn role_key(role: Role) -> &'static str {
 }
 
 /// Renders a template into an HTML response.
-pub fn html(template: &impl askama::Template) -> crate::error::AppResult {
+pub fn html(template: &impl askama::Template) -> crate::http::error::AppResult {
     use axum::response::IntoResponse;
     Ok(axum::response::Html(template.render()?).into_response())
 }
 
 /// Renders a template with a status (a form shown again with its errors: 422).
-pub fn html_status(status: axum::http::StatusCode, template: &impl askama::Template) -> crate::error::AppResult {
+pub fn html_status(status: axum::http::StatusCode, template: &impl askama::Template) -> crate::http::error::AppResult {
     use axum::response::IntoResponse;
     Ok((status, axum::response::Html(template.render()?)).into_response())
 }

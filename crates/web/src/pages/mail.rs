@@ -9,10 +9,10 @@ use domain::UserAction;
 use serde::Deserialize;
 use store::{MailKind, OutboxCounts, OutboxLine, OutboxStatus};
 
-use crate::context::Ctx;
-use crate::error::{AppError, AppResult};
-use crate::page::{Page, html};
-use crate::state::AppState;
+use crate::http::context::Ctx;
+use crate::http::error::{AppError, AppResult};
+use crate::http::page::{Page, html};
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -11,9 +11,9 @@ use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Router, routing::get, routing::post};
 
-use crate::context::Ctx;
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::http::context::Ctx;
+use crate::http::error::{AppError, AppResult};
+use crate::http::state::AppState;
 
 /// Routes without the page context (calendar clients have no cookies).
 pub fn routes() -> Router<AppState> {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 pub async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()

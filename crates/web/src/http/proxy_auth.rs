@@ -6,9 +6,9 @@ use axum::http::{HeaderMap, HeaderValue};
 use service::ProxyAuthConfig;
 use service::accounts::{self, ExternalIdentity};
 
-use crate::context::{Authed, Ctx, start_session};
-use crate::error::AppError;
-use crate::state::AppState;
+use crate::http::context::{Authed, Ctx, start_session};
+use crate::http::error::AppError;
+use crate::http::state::AppState;
 
 pub const SOURCE: &str = "proxy";
 

@@ -14,9 +14,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use domain::Locale;
 use store::User;
 
-use crate::error::{AppError, ErrorMarker};
-use crate::state::AppState;
-use crate::{pages, proxy_auth};
+use crate::http::error::{AppError, ErrorMarker};
+use crate::http::proxy_auth;
+use crate::http::state::AppState;
+use crate::pages;
 use service::crypto::random_token;
 
 /// A logged-in account.

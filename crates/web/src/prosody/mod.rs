@@ -21,8 +21,8 @@ use serde::Serialize;
 use service::jitsi_servers::ServerRuntime;
 use service::prosody::{self, Reserved};
 
-use crate::error::{AppError, Message};
-use crate::state::AppState;
+use crate::http::error::{AppError, Message};
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
