@@ -41,6 +41,7 @@
 //! Every field is length-prefixed, so no two different records share a byte form. A stored
 //! [`Link`] is `0x01 ‖ mac[32] ‖ tag_1[8] ‖ … ‖ tag_8[8]` ([`LINK_LEN`] bytes).
 
+use crate::links::hex;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -564,16 +565,6 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     // `black_box` keeps the optimiser from turning the fold into an early exit.
     std::hint::black_box(diff) == 0
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -8,12 +8,17 @@ pub mod attendance;
 pub mod booking;
 pub mod course;
 pub mod evidence;
+pub mod jitsi_server;
+pub mod links;
 pub mod localtime;
+pub mod mail_policy;
 pub mod perm;
+pub mod presence;
 pub mod recurrence;
 pub mod repeat;
 pub mod role;
 pub mod room;
+pub mod session;
 pub mod user;
 pub mod window;
 

@@ -113,6 +113,34 @@ impl JoinWindow {
     }
 }
 
+/// What happens to someone who asks to enter a session's room now: the whole decision but the
+/// token (a cancelled session is closed whatever the time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// The session was cancelled.
+    Cancelled,
+    /// Their window has closed.
+    Over,
+    /// Too early: the window opens in `opens_in`.
+    NotYet { opens_in: SignedDuration },
+    /// In.
+    Open,
+}
+
+impl Admission {
+    /// The decision for a session (cancelled or not) whose window for this person is `window`.
+    pub fn of(cancelled: bool, window: &JoinWindow, now: Timestamp) -> Admission {
+        if cancelled {
+            return Admission::Cancelled;
+        }
+        match window.state(now) {
+            WindowState::Over => Admission::Over,
+            WindowState::NotYet { opens_in } => Admission::NotYet { opens_in },
+            WindowState::Open { .. } => Admission::Open,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +308,28 @@ mod tests {
         is_serde::<WindowSettings>();
         is_serde::<JoinWindow>();
         is_serde::<WindowState>();
+    }
+
+    #[test]
+    fn admission_is_closed_for_a_cancelled_session_whatever_the_time() {
+        let start = Timestamp::from_second(1_800_000_000).unwrap();
+        let w = JoinWindow::for_participant(
+            start,
+            start + SignedDuration::from_hours(1),
+            false,
+            &WindowSettings::default(),
+        );
+        assert_eq!(Admission::of(true, &w, start), Admission::Cancelled);
+        assert_eq!(Admission::of(false, &w, start), Admission::Open);
+        assert_eq!(
+            Admission::of(false, &w, start - SignedDuration::from_mins(10)),
+            Admission::NotYet {
+                opens_in: SignedDuration::from_mins(5)
+            }
+        );
+        assert_eq!(
+            Admission::of(false, &w, start + SignedDuration::from_hours(2)),
+            Admission::Over
+        );
     }
 }

@@ -8,12 +8,9 @@
 //! Feeds list the trainers of each session, not its learners: a subscribed feed is fetched by
 //! calendar services, which have no business with learners' addresses.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::window::JoinWindow;
 use jiff::SignedDuration;
 use mail::calendar::{JoinInfo, calendar, session_event_in};
-use ring::hmac;
 use store::{ParticipantRole, SessionDetail, User};
 
 use crate::crypto::constant_time_eq;
@@ -26,9 +23,7 @@ const AHEAD: SignedDuration = SignedDuration::from_hours(365 * 24);
 
 /// The feed key of an account at a version.
 pub fn feed_key(svc: &Service, user_id: &str, version: i64) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, svc.secret().feed_secret());
-    let tag = hmac::sign(&key, format!("feed:{user_id}:{version}").as_bytes());
-    format!("{user_id}-{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    domain::links::LinkSecret::new(svc.secret().feed_secret()).feed_key(user_id, version)
 }
 
 /// The current feed URL of an account.

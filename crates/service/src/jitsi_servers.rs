@@ -14,6 +14,8 @@ use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::jitsi_server::{self as settings, SettingError};
+pub use domain::jitsi_server::{KNOWN_FEATURES, default_features};
 use jitsi::{HmacSecret, SigningKey, TokenError, TokenMode, TokenRequest, UserInfo};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -23,35 +25,7 @@ use i18n::Message;
 
 use crate::crypto::{SecretKey, constant_time_eq, random_token};
 use crate::error::{Error, Problem};
-use crate::{Caller, Service};
-
-/// The features Prosody enforces from `context.features` (JITSI.md), offered as checkboxes.
-pub const KNOWN_FEATURES: [&str; 8] = [
-    "recording",
-    "livestreaming",
-    "transcription",
-    "outbound-call",
-    "file-upload",
-    "create-polls",
-    "send-groupchat",
-    "flip",
-];
-
-/// What a new server grants when nothing is said: moderators run the session (polls, files,
-/// chat, recording), participants chat and flip their camera.
-pub fn default_features(moderator: bool) -> BTreeMap<String, bool> {
-    KNOWN_FEATURES
-        .iter()
-        .map(|f| {
-            let on = if moderator {
-                !matches!(*f, "livestreaming" | "transcription" | "outbound-call")
-            } else {
-                matches!(*f, "send-groupchat" | "flip")
-            };
-            ((*f).to_owned(), on)
-        })
-        .collect()
-}
+use crate::{Caller, Service, messages};
 
 /// Seals and opens secrets (AES-256-GCM, random 96-bit nonces).
 pub struct Sealer {
@@ -379,46 +353,11 @@ fn text(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim)
 }
 
-fn is_visible_ascii(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_graphic())
-}
-
-/// Checks a base URL: `https://host[:port][/path]`, or `http://` on a loopback host (tests, a
-/// local Jitsi); no query or fragment. Returns it without a trailing slash.
-pub fn parse_base_url(raw: &str) -> Option<String> {
-    let url = raw.trim().trim_end_matches('/');
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://").filter(|r| is_loopback(r)))?;
-    let host = rest.split('/').next().unwrap_or("");
-    let ok = !host.is_empty()
-        && !url.contains(['?', '#', ' ', '"', '\'', '<', '>', '\\'])
-        && !rest.contains("//")
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
-        && is_visible_ascii(url);
-    ok.then(|| url.to_owned())
-}
-
-fn is_loopback(rest: &str) -> bool {
-    let host = rest.split('/').next().unwrap_or("");
-    let name = if host.starts_with('[') {
-        host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
-    } else {
-        host.split(':').next().unwrap_or("").to_owned()
-    };
-    matches!(name.as_str(), "127.0.0.1" | "localhost" | "[::1]")
-}
-
-fn feature_keys_ok(f: &BTreeMap<String, bool>) -> bool {
-    f.len() <= 64
-        && f.keys().all(|k| {
-            !k.is_empty()
-                && k.len() <= 40
-                && k.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        })
+/// Records a field's problem (under `field` when given, else the error's own field).
+fn record(problems: &mut FieldProblems, result: Result<(), SettingError>, field: Option<&'static str>) {
+    if let Err(e) = result {
+        problems.push(Problem::new(field.unwrap_or(e.field()), messages::server_setting(e)));
+    }
 }
 
 /// Validates `change` over `current` (an update) or from nothing (a creation, `current` None),
@@ -434,24 +373,20 @@ pub fn prepare(
         sealed.as_deref().and_then(|s| sealer.open(id, field, s).ok())
     };
 
-    let name = text(&change.name)
+    let name_raw = text(&change.name)
         .map(str::to_owned)
         .or_else(|| current.map(|c| c.name.clone()))
         .unwrap_or_default();
-    if name.is_empty() {
-        problems.push(Problem::new("name", Message::new("jitsi.error.name_required")));
-    } else if name.chars().count() > 80 || name.chars().any(char::is_control) {
-        problems.push(Problem::new("name", Message::new("jitsi.error.name_invalid")));
-    }
+    let name = settings::parse_name(&name_raw);
+    record(&mut problems, name.as_ref().map(|_| ()).map_err(|e| *e), None);
+    let name = name.unwrap_or_default();
 
     let mode_text = text(&change.token_mode)
         .map(str::to_owned)
         .or_else(|| current.map(|c| c.token_mode.as_str().to_owned()))
         .unwrap_or_default();
     let mode = TokenModeKind::parse(&mode_text);
-    if mode.is_none() {
-        problems.push(Problem::new("token_mode", Message::new("jitsi.error.mode")));
-    }
+    record(&mut problems, mode.map(|_| ()).ok_or(SettingError::Mode), None);
     let mode = mode.unwrap_or(TokenModeKind::Hs256);
     let same_mode = current.is_some_and(|c| c.token_mode == mode);
     let jaas = mode == TokenModeKind::Jaas;
@@ -461,26 +396,24 @@ pub fn prepare(
         .or_else(|| current.map(|c| c.base_url.clone()))
         .unwrap_or_default();
     let base_url = if jaas && base_url_raw.is_empty() {
-        Some(jitsi::JAAS_BASE_URL.to_owned())
+        Ok(jitsi::JAAS_BASE_URL.to_owned())
     } else {
-        parse_base_url(&base_url_raw)
+        settings::parse_base_url(&base_url_raw)
     };
-    if base_url.is_none() {
-        problems.push(Problem::new("base_url", Message::new("jitsi.error.base_url")));
-    }
+    record(&mut problems, base_url.as_ref().map(|_| ()).map_err(|e| *e), None);
+    let base_url = base_url.ok();
 
     let domain = if jaas {
         String::new()
     } else {
-        text(&change.domain)
+        let raw = text(&change.domain)
             .map(str::to_owned)
             .or_else(|| current.map(|c| c.domain.clone()))
-            .unwrap_or_default()
-            .to_ascii_lowercase()
+            .unwrap_or_default();
+        let domain = settings::parse_domain(&raw);
+        record(&mut problems, domain.as_ref().map(|_| ()).map_err(|e| *e), None);
+        domain.unwrap_or_default()
     };
-    if !jaas && domain.is_empty() {
-        problems.push(Problem::new("domain", Message::new("jitsi.error.domain")));
-    }
 
     let tenant = if jaas {
         None
@@ -496,29 +429,24 @@ pub fn prepare(
         problems.push(Problem::new("tenant", Message::new("jitsi.error.tenant")));
     }
 
-    let app_id = text(&change.app_id)
+    let app_id_raw = text(&change.app_id)
         .map(str::to_owned)
         .or_else(|| current.map(|c| c.app_id.clone()))
         .unwrap_or_default();
-    if app_id.is_empty() {
-        problems.push(Problem::new("app_id", Message::new("jitsi.error.app_id")));
-    } else if app_id.len() > 200 || !is_visible_ascii(&app_id) {
-        problems.push(Problem::new("app_id", Message::new("jitsi.error.app_id_invalid")));
-    }
+    let app_id = settings::parse_app_id(&app_id_raw);
+    record(&mut problems, app_id.as_ref().map(|_| ()).map_err(|e| *e), None);
+    let app_id = app_id.unwrap_or(app_id_raw);
 
     let key_id = if mode == TokenModeKind::Hs256 {
         None
     } else {
-        let k = text(&change.key_id)
+        let raw = text(&change.key_id)
             .map(str::to_owned)
             .or_else(|| current.and_then(|c| c.key_id.clone()))
             .unwrap_or_default();
-        if k.is_empty() {
-            problems.push(Problem::new("key_id", Message::new("jitsi.error.key_id")));
-        } else if k.len() > 200 || !is_visible_ascii(&k) {
-            problems.push(Problem::new("key_id", Message::new("jitsi.error.key_id_invalid")));
-        }
-        Some(k)
+        let k = settings::parse_key_id(&raw);
+        record(&mut problems, k.as_ref().map(|_| ()).map_err(|e| *e), None);
+        Some(k.unwrap_or(raw))
     };
 
     // Secrets: a new value, else the current one (when the mode did not change).
@@ -533,15 +461,9 @@ pub fn prepare(
                     .then(|| current.and_then(|c| open_current("app_secret", &c.app_secret_enc)))
                     .flatten()
             });
-            match secret {
-                None => problems.push(Problem::new("app_secret", Message::new("jitsi.error.secret_required"))),
-                Some(s) if s.chars().count() < 32 => {
-                    problems.push(Problem::new("app_secret", Message::new("jitsi.error.secret_short")))
-                }
-                Some(s) if !is_visible_ascii(&s) => {
-                    problems.push(Problem::new("app_secret", Message::new("jitsi.error.secret_invalid")))
-                }
-                Some(s) => {
+            match settings::check_app_secret(secret.as_deref()).map(str::to_owned) {
+                Err(e) => record(&mut problems, Err(e), None),
+                Ok(s) => {
                     if let Ok(secret) = HmacSecret::new(s.clone()) {
                         token_mode = Some(TokenMode::Hs256 {
                             app_id: app_id.clone(),
@@ -592,10 +514,7 @@ pub fn prepare(
     let mut generated_api_secret = None;
     let api_secret = match text(&change.api_secret).filter(|s| !s.is_empty()) {
         Some(s) => {
-            if s.len() < 32 || s.len() > 200 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
-            {
-                problems.push(Problem::new("api_secret", Message::new("jitsi.error.api_secret")));
-            }
+            record(&mut problems, settings::check_api_secret(s), None);
             Some(s.to_owned())
         }
         None => match current.and_then(|c| open_current("api_secret", &Some(c.api_secret_enc.clone()))) {
@@ -618,21 +537,16 @@ pub fn prepare(
         .clone()
         .or_else(|| current.map(|c| c.participant_features.clone()))
         .unwrap_or_else(|| default_features(false));
-    if !feature_keys_ok(&moderator_features) {
-        problems.push(Problem::new("moderator_features", Message::new("jitsi.error.features")));
-    }
-    if !feature_keys_ok(&participant_features) {
-        problems.push(Problem::new(
-            "participant_features",
-            Message::new("jitsi.error.features"),
-        ));
-    }
+    record(&mut problems, settings::check_features(&moderator_features), None);
+    record(
+        &mut problems,
+        settings::check_features(&participant_features),
+        Some("participant_features"),
+    );
     let max_occupants = change
         .max_occupants
         .unwrap_or_else(|| current.and_then(|c| c.max_occupants));
-    if max_occupants.is_some_and(|n| !(1..=10_000).contains(&n)) {
-        problems.push(Problem::new("max_occupants", Message::new("jitsi.error.max_occupants")));
-    }
+    record(&mut problems, settings::check_max_occupants(max_occupants), None);
 
     // The settings must make tokens Prosody accepts: mint one to be sure.
     if let Some(mode) = &token_mode
@@ -1062,34 +976,5 @@ mod tests {
         let open = open_server(&s, server_from("jaas", &p)).unwrap();
         let url = open.room_url("room-1", "TOKEN").unwrap();
         assert_eq!(url, "https://8x8.vc/vpaas-magic-cookie-0123abcd/room-1#jwt=TOKEN");
-    }
-
-    #[test]
-    fn base_urls() {
-        assert_eq!(
-            parse_base_url("https://meet.example.org/").as_deref(),
-            Some("https://meet.example.org")
-        );
-        assert_eq!(
-            parse_base_url("https://meet.example.org:8443/jitsi").as_deref(),
-            Some("https://meet.example.org:8443/jitsi")
-        );
-        assert_eq!(
-            parse_base_url("http://127.0.0.1:9000").as_deref(),
-            Some("http://127.0.0.1:9000")
-        );
-        for bad in [
-            "",
-            "meet.example.org",
-            "http://meet.example.org",
-            "https://",
-            "https://a b",
-            "https://x/?q=1",
-            "https://x/#f",
-            "ftp://x",
-            "https://x//y",
-        ] {
-            assert_eq!(parse_base_url(bad), None, "{bad}");
-        }
     }
 }

@@ -9,7 +9,7 @@
 //! The hot path (a personal link inside its window) is one indexed query (none when the store
 //! has it cached), a token minted from the cached server settings, and nothing written.
 
-use domain::window::{JoinWindow, WindowState};
+use domain::window::{Admission, JoinWindow};
 use jiff::SignedDuration;
 use store::{JoinTarget, ParticipantRole, Session, SessionStatus, Store, User};
 
@@ -132,15 +132,13 @@ pub async fn decide(
     server: Option<&(String, String)>,
     joiner: &Joiner,
 ) -> Result<Decision> {
-    if session.status == SessionStatus::Cancelled {
-        return Ok(Decision::Cancelled);
-    }
     let now = svc.now();
     let window = JoinWindow::for_participant(session.starts_at, session.ends_at, joiner.moderator, &svc.config().join);
-    match window.state(now) {
-        WindowState::Over => Ok(Decision::Over),
-        WindowState::NotYet { opens_in } => Ok(Decision::Waiting { window, opens_in }),
-        WindowState::Open { .. } => {
+    match Admission::of(session.status == SessionStatus::Cancelled, &window, now) {
+        Admission::Cancelled => Ok(Decision::Cancelled),
+        Admission::Over => Ok(Decision::Over),
+        Admission::NotYet { opens_in } => Ok(Decision::Waiting { window, opens_in }),
+        Admission::Open => {
             let server = match server {
                 Some((id, revision)) => svc.jitsi().server(svc.store(), id, revision).await?,
                 None => None,

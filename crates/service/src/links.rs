@@ -49,5 +49,6 @@ pub async fn reissue(svc: &Service, caller: &Caller, session_id: &str, participa
 /// Who is in the session's room now and who came, for those who may see the session.
 pub async fn presence(svc: &Service, actor: &Actor, session_id: &str) -> Result<Presence> {
     booking::view(svc, actor, session_id).await?;
-    Ok(svc.store().presence(session_id, svc.now()).await?)
+    let events = svc.store().presence_events(session_id).await?;
+    Ok(domain::presence::compute_presence(&events, svc.now()))
 }

@@ -160,3 +160,25 @@ pub fn key(e: &KeyError) -> Message {
         | KeyError::Rejected(_) => Message::new("jitsi.error.key_invalid"),
     }
 }
+
+/// The catalogue message for a server setting that cannot be used.
+pub fn server_setting(e: domain::jitsi_server::SettingError) -> Message {
+    use domain::jitsi_server::SettingError as E;
+    Message::new(match e {
+        E::NameRequired => "jitsi.error.name_required",
+        E::NameInvalid => "jitsi.error.name_invalid",
+        E::Mode => "jitsi.error.mode",
+        E::BaseUrl => "jitsi.error.base_url",
+        E::Domain => "jitsi.error.domain",
+        E::AppId => "jitsi.error.app_id",
+        E::AppIdInvalid => "jitsi.error.app_id_invalid",
+        E::KeyId => "jitsi.error.key_id",
+        E::KeyIdInvalid => "jitsi.error.key_id_invalid",
+        E::SecretRequired => "jitsi.error.secret_required",
+        E::SecretShort => "jitsi.error.secret_short",
+        E::SecretInvalid => "jitsi.error.secret_invalid",
+        E::ApiSecret => "jitsi.error.api_secret",
+        E::Features => "jitsi.error.features",
+        E::MaxOccupants => "jitsi.error.max_occupants",
+    })
+}

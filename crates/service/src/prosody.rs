@@ -10,7 +10,7 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use domain::window::{JoinWindow, WindowState};
+use domain::window::{Admission, JoinWindow};
 use i18n::Message;
 use jitsi::{Event, EventKind, ReservationId, ReservationRequest, ReservationResponse};
 use store::{JitsiEventKind, NewJitsiEvent, ReservationOutcome, RoomSession, SessionStatus};
@@ -39,20 +39,18 @@ fn served_by(room: &RoomSession, server: &ServerRuntime, tenant: Option<&str>) -
 /// the end of the window (grace included).
 fn reservation_window(svc: &Service, room: &RoomSession) -> Result<JoinWindow> {
     let s = &room.session;
-    if s.status == SessionStatus::Cancelled {
-        return Err(Error::refused("", Message::new("jitsi.api.cancelled")));
-    }
     let window = JoinWindow::for_participant(s.starts_at, s.ends_at, true, &svc.config().join);
-    match window.state(svc.now()) {
-        WindowState::Open { .. } => Ok(window),
-        WindowState::NotYet { .. } => Err(Error::refused(
+    match Admission::of(s.status == SessionStatus::Cancelled, &window, svc.now()) {
+        Admission::Open => Ok(window),
+        Admission::Cancelled => Err(Error::refused("", Message::new("jitsi.api.cancelled"))),
+        Admission::NotYet { .. } => Err(Error::refused(
             "",
             Message::new("jitsi.api.too_early").arg(
                 "when",
                 i18n::format_datetime(window.opens, &s.time_zone, svc.config().default_locale),
             ),
         )),
-        WindowState::Over => Err(Error::refused("", Message::new("jitsi.api.over"))),
+        Admission::Over => Err(Error::refused("", Message::new("jitsi.api.over"))),
     }
 }
 

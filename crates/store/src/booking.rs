@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use domain::booking::Person;
 use domain::room::RoomName;
+pub use domain::session::{BookingRefusal, ConflictWith, ParticipantRole, Rsvp, SessionStatus};
 use domain::{Email, Role};
 use jiff::Timestamp;
 
@@ -21,37 +22,6 @@ use crate::audit::{AuditEntry, insert_audit};
 use crate::db::{Conn, Row, args};
 use crate::users::{User, user_by_id, user_row};
 use crate::{Result, Store, StoreError, new_id, random_bytes, ts};
-
-/// Why a booking or a change of one was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BookingRefusal {
-    #[error("no active account has the email {email}")]
-    UnknownTrainer { email: String },
-    #[error("{email} is a {role} account, not a trainer")]
-    NotATrainer { email: String, role: Role },
-    #[error("{} already teaches “{}” at that time", .0.email, .0.title)]
-    Conflict(Box<ConflictWith>),
-    #[error("unknown course")]
-    CourseNotFound,
-    #[error("the session has ended")]
-    Ended,
-    #[error("the session is cancelled")]
-    Cancelled,
-    #[error("a course with the code {code} already exists")]
-    CourseCodeTaken { code: String },
-}
-
-/// The session that makes a booking conflict, and whose.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConflictWith {
-    /// The account that would be in two places.
-    pub email: String,
-    pub session_id: String,
-    pub title: String,
-    pub starts_at: Timestamp,
-    pub ends_at: Timestamp,
-    pub time_zone: String,
-}
 
 /// A person of the address book (learners, guests, external moderators).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,80 +69,14 @@ pub struct CourseInput {
     pub learners: Vec<Person>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SessionStatus {
-    Scheduled,
-    Cancelled,
+/// A stored participant role.
+pub(crate) fn participant_role(s: &str) -> Result<ParticipantRole> {
+    ParticipantRole::parse(s).ok_or_else(|| StoreError::Corrupt(format!("participant role {s:?}")))
 }
 
-impl SessionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionStatus::Scheduled => "scheduled",
-            SessionStatus::Cancelled => "cancelled",
-        }
-    }
-}
-
-/// A participant's part in a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ParticipantRole {
-    Trainer,
-    Moderator,
-    Learner,
-    Guest,
-}
-
-impl ParticipantRole {
-    pub const ALL: [ParticipantRole; 4] = [Self::Trainer, Self::Moderator, Self::Learner, Self::Guest];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ParticipantRole::Trainer => "trainer",
-            ParticipantRole::Moderator => "moderator",
-            ParticipantRole::Learner => "learner",
-            ParticipantRole::Guest => "guest",
-        }
-    }
-
-    /// Trainers and moderators moderate the Jitsi room.
-    pub fn is_moderator(self) -> bool {
-        matches!(self, ParticipantRole::Trainer | ParticipantRole::Moderator)
-    }
-
-    pub(crate) fn parse(s: &str) -> Result<ParticipantRole> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| StoreError::Corrupt(format!("participant role {s:?}")))
-    }
-}
-
-/// A participant's answer to the invitation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Rsvp {
-    Pending,
-    Accepted,
-    Declined,
-}
-
-impl Rsvp {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rsvp::Pending => "pending",
-            Rsvp::Accepted => "accepted",
-            Rsvp::Declined => "declined",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Result<Rsvp> {
-        match s {
-            "pending" => Ok(Rsvp::Pending),
-            "accepted" => Ok(Rsvp::Accepted),
-            "declined" => Ok(Rsvp::Declined),
-            other => Err(StoreError::Corrupt(format!("rsvp {other:?}"))),
-        }
-    }
+/// A stored answer.
+pub(crate) fn rsvp(s: &str) -> Result<Rsvp> {
+    Rsvp::parse(s).ok_or_else(|| StoreError::Corrupt(format!("rsvp {s:?}")))
 }
 
 /// A session (séance).
@@ -465,13 +369,13 @@ pub(crate) fn participant_row(r: &dyn Row) -> Result<Participant> {
     Ok(Participant {
         id: r.text("id")?,
         session_id: r.text("session_id")?,
-        role: ParticipantRole::parse(&r.text("role")?)?,
+        role: participant_role(&r.text("role")?)?,
         user_id: r.opt_text("user_id")?,
         contact_id: r.opt_text("contact_id")?,
         name: r.text("name")?,
         email: r.text("email")?,
         link_version: r.i64("link_version")?,
-        rsvp: Rsvp::parse(&r.text("rsvp")?)?,
+        rsvp: rsvp(&r.text("rsvp")?)?,
         created_at: ts(r.i64("created_at")?)?,
     })
 }
@@ -758,17 +662,16 @@ impl Store {
     /// The personal-link key of a participant (43 characters, 256 bits), re-derivable by the
     /// server only.
     pub fn join_key(&self, participant_id: &str, version: i64) -> Result<String> {
-        let key = self
+        let secret = self
             .links
             .as_ref()
             .ok_or_else(|| StoreError::Corrupt("the link secret is not configured".into()))?;
-        let tag = ring::hmac::sign(key, format!("participant:{participant_id}:{version}").as_bytes());
-        Ok(base64url(tag.as_ref()))
+        Ok(secret.join_key(participant_id, version))
     }
 
     /// The stored hash of a personal-link key.
     pub fn link_hash(key: &str) -> String {
-        hex(ring::digest::digest(&ring::digest::SHA256, key.as_bytes()).as_ref())
+        domain::links::sha256_hex(key)
     }
 
     /// Adds a participant to a session that runs from `starts_at` to `ends_at` (copied into the
@@ -1611,33 +1514,4 @@ async fn course_detail(c: &mut Conn<'_>, id: &str) -> Result<Option<CourseDetail
         trainers,
         learners,
     }))
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base64url_matches_rfc4648() {
-        assert_eq!(super::base64url(b"f"), "Zg");
-        assert_eq!(super::base64url(b"fo"), "Zm8");
-        assert_eq!(super::base64url(b"foo"), "Zm9v");
-        assert_eq!(super::base64url(&[0xfb, 0xff]), "-_8");
-    }
 }

@@ -35,7 +35,7 @@ pub use booking::{
 pub use ids::{new_id, random_bytes};
 pub use jitsi::{
     Attendee, JitsiEventKind, JitsiRefusal, JitsiServer, JitsiServerInput, JoinTarget, NewJitsiEvent, Presence,
-    PresenceEvent, Reservation, ReservationOutcome, RoomSession, TokenModeKind, compute_presence,
+    PresenceEvent, Reservation, ReservationOutcome, RoomSession, TokenModeKind,
 };
 pub use migrate::MIGRATIONS;
 pub use outbox::{
@@ -113,7 +113,7 @@ impl Default for ConnectOptions {
 pub struct Store {
     pool: Pool,
     /// Derives personal-link keys (see [`Store::join_key`]); set by [`Store::set_link_secret`].
-    links: Option<std::sync::Arc<ring::hmac::Key>>,
+    links: Option<std::sync::Arc<domain::links::LinkSecret>>,
     /// Recent join lookups (SQLite only), exact while no write has been committed since.
     joins: std::sync::Arc<jitsi::JoinCache>,
     /// The mail policy and the outbox worker's wake-up (see `outbox.rs`).
@@ -178,10 +178,7 @@ impl Store {
     /// Sets the secret from which personal-link keys are derived (a key of the server's own,
     /// at least 32 bytes). Without it, booking refuses to create participants.
     pub fn set_link_secret(&mut self, secret: &[u8]) {
-        self.links = Some(std::sync::Arc::new(ring::hmac::Key::new(
-            ring::hmac::HMAC_SHA256,
-            secret,
-        )));
+        self.links = Some(std::sync::Arc::new(domain::links::LinkSecret::new(secret)));
     }
 
     pub fn backend(&self) -> Backend {

@@ -31,8 +31,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
+
+use domain::mail_policy::{self, Intent, SessionEvent, SessionIntent};
+pub use domain::mail_policy::{MailKind, MailSnapshot, reason};
 
 use crate::audit::{AuditEntry, insert_audit};
 use crate::booking::{
@@ -45,37 +47,9 @@ use crate::{BookingRefusal, Result, Store, StoreError, new_id, ts};
 /// The PostgreSQL channel on which committed outbox writes wake the workers of every instance.
 const CHANNEL: &str = "dialogue_outbox";
 
-/// What kind of message a row is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MailKind {
-    /// The convocation, with the personal link and an iCalendar `REQUEST`.
-    Invitation,
-    /// Date, time, duration or link changed.
-    Update,
-    /// The session is cancelled, or the recipient was removed from it.
-    Cancellation,
-    /// Some time before the start.
-    Reminder,
-}
-
-impl MailKind {
-    pub const ALL: [MailKind; 4] = [Self::Invitation, Self::Update, Self::Cancellation, Self::Reminder];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailKind::Invitation => "invitation",
-            MailKind::Update => "update",
-            MailKind::Cancellation => "cancellation",
-            MailKind::Reminder => "reminder",
-        }
-    }
-
-    fn parse(s: &str) -> Result<MailKind> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| StoreError::Corrupt(format!("mail kind {s:?}")))
-    }
+/// A stored message kind.
+fn mail_kind(s: &str) -> Result<MailKind> {
+    MailKind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("mail kind {s:?}")))
 }
 
 /// Where a message stands.
@@ -111,44 +85,6 @@ impl OutboxStatus {
             .find(|k| k.as_str() == s)
             .ok_or_else(|| StoreError::Corrupt(format!("outbox status {s:?}")))
     }
-}
-
-/// Why a message was superseded (stored in `last_error`, shown translated).
-pub mod reason {
-    /// The session was cancelled before the message left.
-    pub const CANCELLED: &str = "cancelled";
-    /// The recipient was removed from the session.
-    pub const REMOVED: &str = "removed";
-    /// The recipient was invited again (a cancellation not needed any more).
-    pub const REINVITED: &str = "reinvited";
-    /// Nothing the recipient was told has changed.
-    pub const UNCHANGED: &str = "unchanged";
-    /// The recipient declined (reminders).
-    pub const DECLINED: &str = "declined";
-    /// The session has started or ended.
-    pub const STARTED: &str = "started";
-    /// The session or the participant no longer exists.
-    pub const GONE: &str = "gone";
-}
-
-/// What a message needs at delivery that the database will not hold any more.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MailSnapshot {
-    /// Update: the start the recipient last heard of (Unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old_starts_at: Option<i64>,
-    /// Update: the end the recipient last heard of (Unix seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old_ends_at: Option<i64>,
-    /// Update: the recipient's personal link was re-issued.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub link_changed: bool,
-    /// Cancellation of a removed participant: their role (the row is gone).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub removed_role: Option<String>,
-    /// Reminder: how long before the start, in minutes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offset_minutes: Option<i64>,
 }
 
 /// One message of the outbox.
@@ -325,7 +261,7 @@ fn message_row(r: &dyn Row) -> Result<OutboxMessage> {
     let snapshot = r.text("snapshot")?;
     Ok(OutboxMessage {
         id: r.text("id")?,
-        kind: MailKind::parse(&r.text("kind")?)?,
+        kind: mail_kind(&r.text("kind")?)?,
         session_id: r.text("session_id")?,
         participant_id: r.text("participant_id")?,
         recipient_email: r.text("recipient_email")?,
@@ -522,115 +458,102 @@ async fn session_of(c: &mut Conn<'_>, id: &str) -> Result<Session> {
     session_by_id(c, id).await?.ok_or(StoreError::NotFound)
 }
 
-/// Writes the messages and reminders that booking changes call for, inside their transaction.
+/// Writes the messages and reminders that booking changes call for, inside their transaction:
+/// what to write is the mail policy's decision (`domain::mail_policy`), from the facts this
+/// function reads of the outbox, only those the policy needs.
 pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change], now: Timestamp) -> Result<()> {
     let policy = &*hooks.policy;
     let give_up = now + policy.give_up_after;
     let mut wrote = false;
     for change in changes {
-        match change {
-            Change::Booked { session_id } => {
-                let session = session_of(c, session_id).await?;
-                for to in recipients(c, &session, None).await? {
-                    enqueue(
-                        c,
-                        MailKind::Invitation,
-                        session_id,
-                        &to,
-                        &MailSnapshot::default(),
-                        now,
-                        give_up,
-                    )
-                    .await?;
-                    wrote = true;
-                }
-                schedule_reminders(c, policy, &session, None, now).await?;
-            }
+        let (session_id, event, only, removed) = match change {
+            Change::Booked { session_id } => (session_id, SessionEvent::Booked, None, None),
             Change::Rescheduled {
                 session_id,
                 old_starts_at,
                 old_ends_at,
-            } => {
-                let session = session_of(c, session_id).await?;
-                for to in recipients(c, &session, None).await? {
-                    if news_pending(c, session_id, &to.participant_id).await? {
-                        continue;
-                    }
-                    let snapshot = MailSnapshot {
-                        old_starts_at: Some(old_starts_at.as_second()),
-                        old_ends_at: Some(old_ends_at.as_second()),
-                        ..MailSnapshot::default()
-                    };
-                    enqueue(c, MailKind::Update, session_id, &to, &snapshot, now, give_up).await?;
-                    wrote = true;
-                }
-                drop_pending_reminders(c, session_id).await?;
-                schedule_reminders(c, policy, &session, None, now).await?;
-            }
-            // Title and notes are not news: queued messages show the new ones anyway.
-            Change::Edited { .. } => {}
+            } => (
+                session_id,
+                SessionEvent::Rescheduled {
+                    old_starts_at: old_starts_at.as_second(),
+                    old_ends_at: old_ends_at.as_second(),
+                },
+                None,
+                None,
+            ),
+            Change::Edited { session_id } => (session_id, SessionEvent::Edited, None, None),
             Change::ParticipantAdded {
                 session_id,
                 participant_id,
-            } => {
-                let session = session_of(c, session_id).await?;
-                for to in recipients(c, &session, Some(participant_id)).await? {
-                    supersede_cancellations(c, session_id, &to.norm(), now).await?;
-                    enqueue(
-                        c,
-                        MailKind::Invitation,
-                        session_id,
-                        &to,
-                        &MailSnapshot::default(),
-                        now,
-                        give_up,
-                    )
-                    .await?;
-                    wrote = true;
-                }
-                schedule_reminders(c, policy, &session, Some(participant_id), now).await?;
-            }
+            } => (
+                session_id,
+                SessionEvent::ParticipantAdded,
+                Some(participant_id.as_str()),
+                None,
+            ),
             Change::ParticipantRemoved {
                 session_id,
                 participant,
-            } => {
-                // Their reminders went with their row (cascade).
-                let session = session_of(c, session_id).await?;
-                let to = removed_recipient(c, &session, participant).await?;
-                supersede_news(c, session_id, &to.norm(), reason::REMOVED, now).await?;
-                if may_have_heard(c, session_id, &participant.id).await? {
-                    let snapshot = MailSnapshot {
-                        removed_role: Some(participant.role.as_str().to_owned()),
-                        ..MailSnapshot::default()
-                    };
-                    enqueue(c, MailKind::Cancellation, session_id, &to, &snapshot, now, give_up).await?;
-                    wrote = true;
-                }
-            }
-            Change::Cancelled { session_id } => {
-                let session = session_of(c, session_id).await?;
-                drop_pending_reminders(c, session_id).await?;
-                for to in recipients(c, &session, None).await? {
-                    supersede_news(c, session_id, &to.norm(), reason::CANCELLED, now).await?;
-                    if may_have_heard(c, session_id, &to.participant_id).await? {
-                        enqueue(
-                            c,
-                            MailKind::Cancellation,
-                            session_id,
-                            &to,
-                            &MailSnapshot::default(),
-                            now,
-                            give_up,
-                        )
-                        .await?;
-                        wrote = true;
-                    }
-                }
-            }
+            } => (
+                session_id,
+                SessionEvent::ParticipantRemoved { role: participant.role },
+                None,
+                Some(participant),
+            ),
+            Change::Cancelled { session_id } => (session_id, SessionEvent::Cancelled, None, None),
             Change::LinkReissued {
                 session_id,
                 participant_id,
-            } => link_reissued(c, hooks, session_id, participant_id, now).await?,
+            } => (
+                session_id,
+                // Filled in below, once the session is read.
+                SessionEvent::LinkReissued { open: false },
+                Some(participant_id.as_str()),
+                None,
+            ),
+        };
+        if event == SessionEvent::Edited {
+            continue;
+        }
+        let session = session_of(c, session_id).await?;
+        let event = match event {
+            SessionEvent::LinkReissued { .. } => SessionEvent::LinkReissued {
+                open: session.status == SessionStatus::Scheduled && !session.ended(now),
+            },
+            other => other,
+        };
+        for intent in mail_policy::for_session(event) {
+            match intent {
+                SessionIntent::DropPendingReminders => drop_pending_reminders(c, session_id).await?,
+                SessionIntent::ScheduleReminders => schedule_reminders(c, policy, &session, only, now).await?,
+            }
+        }
+        let recipients = match removed {
+            // Their row is gone (and their reminders with it); their account or address-book
+            // entry is not.
+            Some(p) => vec![removed_recipient(c, &session, p).await?],
+            None => recipients(c, &session, only).await?,
+        };
+        let needs = mail_policy::needs(event);
+        for to in recipients {
+            let facts = mail_policy::Recipient {
+                may_have_heard: needs.may_have_heard && may_have_heard(c, session_id, &to.participant_id).await?,
+                news_pending: needs.news_pending && news_pending(c, session_id, &to.participant_id).await?,
+            };
+            for intent in mail_policy::for_recipient(event, facts) {
+                match intent {
+                    Intent::Send { kind, snapshot } => {
+                        enqueue(c, kind, session_id, &to, &snapshot, now, give_up).await?;
+                        wrote = true;
+                    }
+                    Intent::SupersedeNews { why } => {
+                        supersede_news(c, session_id, &to.norm(), why, now).await?;
+                    }
+                    Intent::SupersedeCancellations => {
+                        supersede_cancellations(c, session_id, &to.norm(), now).await?;
+                    }
+                }
+            }
         }
     }
     if wrote {
@@ -647,42 +570,6 @@ async fn notify(c: &mut Conn<'_>, hooks: &MailHooks) -> Result<()> {
         c.exec("SELECT pg_notify($1, '')", args![CHANNEL]).await?;
     }
     hooks.notify.notify_one();
-    Ok(())
-}
-
-/// An update for one participant whose personal link was re-issued (the joining area's
-/// `LinkReissued` change), written by [`react`] inside the same transaction.
-pub(crate) async fn link_reissued(
-    c: &mut Conn<'_>,
-    hooks: &MailHooks,
-    session_id: &str,
-    participant_id: &str,
-    now: Timestamp,
-) -> Result<()> {
-    let session = session_of(c, session_id).await?;
-    if session.status != SessionStatus::Scheduled || session.ended(now) {
-        return Ok(());
-    }
-    for to in recipients(c, &session, Some(participant_id)).await? {
-        if news_pending(c, session_id, participant_id).await? {
-            continue;
-        }
-        let snapshot = MailSnapshot {
-            link_changed: true,
-            ..MailSnapshot::default()
-        };
-        enqueue(
-            c,
-            MailKind::Update,
-            session_id,
-            &to,
-            &snapshot,
-            now,
-            now + hooks.policy.give_up_after,
-        )
-        .await?;
-        notify(c, hooks).await?;
-    }
     Ok(())
 }
 
@@ -1229,8 +1116,8 @@ mod tests {
     use super::*;
     use crate::{ConnectOptions, NewSessions, NewUser, People};
 
-    /// The joining area's `LinkReissued` change will call [`link_reissued`]: an update for
-    /// that participant alone, saying the link changed.
+    /// A `LinkReissued` change is an update for that participant alone, saying the link
+    /// changed.
     #[tokio::test]
     async fn a_reissued_link_is_news_for_its_participant_only() {
         let db = testkit::TestDb::sqlite();
@@ -1291,9 +1178,11 @@ mod tests {
         let now = Timestamp::now();
         // While her invitation waits, the new link goes out with it: no update.
         let mut tx = store.pool.write().await.unwrap();
-        link_reissued(&mut tx.conn(), &store.mail, &detail.session.id, &zoe.id, now)
-            .await
-            .unwrap();
+        let reissued = [Change::LinkReissued {
+            session_id: detail.session.id.clone(),
+            participant_id: zoe.id.clone(),
+        }];
+        react(&mut tx.conn(), &store.mail, &reissued, now).await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(store.session_outbox(&detail.session.id).await.unwrap().len(), 2);
         for m in store
@@ -1304,9 +1193,11 @@ mod tests {
             store.outbox_sent(&m.id, "w", now, "S").await.unwrap();
         }
         let mut tx = store.pool.write().await.unwrap();
-        link_reissued(&mut tx.conn(), &store.mail, &detail.session.id, &zoe.id, now)
-            .await
-            .unwrap();
+        let reissued = [Change::LinkReissued {
+            session_id: detail.session.id.clone(),
+            participant_id: zoe.id.clone(),
+        }];
+        react(&mut tx.conn(), &store.mail, &reissued, now).await.unwrap();
         tx.commit().await.unwrap();
         let messages = store.session_outbox(&detail.session.id).await.unwrap();
         let updates: Vec<_> = messages.iter().filter(|m| m.kind == MailKind::Update).collect();

@@ -494,10 +494,10 @@ async fn events_are_stored_once_and_make_presence(backend: Backend) {
     );
     assert_eq!(store.jitsi_event_count(Some(sid)).await.unwrap(), 4);
     assert_eq!(store.jitsi_event_count(None).await.unwrap(), 1);
-    let presence = store
-        .presence(sid, Timestamp::from_second(t0 + 900).unwrap())
-        .await
-        .unwrap();
+    let presence = domain::presence::compute_presence(
+        &store.presence_events(sid).await.unwrap(),
+        Timestamp::from_second(t0 + 900).unwrap(),
+    );
     let lea = presence
         .attendees
         .iter()

@@ -466,7 +466,10 @@ async fn events_are_stored_once_whatever_the_order(backend: Backend) {
     );
     let r = post_event(&app, &meet.api_secret, "room/destroyed", &destroyed).await;
     assert_eq!(r.json::<Value>().await.unwrap()["stored"], 0);
-    let presence = app.store().presence(&detail.session.id, app.clock.now()).await.unwrap();
+    let presence = domain::presence::compute_presence(
+        &app.store().presence_events(&detail.session.id).await.unwrap(),
+        app.clock.now(),
+    );
     assert_eq!(presence.in_room().count(), 0);
     let theo_row = presence
         .attendees
