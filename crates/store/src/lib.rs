@@ -8,12 +8,18 @@
 
 mod audit;
 mod auth;
-mod booking;
+mod courses;
 mod db;
+mod feeds;
 mod ids;
-mod jitsi;
+mod jitsi_servers;
 mod migrate;
 mod outbox;
+mod participants;
+mod reminders;
+mod rooms;
+mod sessions;
+mod tokens;
 mod users;
 
 use std::path::Path;
@@ -27,21 +33,20 @@ use tokio::sync::Mutex;
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{LoginSession, OneTimeToken, Throttle, TokenPurpose};
-pub use booking::{
-    ApiToken, BookingRefusal, Change, ConflictWith, Contact, Course, CourseDetail, CourseInput, NewSessions,
-    Participant, ParticipantRole, People, Rsvp, Session, SessionDetail, SessionFilter, SessionStatus, SessionSummary,
-    SessionUpdate,
-};
+pub use courses::{Course, CourseDetail, CourseInput};
+pub use domain::presence::{Attendee, JitsiEventKind, Presence, PresenceEvent};
+pub use domain::session::{BookingRefusal, ConflictWith, ParticipantRole, Rsvp, SessionStatus};
 pub use ids::{new_id, random_bytes};
-pub use jitsi::{
-    Attendee, JitsiEventKind, JitsiRefusal, JitsiServer, JitsiServerInput, JoinTarget, NewJitsiEvent, Presence,
-    PresenceEvent, Reservation, ReservationOutcome, RoomSession, TokenModeKind,
-};
+pub use jitsi_servers::{JitsiRefusal, JitsiServer, JitsiServerInput, TokenModeKind};
 pub use migrate::MIGRATIONS;
 pub use outbox::{
-    MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxLine, OutboxMessage, OutboxStatus, OutboxWaker, RsvpCounts,
-    reason,
+    MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxLine, OutboxMessage, OutboxStatus, OutboxWaker, reason,
 };
+pub use participants::RsvpCounts;
+pub use participants::{Contact, Participant, People};
+pub use rooms::{JoinTarget, NewJitsiEvent, Reservation, ReservationOutcome, RoomSession};
+pub use sessions::{Change, NewSessions, Session, SessionDetail, SessionFilter, SessionSummary, SessionUpdate};
+pub use tokens::ApiToken;
 pub use users::{NewUser, ProfileUpdate, User, UserFilter};
 
 use db::Pool;
@@ -115,7 +120,7 @@ pub struct Store {
     /// Derives personal-link keys (see [`Store::join_key`]); set by [`Store::set_link_secret`].
     links: Option<std::sync::Arc<domain::links::LinkSecret>>,
     /// Recent join lookups (SQLite only), exact while no write has been committed since.
-    joins: std::sync::Arc<jitsi::JoinCache>,
+    joins: std::sync::Arc<rooms::JoinCache>,
     /// The mail policy and the outbox worker's wake-up (see `outbox.rs`).
     mail: outbox::MailHooks,
 }

@@ -26,23 +26,21 @@
 //! [`Store::promote_due_reminders`] marks them (once: the primary key and `enqueued_at`) and
 //! writes an outbox row, unless the session has started or the participant declined.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use domain::mail_policy::{self, Intent, SessionEvent, SessionIntent};
+pub use domain::mail_policy::{MailKind, MailSnapshot, reason};
+use domain::session::SessionStatus;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Notify;
 
-use domain::mail_policy::{self, Intent, SessionEvent, SessionIntent};
-pub use domain::mail_policy::{MailKind, MailSnapshot, reason};
-
 use crate::audit::{AuditEntry, insert_audit};
-use crate::booking::{
-    Change, Participant, ParticipantRole, Rsvp, Session, SessionDetail, SessionStatus, participant_cols,
-    participant_row, session_by_id, session_cols, session_row,
-};
 use crate::db::{Conn, Pool, Row, args};
-use crate::{BookingRefusal, Result, Store, StoreError, new_id, ts};
+use crate::participants::Participant;
+use crate::reminders::{drop_pending_reminders, schedule_reminders};
+use crate::sessions::{Change, Session, session_by_id};
+use crate::{Result, Store, StoreError, new_id, ts};
 
 /// The PostgreSQL channel on which committed outbox writes wake the workers of every instance.
 const CHANNEL: &str = "dialogue_outbox";
@@ -249,14 +247,6 @@ macro_rules! claim_sql {
     };
 }
 
-/// The sessions of account `$1`'s feed overlapping `[$2, $3)`: taught, or booked when `$4`.
-macro_rules! feed_filter {
-    () => {
-        "s.ends_at > $2 AND s.starts_at < $3 AND (s.id IN (SELECT session_id FROM session_participants \
-         WHERE user_id = $1 AND role IN ('trainer', 'moderator')) OR ($4 AND s.created_by = $1))"
-    };
-}
-
 fn message_row(r: &dyn Row) -> Result<OutboxMessage> {
     let snapshot = r.text("snapshot")?;
     Ok(OutboxMessage {
@@ -284,12 +274,12 @@ fn message_row(r: &dyn Row) -> Result<OutboxMessage> {
 
 /// Who a message goes to, resolved when it is written.
 #[derive(Debug, Clone)]
-struct Recipient {
-    participant_id: String,
-    email: String,
-    name: String,
-    locale: Option<String>,
-    zone: String,
+pub(crate) struct Recipient {
+    pub(crate) participant_id: String,
+    pub(crate) email: String,
+    pub(crate) name: String,
+    pub(crate) locale: Option<String>,
+    pub(crate) zone: String,
 }
 
 impl Recipient {
@@ -300,7 +290,7 @@ impl Recipient {
 
 /// Each participant of a session with their language and zone (account, else address book, else
 /// the session's zone and the default language).
-async fn recipients(c: &mut Conn<'_>, session: &Session, only: Option<&str>) -> Result<Vec<Recipient>> {
+pub(crate) async fn recipients(c: &mut Conn<'_>, session: &Session, only: Option<&str>) -> Result<Vec<Recipient>> {
     c.all(
         "SELECT p.id, COALESCE(u.display_name, p.name) AS name, COALESCE(u.email, p.email) AS email, \
          COALESCE(u.locale, k.locale) AS locale, COALESCE(u.time_zone, k.time_zone, $3) AS zone \
@@ -341,7 +331,7 @@ async fn removed_recipient(c: &mut Conn<'_>, session: &Session, p: &Participant)
     })
 }
 
-async fn enqueue(
+pub(crate) async fn enqueue(
     c: &mut Conn<'_>,
     kind: MailKind,
     session_id: &str,
@@ -421,40 +411,7 @@ async fn news_pending(c: &mut Conn<'_>, session_id: &str, participant_id: &str) 
     Ok(n > 0)
 }
 
-/// Schedules the reminders of a session (of one participant, or all) whose time is still ahead.
-async fn schedule_reminders(
-    c: &mut Conn<'_>,
-    policy: &MailPolicy,
-    session: &Session,
-    only: Option<&str>,
-    now: Timestamp,
-) -> Result<()> {
-    for offset in &policy.reminder_offsets {
-        let due = session.starts_at.as_second() - offset.as_secs();
-        if due <= now.as_second() {
-            continue;
-        }
-        c.exec(
-            "INSERT INTO reminders (session_id, participant_id, offset_minutes, due_at) \
-             SELECT p.session_id, p.id, $3, $4 FROM session_participants p \
-             WHERE p.session_id = $1 AND ($2 IS NULL OR p.id = $2) ON CONFLICT DO NOTHING",
-            args![session.id.as_str(), only, offset.as_secs() / 60, due],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn drop_pending_reminders(c: &mut Conn<'_>, session_id: &str) -> Result<()> {
-    c.exec(
-        "DELETE FROM reminders WHERE session_id = $1 AND enqueued_at IS NULL",
-        args![session_id],
-    )
-    .await?;
-    Ok(())
-}
-
-async fn session_of(c: &mut Conn<'_>, id: &str) -> Result<Session> {
+pub(crate) async fn session_of(c: &mut Conn<'_>, id: &str) -> Result<Session> {
     session_by_id(c, id).await?.ok_or(StoreError::NotFound)
 }
 
@@ -565,7 +522,7 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
 /// Wakes the workers: this process's at once (on SQLite it then waits for the write lock, so it
 /// sees the rows once committed), every instance's through PostgreSQL when the transaction
 /// commits.
-async fn notify(c: &mut Conn<'_>, hooks: &MailHooks) -> Result<()> {
+pub(crate) async fn notify(c: &mut Conn<'_>, hooks: &MailHooks) -> Result<()> {
     if c.is_postgres() {
         c.exec("SELECT pg_notify($1, '')", args![CHANNEL]).await?;
     }
@@ -713,7 +670,7 @@ impl Store {
         .await
     }
 
-    async fn outbox_finish(&self, sql: &'static str, args: &[crate::db::Arg<'_>]) -> Result<bool> {
+    pub(crate) async fn outbox_finish(&self, sql: &'static str, args: &[crate::db::Arg<'_>]) -> Result<bool> {
         let mut tx = self.pool.write().await?;
         let changed = tx.conn().exec(sql, args).await?;
         tx.commit().await?;
@@ -814,77 +771,6 @@ impl Store {
             .await
     }
 
-    /// Turns the reminders due at `now` into outbox messages, each once. A reminder whose
-    /// session has started (or is cancelled), or whose participant declined, is spent without a
-    /// message; of several due at once for one participant (after downtime) only the one
-    /// closest to the start is sent. Returns how many messages were written.
-    pub async fn promote_due_reminders(&self, now: Timestamp) -> Result<usize> {
-        let mut tx = self.pool.write().await?;
-        let mut c = tx.conn();
-        let due = c
-            .all(
-                "UPDATE reminders SET enqueued_at = $1 WHERE enqueued_at IS NULL AND due_at <= $1 \
-                 RETURNING session_id, participant_id, offset_minutes",
-                args![now.as_second()],
-                |r| {
-                    Ok((
-                        r.text("session_id")?,
-                        r.text("participant_id")?,
-                        r.i64("offset_minutes")?,
-                    ))
-                },
-            )
-            .await?;
-        if due.is_empty() {
-            return Ok(0);
-        }
-        // The smallest offset per (session, participant).
-        let mut latest: BTreeMap<(String, String), i64> = BTreeMap::new();
-        for (session_id, participant_id, offset) in due {
-            let entry = latest.entry((session_id, participant_id)).or_insert(offset);
-            *entry = (*entry).min(offset);
-        }
-        let mut written = 0;
-        for ((session_id, participant_id), offset) in latest {
-            let session = session_of(&mut c, &session_id).await?;
-            if session.status != SessionStatus::Scheduled || session.starts_at <= now {
-                continue;
-            }
-            let declined = c
-                .count(
-                    "SELECT COUNT(*) AS n FROM session_participants WHERE id = $1 AND rsvp = 'declined'",
-                    args![participant_id.as_str()],
-                )
-                .await?;
-            if declined > 0 {
-                continue;
-            }
-            for to in recipients(&mut c, &session, Some(&participant_id)).await? {
-                let snapshot = MailSnapshot {
-                    offset_minutes: Some(offset),
-                    ..MailSnapshot::default()
-                };
-                // A reminder is worth nothing once the session has started.
-                enqueue(
-                    &mut c,
-                    MailKind::Reminder,
-                    &session_id,
-                    &to,
-                    &snapshot,
-                    now,
-                    session.starts_at,
-                )
-                .await?;
-                written += 1;
-            }
-        }
-        if written > 0 {
-            notify(&mut c, &self.mail).await?;
-        }
-        tx.commit().await?;
-        Ok(written)
-    }
-
     /// Forgets what is over: finished messages (sent, failed, superseded) and spent reminders of
     /// sessions that ended before `before`. Messages of sessions still to come are kept, since
     /// they tell who may have heard of a session (and must hear of its cancellation). Returns
@@ -908,204 +794,6 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(messages + reminders)
-    }
-
-    /// The reminders of a session: (participant id, offset in minutes, due, already spent).
-    pub async fn session_reminders(&self, session_id: &str) -> Result<Vec<(String, i64, Timestamp, bool)>> {
-        let mut c = self.pool.read().await?;
-        c.conn()
-            .all(
-                "SELECT participant_id, offset_minutes, due_at, enqueued_at FROM reminders WHERE session_id = $1 \
-                 ORDER BY participant_id, offset_minutes DESC",
-                args![session_id],
-                |r| {
-                    Ok((
-                        r.text("participant_id")?,
-                        r.i64("offset_minutes")?,
-                        ts(r.i64("due_at")?)?,
-                        r.opt_i64("enqueued_at")?.is_some(),
-                    ))
-                },
-            )
-            .await
-    }
-
-    /// Records a participant's answer, found by the hash of their personal link. Refused once
-    /// the session is cancelled or has ended.
-    pub async fn set_rsvp(&self, link_hash: &str, answer: Rsvp, now: Timestamp) -> Result<(Participant, Session)> {
-        let mut tx = self.pool.write().await?;
-        let mut c = tx.conn();
-        let participant = c
-            .opt(
-                concat!(
-                    "SELECT ",
-                    participant_cols!(),
-                    " FROM session_participants p LEFT JOIN users u ON u.id = p.user_id WHERE p.link_hash = $1"
-                ),
-                args![link_hash],
-                participant_row,
-            )
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let session = session_of(&mut c, &participant.session_id).await?;
-        if session.status == SessionStatus::Cancelled {
-            return Err(StoreError::Booking(BookingRefusal::Cancelled));
-        }
-        if session.ended(now) {
-            return Err(StoreError::Booking(BookingRefusal::Ended));
-        }
-        c.exec(
-            "UPDATE session_participants SET rsvp = $2 WHERE id = $1",
-            args![participant.id.as_str(), answer.as_str()],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((
-            Participant {
-                rsvp: answer,
-                ..participant
-            },
-            session,
-        ))
-    }
-
-    /// Sets the language and zone of an address-book entry (by email): its mails follow them.
-    pub async fn set_contact_preferences(
-        &self,
-        email: &str,
-        locale: Option<&str>,
-        time_zone: Option<&str>,
-        now: Timestamp,
-    ) -> Result<()> {
-        let mut tx = self.pool.write().await?;
-        let changed = tx
-            .conn()
-            .exec(
-                "UPDATE contacts SET locale = $2, time_zone = $3, updated_at = $4 WHERE email_norm = $1",
-                args![email.trim().to_lowercase().as_str(), locale, time_zone, now.as_second()],
-            )
-            .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await
-    }
-
-    /// The version of an account's calendar-feed key (1 until it is first reset).
-    pub async fn feed_version(&self, user_id: &str) -> Result<i64> {
-        let mut c = self.pool.read().await?;
-        let version = c
-            .conn()
-            .opt(
-                "SELECT version FROM calendar_feeds WHERE user_id = $1",
-                args![user_id],
-                |r| r.i64("version"),
-            )
-            .await?;
-        Ok(version.unwrap_or(1))
-    }
-
-    /// Gives an account a new feed key version (the old feed URL stops working); returns it.
-    pub async fn reset_feed(&self, user_id: &str, now: Timestamp, audit: &AuditEntry) -> Result<i64> {
-        let mut tx = self.pool.write().await?;
-        let mut c = tx.conn();
-        let version = c
-            .one(
-                "INSERT INTO calendar_feeds (user_id, version, updated_at) VALUES ($1, 2, $2) \
-                 ON CONFLICT (user_id) DO UPDATE SET version = calendar_feeds.version + 1, updated_at = $2 \
-                 RETURNING version",
-                args![user_id, now.as_second()],
-                |r| r.i64("version"),
-            )
-            .await?;
-        insert_audit(&mut c, &audit.clone().target("calendar_feed", user_id, ""), now).await?;
-        tx.commit().await?;
-        Ok(version)
-    }
-
-    /// The sessions of an account's feed overlapping `[from, to)`, cancelled ones included: those
-    /// it teaches (trainer or account moderator), and with `include_booked` those it booked.
-    /// Participants come with each session, trainers first.
-    pub async fn feed_sessions(
-        &self,
-        user_id: &str,
-        include_booked: bool,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<SessionDetail>> {
-        let mut c = self.pool.read().await?;
-        let mut c = c.conn();
-        let args = args![user_id, from.as_second(), to.as_second(), include_booked];
-        let sessions = c
-            .all(
-                concat!(
-                    "SELECT ",
-                    session_cols!(),
-                    " FROM sessions s WHERE ",
-                    feed_filter!(),
-                    " ORDER BY s.starts_at, s.id"
-                ),
-                args,
-                session_row,
-            )
-            .await?;
-        let participants = c
-            .all(
-                concat!(
-                    "SELECT ",
-                    participant_cols!(),
-                    " FROM session_participants p LEFT JOIN users u ON u.id = p.user_id \
-                     WHERE p.session_id IN (SELECT s.id FROM sessions s WHERE ",
-                    feed_filter!(),
-                    ") ORDER BY p.session_id, CASE p.role WHEN 'trainer' THEN 0 WHEN 'moderator' THEN 1 \
-                     WHEN 'learner' THEN 2 ELSE 3 END, name, p.id"
-                ),
-                args,
-                participant_row,
-            )
-            .await?;
-        let mut by_session: BTreeMap<String, Vec<Participant>> = BTreeMap::new();
-        for p in participants {
-            by_session.entry(p.session_id.clone()).or_default().push(p);
-        }
-        Ok(sessions
-            .into_iter()
-            .map(|session| SessionDetail {
-                participants: by_session.remove(&session.id).unwrap_or_default(),
-                session,
-            })
-            .collect())
-    }
-}
-
-/// Answers and their counts for a session page.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RsvpCounts {
-    pub accepted: usize,
-    pub declined: usize,
-    pub pending: usize,
-}
-
-impl RsvpCounts {
-    /// The answers of the people invited to attend (learners and guests; trainers and
-    /// moderators when `everyone`).
-    pub fn of(participants: &[Participant], everyone: bool) -> RsvpCounts {
-        let mut counts = RsvpCounts::default();
-        for p in participants {
-            if !everyone && !matches!(p.role, ParticipantRole::Learner | ParticipantRole::Guest) {
-                continue;
-            }
-            match p.rsvp {
-                Rsvp::Accepted => counts.accepted += 1,
-                Rsvp::Declined => counts.declined += 1,
-                Rsvp::Pending => counts.pending += 1,
-            }
-        }
-        counts
-    }
-
-    pub fn total(&self) -> usize {
-        self.accepted + self.declined + self.pending
     }
 }
 

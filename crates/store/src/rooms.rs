@@ -1,148 +1,18 @@
-//! Jitsi: the servers Dialogue mints tokens for, the lookups of a join (one indexed query from a
-//! personal link to everything the token needs), personal links re-issued, the reservations
-//! Prosody asks for, and the room and occupant events it posts.
-//!
-//! Secrets (app secret, private key, the bearer Prosody sends) arrive here already sealed by the
-//! service, under a key derived from the server's secret key; this crate stores the sealed
-//! text and never sees a secret in clear.
+//! Rooms: the lookups of a join (one indexed query from a personal link to everything the token
+//! needs, cached on SQLite while nothing was written), sessions by room name, personal links
+//! re-issued, the reservations Prosody asks for, and the room and occupant events it posts.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt;
+use std::collections::HashMap;
 
-pub use domain::jitsi_server::{JitsiRefusal, TokenModeKind};
-pub use domain::presence::{Attendee, JitsiEventKind, Presence, PresenceEvent};
+use domain::presence::{JitsiEventKind, PresenceEvent};
+use domain::session::ParticipantRole;
 use jiff::Timestamp;
 
 use crate::audit::{AuditEntry, insert_audit};
-use crate::booking::{Change, ParticipantRole, Session, on_changes, participant_row, session_by_id, session_row};
-use crate::db::{Conn, Row, args, is_unique_violation};
-use crate::{Participant, Result, Store, StoreError, new_id, ts};
-
-/// A Jitsi server as stored. The `*_enc` fields are sealed secrets; `Debug` leaves them out.
-#[derive(Clone, PartialEq, Eq)]
-pub struct JitsiServer {
-    pub id: String,
-    pub name: String,
-    /// Where rooms open: `https://meet.example.org` (JaaS: `https://8x8.vc`).
-    pub base_url: String,
-    /// The XMPP domain (`sub` without a tenant); empty for JaaS.
-    pub domain: String,
-    pub tenant: Option<String>,
-    pub token_mode: TokenModeKind,
-    /// Prosody's `app_id` (`iss`), or the JaaS app id.
-    pub app_id: String,
-    /// The `kid` (RS256) or the JaaS API key id.
-    pub key_id: Option<String>,
-    pub app_secret_enc: Option<String>,
-    pub private_key_enc: Option<String>,
-    /// The public half of the private key (not a secret: Prosody fetches it, JaaS needs it).
-    pub public_key_pem: Option<String>,
-    /// The sealed bearer secret Prosody sends to the reservation and event endpoints.
-    pub api_secret_enc: String,
-    pub moderator_features: BTreeMap<String, bool>,
-    pub participant_features: BTreeMap<String, bool>,
-    /// Lobby on: moderators' tokens carry `lobby_bypass`, reservations answer `lobby: true`.
-    pub lobby: bool,
-    /// Per-room occupant limit sent in reservations, when set.
-    pub max_occupants: Option<i64>,
-    pub is_default: bool,
-    /// Random, new at each write: what in-memory caches of decrypted secrets key on.
-    pub revision: String,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-impl fmt::Debug for JitsiServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JitsiServer")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("base_url", &self.base_url)
-            .field("domain", &self.domain)
-            .field("tenant", &self.tenant)
-            .field("token_mode", &self.token_mode)
-            .field("app_id", &self.app_id)
-            .field("key_id", &self.key_id)
-            .field("is_default", &self.is_default)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A server as validated and sealed by the web layer, for [`Store::create_jitsi_server`] and
-/// [`Store::update_jitsi_server`] (an update writes every field).
-#[derive(Clone)]
-pub struct JitsiServerInput {
-    pub name: String,
-    pub base_url: String,
-    pub domain: String,
-    pub tenant: Option<String>,
-    pub token_mode: TokenModeKind,
-    pub app_id: String,
-    pub key_id: Option<String>,
-    pub app_secret_enc: Option<String>,
-    pub private_key_enc: Option<String>,
-    pub public_key_pem: Option<String>,
-    pub api_secret_enc: String,
-    pub moderator_features: BTreeMap<String, bool>,
-    pub participant_features: BTreeMap<String, bool>,
-    pub lobby: bool,
-    pub max_occupants: Option<i64>,
-    /// Make this the default server (the previous default stops being one). The first server
-    /// is the default whatever this says; the default stays one until another takes its place.
-    pub is_default: bool,
-}
-
-impl fmt::Debug for JitsiServerInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JitsiServerInput")
-            .field("name", &self.name)
-            .field("token_mode", &self.token_mode)
-            .finish_non_exhaustive()
-    }
-}
-
-macro_rules! server_cols {
-    () => {
-        "j.id, j.name, j.base_url, j.domain, j.tenant, j.token_mode, j.app_id, j.key_id, j.app_secret_enc, \
-         j.private_key_enc, j.public_key_pem, j.api_secret_enc, j.moderator_features, j.participant_features, \
-         j.lobby, j.max_occupants, j.is_default, j.revision, j.created_at, j.updated_at"
-    };
-}
-
-fn features(text: &str) -> Result<BTreeMap<String, bool>> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("jitsi features {text:?}: {e}")))
-}
-
-fn features_json(f: &BTreeMap<String, bool>) -> String {
-    // A map of strings to booleans always serialises.
-    serde_json::to_string(f).unwrap_or_else(|_| "{}".to_owned())
-}
-
-fn server_row(r: &dyn Row) -> Result<JitsiServer> {
-    let mode = r.text("token_mode")?;
-    Ok(JitsiServer {
-        id: r.text("id")?,
-        name: r.text("name")?,
-        base_url: r.text("base_url")?,
-        domain: r.text("domain")?,
-        tenant: r.opt_text("tenant")?,
-        token_mode: TokenModeKind::parse(&mode).ok_or_else(|| StoreError::Corrupt(format!("token mode {mode:?}")))?,
-        app_id: r.text("app_id")?,
-        key_id: r.opt_text("key_id")?,
-        app_secret_enc: r.opt_text("app_secret_enc")?,
-        private_key_enc: r.opt_text("private_key_enc")?,
-        public_key_pem: r.opt_text("public_key_pem")?,
-        api_secret_enc: r.text("api_secret_enc")?,
-        moderator_features: features(&r.text("moderator_features")?)?,
-        participant_features: features(&r.text("participant_features")?)?,
-        lobby: r.bool("lobby")?,
-        max_occupants: r.opt_i64("max_occupants")?,
-        is_default: r.bool("is_default")?,
-        revision: r.text("revision")?,
-        created_at: ts(r.i64("created_at")?)?,
-        updated_at: ts(r.i64("updated_at")?)?,
-    })
-}
+use crate::db::{Row, args};
+use crate::participants::{Participant, participant_role, participant_row, rsvp};
+use crate::sessions::{Change, Session, on_changes, session_by_id, session_row};
+use crate::{Result, Store, StoreError, new_id, ts};
 
 /// Everything a join needs, from one indexed lookup: the participant, their session, their zone
 /// and language when known, and the Jitsi server (pinned, or the default one).
@@ -248,7 +118,7 @@ pub struct NewJitsiEvent {
     pub payload: String,
 }
 
-fn reservation_row(r: &dyn Row) -> Result<Reservation> {
+pub(crate) fn reservation_row(r: &dyn Row) -> Result<Reservation> {
     Ok(Reservation {
         id: r.text("id")?,
         session_id: r.text("session_id")?,
@@ -261,293 +131,18 @@ fn reservation_row(r: &dyn Row) -> Result<Reservation> {
     })
 }
 
-fn server_pair(r: &dyn Row) -> Result<Option<(String, String)>> {
+pub(crate) fn server_pair(r: &dyn Row) -> Result<Option<(String, String)>> {
     Ok(match (r.opt_text("server_id")?, r.opt_text("server_revision")?) {
         (Some(id), Some(rev)) => Some((id, rev)),
         _ => None,
     })
 }
 
-async fn server_by_id(c: &mut Conn<'_>, id: &str) -> Result<Option<JitsiServer>> {
-    c.opt(
-        concat!("SELECT ", server_cols!(), " FROM jitsi_servers j WHERE j.id = $1"),
-        args![id],
-        server_row,
-    )
-    .await
-}
-
-fn map_name_taken(e: StoreError, name: &str) -> StoreError {
-    if is_unique_violation(&e) {
-        StoreError::Jitsi(JitsiRefusal::NameTaken { name: name.to_owned() })
-    } else {
-        e
-    }
+pub(crate) fn event_kind(s: &str) -> Result<JitsiEventKind> {
+    JitsiEventKind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("jitsi event kind {s:?}")))
 }
 
 impl Store {
-    // ---- Servers ----
-
-    /// Every server, the default first, then by name.
-    pub async fn list_jitsi_servers(&self) -> Result<Vec<JitsiServer>> {
-        let mut c = self.pool.read().await?;
-        c.conn()
-            .all(
-                concat!(
-                    "SELECT ",
-                    server_cols!(),
-                    " FROM jitsi_servers j ORDER BY j.is_default DESC, j.name_norm, j.id"
-                ),
-                &[],
-                server_row,
-            )
-            .await
-    }
-
-    pub async fn jitsi_server(&self, id: &str) -> Result<Option<JitsiServer>> {
-        server_by_id(&mut self.pool.read().await?.conn(), id).await
-    }
-
-    /// The server with this name (case-insensitively).
-    pub async fn jitsi_server_by_name(&self, name: &str) -> Result<Option<JitsiServer>> {
-        let mut c = self.pool.read().await?;
-        c.conn()
-            .opt(
-                concat!(
-                    "SELECT ",
-                    server_cols!(),
-                    " FROM jitsi_servers j WHERE j.name_norm = $1"
-                ),
-                args![name.trim().to_lowercase().as_str()],
-                server_row,
-            )
-            .await
-    }
-
-    /// The default server, if any.
-    pub async fn default_jitsi_server(&self) -> Result<Option<JitsiServer>> {
-        let mut c = self.pool.read().await?;
-        c.conn()
-            .opt(
-                concat!("SELECT ", server_cols!(), " FROM jitsi_servers j WHERE j.is_default"),
-                &[],
-                server_row,
-            )
-            .await
-    }
-
-    /// Stores a new server under `id` (chosen by the caller, who sealed its secrets for it).
-    pub async fn create_jitsi_server(
-        &self,
-        id: &str,
-        input: &JitsiServerInput,
-        now: Timestamp,
-        audit: &AuditEntry,
-    ) -> Result<JitsiServer> {
-        let now_s = now.as_second();
-        let mut tx = self.pool.write().await?;
-        let mut c = tx.conn();
-        let existing = c.count("SELECT COUNT(*) AS n FROM jitsi_servers", &[]).await?;
-        let is_default = input.is_default || existing == 0;
-        if is_default {
-            c.exec(
-                "UPDATE jitsi_servers SET is_default = $1 WHERE is_default",
-                args![false],
-            )
-            .await?;
-        }
-        c.exec(
-            "INSERT INTO jitsi_servers (id, name, name_norm, base_url, domain, tenant, token_mode, app_id, key_id, \
-             app_secret_enc, private_key_enc, public_key_pem, api_secret_enc, moderator_features, participant_features, \
-             lobby, max_occupants, is_default, revision, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)",
-            args![
-                id,
-                input.name.as_str(),
-                input.name.trim().to_lowercase().as_str(),
-                input.base_url.as_str(),
-                input.domain.as_str(),
-                input.tenant.as_deref(),
-                input.token_mode.as_str(),
-                input.app_id.as_str(),
-                input.key_id.as_deref(),
-                input.app_secret_enc.as_deref(),
-                input.private_key_enc.as_deref(),
-                input.public_key_pem.as_deref(),
-                input.api_secret_enc.as_str(),
-                features_json(&input.moderator_features).as_str(),
-                features_json(&input.participant_features).as_str(),
-                input.lobby,
-                input.max_occupants,
-                is_default,
-                new_id().as_str(),
-                now_s,
-            ],
-        )
-        .await
-        .map_err(|e| map_name_taken(e, &input.name))?;
-        insert_audit(
-            &mut c,
-            &audit
-                .clone()
-                .target("jitsi_server", id, &input.name)
-                .detail(serde_json::json!({
-                    "token_mode": input.token_mode.as_str(), "default": is_default
-                })),
-            now,
-        )
-        .await?;
-        let server = server_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(server)
-    }
-
-    /// Replaces a server's settings (every field of `input`).
-    pub async fn update_jitsi_server(
-        &self,
-        id: &str,
-        input: &JitsiServerInput,
-        now: Timestamp,
-        audit: &AuditEntry,
-    ) -> Result<JitsiServer> {
-        let now_s = now.as_second();
-        let mut tx = self.pool.write().await?;
-        let mut c = tx.conn();
-        let current = server_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
-        let is_default = current.is_default || input.is_default;
-        if is_default && !current.is_default {
-            c.exec(
-                "UPDATE jitsi_servers SET is_default = $1 WHERE is_default",
-                args![false],
-            )
-            .await?;
-        }
-        c.exec(
-            "UPDATE jitsi_servers SET name = $2, name_norm = $3, base_url = $4, domain = $5, tenant = $6, \
-             token_mode = $7, app_id = $8, key_id = $9, app_secret_enc = $10, private_key_enc = $11, \
-             public_key_pem = $12, api_secret_enc = $13, moderator_features = $14, participant_features = $15, \
-             lobby = $16, max_occupants = $17, is_default = $18, revision = $19, updated_at = $20 WHERE id = $1",
-            args![
-                id,
-                input.name.as_str(),
-                input.name.trim().to_lowercase().as_str(),
-                input.base_url.as_str(),
-                input.domain.as_str(),
-                input.tenant.as_deref(),
-                input.token_mode.as_str(),
-                input.app_id.as_str(),
-                input.key_id.as_deref(),
-                input.app_secret_enc.as_deref(),
-                input.private_key_enc.as_deref(),
-                input.public_key_pem.as_deref(),
-                input.api_secret_enc.as_str(),
-                features_json(&input.moderator_features).as_str(),
-                features_json(&input.participant_features).as_str(),
-                input.lobby,
-                input.max_occupants,
-                is_default,
-                new_id().as_str(),
-                now_s,
-            ],
-        )
-        .await
-        .map_err(|e| map_name_taken(e, &input.name))?;
-        insert_audit(
-            &mut c,
-            &audit
-                .clone()
-                .target("jitsi_server", id, &input.name)
-                .detail(serde_json::json!({
-                    "token_mode": input.token_mode.as_str(), "default": is_default
-                })),
-            now,
-        )
-        .await?;
-        let server = server_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(server)
-    }
-
-    /// Deletes a server. Refused for the default server while others exist (make another the
-    /// default first) and while upcoming sessions use it. Past sessions pinned to it fall back
-    /// to the default server; their events and attendance stay.
-    pub async fn delete_jitsi_server(&self, id: &str, now: Timestamp, audit: &AuditEntry) -> Result<()> {
-        let mut tx = self.pool.write().await?;
-        let mut c = tx.conn();
-        let server = server_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
-        if server.is_default {
-            let others = c
-                .count("SELECT COUNT(*) AS n FROM jitsi_servers WHERE id <> $1", args![id])
-                .await?;
-            if others > 0 {
-                return Err(StoreError::Jitsi(JitsiRefusal::DefaultInUse));
-            }
-        }
-        let upcoming = c
-            .count(
-                "SELECT COUNT(*) AS n FROM sessions WHERE status = 'scheduled' AND ends_at > $2 \
-                 AND (jitsi_server_id = $1 OR (jitsi_server_id IS NULL AND $3))",
-                args![id, now.as_second(), server.is_default],
-            )
-            .await?;
-        if upcoming > 0 {
-            return Err(StoreError::Jitsi(JitsiRefusal::InUse { sessions: upcoming }));
-        }
-        c.exec("DELETE FROM jitsi_servers WHERE id = $1", args![id]).await?;
-        insert_audit(&mut c, &audit.clone().target("jitsi_server", id, &server.name), now).await?;
-        tx.commit().await
-    }
-
-    /// Pins a session to a server (`None`: the default one, whichever it is at join time).
-    pub async fn set_session_jitsi_server(
-        &self,
-        session_id: &str,
-        server_id: Option<&str>,
-        now: Timestamp,
-        audit: &AuditEntry,
-    ) -> Result<()> {
-        let mut tx = self.pool.write().await?;
-        let mut c = tx.conn();
-        if let Some(server_id) = server_id
-            && server_by_id(&mut c, server_id).await?.is_none()
-        {
-            return Err(StoreError::Jitsi(JitsiRefusal::UnknownServer));
-        }
-        let changed = c
-            .exec(
-                "UPDATE sessions SET jitsi_server_id = $2 WHERE id = $1",
-                args![session_id, server_id],
-            )
-            .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(
-            &mut c,
-            &audit
-                .clone()
-                .target("session", session_id, "")
-                .detail(serde_json::json!({ "jitsi_server": server_id })),
-            now,
-        )
-        .await?;
-        tx.commit().await
-    }
-
-    /// The server a session is pinned to (`None`: the default one).
-    pub async fn session_jitsi_server(&self, session_id: &str) -> Result<Option<String>> {
-        let mut c = self.pool.read().await?;
-        c.conn()
-            .one(
-                "SELECT jitsi_server_id FROM sessions WHERE id = $1",
-                args![session_id],
-                |r| r.opt_text("jitsi_server_id"),
-            )
-            .await
-    }
-
-    // ---- Joining ----
-
     /// Everything a personal link's join needs, in one indexed query (by the key's hash), or
     /// none at all when this process has read it since its last committed write (SQLite).
     pub async fn join_target(&self, link_hash: &str) -> Result<Option<std::sync::Arc<JoinTarget>>> {
@@ -588,13 +183,13 @@ impl Store {
                         participant: Participant {
                             id: r.text("p_id")?,
                             session_id: r.text("p_session_id")?,
-                            role: crate::booking::participant_role(&r.text("p_role")?)?,
+                            role: participant_role(&r.text("p_role")?)?,
                             user_id: r.opt_text("p_user_id")?,
                             contact_id: r.opt_text("p_contact_id")?,
                             name: r.text("p_name")?,
                             email: r.text("p_email")?,
                             link_version: r.i64("p_link_version")?,
-                            rsvp: crate::booking::rsvp(&r.text("p_rsvp")?)?,
+                            rsvp: rsvp(&r.text("p_rsvp")?)?,
                             created_at: ts(r.i64("p_created_at")?)?,
                         },
                         session: session_row(r)?,
@@ -705,8 +300,6 @@ impl Store {
         })
     }
 
-    // ---- Reservations ----
-
     /// Records Prosody's reservation of a session's room, unless one is active already (then
     /// that one is returned, for a 409).
     pub async fn create_reservation(
@@ -768,8 +361,6 @@ impl Store {
             .await?;
         tx.commit().await
     }
-
-    // ---- Events ----
 
     /// Stores events once each (by their idempotency key), attributing occupants whose token
     /// named a participant of the session. Returns how many were new.
@@ -852,7 +443,7 @@ impl Store {
                         participant_name: r.opt_text("participant_name")?,
                         participant_role: r
                             .opt_text("participant_role")?
-                            .map(|role| crate::booking::participant_role(&role))
+                            .map(|role| participant_role(&role))
                             .transpose()?,
                         occupant_name: r.opt_text("occupant_name")?,
                         occupant_email: r.opt_text("occupant_email")?,
@@ -883,11 +474,7 @@ impl Store {
             )
             .await?;
         rows.into_iter()
-            .map(|(id, name, role)| Ok((id, (name, crate::booking::participant_role(&role)?))))
+            .map(|(id, name, role)| Ok((id, (name, participant_role(&role)?))))
             .collect()
     }
-}
-
-fn event_kind(s: &str) -> Result<JitsiEventKind> {
-    JitsiEventKind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("jitsi event kind {s:?}")))
 }
