@@ -116,6 +116,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         moderators: vec![],
                         learners,
                         guests: vec![],
+                        external_moderators_only: false,
                     },
                     created_by: manager.id.clone(),
                     jitsi_server_id: None,

@@ -170,6 +170,7 @@ pub async fn book(
             moderators: plan.moderators,
             learners: plan.learners,
             guests: plan.guests,
+            external_moderators_only: actor.role == domain::Role::Trainer,
         },
         created_by: actor.user_id.clone(),
         jitsi_server_id,
@@ -453,7 +454,8 @@ pub async fn set_people(
     let actor = &caller.actor;
     let (detail, facts) = view(svc, actor, id).await?;
     require(svc, actor, SessionAction::EditParticipants, facts)?;
-    let people = parse_people(input, &svc.config().booking.limits).map_err(|e| invalid(&e))?;
+    let mut people = parse_people(input, &svc.config().booking.limits).map_err(|e| invalid(&e))?;
+    people.external_moderators_only = actor.role == domain::Role::Trainer;
     // A trainer staffs their session with learners, guests and external moderators; who else
     // teaches it is the planners' decision, in both directions (review finding 4).
     if actor.role == domain::Role::Trainer {

@@ -60,6 +60,10 @@ pub struct People {
     pub moderators: Vec<Person>,
     pub learners: Vec<Person>,
     pub guests: Vec<Person>,
+    /// Moderators are external whatever their address (a trainer's booking): an account's time
+    /// is the planners' to give, and whether an address has an account is not the trainer's to
+    /// learn.
+    pub external_moderators_only: bool,
 }
 
 /// A stored participant role.
@@ -189,7 +193,12 @@ pub(crate) async fn resolve_people(c: &mut Conn<'_>, people: &People, now: i64) 
         });
     }
     for person in &people.moderators {
-        match active_user_by_email(c, &person.email).await? {
+        let account = if people.external_moderators_only {
+            None
+        } else {
+            active_user_by_email(c, &person.email).await?
+        };
+        match account {
             Some(user) => out.push(Resolved {
                 role: ParticipantRole::Moderator,
                 user_id: Some(user.id),

@@ -61,6 +61,7 @@ fn single(trainer: &str, start: Timestamp, minutes: i64, creator: &str) -> NewSe
             moderators: vec![person("Co Trainer", "co@partner.example")],
             learners: vec![person("Léa", "lea@example.org"), person("Max", "max@example.org")],
             guests: vec![person("Guest", "guest@elsewhere.example")],
+            external_moderators_only: false,
         },
         created_by: creator.into(),
         jitsi_server_id: None,
@@ -445,6 +446,7 @@ async fn participants_are_replaced_keeping_links(backend: Backend) {
         moderators: vec![],
         learners: vec![person("Léa", "LEA@example.org"), person("Nina", "nina@example.org")],
         guests: vec![],
+        external_moderators_only: false,
     };
     let after = store
         .replace_participants(std::slice::from_ref(&session.id), &people, Timestamp::now(), &audit())

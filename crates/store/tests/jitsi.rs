@@ -82,6 +82,7 @@ async fn book(store: &Store, creator: &User, hours: i64) -> store::SessionDetail
             moderators: vec![],
             learners: vec![person("Léa", "lea@example.org")],
             guests: vec![],
+            external_moderators_only: false,
         },
         created_by: creator.id.clone(),
         jitsi_server_id: None,

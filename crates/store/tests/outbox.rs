@@ -59,6 +59,7 @@ fn people(learners: &[(&str, &str)]) -> People {
         moderators: vec![],
         learners: learners.iter().map(|(n, e)| person(n, e)).collect(),
         guests: vec![person("Guest", "guest@elsewhere.example")],
+        external_moderators_only: false,
     }
 }
 

@@ -116,6 +116,7 @@ pub async fn book_at(
                 person("Max Durand", "max@example.org"),
             ],
             guests: vec![person("Gaby Guest", "gaby@elsewhere.example")],
+            external_moderators_only: false,
         },
         created_by: creator.id.clone(),
         jitsi_server_id: None,

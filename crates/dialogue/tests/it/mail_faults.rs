@@ -282,6 +282,7 @@ async fn the_binary_killed_mid_delivery_resumes_after_a_restart(backend: Backend
                         person("Yann", "yann@example.org"),
                     ],
                     guests: vec![],
+                    external_moderators_only: false,
                 },
                 created_by: manager.id.clone(),
                 jitsi_server_id: None,

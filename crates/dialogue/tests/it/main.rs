@@ -26,6 +26,7 @@ mod matrix;
 mod prosody;
 mod proxy;
 mod reverse_proxy_examples;
+mod review_findings;
 mod session_room;
 mod tokens;
 
