@@ -142,6 +142,11 @@ impl Application {
         let secret = load_secret(&config.secret_key_file)?;
         store.set_link_secret(secret.link_secret());
         store.set_mail_policy(config.mail.policy.clone());
+        let limits = &config.service.booking.limits;
+        store.set_participation_budget(store::ParticipationBudget {
+            per_request: limits.max_participations,
+            per_hour: limits.max_participations_per_hour,
+        });
         let transport = mail_transport(config)?;
         let listener = TcpListener::bind(config.listen)
             .await

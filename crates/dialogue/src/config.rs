@@ -116,6 +116,10 @@ pub struct RawBooking {
     pub max_participants: i64,
     pub min_duration_minutes: i64,
     pub max_duration_minutes: i64,
+    /// Participations (people × occurrences) one request may create.
+    pub max_participations_per_request: i64,
+    /// Participations one account may create per hour.
+    pub max_participations_per_hour: i64,
 }
 
 impl Default for RawBooking {
@@ -126,6 +130,8 @@ impl Default for RawBooking {
             max_participants: 200,
             min_duration_minutes: 15,
             max_duration_minutes: 720,
+            max_participations_per_request: 2_000,
+            max_participations_per_hour: 5_000,
         }
     }
 }
@@ -692,6 +698,16 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             max_participants: positive("booking.max_participants", raw.booking.max_participants, 100_000)? as usize,
             min_duration: jiff::SignedDuration::from_mins(min_duration),
             max_duration: jiff::SignedDuration::from_mins(max_duration),
+            max_participations: positive(
+                "booking.max_participations_per_request",
+                raw.booking.max_participations_per_request,
+                1_000_000,
+            )? as usize,
+            max_participations_per_hour: positive(
+                "booking.max_participations_per_hour",
+                raw.booking.max_participations_per_hour,
+                10_000_000,
+            )? as usize,
             ..Default::default()
         },
     };

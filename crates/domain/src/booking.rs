@@ -26,6 +26,11 @@ pub struct BookingLimits {
     pub max_title_chars: usize,
     pub max_notes_chars: usize,
     pub recurrence: recurrence::Limits,
+    /// Participations (a person in an occurrence: a row, an invitation, reminders) one request
+    /// may create: a series of 500 daily occurrences for 210 people is 105,000 of them.
+    pub max_participations: usize,
+    /// Participations one account may create per hour, all its requests together.
+    pub max_participations_per_hour: usize,
 }
 
 impl Default for BookingLimits {
@@ -38,6 +43,8 @@ impl Default for BookingLimits {
             max_title_chars: 200,
             max_notes_chars: 5000,
             recurrence: recurrence::Limits::default(),
+            max_participations: 2_000,
+            max_participations_per_hour: 5_000,
         }
     }
 }
@@ -138,6 +145,13 @@ pub enum BookingError {
     TooManyModerators { count: usize, max: usize },
     #[error("{count} learners and guests; at most {max}")]
     TooManyParticipants { count: usize, max: usize },
+    /// Occurrences × people above what one request may create.
+    #[error("{occurrences} occurrences × {people} people; at most {max} participations")]
+    TooManyParticipations {
+        occurrences: usize,
+        people: usize,
+        max: usize,
+    },
     #[error("{field}: {error}")]
     Person { field: &'static str, error: UserInputError },
     #[error("{email} appears more than once")]
@@ -160,6 +174,7 @@ impl BookingError {
             BookingError::NoTrainer => "trainers",
             BookingError::TooManyModerators { .. } => "moderators",
             BookingError::TooManyParticipants { .. } => "learners",
+            BookingError::TooManyParticipations { .. } => "recurrence",
             BookingError::Person { field, .. } => field,
             BookingError::DuplicatePerson { .. } => "participants",
         }
@@ -450,6 +465,16 @@ pub fn plan(
             count: attending,
             max: limits.max_participants,
         });
+    }
+    if let Some(starts) = &starts {
+        let people = moderating + attending;
+        if starts.len().saturating_mul(people) > limits.max_participations {
+            errors.push(BookingError::TooManyParticipations {
+                occurrences: starts.len(),
+                people,
+                max: limits.max_participations,
+            });
+        }
     }
     match (title, notes, duration, zone, starts, errors.is_empty()) {
         (Some(title), Some(notes), Some(duration), Some(zone), Some(starts), true) => Ok(SessionPlan {

@@ -108,6 +108,12 @@ pub enum BookingRefusal {
     Cancelled,
     #[error("a course with the code {code} already exists")]
     CourseCodeTaken { code: String },
+    /// One request would add more participations than allowed.
+    #[error("{count} participations in one request (at most {max})")]
+    TooManyParticipations { count: usize, max: usize },
+    /// The account added its hour's worth of participations already.
+    #[error("at most {max} participations per hour")]
+    HourlyLimit { max: usize },
 }
 
 /// The session that makes a booking conflict, and whose.

@@ -51,12 +51,20 @@ pub fn refusal(r: &BookingRefusal) -> Error {
         BookingRefusal::CourseCodeTaken { code } => {
             ("code", Message::new("booking.error.code_taken").arg("code", code))
         }
+        BookingRefusal::TooManyParticipations { count, max } => (
+            "",
+            Message::new("booking.error.request_budget")
+                .arg("count", count)
+                .arg("max", max),
+        ),
+        BookingRefusal::HourlyLimit { max } => ("", Message::new("booking.error.hourly_budget").arg("max", max)),
     };
     match r {
         BookingRefusal::Conflict(_)
         | BookingRefusal::CourseCodeTaken { .. }
         | BookingRefusal::Ended
         | BookingRefusal::Cancelled => Error::conflict(field, message),
+        BookingRefusal::HourlyLimit { .. } => Error::TooMany(vec![Problem::new(field, message)]),
         _ => Error::invalid(field, message),
     }
 }

@@ -42,6 +42,9 @@ pub enum Error {
     /// The state of things does not allow it (a conflict, a taken name, a session over).
     #[error("conflict: {0:?}")]
     Conflict(Vec<Problem>),
+    /// Too much asked of one account for now (its hourly budget): try again later.
+    #[error("too many requests: {0:?}")]
+    TooMany(Vec<Problem>),
     /// Too many failed logins: wait until then.
     #[error("too many failed logins")]
     Throttled { until: Timestamp },
@@ -72,7 +75,7 @@ impl Error {
     /// The problems this error explains, if it carries any.
     pub fn problems(&self) -> &[Problem] {
         match self {
-            Error::Invalid(p) | Error::Conflict(p) | Error::Refused(p) => p,
+            Error::Invalid(p) | Error::Conflict(p) | Error::Refused(p) | Error::TooMany(p) => p,
             _ => &[],
         }
     }

@@ -71,6 +71,15 @@ pub fn booking(e: &BookingError) -> Message {
         BookingError::TooManyModerators { count, max } => Message::new("booking.error.too_many_moderators")
             .arg("count", count)
             .arg("max", max),
+        BookingError::TooManyParticipations {
+            occurrences,
+            people,
+            max,
+        } => Message::new("booking.error.too_many_participations")
+            .arg("occurrences", occurrences)
+            .arg("people", people)
+            .arg("count", occurrences.saturating_mul(*people))
+            .arg("max", max),
         BookingError::TooManyParticipants { count, max } => Message::new("booking.error.too_many_participants")
             .arg("count", count)
             .arg("max", max),

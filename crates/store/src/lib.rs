@@ -43,7 +43,7 @@ pub use outbox::{
     MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxLine, OutboxMessage, OutboxStatus, OutboxWaker, reason,
 };
 pub use participants::RsvpCounts;
-pub use participants::{Contact, Participant, People};
+pub use participants::{Contact, Participant, ParticipationBudget, People};
 pub use rooms::{JoinTarget, NewJitsiEvent, Reservation, ReservationOutcome, RoomSession};
 pub use sessions::{Change, NewSessions, Session, SessionDetail, SessionFilter, SessionSummary, SessionUpdate};
 pub use tokens::ApiToken;
@@ -123,6 +123,8 @@ pub struct Store {
     joins: std::sync::Arc<rooms::JoinCache>,
     /// The mail policy and the outbox worker's wake-up (see `outbox.rs`).
     mail: outbox::MailHooks,
+    /// What one request and one account per hour may add (see `participants.rs`).
+    budget: participants::ParticipationBudget,
 }
 
 impl Store {
@@ -177,6 +179,7 @@ impl Store {
             links: None,
             joins: std::sync::Arc::default(),
             mail: outbox::MailHooks::default(),
+            budget: participants::ParticipationBudget::default(),
         })
     }
 
@@ -184,6 +187,11 @@ impl Store {
     /// at least 32 bytes). Without it, booking refuses to create participants.
     pub fn set_link_secret(&mut self, secret: &[u8]) {
         self.links = Some(std::sync::Arc::new(domain::links::LinkSecret::new(secret)));
+    }
+
+    /// Sets how many participations one request, and one account per hour, may add.
+    pub fn set_participation_budget(&mut self, budget: ParticipationBudget) {
+        self.budget = budget;
     }
 
     pub fn backend(&self) -> Backend {

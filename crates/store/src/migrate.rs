@@ -33,6 +33,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(3, "booking_indexes", "0003_booking_indexes.sql"),
     migration!(4, "jitsi", "0004_jitsi.sql"),
     migration!(5, "mail", "0005_mail.sql"),
+    migration!(6, "added_by", "0006_added_by.sql"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -66,6 +66,56 @@ pub struct People {
     pub external_moderators_only: bool,
 }
 
+/// How many participations (a person in an occurrence: a row, an invitation, reminders) one
+/// request, and one account per hour, may add. Without limits until the binary sets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParticipationBudget {
+    pub per_request: usize,
+    pub per_hour: usize,
+}
+
+impl Default for ParticipationBudget {
+    fn default() -> Self {
+        ParticipationBudget {
+            per_request: usize::MAX,
+            per_hour: usize::MAX,
+        }
+    }
+}
+
+/// Refuses a request that would add `adding` participations beyond the budget: per request,
+/// and per hour for the account that adds them (counted inside the write transaction).
+pub(crate) async fn check_budget(
+    c: &mut Conn<'_>,
+    budget: &ParticipationBudget,
+    account: Option<&str>,
+    adding: usize,
+    now: i64,
+) -> Result<()> {
+    if adding > budget.per_request {
+        return Err(StoreError::Booking(BookingRefusal::TooManyParticipations {
+            count: adding,
+            max: budget.per_request,
+        }));
+    }
+    if let Some(account) = account
+        && budget.per_hour != usize::MAX
+    {
+        let added = c
+            .count(
+                "SELECT COUNT(*) AS n FROM session_participants WHERE added_by = $1 AND created_at > $2",
+                args![account, now - 3600],
+            )
+            .await?;
+        if usize::try_from(added).unwrap_or(usize::MAX).saturating_add(adding) > budget.per_hour {
+            return Err(StoreError::Booking(BookingRefusal::HourlyLimit {
+                max: budget.per_hour,
+            }));
+        }
+    }
+    Ok(())
+}
+
 /// A stored participant role.
 pub(crate) fn participant_role(s: &str) -> Result<ParticipantRole> {
     ParticipantRole::parse(s).ok_or_else(|| StoreError::Corrupt(format!("participant role {s:?}")))
@@ -337,14 +387,15 @@ impl Store {
         session_id: &str,
         (starts_at, ends_at): (Timestamp, Timestamp),
         p: &Resolved,
+        added_by: Option<&str>,
         now: i64,
     ) -> Result<String> {
         let id = new_id();
         let hash = Self::link_hash(&self.join_key(&id, 1)?);
         c.exec(
             "INSERT INTO session_participants (id, session_id, role, user_id, contact_id, name, email, email_norm, \
-             link_version, link_hash, rsvp, created_at, starts_at, ends_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 'pending', $10, $11, $12)",
+             link_version, link_hash, rsvp, created_at, starts_at, ends_at, added_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 'pending', $10, $11, $12, $13)",
             args![
                 id.as_str(),
                 session_id,
@@ -358,6 +409,7 @@ impl Store {
                 now,
                 starts_at.as_second(),
                 ends_at.as_second(),
+                added_by,
             ],
         )
         .await?;
@@ -407,6 +459,8 @@ impl Store {
             .collect();
         lock_for_change(&mut c, session_ids, &teachers).await?;
         let mut changes = Vec::new();
+        // New participations of this request so far (the budget bounds them all together).
+        let mut adding = 0usize;
         for session_id in session_ids {
             let session = session_by_id(&mut c, session_id).await?.ok_or(StoreError::NotFound)?;
             changeable(&session, now)?;
@@ -427,6 +481,8 @@ impl Store {
                 &BTreeSet::from([session.id.clone()]),
             )
             .await?;
+            adding += wanted.keys().filter(|k| !existing.contains_key(*k)).count();
+            check_budget(&mut c, &self.budget, audit.actor_id.as_deref(), adding, now.as_second()).await?;
             for (k, participant) in &existing {
                 if !wanted.contains_key(k) {
                     c.exec(
@@ -446,7 +502,7 @@ impl Store {
                     // fresh link replaces it.
                     let times = (session.starts_at, session.ends_at);
                     let id = self
-                        .insert_participant(&mut c, session_id, times, p, now.as_second())
+                        .insert_participant(&mut c, session_id, times, p, audit.actor_id.as_deref(), now.as_second())
                         .await?;
                     changes.push(Change::ParticipantAdded {
                         session_id: session_id.clone(),

@@ -14,7 +14,9 @@ use jiff::Timestamp;
 
 use crate::audit::{AuditEntry, insert_audit};
 use crate::db::{Conn, Row, Tx, args};
-use crate::participants::{Participant, People, check_conflicts, lock_accounts, participants_of, resolve_people};
+use crate::participants::{
+    Participant, People, check_budget, check_conflicts, lock_accounts, participants_of, resolve_people,
+};
 use crate::{Result, Store, StoreError, new_id, random_bytes, ts};
 
 /// A session (séance).
@@ -402,6 +404,14 @@ impl Store {
             }
         }
         let people = resolve_people(&mut c, &new.people, now_s).await?;
+        check_budget(
+            &mut c,
+            &self.budget,
+            audit.actor_id.as_deref(),
+            new.times.len().saturating_mul(people.len()),
+            now_s,
+        )
+        .await?;
         let teachers: BTreeSet<String> = people.iter().filter_map(|p| p.user_id.clone()).collect();
         check_conflicts(&mut c, &teachers, &new.times, &BTreeSet::new()).await?;
         let series_id = match &new.rrule {
@@ -444,7 +454,7 @@ impl Store {
             )
             .await?;
             for p in &people {
-                self.insert_participant(&mut c, &id, (*starts_at, *ends_at), p, now_s)
+                self.insert_participant(&mut c, &id, (*starts_at, *ends_at), p, audit.actor_id.as_deref(), now_s)
                     .await?;
             }
             changes.push(Change::Booked { session_id: id.clone() });

@@ -12,6 +12,7 @@ use crate::helpers::TestApp;
 both_backends!(
     trainers_put_no_other_trainer_on_a_session,
     a_trainers_moderators_are_external_whatever_their_address,
+    what_one_request_and_one_hour_may_cause_is_bounded,
 );
 
 fn body(start: &str, trainers: &[&str]) -> Value {
@@ -147,4 +148,70 @@ async fn a_trainers_moderators_are_external_whatever_their_address(backend: Back
     assert!(!text.contains("Secret board meeting"), "{text}");
     assert!(!text.contains("Administrat"), "{text}");
     assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
+
+fn learners(n: usize) -> Value {
+    Value::Array(
+        (0..n)
+            .map(|i| json!({ "name": format!("Learner {i}"), "email": format!("l{i}@example.org") }))
+            .collect(),
+    )
+}
+
+/// Finding 2: one trainer request could book 500 daily occurrences × 210 people (105,000
+/// participations and invitations, 18 s holding SQLite's writer). One request and one account
+/// per hour are bounded; the refusal says why and how to proceed, and nothing is written.
+async fn what_one_request_and_one_hour_may_cause_is_bounded(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("DIALOGUE_BOOKING_MAX_PARTICIPATIONS_PER_REQUEST", "40"),
+            ("DIALOGUE_BOOKING_MAX_PARTICIPATIONS_PER_HOUR", "60"),
+        ],
+    )
+    .await;
+    let theo = app.user("theo@example.org", Role::Trainer).await;
+    let as_theo = Api::new(&app, &theo.id).await;
+    let start = paris(future_monday(), 9, 0);
+
+    // 10 daily occurrences × 5 people = 50 > 40.
+    let mut series = body(&start, &["theo@example.org"]);
+    series["recurrence"] = json!("FREQ=DAILY;COUNT=10");
+    series["learners"] = learners(4);
+    let (status, problem) = as_theo.post("/sessions", &series).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let text = problem.to_string();
+    assert!(text.contains("50 participations") && text.contains("40"), "{text}");
+    let (_, listed) = as_theo.get("/sessions").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "nothing written");
+
+    // 8 × 5 = 40: booked. Then 4 × 5 = 20 more: 60 in the hour, still allowed.
+    series["recurrence"] = json!("FREQ=DAILY;COUNT=8");
+    let (status, booked) = as_theo.post("/sessions", &series).await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    let later = paris(future_monday(), 14, 0);
+    let mut more = body(&later, &["theo@example.org"]);
+    more["recurrence"] = json!("FREQ=DAILY;COUNT=4");
+    more["learners"] = learners(4);
+    let (status, answer) = as_theo.post("/sessions", &more).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    // One more learner on one session: over the hour's budget, said as such (429).
+    let id = answer["sessions"][0]["id"].as_str().unwrap().to_owned();
+    let mut people = json!({ "trainers": ["theo@example.org"], "learners": learners(5) });
+    let (status, problem) = as_theo.put(&format!("/sessions/{id}/participants"), &people).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert!(problem.to_string().contains("par heure"), "{problem}");
+    let (_, read) = as_theo.get(&format!("/sessions/{id}")).await;
+    assert_eq!(read["participants"].as_array().unwrap().len(), 5, "unchanged");
+    // An hour later the budget is there again.
+    app.clock.advance(jiff::SignedDuration::from_mins(61));
+    let (status, _) = as_theo.put(&format!("/sessions/{id}/participants"), &people).await;
+    assert_eq!(status, StatusCode::OK);
+    // A change of the following occurrences counts what it adds, all together: 8 sessions × 14
+    // newcomers = 112 > 40.
+    people["learners"] = learners(19);
+    people["scope"] = json!("following");
+    let first = booked["sessions"][0]["id"].as_str().unwrap();
+    let (status, problem) = as_theo.put(&format!("/sessions/{first}/participants"), &people).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
 }

@@ -118,6 +118,12 @@ impl AppError {
                     first(p, "api.title.conflict"),
                     p.clone(),
                 ),
+                Error::TooMany(p) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many",
+                    first(p, "error.title.429"),
+                    p.clone(),
+                ),
                 Error::Throttled { until } => {
                     let minutes = ((until.as_second() - now.as_second()) + 59) / 60;
                     (
