@@ -8,8 +8,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "dialogue", version, propagate_version = true)]
 pub struct Cli {
-    /// Configuration file (TOML). Without one, built-in defaults and DIALOGUE_* variables apply.
-    #[arg(long, global = true, env = "DIALOGUE_CONFIG", value_name = "PATH")]
+    /// Configuration file (TOML). Without one, /etc/dialogue/dialogue.toml when it exists (the
+    /// Debian package's), else built-in defaults; DIALOGUE_* variables apply over either. Every
+    /// command needs the server's configuration: the commands say which they used.
+    /// (DIALOGUE_CONFIG names it too; set empty for none.)
+    #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
     #[command(subcommand)]

@@ -351,19 +351,31 @@ pub struct MailConfig {
 pub struct ConfigError(pub String);
 
 /// Where the settings come from: a file's text and the environment.
-pub struct Sources<'a> {
+pub struct Sources {
     /// `(path, contents)` of the configuration file, if any.
-    pub file: Option<(&'a Path, String)>,
+    pub file: Option<(PathBuf, String)>,
     /// The process environment (or a test's).
     pub env: Vec<(String, String)>,
 }
 
-impl Sources<'_> {
-    /// Reads the file named by `--config` or `DIALOGUE_CONFIG`, and the process environment.
-    pub fn load(path: Option<&Path>) -> Result<Sources<'_>, ConfigError> {
-        let file = match path {
+/// The configuration file of an installation from the Debian package, read when no other is
+/// named, so that `dialogue check` or `dialogue jitsi-config` run by an administrator see the
+/// server's settings and not the built-in defaults.
+pub const SYSTEM_CONFIG: &str = "/etc/dialogue/dialogue.toml";
+
+impl Sources {
+    /// Reads the file named by `--config` or `DIALOGUE_CONFIG` (else [`SYSTEM_CONFIG`] when it
+    /// exists and `DIALOGUE_CONFIG` is not set at all — set it empty for none), and the process
+    /// environment.
+    pub fn load(path: Option<&Path>) -> Result<Sources, ConfigError> {
+        let named = match (path, std::env::var_os("DIALOGUE_CONFIG")) {
+            (Some(path), _) => Some(path.to_path_buf()),
+            (None, Some(var)) => Some(std::path::PathBuf::from(var)).filter(|p| !p.as_os_str().is_empty()),
+            (None, None) => Some(std::path::PathBuf::from(SYSTEM_CONFIG)).filter(|p| p.is_file()),
+        };
+        let file = match named {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
+                let text = std::fs::read_to_string(&path)
                     .map_err(|e| ConfigError(format!("cannot read the configuration file {}: {e}", path.display())))?;
                 Some((path, text))
             }
@@ -373,6 +385,34 @@ impl Sources<'_> {
             file,
             env: std::env::vars().collect(),
         })
+    }
+
+    /// Where the settings came from, in one line: the file, and the `DIALOGUE_*` variables that
+    /// set something (names only: values may be secrets).
+    pub fn describe(&self) -> String {
+        let vars: Vec<&str> = self
+            .env
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| k.starts_with(ENV_PREFIX) && !NOT_SETTINGS.contains(k))
+            .collect();
+        let file = match &self.file {
+            Some((path, _)) => format!("file {}", path.display()),
+            None => "no configuration file".to_owned(),
+        };
+        match (self.file.is_some(), vars.is_empty()) {
+            (false, true) => format!("{file} and no DIALOGUE_* variable: built-in defaults"),
+            (_, true) => file,
+            _ => format!("{file}, and {}", vars.join(", ")),
+        }
+    }
+
+    /// Whether nothing was configured but, at most, logging (built-in defaults otherwise).
+    pub fn is_default(&self) -> bool {
+        self.file.is_none()
+            && !self.env.iter().any(|(k, _)| {
+                k.starts_with(ENV_PREFIX) && !NOT_SETTINGS.contains(&k.as_str()) && !k.starts_with("DIALOGUE_LOG_")
+            })
     }
 }
 
@@ -952,9 +992,8 @@ mod tests {
     use super::*;
 
     fn with(env: &[(&str, &str)], file: Option<&str>) -> Result<(Config, Vec<String>), ConfigError> {
-        let path = Path::new("/etc/dialogue.toml");
         load(&Sources {
-            file: file.map(|f| (path, f.to_owned())),
+            file: file.map(|f| (PathBuf::from("/etc/dialogue.toml"), f.to_owned())),
             env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         })
     }

@@ -34,7 +34,23 @@ async fn run(cli: Cli) -> ExitCode {
     for w in &warnings {
         tracing::warn!("{w}");
     }
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Commands other than `serve` say which settings they used (on standard error, so that
+    // `jitsi-config`'s output stays what it prints): run without the server's configuration,
+    // they would silently print or check the built-in defaults.
+    if matches!(command, Command::Serve) {
+        tracing::info!("configuration: {}", sources.describe());
+    } else {
+        eprintln!("dialogue: configuration: {}", sources.describe());
+        if sources.is_default() {
+            eprintln!(
+                "dialogue: warning: these are the built-in defaults (listen {}, public URL {}); run this with the \
+                 server's own configuration (--config PATH, DIALOGUE_CONFIG or its DIALOGUE_* variables)",
+                config.listen, config.service.public_url
+            );
+        }
+    }
+    let result = match command {
         Command::Serve => serve(&config).await,
         Command::Migrate => commands::migrate(&config).await.map_err(|e| e.0),
         Command::Check => commands::check(&config, &warnings).await.map_err(|e| e.0),

@@ -19,6 +19,8 @@ fn dialogue(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Comma
             cmd.env_remove(k);
         }
     }
+    // No file either: not even an installed package's /etc/dialogue/dialogue.toml.
+    cmd.env("DIALOGUE_CONFIG", "");
     cmd.env("DIALOGUE_LOG_LEVEL", "warn");
     for (k, v) in env {
         cmd.env(k, v);
@@ -40,6 +42,43 @@ fn run(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str], stdin: &str) 
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
+}
+
+/// Review finding 8: `check` and `jitsi-config` run without the server's environment printed
+/// built-in defaults (port 8080 in Prosody's settings) without a word. Every command now says
+/// where its settings came from, and warns when they are the built-in defaults.
+#[test]
+fn commands_say_where_their_configuration_came_from() {
+    let dir = testkit::temp_dir("config-origin");
+    let (_, _, err) = run(&dir, &[], &["jitsi-config", "--server", "none"], "");
+    // (The harness sets only DIALOGUE_LOG_LEVEL, which changes nothing checked or printed.)
+    assert!(
+        err.contains("configuration: no configuration file, and DIALOGUE_LOG_LEVEL"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: these are the built-in defaults (listen 127.0.0.1:8080"),
+        "{err}"
+    );
+    let file = dir.join("dialogue.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:8181\"\n").unwrap();
+    let path = file.display().to_string();
+    let secret = "postgres://u:s3cret@127.0.0.1:1/x";
+    let (_, out, err) = run(
+        &dir,
+        &[("DIALOGUE_CONFIG", path.as_str()), ("DIALOGUE_DATABASE_URL", secret)],
+        &["jitsi-config", "--server", "none"],
+        "",
+    );
+    assert!(
+        err.contains(&format!("configuration: file {path}, and ")) && err.contains("DIALOGUE_DATABASE_URL"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("built-in defaults") && !err.contains("s3cret"),
+        "names only: {err}"
+    );
+    assert!(out.is_empty(), "standard output stays what the command prints: {out}");
 }
 
 #[test]

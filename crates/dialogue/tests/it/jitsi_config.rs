@@ -27,6 +27,8 @@ fn run_with(app: &TestApp, env: &[(&str, &str)], args: &[&str]) -> (i32, String,
             cmd.env_remove(k);
         }
     }
+    // No file either: not even an installed package's /etc/dialogue/dialogue.toml.
+    cmd.env("DIALOGUE_CONFIG", "");
     let out = cmd
         .args(args)
         .env("DIALOGUE_DATABASE_URL", &app.db.url)
@@ -196,10 +198,12 @@ async fn jitsi_config_prints_settings_that_luac_accepts(backend: Backend) {
     assert!(out.contains("-----BEGIN PUBLIC KEY-----") && !out.contains("PRIVATE"));
     assert!(out.contains("vpaas-magic-cookie-0123456789abcdef/4f4910"));
 
-    // An unknown server: one line naming the ones there are.
+    // An unknown server: one line naming the ones there are (after the line saying where the
+    // settings came from).
     let (code, out, err) = run(&app, &["jitsi-config", "--server", "nope"]);
     assert_eq!((code, out.as_str()), (1, ""));
-    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(err.starts_with("dialogue: configuration: "), "{err}");
     assert!(
         err.contains("no Jitsi server named \"nope\"") && err.contains("\"Meet principal\""),
         "{err}"

@@ -197,6 +197,8 @@ fn serve(env: &[(String, String)]) -> Child {
             cmd.env_remove(k);
         }
     }
+    // No file either: not even an installed package's /etc/dialogue/dialogue.toml.
+    cmd.env("DIALOGUE_CONFIG", "");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -434,6 +436,8 @@ async fn check_reaches_the_mail_server() {
                 cmd.env_remove(k);
             }
         }
+        // No file either: not even an installed package's /etc/dialogue/dialogue.toml.
+        cmd.env("DIALOGUE_CONFIG", "");
         cmd.current_dir(&dir).env("DIALOGUE_LOG_LEVEL", "warn").arg("check");
         for (k, v) in env {
             cmd.env(k, v);

@@ -89,6 +89,8 @@ fn dialogue(app: &TestApp, args: &[&str]) -> (i32, String, String) {
             cmd.env_remove(k);
         }
     }
+    // No file either: not even an installed package's /etc/dialogue/dialogue.toml.
+    cmd.env("DIALOGUE_CONFIG", "");
     let out = cmd
         .args(args)
         .env("DIALOGUE_DATABASE_URL", &app.db.url)
@@ -124,8 +126,13 @@ async fn the_command_line_prints_a_token_once(backend: Backend) {
     assert_eq!(app.store().api_tokens(&user.id).await.unwrap().len(), 2);
     let (code, out, err) = dialogue(&app, &["token", "create", "--user", "nobody@example.org"]);
     assert_eq!((code, out.as_str()), (1, ""));
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("no account has the email address"), "{err}");
+    // Where the settings came from, then the one line that says why.
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(err.starts_with("dialogue: configuration: "), "{err}");
+    assert!(
+        err.lines().last().unwrap().contains("no account has the email address"),
+        "{err}"
+    );
     let (code, out, _) = dialogue(&app, &["token", "create", "--help"]);
     assert_eq!(code, 0);
     assert!(out.contains("--user <EMAIL>") && out.contains("--name"));
