@@ -20,6 +20,16 @@
 //!   `TZID=<name>`, and a `VTIMEZONE` generated from jiff's time zone data is
 //!   emitted once per zone; UTC, fixed-offset and unnamed zones are written
 //!   in UTC (`…Z`).
+//! - Every reader reads the instant given, also in the hour that happens
+//!   twice when clocks go back, where readers disagree about a local time
+//!   (RFC 5545 and Python's parsers take the first instant, libical and khal
+//!   the second): a single event's start or end there is written in UTC; a
+//!   series starting there keeps its local start (so that its rule repeats
+//!   the clock time across DST changes), gives its length as `DURATION`, and
+//!   an override (same UID, `RECURRENCE-ID`) puts its first occurrence at the
+//!   instant given. `EXDATE` and `RECURRENCE-ID` stay in local time: they name
+//!   an occurrence by the clock time the rule gives it, which each reader
+//!   resolves as it resolves the occurrence.
 //!
 //! ```
 //! use ical::{Calendar, Event, Method, Person, Attendee};
@@ -113,10 +123,11 @@ pub struct Event {
     pub sequence: u32,
     /// When this representation was created (`DTSTAMP`, written in UTC).
     pub dtstamp: Timestamp,
-    /// The start, written in its own time zone.
+    /// The start, written in its own time zone (in UTC when that local time
+    /// happens twice; see the crate's documentation).
     pub start: Zoned,
-    /// The end (exclusive), written in its own time zone; must be after
-    /// `start`.
+    /// The end (exclusive), written in its own time zone like `start`; must
+    /// be after `start`.
     pub end: Zoned,
     /// The title.
     pub summary: String,

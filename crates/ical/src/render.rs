@@ -158,6 +158,12 @@ impl Calendar {
         for event in &self.events {
             collect_zones(&mut zones, event);
         }
+        // The series whose first start is an ambiguous local time, each with the override that
+        // puts its first occurrence at its instant (see `first_occurrence`).
+        let overrides: Vec<Option<Event>> = self.events.iter().map(|e| self.first_occurrence(e)).collect();
+        for o in overrides.iter().flatten() {
+            collect_zones(&mut zones, o);
+        }
 
         let mut out = Out::with_capacity(self.estimated_len());
         out.line("BEGIN", "VCALENDAR");
@@ -171,11 +177,57 @@ impl Calendar {
             out.text_line("X-WR-CALNAME", name);
         }
         zones.write(&mut out);
-        for event in &self.events {
+        for (event, first) in self.events.iter().zip(&overrides) {
             write_event(&mut out, event);
+            if let Some(first) = first {
+                write_event(&mut out, first);
+            }
         }
         out.line("END", "VCALENDAR");
         out.finish()
+    }
+
+    /// For a series whose start is an ambiguous local time (the repeated hour when clocks go
+    /// back), the override of its first occurrence.
+    ///
+    /// A series' `DTSTART` stays in local time with its `TZID`: RFC 5545 expands a rule in the
+    /// zone of `DTSTART`, so the sessions keep their wall-clock time across DST changes (in
+    /// UTC they would move by an hour at the next change). But that local time is ambiguous,
+    /// and readers differ on which instant it names (see `tz::is_ambiguous`). So the first
+    /// occurrence, whichever instant a reader takes it for, is overridden by an event with the
+    /// same UID, `RECURRENCE-ID` set to the same local text (which each reader resolves as it
+    /// resolved `DTSTART`, so it always matches) and the booked start and end in UTC. The
+    /// series itself gives its length as `DURATION` rather than `DTEND`, since `DTEND` minus a
+    /// `DTSTART` read differently would give each reader a different length.
+    ///
+    /// `None` when the start is not ambiguous, when the event has no rule or is an override
+    /// itself, when the calendar already overrides or excludes that occurrence.
+    fn first_occurrence(&self, e: &Event) -> Option<Event> {
+        let tz = e.start.time_zone();
+        if e.rrule.is_none()
+            || e.recurrence_id.is_some()
+            || tz::tzid(tz).is_none()
+            || !tz::is_ambiguous(tz, e.start.timestamp())
+        {
+            return None;
+        }
+        let local = e.start.datetime();
+        let same_local = |z: &Zoned| tz.to_datetime(z.timestamp()) == local;
+        let excluded = e.exdates.iter().any(same_local);
+        let overridden = self.events.iter().any(|o| {
+            o.uid == e.uid
+                && o.recurrence_id
+                    .as_ref()
+                    .is_some_and(|rid| rid.time_zone().iana_name() == tz.iana_name() && rid.datetime() == local)
+        });
+        if excluded || overridden {
+            return None;
+        }
+        let mut first = e.clone();
+        first.rrule = None;
+        first.exdates = Vec::new();
+        first.recurrence_id = Some(e.start.clone());
+        Some(first)
     }
 
     /// A generous guess of the rendered size, so that the output buffer is
@@ -205,22 +257,31 @@ fn estimated_event_len(e: &Event) -> usize {
     400 + (text + people) * 9 / 8 + alarms + e.exdates.len() * 17 + 48
 }
 
-/// Records the zones and instants an event writes.
+/// Records the zones and instants an event writes in local time.
 fn collect_zones<'a>(zones: &mut Zones<'a>, e: &'a Event) {
     let start_tz = e.start.time_zone();
     let start = e.start.timestamp();
-    let last = match &e.rrule {
-        Some(rule) => tz::rrule_end(rule, start).max(start),
-        None => start,
-    };
-    zones.add_range(start_tz, start, last);
-    zones.add(e.end.time_zone(), e.end.timestamp());
+    match &e.rrule {
+        // A series' rule is expanded in the zone of its start, always written with it.
+        Some(rule) => zones.add_range(start_tz, start, tz::rrule_end(rule, start).max(start)),
+        None if tz::is_local(start_tz, start) => zones.add(start_tz, start),
+        None => {}
+    }
+    if !writes_duration(e) && tz::is_local(e.end.time_zone(), e.end.timestamp()) {
+        zones.add(e.end.time_zone(), e.end.timestamp());
+    }
     for ex in &e.exdates {
         zones.add(start_tz, ex.timestamp());
     }
     if let Some(rid) = &e.recurrence_id {
         zones.add(rid.time_zone(), rid.timestamp());
     }
+}
+
+/// A series whose start is ambiguous gives its length as `DURATION` (see
+/// `Calendar::first_occurrence`).
+fn writes_duration(e: &Event) -> bool {
+    e.rrule.is_some() && tz::is_ambiguous(e.start.time_zone(), e.start.timestamp())
 }
 
 fn write_event(out: &mut Out, e: &Event) {
@@ -237,8 +298,20 @@ fn write_event(out: &mut Out, e: &Event) {
     out.raw(":");
     out.number(u64::from(e.sequence));
     out.end();
-    write_datetime(out, "DTSTART", &e.start);
-    write_datetime(out, "DTEND", &e.end);
+    if e.rrule.is_some() {
+        // The local time the rule repeats, even when ambiguous (see `first_occurrence`).
+        write_datetime(out, "DTSTART", &e.start, true);
+    } else {
+        write_instant(out, "DTSTART", &e.start);
+    }
+    if writes_duration(e) {
+        out.begin("DURATION");
+        out.raw(":");
+        out.duration(e.end.timestamp().duration_since(e.start.timestamp()));
+        out.end();
+    } else {
+        write_instant(out, "DTEND", &e.end);
+    }
     if let Some(rule) = &e.rrule {
         out.begin("RRULE");
         out.raw(":");
@@ -250,19 +323,21 @@ fn write_event(out: &mut Out, e: &Event) {
         out.end();
     }
     if !e.exdates.is_empty() {
+        // Occurrences are named by the local time the rule gives them, which each reader
+        // resolves as it resolves the occurrence itself: local, even when ambiguous.
         let tz = e.start.time_zone();
         out.begin("EXDATE");
-        tz::write_zoned_params(out, tz);
+        tz::write_params(out, tz, true);
         for (i, ex) in e.exdates.iter().enumerate() {
             if i > 0 {
                 out.raw(",");
             }
-            tz::write_instant(out, tz, ex.timestamp());
+            tz::write_value(out, tz, ex.timestamp(), true);
         }
         out.end();
     }
     if let Some(rid) = &e.recurrence_id {
-        write_datetime(out, "RECURRENCE-ID", rid);
+        write_datetime(out, "RECURRENCE-ID", rid, true);
     }
     out.text_line("SUMMARY", &e.summary);
     if let Some(description) = &e.description {
@@ -331,12 +406,18 @@ fn write_utc(out: &mut Out, name: &str, ts: jiff::Timestamp) {
     out.end();
 }
 
-/// Writes `NAME;TZID=zone:local` or `NAME:utcZ`.
-fn write_datetime(out: &mut Out, name: &str, z: &Zoned) {
+/// Writes `NAME;TZID=zone:local` when `local` and the zone has a `TZID`, else `NAME:utcZ`.
+fn write_datetime(out: &mut Out, name: &str, z: &Zoned, local: bool) {
     out.begin(name);
-    tz::write_zoned_params(out, z.time_zone());
-    tz::write_zoned(out, z);
+    tz::write_params(out, z.time_zone(), local);
+    tz::write_value(out, z.time_zone(), z.timestamp(), local);
     out.end();
+}
+
+/// Writes an instant so that every reader reads that instant: in local time with its `TZID`
+/// when that local time happens once, else in UTC (see `tz::is_local`).
+fn write_instant(out: &mut Out, name: &str, z: &Zoned) {
+    write_datetime(out, name, z, tz::is_local(z.time_zone(), z.timestamp()));
 }
 
 /// Writes `;CN=…` (when named), the extra parameters, then `:mailto:…` and

@@ -2,7 +2,7 @@
 //! jiff's time zone data.
 
 use jiff::tz::{Offset, TimeZone};
-use jiff::{SignedDuration, Timestamp, Zoned};
+use jiff::{SignedDuration, Timestamp};
 
 use crate::write::Out;
 
@@ -34,32 +34,35 @@ pub(crate) fn tzid(tz: &TimeZone) -> Option<&str> {
     tz.iana_name().filter(|name| !UTC_NAMES.contains(name))
 }
 
-/// Writes a DATE-TIME property value for an instant shown in `tz`,
-/// including its `;TZID=` parameter when there is one, then the colon.
-/// Call between [`Out::begin`] and the value.
-pub(crate) fn write_zoned_params(out: &mut Out, tz: &TimeZone) {
-    if let Some(name) = tzid(tz) {
+/// Whether the local time of instant `ts` in `tz` happens twice there (the hour repeated when
+/// clocks go back). RFC 5545 (section 3.3.5) reads such a local time as its first instant,
+/// Python's `icalendar` and `ical` do so, libical reads the second: written with a `TZID`, it
+/// names an instant that depends on the reader.
+pub(crate) fn is_ambiguous(tz: &TimeZone, ts: Timestamp) -> bool {
+    tz.to_ambiguous_timestamp(tz.to_datetime(ts)).is_ambiguous()
+}
+
+/// Whether instant `ts` is written in `tz`'s local time with its `TZID`: the zone has a
+/// `TZID` and the local time names one instant only. Otherwise it is written in UTC, which
+/// every reader reads as the same instant.
+pub(crate) fn is_local(tz: &TimeZone, ts: Timestamp) -> bool {
+    tzid(tz).is_some() && !is_ambiguous(tz, ts)
+}
+
+/// Writes `;TZID=<name>:` when `local`, else `:`. Call between [`Out::begin`] and the value.
+pub(crate) fn write_params(out: &mut Out, tz: &TimeZone, local: bool) {
+    if local && let Some(name) = tzid(tz) {
         out.param("TZID", name);
     }
     out.raw(":");
 }
 
-/// Writes the DATE-TIME of instant `ts` as seen in `tz` (local form when
-/// `tz` has a `TZID`, UTC form otherwise).
-pub(crate) fn write_instant(out: &mut Out, tz: &TimeZone, ts: Timestamp) {
-    if tzid(tz).is_some() {
+/// Writes the DATE-TIME of instant `ts`: its local time in `tz` when `local`, else in UTC.
+pub(crate) fn write_value(out: &mut Out, tz: &TimeZone, ts: Timestamp, local: bool) {
+    if local && tzid(tz).is_some() {
         out.datetime(tz.to_datetime(ts), false);
     } else {
         out.datetime(Offset::UTC.to_datetime(ts), true);
-    }
-}
-
-/// Writes a DATE-TIME of `z` in its own zone.
-pub(crate) fn write_zoned(out: &mut Out, z: &Zoned) {
-    if tzid(z.time_zone()).is_some() {
-        out.datetime(z.datetime(), false);
-    } else {
-        out.datetime(Offset::UTC.to_datetime(z.timestamp()), true);
     }
 }
 
@@ -262,6 +265,8 @@ fn until_timestamp(value: &str) -> Option<Timestamp> {
 
 #[cfg(test)]
 mod tests {
+    use jiff::Zoned;
+
     use super::*;
 
     fn zoned(s: &str) -> Zoned {

@@ -345,7 +345,21 @@ impl Out {
         if secs > 0 {
             self.ascii(b'-');
         }
-        let abs = secs.unsigned_abs();
+        self.dur_time(secs.unsigned_abs());
+    }
+
+    /// Writes an exact duration in hours, minutes and seconds (`PT1H30M`; `-PT…` when
+    /// negative; fractions of a second are dropped).
+    pub(crate) fn duration(&mut self, d: SignedDuration) {
+        let secs = d.as_secs();
+        if secs < 0 {
+            self.ascii(b'-');
+        }
+        self.dur_time(secs.unsigned_abs());
+    }
+
+    /// `PT` then `abs` seconds as hours, minutes and seconds.
+    fn dur_time(&mut self, abs: u64) {
         self.raw("PT");
         if abs == 0 {
             self.raw("0S");
@@ -579,6 +593,15 @@ mod tests {
         assert_eq!(t(3600 + 30), "-PT1H0M30S");
         assert_eq!(t(3600 + 90), "-PT1H1M30S");
         assert_eq!(t(45), "-PT45S");
+    }
+
+    #[test]
+    fn durations() {
+        let d = |s: i64| with(|o| o.duration(SignedDuration::from_secs(s)));
+        assert_eq!(d(90 * 60), "PT1H30M");
+        assert_eq!(d(25 * 3600), "PT25H");
+        assert_eq!(d(0), "PT0S");
+        assert_eq!(d(-45), "-PT45S");
     }
 
     #[test]

@@ -12,11 +12,15 @@ Prints a JSON object:
 - "events": per VEVENT, its UID, SUMMARY, and DTSTART/DTEND converted to UTC
   through the file's own VTIMEZONE (looked up by TZID in the VCALENDAR), and
   for recurring events the occurrences libical's recurrence iterator yields,
-  also converted through the VTIMEZONE.
+  also converted through the VTIMEZONE, and the `instances` a libical client
+  shows (foreach_recurrence, with the file's overrides applied); overrides
+  carry their `recurrence_id`. An event given with DURATION ends at its
+  start plus that exact duration.
 
 Exits with status 3 and an install hint when libical's bindings are missing.
 """
 
+import datetime
 import json
 import sys
 
@@ -82,6 +86,41 @@ def to_utc(cal, prop, t):
     return fmt(t)
 
 
+def start_of(cal, ev):
+    dtstart = ev.get_first_property(I.PropertyKind.DTSTART_PROPERTY)
+    return to_utc(cal, dtstart, dtstart.get_dtstart())
+
+
+def end_of(cal, ev):
+    """DTEND through the VTIMEZONE, or DTSTART plus an exact DURATION."""
+    dtend = ev.get_first_property(I.PropertyKind.DTEND_PROPERTY)
+    if dtend is not None:
+        return to_utc(cal, dtend, dtend.get_dtend())
+    start = datetime.datetime.strptime(start_of(cal, ev), "%Y-%m-%dT%H:%M:%SZ")
+    end = start + datetime.timedelta(seconds=ev.get_duration().as_int())
+    return end.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def instances(ev, overrides):
+    """The series as a libical client shows it: foreach_recurrence (RRULE, RDATE, EXDATE,
+    DURATION) from 2000 to 2100, each instance replaced by the override whose RECURRENCE-ID
+    names it, as [start, end] in UTC."""
+    spans = []
+    ev.foreach_recurrence(
+        I.Time.new_from_string("20000101T000000Z"),
+        I.Time.new_from_string("21000101T000000Z"),
+        lambda _comp, span, *_: spans.append((span.get_start(), span.get_end())),
+        None,
+    )
+    utc = lambda t: datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    result = []
+    for start, end in spans:
+        moved = [o for o in overrides if o[0] == utc(start)]
+        result.append([moved[0][1], moved[0][2]] if moved else [utc(start), utc(end)])
+    return result
+
+
 def main():
     with open(sys.argv[1], encoding="utf-8", newline="") as f:
         text = f.read()
@@ -96,17 +135,27 @@ def main():
 
     timezones = [tz.get_first_property(I.PropertyKind.TZID_PROPERTY).get_tzid()
                  for tz in children(cal, I.ComponentKind.VTIMEZONE_COMPONENT)]
+    vevents = list(children(cal, I.ComponentKind.VEVENT_COMPONENT))
+    # Overrides by UID: (RECURRENCE-ID, start, end) as libical reads them.
+    overrides = {}
+    for ev in vevents:
+        rid = ev.get_first_property(I.PropertyKind.RECURRENCEID_PROPERTY)
+        if rid is not None:
+            overrides.setdefault(ev.get_uid(), []).append(
+                (to_utc(cal, rid, rid.get_recurrenceid()), start_of(cal, ev), end_of(cal, ev)))
     events = []
-    for ev in children(cal, I.ComponentKind.VEVENT_COMPONENT):
+    for ev in vevents:
         dtstart = ev.get_first_property(I.PropertyKind.DTSTART_PROPERTY)
-        dtend = ev.get_first_property(I.PropertyKind.DTEND_PROPERTY)
-        start = to_utc(cal, dtstart, dtstart.get_dtstart())
+        start = start_of(cal, ev)
         event = {
             "uid": ev.get_uid(),
             "summary": ev.get_summary(),
             "start": start,
-            "end": to_utc(cal, dtend, dtend.get_dtend()),
+            "end": end_of(cal, ev),
         }
+        rid = ev.get_first_property(I.PropertyKind.RECURRENCEID_PROPERTY)
+        if rid is not None:
+            event["recurrence_id"] = to_utc(cal, rid, rid.get_recurrenceid())
         rrule = ev.get_first_property(I.PropertyKind.RRULE_PROPERTY)
         if rrule is not None:
             local = dtstart.get_dtstart().clone()
@@ -119,6 +168,7 @@ def main():
                     break
                 occurrences.append(to_utc(cal, dtstart, t))
             event["occurrences"] = occurrences
+            event["instances"] = instances(ev, overrides.get(ev.get_uid(), []))
         events.append(event)
     json.dump({"errors": errors, "timezones": timezones, "events": events}, sys.stdout,
               ensure_ascii=False, indent=1)

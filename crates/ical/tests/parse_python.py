@@ -9,7 +9,8 @@ it rendered. Date-times are UTC strings "YYYY-MM-DDTHH:MM:SSZ".
 `icalendar` resolves TZIDs with the system/tzdata zones, so each event is
 also converted through the file's own VTIMEZONE (`start_via_vtimezone`).
 `ical` (strict, pydantic) rejects unknown TZIDs and bad RRULEs; its timeline
-expands recurring events (EXDATE, RECURRENCE-ID) into `occurrences`.
+expands recurring events (EXDATE, RECURRENCE-ID) into `occurrences` (their
+starts) and `occurrence_ends`.
 
 Exits with status 3 and an install hint when a package is missing.
 """
@@ -111,9 +112,11 @@ def with_icalendar(text):
             "status": str(ev["STATUS"]),
             "dtstamp": utc(ev["DTSTAMP"].dt),
             "start": utc(ev["DTSTART"].dt),
-            "end": utc(ev["DTEND"].dt),
+            # A series may give its length as DURATION instead (icalendar then adds it to
+            # DTSTART on the local clock).
+            "end": utc(ev["DTEND"].dt) if "DTEND" in ev else utc(ev.end),
             "start_via_vtimezone": via_vtimezone(ev["DTSTART"]),
-            "end_via_vtimezone": via_vtimezone(ev["DTEND"]),
+            "end_via_vtimezone": via_vtimezone(ev["DTEND"]) if "DTEND" in ev else None,
             "organizer": person(ev["ORGANIZER"]) if "ORGANIZER" in ev else None,
             "attendees": [
                 dict(person(a),
@@ -162,7 +165,7 @@ def with_ical(text):
             "status": str(ev.status.value) if ev.status is not None else None,
             "dtstamp": utc(ev.dtstamp),
             "start": utc(ev.dtstart),
-            "end": utc(ev.dtend),
+            "end": utc(ev.dtend if ev.dtend is not None else ev.end),
             "organizer": person(ev.organizer) if ev.organizer else None,
             "attendees": [
                 dict(person(a), role=a.role, partstat=a.status, rsvp=a.rsvp)
@@ -183,8 +186,10 @@ def with_ical(text):
             "recurrence_id_local": str(ev.recurrence_id) if ev.recurrence_id else None,
         })
     occurrences = {}
+    occurrence_ends = {}
     for ev in cal.timeline_tz(UTC):
         occurrences.setdefault(ev.uid, []).append(utc(ev.dtstart))
+        occurrence_ends.setdefault(ev.uid, []).append(utc(ev.end))
     return {
         "prodid": cal.prodid,
         "version": cal.version,
@@ -192,6 +197,7 @@ def with_ical(text):
         "timezones": sorted(tz.tz_id for tz in cal.timezones),
         "events": events,
         "occurrences": occurrences,
+        "occurrence_ends": occurrence_ends,
     }
 
 

@@ -205,12 +205,19 @@ fn assert_events_match(parser: &str, calendar: &Calendar, parsed: &Value) {
     }
 }
 
-/// The zones a calendar needs VTIMEZONEs for, sorted.
+/// The zones a calendar needs VTIMEZONEs for, sorted: those of its date-times but UTC, and
+/// but a single event's start or end at a local time that happens twice (written in UTC).
 fn zones_of(calendar: &Calendar) -> Vec<String> {
+    let repeated = |z: &Zoned| z.time_zone().to_ambiguous_timestamp(z.datetime()).is_ambiguous();
     let mut zones: Vec<String> = calendar
         .events
         .iter()
-        .flat_map(|e| [&e.start, &e.end].into_iter().chain(&e.recurrence_id))
+        .flat_map(|e| {
+            [&e.start, &e.end]
+                .into_iter()
+                .filter(|z| e.rrule.is_some() || !repeated(z))
+                .chain(&e.recurrence_id)
+        })
         .filter_map(|z| z.time_zone().iana_name())
         .filter(|name| *name != "UTC")
         .map(str::to_string)
@@ -295,6 +302,85 @@ fn python_parsers_keep_nine_local_across_dst() {
 #[test]
 fn python_parsers_read_back_a_large_feed() {
     assert_calendar_matches(&common::feed(300, 3));
+}
+
+/// The sessions booked at the repeated 02:30 of 2027-10-31 in Paris: each parser reads the
+/// single sessions at the booked instant (+01:00: 01:30Z; +02:00: 00:30Z), and `ical`'s
+/// timeline expands each series to its booked first instant, then 02:30 on the clock in
+/// summer (00:30Z), each occurrence 90 minutes long.
+#[test]
+fn python_parsers_read_the_booked_instant_of_a_repeated_hour() {
+    let calendar = common::ambiguous_calendar();
+    calendar.validate().expect("fixture is valid");
+    let (icalendar, ical) = parse_python(&calendar);
+    assert_eq!(icalendar["errors"], json!([]));
+    for (parser, parsed) in [("icalendar", &icalendar), ("ical", &ical)] {
+        assert_eq!(parsed["timezones"], json!(["Europe/Paris"]), "{parser}");
+        let events = parsed["events"].as_array().expect("events");
+        // Four events, and the override of each series' first occurrence.
+        assert_eq!(events.len(), 6, "{parser}");
+        for (uid, start, minutes, rule) in common::AMBIGUOUS {
+            let booked = &common::ambiguous_occurrences(start, minutes, 1)[0];
+            // The single event, or the series' override (the one with a RECURRENCE-ID).
+            let read = events
+                .iter()
+                .filter(|e| e["uid"] == json!(uid))
+                .find(|e| rule.is_none() || !e["recurrence_id"].is_null() || !e["recurrence_id_local"].is_null())
+                .unwrap_or_else(|| panic!("{parser}: no {uid}"));
+            assert_eq!(read["start"], json!(booked.0), "{parser}: start of {uid}");
+            assert_eq!(read["end"], json!(booked.1), "{parser}: end of {uid}");
+            if parser == "icalendar" {
+                assert_eq!(read["start_via_vtimezone"], json!(booked.0), "{uid}");
+                assert_eq!(read["end_via_vtimezone"], json!(booked.1), "{uid}");
+            }
+            let count = if rule.is_some() { 3 } else { 1 };
+            let expected = common::ambiguous_occurrences(start, minutes, count);
+            if parser == "ical" {
+                let starts: Vec<&String> = expected.iter().map(|o| &o.0).collect();
+                let ends: Vec<&String> = expected.iter().map(|o| &o.1).collect();
+                assert_eq!(ical["occurrences"][uid], json!(starts), "ical: {uid}");
+                assert_eq!(ical["occurrence_ends"][uid], json!(ends), "ical: {uid}");
+            }
+        }
+    }
+    assert_eq!(
+        ical["occurrences"]["series-later@dialogue.example"],
+        json!(["2027-10-31T01:30:00Z", "2028-04-02T00:30:00Z", "2028-09-03T00:30:00Z"]),
+        "02:30 on the clock all year, not 01:30Z"
+    );
+}
+
+/// libical reads the same instants: the single sessions, and each series as a libical
+/// client shows it (its expansion with the override applied).
+#[test]
+fn libical_reads_the_booked_instant_of_a_repeated_hour() {
+    let calendar = common::ambiguous_calendar();
+    let parsed = parse_libical(&calendar);
+    assert_eq!(parsed["errors"], json!([]));
+    let events = parsed["events"].as_array().expect("events");
+    assert_eq!(events.len(), 6);
+    for (uid, start, minutes, rule) in common::AMBIGUOUS {
+        let of_uid: Vec<&Value> = events.iter().filter(|e| e["uid"] == json!(uid)).collect();
+        match rule {
+            None => {
+                let booked = &common::ambiguous_occurrences(start, minutes, 1)[0];
+                assert_eq!(of_uid.len(), 1);
+                assert_eq!(of_uid[0]["start"], json!(booked.0), "{uid}");
+                assert_eq!(of_uid[0]["end"], json!(booked.1), "{uid}");
+            }
+            Some(_) => {
+                let expected: Vec<[String; 2]> = common::ambiguous_occurrences(start, minutes, 3)
+                    .into_iter()
+                    .map(|(s, e)| [s, e])
+                    .collect();
+                let series = of_uid
+                    .iter()
+                    .find(|e| e.get("instances").is_some())
+                    .unwrap_or_else(|| panic!("no series {uid}"));
+                assert_eq!(series["instances"], json!(expected), "{uid}");
+            }
+        }
+    }
 }
 
 /// libical parses every fixture without an X-LIC-ERROR, passes its RFC 5546
@@ -414,4 +500,41 @@ fn khal_prints_the_events() {
     );
     assert!(lines.contains(&"2025-10-13 07:00 2025-10-13 09:00 [series@dialogue.example]"));
     assert!(lines.contains(&"2025-09-22 08:00 2025-09-22 09:00 [sydney@dialogue.example]"));
+
+    // The repeated hour, as khal shows it once imported (series expanded, overrides applied):
+    // every occurrence at the booked instant, the first ones included.
+    let ics = common::ambiguous_calendar().render();
+    let file = TempPath::write("khal-import.ics", &ics);
+    let khal_in_home = |args: &[&str]| {
+        let mut command = Command::new("khal");
+        command
+            .env("XDG_CONFIG_HOME", home.0.join("config"))
+            .env("XDG_DATA_HOME", home.0.join("data"))
+            .args(args);
+        command
+    };
+    let mut import = khal_in_home(&["import", "--batch"]);
+    import.arg(&file.0);
+    run(import, KHAL_HINT, &ics);
+    let list = khal_in_home(&["list", "--format", "{start} {end} [{uid}]", "2027-10-30", "400d"]);
+    let out = run(list, KHAL_HINT, &ics);
+    let mut shown: Vec<&str> = out.lines().filter(|l| l.contains('[')).collect();
+    shown.sort_unstable();
+    let minute = |t: &str| {
+        t.parse::<Timestamp>()
+            .expect("instant")
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let mut expected: Vec<String> = common::AMBIGUOUS
+        .iter()
+        .flat_map(|(uid, start, minutes, rule)| {
+            let count = if rule.is_some() { 3 } else { 1 };
+            common::ambiguous_occurrences(start, *minutes, count)
+                .into_iter()
+                .map(move |(s, e)| format!("{} {} [{uid}]", minute(&s), minute(&e)))
+        })
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(shown, expected, "{out}");
 }

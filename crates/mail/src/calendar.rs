@@ -189,4 +189,34 @@ mod tests {
         assert!(text.contains("ORGANIZER;CN=theo:mailto:theo@example.org"));
         assert!(text.contains("BEGIN:VALARM"));
     }
+
+    /// 02:30 happens twice in Paris on 2027-10-31; readers disagree on which instant a local
+    /// 02:30 names, so the session's times there are written in UTC, the others stay local.
+    #[test]
+    fn a_session_in_the_repeated_hour_is_written_at_its_instant() {
+        let people = vec![participant(ParticipantRole::Trainer, "theo@example.org")];
+        for (start, dtstart, dtend) in [
+            (
+                "2027-10-31T01:30:00Z",
+                "DTSTART:20271031T013000Z",
+                "DTEND;TZID=Europe/Paris:20271031T033000",
+            ),
+            (
+                "2027-10-31T00:30:00Z",
+                "DTSTART:20271031T003000Z",
+                "DTEND:20271031T013000Z",
+            ),
+        ] {
+            let at: Timestamp = start.parse().unwrap();
+            let s = Session {
+                starts_at: at,
+                ends_at: at + SignedDuration::from_mins(60),
+                ..session()
+            };
+            let event = session_event(&s, &people, None, None, Locale::Fr, at);
+            let text = calendar(Some(Method::Request), None, vec![event]).render();
+            assert!(text.contains(&format!("\r\n{dtstart}\r\n")), "{text}");
+            assert!(text.contains(&format!("\r\n{dtend}\r\n")), "{text}");
+        }
+    }
 }

@@ -23,10 +23,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::http::Request;
 use axum::middleware;
 use axum::routing::get;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -34,9 +33,8 @@ pub use http::state::{AppState, WebConfig};
 pub use service::{BookingSettings, Clock, ProxyAuthConfig, SecretKey, Service};
 
 use crate::http::error::AppError;
-use crate::http::{assets, context, health, security};
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+use crate::http::security::REQUEST_ID;
+use crate::http::{assets, context, edge, health, security};
 
 /// Every route of Dialogue.
 pub fn router(app: AppState) -> Router {
@@ -72,9 +70,13 @@ pub fn router(app: AppState) -> Router {
         .merge(machines)
         .merge(links::join::link_routes(app.clone()))
         .merge(pages)
+        // Around every route: NUL characters and the body limit, refused in the format of the
+        // surface (see `http::edge`), with the security headers and a request id like any answer.
+        .layer(middleware::from_fn_with_state(app.clone(), edge::guard))
         .layer(middleware::from_fn_with_state(app.clone(), security::headers))
+        // The limit the extractors apply to bodies the edge has already read within it (their
+        // own default, 2 MiB, would refuse bodies a larger `body_limit_kib` allows).
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()
@@ -97,7 +99,7 @@ pub fn router(app: AppState) -> Router {
                 ),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, security::RandomRequestId))
-        // Outside the layer that sets the id: an implausible one from the client is gone first.
-        .layer(axum::middleware::map_request(security::sanitize_request_id))
+        // Outside the layer that sets the id: one that is not a trusted proxy's is gone first.
+        .layer(middleware::from_fn_with_state(app.clone(), security::sanitize_request_id))
         .with_state(app)
 }

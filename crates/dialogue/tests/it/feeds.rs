@@ -1,5 +1,7 @@
 //! Calendar feeds and the weekly series across the October change, read by strict parsers.
 
+use domain::booking::StartSpec;
+use domain::localtime::Ambiguity;
 use jiff::civil::{Date, Weekday, time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -14,6 +16,7 @@ use crate::mailkit::*;
 both_backends!(
     each_account_has_a_feed_of_its_own_sessions,
     a_weekly_series_at_nine_in_paris_stays_at_nine_across_the_october_change,
+    sessions_in_the_repeated_hour_are_read_at_their_booked_instant,
 );
 
 async fn me(app: &TestApp, token: &str) -> serde_json::Value {
@@ -323,4 +326,94 @@ async fn a_weekly_series_at_nine_in_paris_stays_at_nine_across_the_october_chang
         .collect();
     let starts: Vec<String> = new_york.iter().map(|l| l[..16].to_owned()).collect();
     assert_eq!(starts, expected);
+}
+
+/// 02:30 happens twice in Paris on the night clocks go back: a session booked at the later one
+/// (+01:00) and one at the earlier (+02:00) are read at their own instants by every parser, in
+/// the invitation, the personal link's calendar file and the trainer's feed (RFC 5545 reads a
+/// local 02:30 as the first, libical and khal as the second: such times are written in UTC).
+async fn sessions_in_the_repeated_hour_are_read_at_their_booked_instant(backend: Backend) {
+    let smtp = Smtp::start().await;
+    let app = spawn(backend, &smtp.env()).await;
+    let people = cast(&app).await;
+    let paris = TimeZone::get("Europe/Paris").unwrap();
+    let today = Timestamp::now().to_zoned(paris.clone()).date();
+    let mut change = october_change(today.year());
+    if change <= days(today, 14) {
+        change = october_change(today.year() + 1);
+    }
+    // Two weeks before: the feed's year ahead holds the night of the change.
+    let before = change.at(12, 0, 0, 0).to_zoned(paris.clone()).unwrap().timestamp();
+    app.clock.freeze_at(before - SignedDuration::from_hours(24 * 14));
+    let mut booked = Vec::new();
+    for (ambiguity, title) in [(Ambiguity::Later, "Heure d’hiver"), (Ambiguity::Earlier, "Heure d’été")] {
+        let mut r = request(title, change, time(2, 30, 0, 0), "Europe/Paris", 60);
+        r.start = StartSpec::Local {
+            date: change,
+            time: time(2, 30, 0, 0),
+            ambiguity,
+        };
+        r.trainers = vec!["theo@example.org".into()];
+        r.learners = vec![person("Zoé Lefèvre", "zoe@example.org")];
+        booked.push(book(&app, &people.manager, &r).await.remove(0));
+    }
+    let starts: Vec<String> = booked.iter().map(|d| d.session.starts_at.to_string()).collect();
+    let first_utc = change.at(0, 30, 0, 0).to_zoned(TimeZone::UTC).unwrap().timestamp();
+    let later = (first_utc + SignedDuration::from_hours(1)).to_string();
+    let earlier = first_utc.to_string();
+    assert_eq!(starts, [later.clone(), earlier.clone()], "02:30+01:00 and 02:30+02:00");
+    let ends: Vec<String> = booked.iter().map(|d| d.session.ends_at.to_string()).collect();
+
+    // The invitations Zoé receives, and her calendar file from her link.
+    let mails = smtp.wait_for(4).await;
+    for (detail, (start, end)) in booked.iter().zip(starts.iter().zip(&ends)) {
+        let mail = mails
+            .iter()
+            .find(|m| m.to_addresses == ["zoe@example.org"] && m.subject.contains(&detail.session.title))
+            .unwrap_or_else(|| panic!("no invitation for {}", detail.session.title));
+        let link = link_of(&app, detail, "zoe@example.org");
+        let file = reqwest::get(format!("{link}/calendar.ics")).await.unwrap();
+        assert_eq!(file.status(), StatusCode::OK);
+        let file = file.text().await.unwrap();
+        for ics in [
+            &mail.attachment().unwrap().text,
+            &mail.inline_calendar().unwrap().text,
+            &file,
+        ] {
+            let parsed = parse_calendar(ics);
+            assert_eq!(parsed.libical_starts(), [start.as_str()], "libical\n{ics}");
+            assert_eq!(parsed.libical["events"][0]["end"], end.as_str(), "libical");
+            for read in [&parsed.ical, &parsed.icalendar] {
+                assert_eq!(read["events"][0]["start"], start.as_str(), "{ics}");
+                assert_eq!(read["events"][0]["end"], end.as_str(), "{ics}");
+            }
+            assert_eq!(parsed.ical_occurrences(), std::slice::from_ref(start));
+            let utc = |t: &str| {
+                let t: Timestamp = t.parse().unwrap();
+                t.strftime("%Y-%m-%d %H:%M").to_string()
+            };
+            assert_eq!(khal_local(ics, "UTC"), [format!("{} {}", utc(start), utc(end))], "khal");
+            let dtstart = event_lines(ics, "DTSTART").remove(0);
+            let utc_form = start.replace(['-', ':'], "");
+            assert_eq!(dtstart, format!("DTSTART:{utc_form}"), "in UTC");
+        }
+    }
+
+    // The trainer's feed: both, each at its own instant.
+    let token = token_for(&app, &people.trainer.id).await;
+    let url = me(&app, &token).await["ical_url"].as_str().unwrap().to_owned();
+    let body = get(&url, None).await.text().await.unwrap();
+    let parsed = parse_calendar(&body);
+    let mut libical = parsed.libical_starts();
+    libical.sort();
+    assert_eq!(libical, [earlier.clone(), later.clone()], "{body}");
+    assert_eq!(parsed.ical_occurrences(), [earlier.clone(), later.clone()]);
+    let mut icalendar: Vec<&str> = parsed.icalendar["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["start"].as_str().unwrap())
+        .collect();
+    icalendar.sort_unstable();
+    assert_eq!(icalendar, [earlier.as_str(), later.as_str()]);
 }

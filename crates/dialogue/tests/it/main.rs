@@ -12,6 +12,7 @@ mod booking_matrix;
 mod booking_pages;
 mod booking_support;
 mod browser;
+mod edges;
 mod feeds;
 mod http_basics;
 mod jitsi_browser;

@@ -435,6 +435,137 @@ fn recurrence_properties() {
     );
 }
 
+/// The unfolded content lines of each VEVENT.
+fn all_event_lines(s: &str) -> Vec<Vec<String>> {
+    let mut events = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    for line in lines(s) {
+        match line.as_str() {
+            "BEGIN:VEVENT" => current = Some(Vec::new()),
+            "END:VEVENT" => events.extend(current.take()),
+            _ => {
+                if let Some(c) = current.as_mut() {
+                    c.push(line);
+                }
+            }
+        }
+    }
+    events
+}
+
+/// The value of `name_and_params` in one event's lines.
+fn value_in(lines: &[String], name_and_params: &str) -> Option<String> {
+    let prefix = format!("{name_and_params}:");
+    lines.iter().find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+}
+
+/// On 2027-10-31 Paris goes from 03:00+02:00 back to 02:00+01:00: 02:00 to 02:59:59 happen
+/// twice. RFC 5545 reads such a local time as the first instant, libical as the second, so a
+/// single event's start and end there are written in UTC; the minutes around stay local.
+#[test]
+fn ambiguous_local_times_are_written_in_utc() {
+    let later = |start: &str, minutes: i64| {
+        let mut e = event("e", start);
+        e.end = e.start.checked_add(minutes.minutes()).unwrap();
+        calendar(None, vec![e]).render()
+    };
+    // The later 02:30 (+01:00), for an hour: ends at 03:30, which happens once.
+    let s = later("2027-10-31T02:30+01:00[Europe/Paris]", 60);
+    assert_well_formed(&s);
+    assert_eq!(
+        value_in(&event_lines(&s), "DTSTART").as_deref(),
+        Some("20271031T013000Z")
+    );
+    assert_eq!(
+        value_in(&event_lines(&s), "DTEND;TZID=Europe/Paris").as_deref(),
+        Some("20271031T033000")
+    );
+    assert!(s.contains("TZID:Europe/Paris"), "DTEND still uses the zone");
+    // The earlier 02:30 (+02:00), for an hour: ends at the later 02:30. Nothing local is left,
+    // so no VTIMEZONE either.
+    let s = later("2027-10-31T02:30+02:00[Europe/Paris]", 60);
+    assert_eq!(
+        value_in(&event_lines(&s), "DTSTART").as_deref(),
+        Some("20271031T003000Z")
+    );
+    assert_eq!(value_in(&event_lines(&s), "DTEND").as_deref(), Some("20271031T013000Z"));
+    assert!(!s.contains("TZID"), "{s}");
+    // Both ends of the repeated hour, and the minutes just outside it.
+    let s = later("2027-10-31T02:00+02:00[Europe/Paris]", 59);
+    assert_eq!(
+        value_in(&event_lines(&s), "DTSTART").as_deref(),
+        Some("20271031T000000Z")
+    );
+    assert_eq!(value_in(&event_lines(&s), "DTEND").as_deref(), Some("20271031T005900Z"));
+    let s = later("2027-10-31T01:59[Europe/Paris]", 121);
+    assert_eq!(
+        value_in(&event_lines(&s), "DTSTART;TZID=Europe/Paris").as_deref(),
+        Some("20271031T015900")
+    );
+    assert_eq!(
+        value_in(&event_lines(&s), "DTEND;TZID=Europe/Paris").as_deref(),
+        Some("20271031T030000"),
+        "03:00+01:00 happens once"
+    );
+    // A spring change skips an hour: every local time there is one instant.
+    let s = later("2027-03-28T01:30[Europe/Paris]", 60);
+    assert_eq!(
+        value_in(&event_lines(&s), "DTEND;TZID=Europe/Paris").as_deref(),
+        Some("20270328T033000")
+    );
+}
+
+/// A series starting at an ambiguous time keeps its local DTSTART (the rule repeats 02:30 in
+/// Paris, summer and winter), gives its length as DURATION, and its first occurrence is put
+/// at the booked instant by an override that names it by the same local text.
+#[test]
+fn a_series_starting_at_an_ambiguous_time_overrides_its_first_occurrence() {
+    for (start, utc) in [
+        ("2027-10-31T02:30+01:00[Europe/Paris]", "20271031T013000Z"),
+        ("2027-10-31T02:30+02:00[Europe/Paris]", "20271031T003000Z"),
+    ] {
+        let mut e = event("series", start);
+        e.rrule = Some("FREQ=WEEKLY;INTERVAL=22;COUNT=3".into());
+        e.alarms = vec![Alarm::new(SignedDuration::from_mins(15), "")];
+        let s = calendar(None, vec![e.clone()]).render();
+        assert_well_formed(&s);
+        let events = all_event_lines(&s);
+        assert_eq!(events.len(), 2, "{s}");
+        let (series, first) = (&events[0], &events[1]);
+        assert_eq!(
+            value_in(series, "DTSTART;TZID=Europe/Paris").as_deref(),
+            Some("20271031T023000")
+        );
+        assert_eq!(value_in(series, "DURATION").as_deref(), Some("PT1H30M"));
+        assert!(!series.iter().any(|l| l.starts_with("DTEND")));
+        assert!(!series.iter().any(|l| l.starts_with("RECURRENCE-ID")));
+        assert_eq!(value_in(first, "UID").as_deref(), Some("series"));
+        assert_eq!(
+            value_in(first, "RECURRENCE-ID;TZID=Europe/Paris").as_deref(),
+            Some("20271031T023000")
+        );
+        assert_eq!(value_in(first, "DTSTART").as_deref(), Some(utc));
+        assert!(value_in(first, "RRULE").is_none() && value_in(first, "DURATION").is_none());
+        assert!(first.contains(&"BEGIN:VALARM".to_string()), "the same event otherwise");
+        // An occurrence the caller overrides or excludes itself gets no second override.
+        let mut moved = event("series", "2027-10-31T10:00[Europe/Paris]");
+        moved.recurrence_id = Some(e.start.clone());
+        let s = calendar(None, vec![e.clone(), moved]).render();
+        assert_eq!(all_event_lines(&s).len(), 2);
+        let mut excluded = e.clone();
+        excluded.exdates = vec![e.start.clone()];
+        let s = calendar(None, vec![excluded]).render();
+        assert_eq!(all_event_lines(&s).len(), 1);
+        assert_eq!(prop(&s, "EXDATE;TZID=Europe/Paris").as_deref(), Some("20271031T023000"));
+    }
+    // A series starting at a time that happens once is written as before: one event, DTEND.
+    let mut e = event("series", "2027-10-31T03:30[Europe/Paris]");
+    e.rrule = Some("FREQ=WEEKLY;COUNT=3".into());
+    let s = calendar(None, vec![e]).render();
+    assert_eq!(all_event_lines(&s).len(), 1);
+    assert_eq!(prop(&s, "DTEND;TZID=Europe/Paris").as_deref(), Some("20271031T050000"));
+}
+
 #[test]
 fn rrule_extends_the_vtimezone() {
     let mut e = event("series", "2025-01-06T09:00[Europe/Paris]");

@@ -184,6 +184,71 @@ pub fn expected_series_occurrences() -> Vec<Timestamp> {
     .to_vec()
 }
 
+/// Sessions booked at 02:30 in Paris on 2027-10-31, when clocks go back from 03:00+02:00 to
+/// 02:00+01:00, so that 02:30 happens twice: `(uid, start, minutes, rule)`. Two single sessions
+/// (the later and the earlier 02:30), and a series from each, every 22 weeks (the second
+/// occurrence is on 2028-04-02, in summer time: still 02:30 on the clock, 00:30Z).
+pub const AMBIGUOUS: [(&str, &str, i64, Option<&str>); 4] = [
+    (
+        "later@dialogue.example",
+        "2027-10-31T02:30+01:00[Europe/Paris]",
+        60,
+        None,
+    ),
+    (
+        "earlier@dialogue.example",
+        "2027-10-31T02:30+02:00[Europe/Paris]",
+        60,
+        None,
+    ),
+    (
+        "series-later@dialogue.example",
+        "2027-10-31T02:30+01:00[Europe/Paris]",
+        90,
+        Some("FREQ=WEEKLY;INTERVAL=22;COUNT=3"),
+    ),
+    (
+        "series-earlier@dialogue.example",
+        "2027-10-31T02:30+02:00[Europe/Paris]",
+        90,
+        Some("FREQ=WEEKLY;INTERVAL=22;COUNT=3"),
+    ),
+];
+
+/// The invitation to the [`AMBIGUOUS`] sessions.
+pub fn ambiguous_calendar() -> Calendar {
+    let events = AMBIGUOUS
+        .iter()
+        .map(|(uid, start, minutes, rule)| {
+            let mut e = event(uid, start, *minutes, "Heure d’hiver");
+            e.rrule = rule.map(str::to_owned);
+            e.organizer = Some(organizer());
+            e.attendees = vec![Attendee::new(Person::new("Léa", "lea@example.org"))];
+            e
+        })
+        .collect();
+    Calendar {
+        method: Some(Method::Request),
+        prodid: "-//Dialogue//Dialogue 0.1//FR".into(),
+        name: None,
+        events,
+    }
+}
+
+/// The occurrences (start, end in UTC) a reader must show for an [`AMBIGUOUS`] entry: every
+/// 22 weeks at 02:30 on the clock, the first at the booked instant.
+pub fn ambiguous_occurrences(start: &str, minutes: i64, count: i64) -> Vec<(String, String)> {
+    let first = zoned(start);
+    (0..count)
+        .map(|k| {
+            // Adding weeks to a zoned time keeps its clock time (and the first is the start).
+            let s = first.checked_add((22 * k).weeks()).expect("in range");
+            let e = s.checked_add(minutes.minutes()).expect("in range");
+            (s.timestamp().to_string(), e.timestamp().to_string())
+        })
+        .collect()
+}
+
 /// A feed of `n` events over two years in several zones, each with an
 /// organizer, `attendees` attendees and a reminder, one in ten recurring.
 pub fn feed(n: usize, attendees: usize) -> Calendar {

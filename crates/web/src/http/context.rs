@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
-use axum::http::{Method, request::Parts};
+use axum::http::{Method, Uri, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::Locale;
@@ -168,41 +168,42 @@ fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// The middleware of every browser route.
-pub async fn context(
-    State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request,
-    next: Next,
-) -> Response {
+/// What a page request is known by before its login: its context (not logged in yet), the
+/// browser's CSRF cookie, and the cookies to set (a new CSRF cookie when it had none).
+struct Begun {
+    ctx: Ctx,
+    csrf_cookie: Option<String>,
+    set_cookies: Vec<HeaderValue>,
+}
+
+fn begin(app: &AppState, peer: IpAddr, headers: &HeaderMap, uri: &Uri) -> Begun {
     let mut set_cookies: Vec<HeaderValue> = Vec::new();
-    let ip = client_ip(peer.ip(), req.headers(), &app.http().trusted_proxies);
-    let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let user_agent = req
-        .headers()
+    let ip = client_ip(peer, headers, &app.http().trusted_proxies);
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(300).collect());
-    let csrf_cookie = cookie(req.headers(), csrf_cookie_name(&app))
+    let csrf_cookie = cookie(headers, csrf_cookie_name(app))
         .filter(|v| v.len() == 43)
         .map(str::to_owned);
     let csrf_value = match &csrf_cookie {
         Some(v) => v.clone(),
         None => {
             let fresh = random_token();
-            set_cookies.push(set_cookie(&app, csrf_cookie_name(&app), &fresh, None));
+            set_cookies.push(set_cookie(app, csrf_cookie_name(app), &fresh, None));
             fresh
         }
     };
-    let header_locale = cookie(req.headers(), LANG_COOKIE)
+    let header_locale = cookie(headers, LANG_COOKIE)
         .and_then(|v| v.parse::<Locale>().ok())
         .or_else(|| {
-            req.headers()
+            headers
                 .get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(Locale::from_accept_language)
         });
-    let mut ctx = Ctx {
+    let ctx = Ctx {
         ip,
         locale: header_locale.unwrap_or(app.config().default_locale),
         auth: None,
@@ -210,6 +211,37 @@ pub async fn context(
         path,
         user_agent,
     };
+    Begun {
+        ctx,
+        csrf_cookie,
+        set_cookies,
+    }
+}
+
+/// The headers every page answer carries: its cookies, no caching unless it says otherwise.
+fn finish(response: &mut Response, set_cookies: Vec<HeaderValue>) {
+    let headers = response.headers_mut();
+    for c in set_cookies {
+        headers.append(header::SET_COOKIE, c);
+    }
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    headers.append(header::VARY, HeaderValue::from_static("Cookie, Accept-Language"));
+}
+
+/// The middleware of every browser route.
+pub async fn context(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Begun {
+        mut ctx,
+        csrf_cookie,
+        mut set_cookies,
+    } = begin(&app, peer.ip(), req.headers(), req.uri());
 
     let result = async {
         let auth = authenticate(&app, peer.ip(), &ctx, req.headers(), &mut set_cookies).await?;
@@ -232,14 +264,25 @@ pub async fn context(
     if let Some(ErrorMarker(error)) = response.extensions_mut().remove::<ErrorMarker>() {
         response = render_error(&app, &ctx, &error);
     }
-    let headers = response.headers_mut();
-    for c in set_cookies {
-        headers.append(header::SET_COOKIE, c);
+    finish(&mut response, set_cookies);
+    response
+}
+
+/// The error page for a request refused before it reached its route (`edge`): in the person's
+/// language, in the frame of their login when their session cookie is valid. Nothing else of
+/// the request is read: no login through the proxy's headers, no CSRF check, no body.
+pub async fn refusal(app: &AppState, peer: IpAddr, parts: &Parts, error: &AppError) -> Response {
+    let Begun {
+        mut ctx, set_cookies, ..
+    } = begin(app, peer, &parts.headers, &parts.uri);
+    if let Some(id) = cookie(&parts.headers, session_cookie_name(app))
+        && let Ok(Some((user, session_hash))) = service::accounts::session(app.service(), id).await
+    {
+        ctx.locale = user.locale;
+        ctx.auth = Some(Arc::new(Authed { user, session_hash }));
     }
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
-    headers.append(header::VARY, HeaderValue::from_static("Cookie, Accept-Language"));
+    let mut response = render_error(app, &ctx, error);
+    finish(&mut response, set_cookies);
     response
 }
 

@@ -1,9 +1,11 @@
 //! What every surface shares: the request context of browser pages (address, login, language,
-//! CSRF), the one mapping of failures to HTTP, security headers, static assets, health checks,
+//! CSRF), the edge every request passes (NUL characters, the body limit), the one mapping of
+//! failures to HTTP, security headers, static assets, health checks,
 //! the shared state, forms, the page frame and the language helpers.
 
 pub mod assets;
 pub mod context;
+pub mod edge;
 pub mod error;
 pub mod forms;
 pub mod health;

@@ -1,13 +1,18 @@
 //! Security headers on every response, and request ids.
 
-use axum::extract::{Request, State};
-use axum::http::HeaderValue;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
+use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
 use crate::http::state::AppState;
+
+/// The header that carries a request's id, in the answer and in a trusted proxy's request.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// No inline script or style anywhere: every script and stylesheet is a file of ours.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -36,7 +41,8 @@ pub async fn headers(State(app): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
-/// Request ids: 64 random bits, hex, unless the client (a trusted proxy) sent one.
+/// Request ids: 64 random bits, hex, unless a trusted proxy sent one (see
+/// [`sanitize_request_id`]).
 #[derive(Clone, Copy, Default)]
 pub struct RandomRequestId;
 
@@ -47,22 +53,29 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
-/// Drops a client's `X-Request-Id` unless it is a plausible id (1 to 64 of `A-Z a-z 0-9 - _ .`),
-/// so that one of ours replaces it: a proxy's id is kept for tracing across both logs, while
-/// anything else cannot put arbitrary text into every log line of the request.
-pub async fn sanitize_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+/// Drops the `X-Request-Id` a request came with, so that one of ours replaces it, unless the
+/// peer is a trusted proxy (`http.trusted_proxies`) and the id is plausible (one, of 1 to 64
+/// `A-Z a-z 0-9 - _ .`): a proxy's id is kept for tracing across both logs, while a client
+/// cannot choose the id its requests are logged under (and so blur them with others'), nor put
+/// arbitrary text into every log line of the request.
+pub async fn sanitize_request_id(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     let plausible = |v: &HeaderValue| {
         let b = v.as_bytes();
         (1..=64).contains(&b.len())
             && b.iter()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
     };
+    let from_proxy = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|peer| app.http().trusted_proxies.iter().any(|net| net.contains(&peer.0.ip())));
     let headers = request.headers_mut();
-    let all_plausible = headers.get_all("x-request-id").iter().all(plausible);
-    if !all_plausible || headers.get_all("x-request-id").iter().count() > 1 {
-        headers.remove("x-request-id");
+    let ids = headers.get_all(REQUEST_ID);
+    let keep = from_proxy && ids.iter().count() == 1 && ids.iter().all(plausible);
+    if !keep {
+        headers.remove(REQUEST_ID);
     }
-    request
+    next.run(request).await
 }
 
 /// Paths whose next segment is a credential: personal join links, the first-start and

@@ -78,6 +78,12 @@ impl IntoResponse for ProsodyError {
 
 type Answer = Result<Response, ProsodyError>;
 
+/// A request refused before it reached its endpoint (`http::edge`: a body over the limit, a
+/// NUL character), answered as Prosody reads failures.
+pub fn refusal(app: &AppState, error: AppError) -> Response {
+    fail(app, error).into_response()
+}
+
 fn fail(app: &AppState, error: impl Into<AppError>) -> ProsodyError {
     ProsodyError {
         error: error.into(),
