@@ -352,6 +352,87 @@ pub fn within_horizon(starts_at: Timestamp, now: Timestamp) -> Result<(), Bookin
     }
 }
 
+/// The people of a session, each checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlannedPeople {
+    pub trainers: Vec<Email>,
+    pub moderators: Vec<Person>,
+    pub learners: Vec<Person>,
+    pub guests: Vec<Person>,
+}
+
+/// Checks the people of a session: each email once across every role, within the limits, at
+/// least one trainer. Problems go to `errors`; the people that could be read come back.
+pub fn parse_people(
+    request_trainers: &[String],
+    moderators: &[PersonInput],
+    learners: &[PersonInput],
+    guests: &[PersonInput],
+    limits: &BookingLimits,
+    errors: &mut Vec<BookingError>,
+) -> PlannedPeople {
+    let mut seen = BTreeSet::new();
+    let mut once = |email: &Email, errors: &mut Vec<BookingError>| {
+        if !seen.insert(email.normalized()) {
+            errors.push(BookingError::DuplicatePerson {
+                email: email.as_str().to_owned(),
+            });
+        }
+    };
+    let mut trainers = Vec::new();
+    for email in request_trainers {
+        match Email::parse(email) {
+            Ok(e) => {
+                once(&e, errors);
+                trainers.push(e);
+            }
+            Err(error) => errors.push(BookingError::Person {
+                field: "trainers",
+                error,
+            }),
+        }
+    }
+    let mut people = |inputs: &[PersonInput], field: &'static str, errors: &mut Vec<BookingError>| {
+        let mut out = Vec::new();
+        for input in inputs {
+            match parse_person(input, field) {
+                Ok(p) => {
+                    once(&p.email, errors);
+                    out.push(p);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        out
+    };
+    let moderators = people(moderators, "moderators", errors);
+    let learners = people(learners, "learners", errors);
+    let guests = people(guests, "guests", errors);
+    if request_trainers.is_empty() {
+        errors.push(BookingError::NoTrainer);
+    }
+    let moderating = request_trainers.len() + moderators.len();
+    if moderating > limits.max_moderators {
+        errors.push(BookingError::TooManyModerators {
+            count: moderating,
+            max: limits.max_moderators,
+        });
+    }
+    let attending = learners.len() + guests.len();
+    if attending > limits.max_participants {
+        errors.push(BookingError::TooManyParticipants {
+            count: attending,
+            max: limits.max_participants,
+        });
+    }
+    PlannedPeople {
+        trainers,
+        moderators,
+        learners,
+        guests,
+    }
+}
+
 /// Validates a whole request at `now`; every problem is returned.
 pub fn plan(
     request: &SessionRequest,
@@ -411,61 +492,21 @@ pub fn plan(
         _ => None,
     };
 
-    // People: each email once across every role.
-    let mut seen = BTreeSet::new();
-    let mut once = |email: &Email, errors: &mut Vec<BookingError>| {
-        if !seen.insert(email.normalized()) {
-            errors.push(BookingError::DuplicatePerson {
-                email: email.as_str().to_owned(),
-            });
-        }
-    };
-    let mut trainers = Vec::new();
-    for email in &request.trainers {
-        match Email::parse(email) {
-            Ok(e) => {
-                once(&e, &mut errors);
-                trainers.push(e);
-            }
-            Err(error) => errors.push(BookingError::Person {
-                field: "trainers",
-                error,
-            }),
-        }
-    }
-    let mut people = |inputs: &[PersonInput], field: &'static str, errors: &mut Vec<BookingError>| {
-        let mut out = Vec::new();
-        for input in inputs {
-            match parse_person(input, field) {
-                Ok(p) => {
-                    once(&p.email, errors);
-                    out.push(p);
-                }
-                Err(e) => errors.push(e),
-            }
-        }
-        out
-    };
-    let moderators = people(&request.moderators, "moderators", &mut errors);
-    let learners = people(&request.learners, "learners", &mut errors);
-    let guests = people(&request.guests, "guests", &mut errors);
-    if request.trainers.is_empty() {
-        errors.push(BookingError::NoTrainer);
-    }
+    let PlannedPeople {
+        trainers,
+        moderators,
+        learners,
+        guests,
+    } = parse_people(
+        &request.trainers,
+        &request.moderators,
+        &request.learners,
+        &request.guests,
+        limits,
+        &mut errors,
+    );
     let moderating = request.trainers.len() + request.moderators.len();
-    if moderating > limits.max_moderators {
-        errors.push(BookingError::TooManyModerators {
-            count: moderating,
-            max: limits.max_moderators,
-        });
-    }
     let attending = request.learners.len() + request.guests.len();
-    if attending > limits.max_participants {
-        errors.push(BookingError::TooManyParticipants {
-            count: attending,
-            max: limits.max_participants,
-        });
-    }
     if let Some(starts) = &starts {
         let people = moderating + attending;
         if starts.len().saturating_mul(people) > limits.max_participations {

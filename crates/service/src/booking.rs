@@ -248,6 +248,19 @@ async fn scoped(
     Ok(sessions)
 }
 
+/// A field a change gives, checked: its value, or its problem recorded (and the field left as
+/// it is).
+fn given<T>(checked: Option<std::result::Result<T, BookingError>>, errors: &mut Vec<BookingError>) -> Option<T> {
+    match checked {
+        Some(Ok(value)) => Some(value),
+        Some(Err(e)) => {
+            errors.push(e);
+            None
+        }
+        None => None,
+    }
+}
+
 /// A change of details: new local date and time (in the session's zone), duration, title,
 /// notes. Fields left `None` keep their value.
 #[derive(Debug, Clone, Default)]
@@ -280,29 +293,24 @@ pub async fn change_details(
     }
     let limits = &svc.config().booking.limits;
     let mut errors = Vec::new();
-    let title = change
-        .title
-        .as_deref()
-        .map(|t| booking::parse_title(t, limits.max_title_chars))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
-    let notes = change
-        .notes
-        .as_deref()
-        .map(|n| booking::parse_notes(n, limits.max_notes_chars))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
-    let duration = change
-        .duration_minutes
-        .map(|m| booking::parse_duration(m, limits))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
+    let title = given(
+        change
+            .title
+            .as_deref()
+            .map(|t| booking::parse_title(t, limits.max_title_chars)),
+        &mut errors,
+    );
+    let notes = given(
+        change
+            .notes
+            .as_deref()
+            .map(|n| booking::parse_notes(n, limits.max_notes_chars)),
+        &mut errors,
+    );
+    let duration = given(
+        change.duration_minutes.map(|m| booking::parse_duration(m, limits)),
+        &mut errors,
+    );
     let this = &detail.session;
     let zone = TimeZoneName::parse(&this.time_zone).map_err(|_| Error::Internal("stored zone".into()))?;
     let this_local = this.starts_at.to_zoned(zone.time_zone().clone());
@@ -391,63 +399,28 @@ pub struct PeopleInput {
     pub guests: Vec<PersonInput>,
 }
 
-/// Validates people: each email once across roles, within limits, at least one trainer.
+/// Validates people: each email once across roles, within limits, at least one trainer
+/// (`domain::booking::parse_people`).
 pub fn parse_people(input: &PeopleInput, limits: &booking::BookingLimits) -> Result<People, Vec<BookingError>> {
     let mut errors = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    let mut once = |email: &Email, errors: &mut Vec<BookingError>| {
-        if !seen.insert(email.normalized()) {
-            errors.push(BookingError::DuplicatePerson {
-                email: email.as_str().to_owned(),
-            });
-        }
-    };
-    let mut people = People::default();
-    for t in &input.trainers {
-        match Email::parse(t) {
-            Ok(e) => {
-                once(&e, &mut errors);
-                people.trainers.push(e);
-            }
-            Err(error) => errors.push(BookingError::Person {
-                field: "trainers",
-                error,
-            }),
-        }
+    let planned = booking::parse_people(
+        &input.trainers,
+        &input.moderators,
+        &input.learners,
+        &input.guests,
+        limits,
+        &mut errors,
+    );
+    if !errors.is_empty() {
+        return Err(errors);
     }
-    for (field, list, out) in [
-        ("moderators", &input.moderators, &mut people.moderators),
-        ("learners", &input.learners, &mut people.learners),
-        ("guests", &input.guests, &mut people.guests),
-    ] {
-        for p in list {
-            match booking::parse_person(p, field) {
-                Ok(person) => {
-                    once(&person.email, &mut errors);
-                    out.push(person);
-                }
-                Err(e) => errors.push(e),
-            }
-        }
-    }
-    if people.trainers.is_empty() {
-        errors.push(BookingError::NoTrainer);
-    }
-    let moderating = people.trainers.len() + people.moderators.len();
-    if moderating > limits.max_moderators {
-        errors.push(BookingError::TooManyModerators {
-            count: moderating,
-            max: limits.max_moderators,
-        });
-    }
-    let attending = people.learners.len() + people.guests.len();
-    if attending > limits.max_participants {
-        errors.push(BookingError::TooManyParticipants {
-            count: attending,
-            max: limits.max_participants,
-        });
-    }
-    if errors.is_empty() { Ok(people) } else { Err(errors) }
+    Ok(People {
+        trainers: planned.trainers,
+        moderators: planned.moderators,
+        learners: planned.learners,
+        guests: planned.guests,
+        external_moderators_only: false,
+    })
 }
 
 /// Replaces the people of a session (or this and following). A trainer who teaches it may;

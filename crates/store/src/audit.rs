@@ -109,6 +109,24 @@ fn audit_row(r: &dyn Row) -> Result<AuditRecord> {
 }
 
 impl Store {
+    /// Changes one row (`sql` with `args`) and writes its audit entry, in one transaction; not
+    /// found when no row changed.
+    pub(crate) async fn update_one_audited(
+        &self,
+        sql: &'static str,
+        args: &[crate::db::Arg<'_>],
+        entry: &AuditEntry,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        if c.exec(sql, args).await? == 0 {
+            return Err(crate::StoreError::NotFound);
+        }
+        insert_audit(&mut c, entry, now).await?;
+        tx.commit().await
+    }
+
     /// Writes an entry on its own (for events that change nothing else: a failed login).
     pub async fn audit(&self, entry: &AuditEntry, now: Timestamp) -> Result<()> {
         let mut tx = self.pool.write().await?;

@@ -225,19 +225,13 @@ impl Store {
         now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<()> {
-        let mut tx = self.pool.write().await?;
-        let mut c = tx.conn();
-        let changed = c
-            .exec(
-                "UPDATE courses SET archived = $2, updated_at = $3 WHERE id = $1",
-                args![id, archived, now.as_second()],
-            )
-            .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut c, &audit.clone().target("course", id, ""), now).await?;
-        tx.commit().await
+        self.update_one_audited(
+            "UPDATE courses SET archived = $2, updated_at = $3 WHERE id = $1",
+            args![id, archived, now.as_second()],
+            &audit.clone().target("course", id, ""),
+            now,
+        )
+        .await
     }
 
     pub async fn course(&self, id: &str) -> Result<Option<CourseDetail>> {

@@ -142,6 +142,20 @@ pub(crate) fn event_kind(s: &str) -> Result<JitsiEventKind> {
     JitsiEventKind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("jitsi event kind {s:?}")))
 }
 
+/// A session with the server that serves it (its pinned one, else the default), where `$cond`.
+macro_rules! room_query {
+    ($cond:literal) => {
+        concat!(
+            "SELECT s.id, s.uid, s.course_id, s.series_id, s.title, s.starts_at, s.ends_at, s.time_zone, s.status, \
+             s.room, s.notes, s.sequence, s.created_by, s.created_at, s.updated_at, \
+             j.id AS server_id, j.revision AS server_revision FROM sessions s \
+             LEFT JOIN jitsi_servers j ON j.id = COALESCE(s.jitsi_server_id, \
+             (SELECT d.id FROM jitsi_servers d WHERE d.is_default)) WHERE ",
+            $cond
+        )
+    };
+}
+
 impl Store {
     /// Everything a personal link's join needs, in one indexed query (by the key's hash), or
     /// none at all when this process has read it since its last committed write (SQLite).
@@ -206,20 +220,12 @@ impl Store {
     pub async fn room_session_by_id(&self, session_id: &str) -> Result<Option<RoomSession>> {
         let mut c = self.pool.read().await?;
         c.conn()
-            .opt(
-                "SELECT s.id, s.uid, s.course_id, s.series_id, s.title, s.starts_at, s.ends_at, s.time_zone, s.status, \
-                 s.room, s.notes, s.sequence, s.created_by, s.created_at, s.updated_at, \
-                 j.id AS server_id, j.revision AS server_revision FROM sessions s \
-                 LEFT JOIN jitsi_servers j ON j.id = COALESCE(s.jitsi_server_id, \
-                 (SELECT d.id FROM jitsi_servers d WHERE d.is_default)) WHERE s.id = $1",
-                args![session_id],
-                |r| {
-                    Ok(RoomSession {
-                        session: session_row(r)?,
-                        server: server_pair(r)?,
-                    })
-                },
-            )
+            .opt(room_query!("s.id = $1"), args![session_id], |r| {
+                Ok(RoomSession {
+                    session: session_row(r)?,
+                    server: server_pair(r)?,
+                })
+            })
             .await
     }
 
@@ -227,20 +233,12 @@ impl Store {
     pub async fn room_session(&self, room: &str) -> Result<Option<RoomSession>> {
         let mut c = self.pool.read().await?;
         c.conn()
-            .opt(
-                "SELECT s.id, s.uid, s.course_id, s.series_id, s.title, s.starts_at, s.ends_at, s.time_zone, s.status, \
-                 s.room, s.notes, s.sequence, s.created_by, s.created_at, s.updated_at, \
-                 j.id AS server_id, j.revision AS server_revision FROM sessions s \
-                 LEFT JOIN jitsi_servers j ON j.id = COALESCE(s.jitsi_server_id, \
-                 (SELECT d.id FROM jitsi_servers d WHERE d.is_default)) WHERE s.room = $1",
-                args![room],
-                |r| {
-                    Ok(RoomSession {
-                        session: session_row(r)?,
-                        server: server_pair(r)?,
-                    })
-                },
-            )
+            .opt(room_query!("s.room = $1"), args![room], |r| {
+                Ok(RoomSession {
+                    session: session_row(r)?,
+                    server: server_pair(r)?,
+                })
+            })
             .await
     }
 

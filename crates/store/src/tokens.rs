@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use crate::audit::{AuditEntry, insert_audit};
 use crate::db::args;
 use crate::users::{User, user_row};
-use crate::{Result, Store, StoreError, new_id, ts};
+use crate::{Result, Store, new_id, ts};
 
 /// An API token as its owner sees it (never the secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,18 +96,12 @@ impl Store {
         now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<()> {
-        let mut tx = self.pool.write().await?;
-        let mut c = tx.conn();
-        let changed = c
-            .exec(
-                "UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-                args![token_id, user_id, now.as_second()],
-            )
-            .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut c, &audit.clone().target("api_token", token_id, ""), now).await?;
-        tx.commit().await
+        self.update_one_audited(
+            "UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+            args![token_id, user_id, now.as_second()],
+            &audit.clone().target("api_token", token_id, ""),
+            now,
+        )
+        .await
     }
 }

@@ -130,7 +130,7 @@ impl CourseForm {
             .collect();
         let (pasted, bad) = parse_people_list(&self.learners_paste);
         for line in bad {
-            let why = crate::http::i18n::user_input_message(&line.error).render(locale);
+            let why = service::messages::user_input(&line.error).render(locale);
             errors.add(
                 "learners_paste",
                 Message::new("session.form.paste_line")

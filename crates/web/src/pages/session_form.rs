@@ -182,7 +182,7 @@ impl PeopleForm {
                 _ => "guests_paste",
             };
             for line in bad {
-                let why = crate::http::i18n::user_input_message(&line.error).render(locale);
+                let why = service::messages::user_input(&line.error).render(locale);
                 errors.add(
                     field,
                     Message::new("session.form.paste_line")
