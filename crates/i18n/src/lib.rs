@@ -185,6 +185,22 @@ macro_rules! catalogue {
                 "documents",
                 include_str!(concat!("../locales/", $lang, "/documents.txt")),
             ),
+            (
+                "attendance",
+                include_str!(concat!("../locales/", $lang, "/attendance.txt")),
+            ),
+            (
+                "addressbook",
+                include_str!(concat!("../locales/", $lang, "/addressbook.txt")),
+            ),
+            (
+                "directory",
+                include_str!(concat!("../locales/", $lang, "/directory.txt")),
+            ),
+            (
+                "operations",
+                include_str!(concat!("../locales/", $lang, "/operations.txt")),
+            ),
         ]
     };
 }
