@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod api;
+mod api_limits;
 mod auth;
 mod binary;
 mod booking_api;
@@ -13,6 +14,7 @@ mod booking_pages;
 mod booking_support;
 mod browser;
 mod feeds;
+mod fuzz_api;
 mod http_basics;
 mod jitsi_browser;
 mod jitsi_config;

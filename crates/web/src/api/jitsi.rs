@@ -264,11 +264,13 @@ impl ServerBody {
 }
 
 fn parse_body(caller: &ApiCaller, body: &Bytes) -> Result<ServerBody, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
+    let parsed = serde_json::from_slice(body).map_err(|e| {
         caller.fail(AppError::BadRequest(
             Message::new("jitsi.api.json_invalid").arg("detail", e),
         ))
-    })
+    })?;
+    super::json::refuse_nul(caller, body)?;
+    Ok(parsed)
 }
 
 /// The Jitsi servers, the default first (admins only)

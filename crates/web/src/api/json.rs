@@ -14,15 +14,56 @@ use super::{ApiCaller, ApiError};
 use crate::http::error::{AppError, Message};
 
 /// Reads a JSON body; an empty body reads as `{}`. A body that is not JSON of the expected shape
-/// is a 400 problem naming what is wrong.
+/// is a 400 problem naming what is wrong; text with a NUL character is a 422 ([`refuse_nul`]).
 pub fn body<T: DeserializeOwned>(caller: &ApiCaller, bytes: &[u8]) -> Result<T, ApiError> {
     let text = if bytes.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..]
     } else {
         bytes
     };
-    serde_json::from_slice(text)
-        .map_err(|e| caller.fail(AppError::BadRequest(Message::new("api.error.json").arg("detail", e))))
+    let value = serde_json::from_slice(text)
+        .map_err(|e| caller.fail(AppError::BadRequest(Message::new("api.error.json").arg("detail", e))))?;
+    refuse_nul(caller, text)?;
+    Ok(value)
+}
+
+/// No text Dialogue keeps may contain a NUL character (U+0000): PostgreSQL's text cannot hold
+/// one, and no name, title or address has one. A JSON body that spells one (`\u0000`, the only
+/// way JSON can) is refused, naming the top-level field it is in.
+pub fn refuse_nul(caller: &ApiCaller, bytes: &[u8]) -> Result<(), ApiError> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    match nul_field(&value) {
+        Some(field) => Err(caller.fail(service::Error::invalid(
+            "",
+            Message::new("api.error.nul_in").arg("field", field),
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The top-level field of `value` holding a NUL character in a string or a key, `""` for the
+/// document itself.
+fn nul_field(value: &serde_json::Value) -> Option<String> {
+    fn has_nul(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(has_nul),
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .find(|(k, v)| k.contains('\0') || has_nul(v))
+            .map(|(k, _)| k.replace('\0', "")),
+        other => has_nul(other).then(String::new),
+    }
 }
 
 /// For `PATCH` fields where `null` (remove) differs from absent (keep): absent is `None`,

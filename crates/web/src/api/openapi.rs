@@ -29,7 +29,8 @@ use crate::http::state::AppState;
             Authenticate with a personal API token: `Authorization: Bearer <token>` (created on the profile page \
             or with `dialogue token create --user EMAIL`). Errors are RFC 9457 problem details in the caller's \
             language (Accept-Language, else the token holder's). The limits stated are this server's \
-            configuration."
+            configuration. No text in a request may contain a NUL character (U+0000): such a request is \
+            refused (422), and a path with one names nothing (404)."
     ),
     servers((url = "/api/v1")),
     security(("bearer" = [])),

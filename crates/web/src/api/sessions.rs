@@ -352,6 +352,11 @@ impl SessionQuery {
                 None
             }
         };
+        for name in ["from", "to", "trainer", "course"] {
+            if given(name).is_some_and(|v| v.contains('\0')) {
+                errors.push(Problem::new(name, Message::new("api.error.nul")));
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -384,7 +389,11 @@ pub async fn list(
     caller: ApiCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let query = SessionQuery::read(raw).map_err(|errors| invalid(&caller, errors))?;
+    // The query's own names (`course`, not the service's `course_id`).
+    let query = SessionQuery::read(raw).map_err(|errors| ApiError {
+        field_names: |f| f,
+        ..invalid(&caller, errors)
+    })?;
     let mut errors: Vec<Problem> = Vec::new();
     let zone = crate::pages::views::zone(&caller.user.time_zone);
     // An instant, or a date (its midnight in the caller's zone; for `to`, the next midnight).
@@ -632,6 +641,7 @@ pub struct CancelBody {
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
     )
 )]
 pub async fn cancel(
