@@ -129,6 +129,17 @@ async fn what_the_document_forbids_is_refused(backend: Backend) {
     );
     let (_, page) = api.get("/sessions?limit=1").await;
     assert_eq!(page["next_offset"], 1);
+    // Dates at the edges of the calendar bound the list as any other.
+    for (query, count) in [
+        ("to=-009999-01-01", 0),
+        ("from=-009999-01-01", 2),
+        ("to=9999-12-31", 2),
+        ("from=9999-12-31", 0),
+    ] {
+        let (status, page) = api.get(&format!("/sessions?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {page}");
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(count), "{query}: {page}");
+    }
 }
 
 async fn a_change_that_changes_nothing_is_refused(backend: Backend) {

@@ -403,10 +403,19 @@ pub async fn list(
             return Some(at);
         }
         if let Ok(date) = text.parse::<jiff::civil::Date>() {
-            // The day after the last one jiff knows, or a midnight that does not exist there:
-            // no session can be that late, so there is no bound.
-            let date = if end_of_day { date.tomorrow().ok()? } else { date };
-            return date.to_zoned(zone.clone()).ok().map(|z| z.timestamp());
+            // At the edges of the calendar (the day after 9999-12-31, a midnight of year -9999 or
+            // 9999 beyond the instants jiff counts) the bound is the first or last instant.
+            let edge = if date.year() < 0 {
+                Timestamp::MIN
+            } else {
+                Timestamp::MAX
+            };
+            let date = match (end_of_day, date.tomorrow()) {
+                (false, _) => date,
+                (true, Ok(next)) => next,
+                (true, Err(_)) => return Some(Timestamp::MAX),
+            };
+            return Some(date.to_zoned(zone.clone()).map_or(edge, |z| z.timestamp()));
         }
         errors.push(Problem::new(name, Message::new("api.error.instant").arg("value", text)));
         None
