@@ -11,10 +11,9 @@ use serde::Deserialize;
 use service::Problem;
 use utoipa::{IntoParams, ToSchema};
 
-use super::json::{self, CourseJson, CourseList, PersonJson};
-use super::sessions::{EmailAddress, nothing_to_change};
+use super::json::{self, Changes, CourseJson, CourseList, PersonJson};
+use super::sessions::EmailAddress;
 use super::{ApiCaller, ApiError, BadRequest, Conflict, ForCaller, Forbidden, Invalid, NotFound, Unauthorized};
-use crate::http::error::Message;
 use crate::http::state::AppState;
 use service::courses;
 
@@ -38,18 +37,9 @@ pub struct CourseQuery {
 impl CourseQuery {
     fn read(raw: Option<String>) -> Result<CourseQuery, Vec<Problem>> {
         let fields = crate::pages::sessions::query(raw);
-        let archived = match fields.0.iter().find(|(k, _)| k == "archived").map(|(_, v)| v.as_str()) {
-            None => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(other) => {
-                return Err(vec![Problem::new(
-                    "archived",
-                    Message::new("api.error.boolean").arg("value", other),
-                )]);
-            }
-        };
-        Ok(CourseQuery { archived })
+        Ok(CourseQuery {
+            archived: json::flag(&fields, "archived").map_err(|p| vec![p])?,
+        })
     }
 }
 
@@ -125,27 +115,19 @@ pub struct CourseBody {
 }
 
 impl CourseBody {
-    pub const FIELDS: [&str; 7] = [
-        "title",
-        "code",
-        "description",
-        "default_duration_minutes",
-        "trainers",
-        "learners",
-        "archived",
-    ];
-    /// Those of them for which `null` is a change (the others read `null` as absent).
-    pub const NULL_CHANGES: [&str; 1] = ["code"];
-
-    fn is_empty(&self) -> bool {
-        self.title.is_none()
-            && self.code.is_none()
-            && self.description.is_none()
-            && self.default_duration_minutes.is_none()
-            && self.trainers.is_none()
-            && self.learners.is_none()
-            && self.archived.is_none()
-    }
+    /// Every field changes something; `code: null` removes the code.
+    pub const CHANGES: Changes = Changes {
+        fields: &[
+            "title",
+            "code",
+            "description",
+            "default_duration_minutes",
+            "trainers",
+            "learners",
+            "archived",
+        ],
+        null_changes: &["code"],
+    };
 
     /// The request: the given fields over `base`.
     fn over(self, base: CourseRequest) -> CourseRequest {
@@ -229,10 +211,7 @@ pub async fn update(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let body: CourseBody = json::body(&caller, &bytes)?;
-    if body.is_empty() {
-        return Err(nothing_to_change(&caller, &CourseBody::FIELDS));
-    }
+    let body: CourseBody = json::change(&caller, &bytes, &CourseBody::CHANGES)?;
     let booker = caller.caller();
     let current = courses::view(app.service(), &caller.actor(), &id)
         .await

@@ -21,9 +21,8 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
 
-use super::sessions::nothing_to_change;
+use super::json::Changes;
 use super::{ApiCaller, ApiError, Conflict, ForCaller, Forbidden, Invalid, NotFound, Unauthorized};
-use crate::http::error::{AppError, Message};
 use crate::http::state::AppState;
 
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
@@ -204,43 +203,27 @@ pub struct ServerBody {
 }
 
 impl ServerBody {
-    pub const FIELDS: [&str; 15] = [
-        "name",
-        "base_url",
-        "domain",
-        "tenant",
-        "token_mode",
-        "app_id",
-        "key_id",
-        "app_secret",
-        "private_key",
-        "api_secret",
-        "moderator_features",
-        "participant_features",
-        "lobby",
-        "max_occupants",
-        "default",
-    ];
-    /// Those of them for which `null` is a change (the others read `null` as absent).
-    pub const NULL_CHANGES: [&str; 2] = ["tenant", "max_occupants"];
-
-    fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.base_url.is_none()
-            && self.domain.is_none()
-            && self.tenant.is_none()
-            && self.token_mode.is_none()
-            && self.app_id.is_none()
-            && self.key_id.is_none()
-            && self.app_secret.is_none()
-            && self.private_key.is_none()
-            && self.api_secret.is_none()
-            && self.moderator_features.is_none()
-            && self.participant_features.is_none()
-            && self.lobby.is_none()
-            && self.max_occupants.is_none()
-            && self.default.is_none()
-    }
+    /// Every field changes something; `tenant: null` and `max_occupants: null` clear them.
+    pub const CHANGES: Changes = Changes {
+        fields: &[
+            "name",
+            "base_url",
+            "domain",
+            "tenant",
+            "token_mode",
+            "app_id",
+            "key_id",
+            "app_secret",
+            "private_key",
+            "api_secret",
+            "moderator_features",
+            "participant_features",
+            "lobby",
+            "max_occupants",
+            "default",
+        ],
+        null_changes: &["tenant", "max_occupants"],
+    };
 
     fn change(self) -> ServerChange {
         ServerChange {
@@ -263,14 +246,10 @@ impl ServerBody {
     }
 }
 
-fn parse_body(caller: &ApiCaller, body: &Bytes) -> Result<ServerBody, ApiError> {
-    let parsed = serde_json::from_slice(body).map_err(|e| {
-        caller.fail(AppError::BadRequest(
-            Message::new("jitsi.api.json_invalid").arg("detail", e),
-        ))
-    })?;
-    super::json::refuse_nul(caller, body)?;
-    Ok(parsed)
+/// The body of POST (`changes`: None) and PATCH, with this API's message for what is not the
+/// JSON expected.
+fn parse_body(caller: &ApiCaller, body: &Bytes, changes: Option<&Changes>) -> Result<ServerBody, ApiError> {
+    super::json::read(caller, body, "jitsi.api.json_invalid", changes)
 }
 
 /// The Jitsi servers, the default first (admins only)
@@ -314,7 +293,7 @@ pub async fn list(State(app): State<AppState>, caller: ApiCaller) -> Result<Json
     )
 )]
 pub async fn create(State(app): State<AppState>, caller: ApiCaller, body: Bytes) -> Result<Response, ApiError> {
-    let change = parse_body(&caller, &body)?.change();
+    let change = parse_body(&caller, &body, None)?.change();
     let created = jitsi_servers::create(app.service(), &caller.caller(), &change, Vec::new())
         .await
         .api(&caller)?;
@@ -388,11 +367,7 @@ pub async fn update(
     jitsi_servers::get(app.service(), &caller.actor(), &id)
         .await
         .api(&caller)?;
-    let body = parse_body(&caller, &body)?;
-    if body.is_empty() {
-        return Err(nothing_to_change(&caller, &ServerBody::FIELDS));
-    }
-    let change = body.change();
+    let change = parse_body(&caller, &body, Some(&ServerBody::CHANGES))?.change();
     let server = jitsi_servers::update(app.service(), &caller.caller(), &id, &change, Vec::new())
         .await
         .api(&caller)?;

@@ -12,38 +12,57 @@ use utoipa::ToSchema;
 
 use super::{ApiCaller, ApiError};
 use crate::http::error::{AppError, Message};
+use crate::pages::session_form::Fields;
+use service::Problem;
 
-/// Reads a JSON body; an empty body reads as `{}`. A body that is not JSON of the expected shape
-/// is a 400 problem naming what is wrong; text with a NUL character is a 422 ([`refuse_nul`]).
+/// Reads a JSON body ([`read`]), with the API's message for what is not the JSON expected.
 pub fn body<T: DeserializeOwned>(caller: &ApiCaller, bytes: &[u8]) -> Result<T, ApiError> {
+    read(caller, bytes, "api.error.json", None)
+}
+
+/// Reads the JSON body of a change, refused when it changes nothing ([`Changes`]).
+pub fn change<T: DeserializeOwned>(caller: &ApiCaller, bytes: &[u8], changes: &Changes) -> Result<T, ApiError> {
+    read(caller, bytes, "api.error.json", Some(changes))
+}
+
+/// Reads a JSON body: an object (an empty body reads as `{}`; `null` only where the type is
+/// optional). What is not JSON of the expected shape is a 400 problem with `bad_json`'s message
+/// naming what is wrong (serde would also read a struct from an array of its fields: the document
+/// says object, so an array is refused too). Text with a NUL character anywhere is a 422 naming
+/// its field: no text Dialogue keeps may contain one (PostgreSQL's text cannot hold one, and no
+/// name, title or address has one). A change that changes nothing is a 422.
+pub fn read<T: DeserializeOwned>(
+    caller: &ApiCaller,
+    bytes: &[u8],
+    bad_json: &'static str,
+    changes: Option<&Changes>,
+) -> Result<T, ApiError> {
     let text = if bytes.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..]
     } else {
         bytes
     };
-    let value = serde_json::from_slice(text)
-        .map_err(|e| caller.fail(AppError::BadRequest(Message::new("api.error.json").arg("detail", e))))?;
-    refuse_nul(caller, text)?;
-    Ok(value)
-}
-
-/// No text Dialogue keeps may contain a NUL character (U+0000): PostgreSQL's text cannot hold
-/// one, and no name, title or address has one. A JSON body that spells one (`\u0000`, the only
-/// way JSON can) is refused, naming the top-level field it is in.
-pub fn refuse_nul(caller: &ApiCaller, bytes: &[u8]) -> Result<(), ApiError> {
-    if !bytes.windows(6).any(|w| w == b"\\u0000") {
-        return Ok(());
+    let bad = |detail: String| caller.fail(AppError::BadRequest(Message::new(bad_json).arg("detail", detail)));
+    let value: serde_json::Value = serde_json::from_slice(text).map_err(|e| bad(e.to_string()))?;
+    if !(value.is_object() || value.is_null()) {
+        return Err(bad("expected a JSON object".into()));
     }
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-        return Ok(());
-    };
-    match nul_field(&value) {
-        Some(field) => Err(caller.fail(service::Error::invalid(
+    let typed = T::deserialize(&value).map_err(|e| bad(e.to_string()))?;
+    if let Some(field) = nul_field(&value) {
+        return Err(caller.fail(service::Error::invalid(
             "",
             Message::new("api.error.nul_in").arg("field", field),
-        ))),
-        None => Ok(()),
+        )));
     }
+    if let Some(changes) = changes
+        && !changes.given_in(&value)
+    {
+        return Err(caller.fail(service::Error::invalid(
+            "",
+            Message::new("api.error.nothing_to_change").arg("fields", changes.fields.join(", ")),
+        )));
+    }
+    Ok(typed)
 }
 
 /// The top-level field of `value` holding a NUL character in a string or a key, `""` for the
@@ -63,6 +82,58 @@ fn nul_field(value: &serde_json::Value) -> Option<String> {
             .find(|(k, v)| k.contains('\0') || has_nul(v))
             .map(|(k, _)| k.replace('\0', "")),
         other => has_nul(other).then(String::new),
+    }
+}
+
+/// The fields of a change (`PATCH`): at least one must be given a value, or `null` for those of
+/// `null_changes` (the others read `null` as absent); a request that changes nothing is refused.
+/// The server's check ([`change`], with [`Changes::given_in`]) and the document's `anyOf`
+/// ([`Changes::any_of`]) both come from these lists.
+pub struct Changes {
+    pub fields: &'static [&'static str],
+    pub null_changes: &'static [&'static str],
+}
+
+impl Changes {
+    /// Whether the JSON `body` changes something.
+    pub fn given_in(&self, body: &serde_json::Value) -> bool {
+        self.fields.iter().any(|f| match body.get(f) {
+            None => false,
+            Some(serde_json::Value::Null) => self.null_changes.contains(f),
+            Some(_) => true,
+        })
+    }
+
+    /// The document's `anyOf` branches saying the same.
+    pub fn any_of(&self) -> Vec<serde_json::Value> {
+        self.fields
+            .iter()
+            .map(|f| {
+                if self.null_changes.contains(f) {
+                    serde_json::json!({ "required": [f] })
+                } else {
+                    serde_json::json!({ "required": [f], "properties": { *f: { "not": { "type": "null" } } } })
+                }
+            })
+            .collect()
+    }
+}
+
+/// A query parameter as given (the first value), `None` when absent.
+pub fn given(fields: &Fields, name: &str) -> Option<String> {
+    fields.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// A boolean query parameter: exactly `true` or `false`, as the document says.
+pub fn flag(fields: &Fields, name: &'static str) -> Result<Option<bool>, Problem> {
+    match given(fields, name).as_deref() {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(Problem::new(
+            name,
+            Message::new("api.error.boolean").arg("value", other),
+        )),
     }
 }
 

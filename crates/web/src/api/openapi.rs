@@ -146,24 +146,16 @@ fn declare_limits(doc: &mut Value, limits: &BookingLimits) -> Result<(), AppErro
     );
     append(doc, "/components/schemas/NewSession", &sums)?;
     append(doc, "/components/schemas/ParticipantsInput", &sums)?;
-    // A request that changes nothing is refused: a change gives at least one field a value.
-    for (name, fields, null_changes) in [
-        (
-            "SessionChange",
-            &SessionChange::CHANGES[..],
-            &SessionChange::NULL_CHANGES[..],
-        ),
-        ("CourseInput", &CourseBody::FIELDS[..], &CourseBody::NULL_CHANGES[..]),
-        (
-            "JitsiServerInput",
-            &ServerBody::FIELDS[..],
-            &ServerBody::NULL_CHANGES[..],
-        ),
+    // A request that changes nothing is refused.
+    for (name, changes) in [
+        ("SessionChange", SessionChange::CHANGES),
+        ("CourseInput", CourseBody::CHANGES),
+        ("JitsiServerInput", ServerBody::CHANGES),
     ] {
         merge(
             doc,
             &format!("/components/schemas/{name}"),
-            &json!({ "anyOf": at_least_one(fields, null_changes) }),
+            &json!({ "anyOf": changes.any_of() }),
         )?;
     }
     let list = "/paths/~1sessions/get/parameters";
@@ -174,21 +166,6 @@ fn declare_limits(doc: &mut Value, limits: &BookingLimits) -> Result<(), AppErro
     )?;
     merge(doc, &parameter(doc, list, "offset")?, &json!({ "minimum": 0 }))?;
     Ok(())
-}
-
-/// `anyOf` branches saying that one of `fields` is given: with a value, or `null` for those of
-/// `null_changes`.
-fn at_least_one(fields: &[&str], null_changes: &[&str]) -> Vec<Value> {
-    fields
-        .iter()
-        .map(|f| {
-            if null_changes.contains(f) {
-                json!({ "required": [f] })
-            } else {
-                json!({ "required": [f], "properties": { *f: { "not": { "type": "null" } } } })
-            }
-        })
-        .collect()
 }
 
 /// The pointer to the schema of the query parameter `name` among the `parameters` at `list`.
@@ -293,6 +270,26 @@ mod tests {
         );
         assert!(doc["components"]["schemas"]["SessionChange"]["anyOf"].is_array());
         assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+        // What a change must give names the fields of its type (a field added to the type and
+        // forgotten there could not be changed alone).
+        for (name, changes, how) in [
+            ("SessionChange", SessionChange::CHANGES, &["scope", "ambiguity"][..]),
+            ("CourseInput", CourseBody::CHANGES, &[][..]),
+            ("JitsiServerInput", ServerBody::CHANGES, &[][..]),
+        ] {
+            let mut properties: Vec<&str> = doc["components"]["schemas"][name]["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .filter(|p| !how.contains(p))
+                .collect();
+            let mut fields = changes.fields.to_vec();
+            properties.sort_unstable();
+            fields.sort_unstable();
+            assert_eq!(properties, fields, "{name}");
+            assert!(changes.null_changes.iter().all(|f| fields.contains(f)), "{name}");
+        }
         // Doc comments read as paragraphs.
         let text = doc.to_string();
         assert!(!text.contains("the following ones of its series\\n"), "{text}");

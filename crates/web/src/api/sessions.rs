@@ -17,7 +17,9 @@ use serde::Deserialize;
 use store::SessionFilter;
 use utoipa::{IntoParams, ToSchema};
 
-use super::json::{self, Ambiguity as AmbiguityJson, ChangeScope, PersonJson, SessionJson, SessionPage, Sessions};
+use super::json::{
+    self, Ambiguity as AmbiguityJson, ChangeScope, Changes, PersonJson, SessionJson, SessionPage, Sessions,
+};
 use super::{ApiCaller, ApiError, BadRequest, Conflict, ForCaller, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::http::error::AppError;
 use crate::http::error::Message;
@@ -319,7 +321,7 @@ impl SessionQuery {
         let mut errors = Vec::new();
         // The first value given, as given (numbers and booleans are read exactly: `limit=` is
         // not a number); for text, blank is absent.
-        let given = |name: &str| fields.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let given = |name: &str| json::given(&fields, name);
         let text = |name: &str| given(name).map(|v| v.trim().to_owned()).filter(|t| !t.is_empty());
         let mut number = |name: &'static str, min: i64, max: Option<i64>| {
             let value = given(name)?;
@@ -340,18 +342,10 @@ impl SessionQuery {
         };
         let limit = number("limit", 1, Some(MAX_LIMIT));
         let offset = number("offset", 0, None);
-        let include_cancelled = match given("include_cancelled").as_deref() {
-            None => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(other) => {
-                errors.push(Problem::new(
-                    "include_cancelled",
-                    Message::new("api.error.boolean").arg("value", other),
-                ));
-                None
-            }
-        };
+        let include_cancelled = json::flag(&fields, "include_cancelled")
+            .map_err(|p| errors.push(p))
+            .ok()
+            .flatten();
         for name in ["from", "to", "trainer", "course"] {
             if given(name).is_some_and(|v| v.contains('\0')) {
                 errors.push(Problem::new(name, Message::new("api.error.nul")));
@@ -475,26 +469,11 @@ pub struct SessionChange {
 }
 
 impl SessionChange {
-    /// The fields of which at least one must be given.
-    pub const CHANGES: [&str; 5] = ["title", "notes", "course_id", "starts_at", "duration_minutes"];
-    /// Those of them for which `null` is a change (the others read `null` as absent).
-    pub const NULL_CHANGES: [&str; 1] = ["course_id"];
-
-    fn changes_something(&self) -> bool {
-        self.title.is_some()
-            || self.notes.is_some()
-            || self.course_id.is_some()
-            || self.starts_at.is_some()
-            || self.duration_minutes.is_some()
-    }
-}
-
-/// A request that changes nothing: refused, naming what it could have changed.
-pub fn nothing_to_change(caller: &ApiCaller, fields: &[&str]) -> ApiError {
-    caller.fail(service::Error::invalid(
-        "",
-        Message::new("api.error.nothing_to_change").arg("fields", fields.join(", ")),
-    ))
+    /// What a change must give (one at least); the others (`scope`, `ambiguity`) say how.
+    pub const CHANGES: Changes = Changes {
+        fields: &["title", "notes", "course_id", "starts_at", "duration_minutes"],
+        null_changes: &["course_id"],
+    };
 }
 
 /// Change title, notes, course, start or duration of this session, or of this one and the following ones of its series
@@ -525,10 +504,7 @@ pub async fn update(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let body: SessionChange = json::body(&caller, &bytes)?;
-    if !body.changes_something() {
-        return Err(nothing_to_change(&caller, &SessionChange::CHANGES));
-    }
+    let body: SessionChange = json::change(&caller, &bytes, &SessionChange::CHANGES)?;
     let (detail, _) = booking::view(app.service(), &caller.actor(), &id).await.api(&caller)?;
     let mut change = DetailsChange {
         duration_minutes: body.duration_minutes,
