@@ -209,17 +209,17 @@ pub fn parse_notes(input: &str, max: usize) -> Result<String, BookingError> {
         .collect())
 }
 
-/// Checks a duration in minutes against the limits.
+/// Checks a duration in minutes against the limits. Any `i64` is an answer: a number of minutes
+/// too large for a duration (beyond ±1.5 × 10¹⁷) is out of range like any other.
 pub fn parse_duration(minutes: i64, limits: &BookingLimits) -> Result<SignedDuration, BookingError> {
-    let duration = SignedDuration::from_mins(minutes);
-    if duration < limits.min_duration || duration > limits.max_duration {
-        return Err(BookingError::DurationOutOfRange {
+    match SignedDuration::try_from_mins(minutes) {
+        Some(duration) if limits.min_duration <= duration && duration <= limits.max_duration => Ok(duration),
+        _ => Err(BookingError::DurationOutOfRange {
             minutes,
             min: limits.min_duration.as_mins(),
             max: limits.max_duration.as_mins(),
-        });
+        }),
     }
-    Ok(duration)
 }
 
 /// A person from a name and an email; an empty name becomes the email's local part.
@@ -618,6 +618,42 @@ mod tests {
         for f in ["title", "notes", "duration", "time_zone", "trainers", "participants"] {
             assert!(fields.contains(f), "{f} missing from {errors:?}");
         }
+    }
+
+    #[test]
+    fn every_number_of_minutes_is_an_answer_not_a_panic() {
+        let limits = BookingLimits::default();
+        // 153722867280912931 minutes is the first that overflows an i64 of seconds.
+        for minutes in [
+            i64::MAX,
+            i64::MIN,
+            153_722_867_280_912_931,
+            -153_722_867_280_912_931,
+            0,
+            -1,
+            14,
+            721,
+        ] {
+            assert_eq!(
+                parse_duration(minutes, &limits),
+                Err(BookingError::DurationOutOfRange {
+                    minutes,
+                    min: 15,
+                    max: 720
+                }),
+                "{minutes}"
+            );
+        }
+        assert_eq!(parse_duration(15, &limits), Ok(SignedDuration::from_mins(15)));
+        assert_eq!(parse_duration(720, &limits), Ok(SignedDuration::from_hours(12)));
+        let mut r = request();
+        r.duration_minutes = i64::MAX;
+        assert!(
+            plan(&r, now(), &limits)
+                .unwrap_err()
+                .iter()
+                .any(|e| e.field() == "duration")
+        );
     }
 
     #[test]

@@ -202,6 +202,13 @@ mod tests {
         let errors = plan_course(&r, &BookingLimits::default()).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(CourseError::field).collect();
         assert_eq!(fields, ["title", "code", "description", "duration", "learners"]);
+        // A default duration too large for a duration is refused like any other.
+        for minutes in [i64::MAX, i64::MIN, 153_722_867_280_912_931] {
+            let mut r = request();
+            r.default_duration_minutes = minutes;
+            let errors = plan_course(&r, &BookingLimits::default()).unwrap_err();
+            assert_eq!(errors.iter().map(CourseError::field).collect::<Vec<_>>(), ["duration"]);
+        }
         assert_eq!(
             parse_code(&"C".repeat(41)),
             Err(CourseError::CodeTooLong { max: MAX_CODE_CHARS })

@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod api;
+mod api_limits;
 mod auth;
 mod binary;
 mod booking_api;
@@ -14,6 +15,7 @@ mod booking_support;
 mod browser;
 mod edges;
 mod feeds;
+mod fuzz_api;
 mod http_basics;
 mod jitsi_browser;
 mod jitsi_config;

@@ -6,12 +6,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::booking::PersonInput;
 use domain::course::CourseRequest;
 use serde::Deserialize;
+use service::Problem;
+use utoipa::{IntoParams, ToSchema};
 
-use super::json::{self, CourseJson};
-use super::{ApiCaller, ApiError, ForCaller};
+use super::json::{self, Changes, CourseJson, CourseList, PersonJson};
+use super::sessions::EmailAddress;
+use super::{ApiCaller, ApiError, BadRequest, Conflict, ForCaller, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::http::state::AppState;
 use service::courses;
 
@@ -23,21 +25,64 @@ fn course_field(field: &str) -> &str {
     }
 }
 
-/// `GET /courses[?archived=true]`.
+/// The filter of `GET /courses`.
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CourseQuery {
+    /// Include archived courses
+    #[param(default = false)]
+    pub archived: Option<bool>,
+}
+
+impl CourseQuery {
+    fn read(raw: Option<String>) -> Result<CourseQuery, Vec<Problem>> {
+        let fields = crate::pages::sessions::query(raw);
+        Ok(CourseQuery {
+            archived: json::flag(&fields, "archived").map_err(|p| vec![p])?,
+        })
+    }
+}
+
+/// Courses by title (admins and managers)
+#[utoipa::path(
+    get,
+    path = "/courses",
+    operation_id = "listCourses",
+    params(CourseQuery),
+    responses(
+        (status = 200, description = "The courses", body = CourseList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn list(
     State(app): State<AppState>,
     caller: ApiCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let fields = crate::pages::sessions::query(raw);
-    let archived = matches!(fields.get("archived").trim(), "true" | "1" | "yes");
-    let courses = courses::list(app.service(), &caller.actor(), archived)
+    let query = CourseQuery::read(raw).map_err(|e| caller.fail(service::Error::Invalid(e)))?;
+    let courses = courses::list(app.service(), &caller.actor(), query.archived.unwrap_or(false))
         .await
         .api_named(&caller, course_field)?;
-    Ok(Json(serde_json::json!({ "items": courses.iter().map(CourseJson::of).collect::<Vec<_>>() })).into_response())
+    Ok(Json(CourseList {
+        items: courses.iter().map(CourseJson::of).collect(),
+    })
+    .into_response())
 }
 
-/// `GET /courses/{id}`.
+/// A course with its default trainers and enrolled learners
+#[utoipa::path(
+    get,
+    path = "/courses/{id}",
+    operation_id = "readCourse",
+    params(("id" = String, Path, description = "The course")),
+    responses(
+        (status = 200, description = "The course", body = CourseJson),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn read(
     State(app): State<AppState>,
     caller: ApiCaller,
@@ -49,20 +94,41 @@ pub async fn read(
     Ok(Json(CourseJson::detail(&detail)).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// A course to create, or what changes in one (at least one field).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(as = CourseInput)]
 pub struct CourseBody {
+    /// Required to create
     pub title: Option<String>,
+    /// A unique reference: letters, digits, - _ . /
     #[serde(default, deserialize_with = "json::nullable")]
     pub code: Option<Option<String>>,
     pub description: Option<String>,
+    #[schema(default = 60)]
     pub default_duration_minutes: Option<i64>,
-    /// Emails of trainer accounts.
+    /// Emails of trainer accounts
+    #[schema(value_type = Option<Vec<EmailAddress>>)]
     pub trainers: Option<Vec<String>>,
-    pub learners: Option<Vec<PersonInput>>,
+    /// Enrolled learners (duplicates merged), at most the configured number of participants
+    pub learners: Option<Vec<PersonJson>>,
     pub archived: Option<bool>,
 }
 
 impl CourseBody {
+    /// Every field changes something; `code: null` removes the code.
+    pub const CHANGES: Changes = Changes {
+        fields: &[
+            "title",
+            "code",
+            "description",
+            "default_duration_minutes",
+            "trainers",
+            "learners",
+            "archived",
+        ],
+        null_changes: &["code"],
+    };
+
     /// The request: the given fields over `base`.
     fn over(self, base: CourseRequest) -> CourseRequest {
         CourseRequest {
@@ -74,7 +140,7 @@ impl CourseBody {
             description: self.description.unwrap_or(base.description),
             default_duration_minutes: self.default_duration_minutes.unwrap_or(base.default_duration_minutes),
             trainers: self.trainers.unwrap_or(base.trainers),
-            learners: self.learners.unwrap_or(base.learners),
+            learners: json::people(self.learners).unwrap_or(base.learners),
         }
     }
 }
@@ -82,7 +148,22 @@ impl CourseBody {
 /// Default session length of a course created without one.
 const DEFAULT_DURATION: i64 = 60;
 
-/// `POST /courses`.
+/// Create a course (admins and managers)
+#[utoipa::path(
+    post,
+    path = "/courses",
+    operation_id = "createCourse",
+    request_body(content = CourseBody, description = "The course"),
+    responses(
+        (status = 201, description = "The course; `Location` names it", body = CourseJson,
+            headers(("Location" = String, description = "The course"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes) -> Result<Response, ApiError> {
     let body: CourseBody = json::body(&caller, &bytes)?;
     let archived = body.archived.unwrap_or(false);
@@ -106,14 +187,31 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes
     Ok(response)
 }
 
-/// `PATCH /courses/{id}`: the fields given change (`"archived": true` archives it).
+/// Change a course; `archived: true` archives it, `false` brings it back
+///
+/// The fields given change, the others stay; a request that changes nothing is refused (422).
+#[utoipa::path(
+    patch,
+    path = "/courses/{id}",
+    operation_id = "changeCourse",
+    params(("id" = String, Path, description = "The course")),
+    request_body(content = CourseBody, description = "The fields that change"),
+    responses(
+        (status = 200, description = "The course", body = CourseJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn update(
     State(app): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let body: CourseBody = json::body(&caller, &bytes)?;
+    let body: CourseBody = json::change(&caller, &bytes, &CourseBody::CHANGES)?;
     let booker = caller.caller();
     let current = courses::view(app.service(), &caller.actor(), &id)
         .await

@@ -17,9 +17,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use service::jitsi_servers::{self, ServerChange, key_server_url};
 use service::links;
 use store::{JitsiServer, TokenModeKind};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{PartialSchema, ToSchema};
 
-use super::{ApiCaller, ApiError, ForCaller};
-use crate::http::error::{AppError, Message};
+use super::json::Changes;
+use super::{ApiCaller, ApiError, Conflict, ForCaller, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::http::state::AppState;
 
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
@@ -31,32 +34,96 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     ]
 }
 
+/// How Dialogue signs the tokens of a server.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenMode {
+    Hs256,
+    Rs256,
+    Jaas,
+}
+
+impl From<TokenModeKind> for TokenMode {
+    fn from(m: TokenModeKind) -> Self {
+        match m {
+            TokenModeKind::Hs256 => TokenMode::Hs256,
+            TokenModeKind::Rs256 => TokenMode::Rs256,
+            TokenModeKind::Jaas => TokenMode::Jaas,
+        }
+    }
+}
+
+/// Most features a server's tokens carry, and the longest key (`service::jitsi_servers`).
+const MAX_FEATURES: usize = 64;
+const FEATURE_KEY: &str = "^[a-z0-9-]{1,40}$";
+
+/// `context.features` of the tokens: feature name → granted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JitsiFeatures(pub BTreeMap<String, bool>);
+
+impl PartialSchema for JitsiFeatures {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .description(Some(
+                "context.features of the tokens: a feature absent or false is refused by Prosody. Keys: \
+                 lowercase letters, digits and hyphens (recording, livestreaming, transcription, \
+                 outbound-call, file-upload, create-polls, send-groupchat, flip, …).",
+            ))
+            .additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(Schema::Object(
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::Boolean))
+                    .build(),
+            )))))
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::String))
+                    .pattern(Some(FEATURE_KEY))
+                    .build(),
+            ))
+            .max_properties(Some(MAX_FEATURES))
+            .into()
+    }
+}
+
+impl ToSchema for JitsiFeatures {}
+
 /// A server as the API shows it: never a secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = JitsiServer)]
 pub struct ServerOut {
     pub id: String,
     pub name: String,
     pub base_url: String,
     pub domain: String,
+    #[schema(required = true)]
     pub tenant: Option<String>,
-    pub token_mode: &'static str,
+    pub token_mode: TokenMode,
     pub app_id: String,
+    #[schema(required = true)]
     pub key_id: Option<String>,
-    /// The public key (RS256, JaaS): what Prosody fetches, what JaaS is given.
+    /// RS256 and JaaS: the public key (PEM), what Prosody fetches and JaaS is given.
+    #[schema(required = true)]
     pub public_key: Option<String>,
-    /// RS256: where Prosody's `asap_key_server` fetches the key of `key_id`.
+    /// RS256: where Prosody's asap_key_server fetches the key of key_id.
+    #[schema(required = true)]
     pub key_server_url: Option<String>,
     pub has_app_secret: bool,
     pub has_private_key: bool,
-    pub moderator_features: BTreeMap<String, bool>,
-    pub participant_features: BTreeMap<String, bool>,
+    pub moderator_features: JitsiFeatures,
+    pub participant_features: JitsiFeatures,
     pub lobby: bool,
+    #[schema(required = true)]
     pub max_occupants: Option<i64>,
     pub default: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
-    /// Present once, when Dialogue generated it.
+    /// Only in the answer to a creation that generated it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub api_secret: Option<String>,
 }
 
@@ -69,7 +136,7 @@ fn out(app: &AppState, s: JitsiServer, api_secret: Option<String>) -> ServerOut 
         key_server_url,
         has_app_secret: s.app_secret_enc.is_some(),
         has_private_key: s.private_key_enc.is_some(),
-        token_mode: s.token_mode.as_str(),
+        token_mode: s.token_mode.into(),
         id: s.id,
         name: s.name,
         base_url: s.base_url,
@@ -78,8 +145,8 @@ fn out(app: &AppState, s: JitsiServer, api_secret: Option<String>) -> ServerOut 
         app_id: s.app_id,
         key_id: s.key_id,
         public_key: s.public_key_pem,
-        moderator_features: s.moderator_features,
-        participant_features: s.participant_features,
+        moderator_features: JitsiFeatures(s.moderator_features),
+        participant_features: JitsiFeatures(s.participant_features),
         lobby: s.lobby,
         max_occupants: s.max_occupants,
         default: s.is_default,
@@ -94,30 +161,70 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// The body of POST and PATCH. Unknown fields are refused (a typo must not pass silently).
-#[derive(Debug, Default, Deserialize)]
+/// A Jitsi server to add, or what changes in one (at least one field). Unknown fields are refused
+/// (a typo must not pass silently).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ServerBody {
+#[schema(as = JitsiServerInput)]
+pub struct ServerBody {
+    #[schema(max_length = 80)]
     name: Option<String>,
+    /// https://host[:port][/path]; http:// only for a loopback host. JaaS: https://8x8.vc when
+    /// left out.
     base_url: Option<String>,
+    /// The XMPP domain (the tokens' sub without a tenant). Not used for JaaS.
     domain: Option<String>,
+    /// Rooms at https://host/<tenant>/<room>; becomes sub.
     #[serde(default, deserialize_with = "nullable")]
     tenant: Option<Option<String>>,
+    #[schema(value_type = Option<TokenMode>)]
     token_mode: Option<String>,
+    /// Prosody's app_id (iss), or the JaaS App ID (vpaas-magic-cookie-…).
     app_id: Option<String>,
+    /// RS256: the tokens' kid. JaaS: the API key id, bare or in full.
     key_id: Option<String>,
+    #[schema(write_only, min_length = 32)]
     app_secret: Option<String>,
+    /// PEM, PKCS#8 or PKCS#1, unencrypted.
+    #[schema(write_only)]
     private_key: Option<String>,
+    /// The bearer Prosody sends to the reservation and event endpoints. Generated when absent on
+    /// creation.
+    #[schema(write_only, min_length = 32, max_length = 200)]
     api_secret: Option<String>,
-    moderator_features: Option<BTreeMap<String, bool>>,
-    participant_features: Option<BTreeMap<String, bool>>,
+    moderator_features: Option<JitsiFeatures>,
+    participant_features: Option<JitsiFeatures>,
+    /// Moderators' tokens carry lobby_bypass; reservations answer lobby: true.
     lobby: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(minimum = 1, maximum = 10000)]
     max_occupants: Option<Option<i64>>,
     default: Option<bool>,
 }
 
 impl ServerBody {
+    /// Every field changes something; `tenant: null` and `max_occupants: null` clear them.
+    pub const CHANGES: Changes = Changes {
+        fields: &[
+            "name",
+            "base_url",
+            "domain",
+            "tenant",
+            "token_mode",
+            "app_id",
+            "key_id",
+            "app_secret",
+            "private_key",
+            "api_secret",
+            "moderator_features",
+            "participant_features",
+            "lobby",
+            "max_occupants",
+            "default",
+        ],
+        null_changes: &["tenant", "max_occupants"],
+    };
+
     fn change(self) -> ServerChange {
         ServerChange {
             name: self.name,
@@ -130,8 +237,8 @@ impl ServerBody {
             app_secret: self.app_secret,
             private_key: self.private_key,
             api_secret: self.api_secret,
-            moderator_features: self.moderator_features,
-            participant_features: self.participant_features,
+            moderator_features: self.moderator_features.map(|f| f.0),
+            participant_features: self.participant_features.map(|f| f.0),
             lobby: self.lobby,
             max_occupants: self.max_occupants,
             is_default: self.default,
@@ -139,21 +246,54 @@ impl ServerBody {
     }
 }
 
-fn parse_body(caller: &ApiCaller, body: &Bytes) -> Result<ServerBody, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        caller.fail(AppError::BadRequest(
-            Message::new("jitsi.api.json_invalid").arg("detail", e),
-        ))
-    })
+/// The body of POST (`changes`: None) and PATCH, with this API's message for what is not the
+/// JSON expected.
+fn parse_body(caller: &ApiCaller, body: &Bytes, changes: Option<&Changes>) -> Result<ServerBody, ApiError> {
+    super::json::read(caller, body, "jitsi.api.json_invalid", changes)
 }
 
-async fn list(State(app): State<AppState>, caller: ApiCaller) -> Result<Json<Vec<ServerOut>>, ApiError> {
+/// The Jitsi servers, the default first (admins only)
+#[utoipa::path(
+    get,
+    path = "/jitsi-servers",
+    operation_id = "listJitsiServers",
+    tag = "jitsi",
+    responses(
+        (status = 200, description = "Every server; secrets are never returned", body = Vec<ServerOut>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
+pub async fn list(State(app): State<AppState>, caller: ApiCaller) -> Result<Json<Vec<ServerOut>>, ApiError> {
     let servers = jitsi_servers::list(app.service(), &caller.actor()).await.api(&caller)?;
     Ok(Json(servers.into_iter().map(|s| out(&app, s, None)).collect()))
 }
 
-async fn create(State(app): State<AppState>, caller: ApiCaller, body: Bytes) -> Result<Response, ApiError> {
-    let change = parse_body(&caller, &body)?.change();
+/// Add a Jitsi server (admins only)
+///
+/// `hs256` needs `app_secret` (at least 32 characters); `rs256` and `jaas` need `key_id` and
+/// `private_key` (an unencrypted RSA PEM of 2048 bits or more). Without `api_secret`, Dialogue
+/// generates the bearer Prosody must send and returns it in this answer only. The first server is
+/// the default one. Secrets are stored sealed and never returned.
+#[utoipa::path(
+    post,
+    path = "/jitsi-servers",
+    operation_id = "createJitsiServer",
+    tag = "jitsi",
+    request_body(content = ServerBody),
+    responses(
+        (status = 201, description = "Created; `api_secret` is present when it was generated", body = ServerOut,
+            headers(("Location" = String, description = "The server"))),
+        (status = 400, description = "Not JSON, or an unknown field", body = super::ProblemJson,
+            content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
+pub async fn create(State(app): State<AppState>, caller: ApiCaller, body: Bytes) -> Result<Response, ApiError> {
+    let change = parse_body(&caller, &body, None)?.change();
     let created = jitsi_servers::create(app.service(), &caller.caller(), &change, Vec::new())
         .await
         .api(&caller)?;
@@ -169,7 +309,21 @@ async fn create(State(app): State<AppState>, caller: ApiCaller, body: Bytes) -> 
     Ok(response)
 }
 
-async fn read(
+/// One Jitsi server (admins only)
+#[utoipa::path(
+    get,
+    path = "/jitsi-servers/{id}",
+    operation_id = "getJitsiServer",
+    tag = "jitsi",
+    params(("id" = String, Path, description = "The server")),
+    responses(
+        (status = 200, description = "The server", body = ServerOut),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn read(
     State(app): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
@@ -180,7 +334,31 @@ async fn read(
     Ok(Json(out(&app, server, None)))
 }
 
-async fn update(
+/// Change a Jitsi server (admins only)
+///
+/// Only the fields given change; a request that changes nothing is refused (422). Secret fields
+/// left out keep their value. `default: true` makes it the default (the previous default stops
+/// being one); the default stays so until another takes its place. `tenant` and `max_occupants`
+/// may be `null` to clear them.
+#[utoipa::path(
+    patch,
+    path = "/jitsi-servers/{id}",
+    operation_id = "updateJitsiServer",
+    tag = "jitsi",
+    params(("id" = String, Path, description = "The server")),
+    request_body(content = ServerBody),
+    responses(
+        (status = 200, description = "The server as it now is", body = ServerOut),
+        (status = 400, description = "Not JSON, or an unknown field", body = super::ProblemJson,
+            content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
+pub async fn update(
     State(app): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
@@ -189,14 +367,32 @@ async fn update(
     jitsi_servers::get(app.service(), &caller.actor(), &id)
         .await
         .api(&caller)?;
-    let change = parse_body(&caller, &body)?.change();
+    let change = parse_body(&caller, &body, Some(&ServerBody::CHANGES))?.change();
     let server = jitsi_servers::update(app.service(), &caller.caller(), &id, &change, Vec::new())
         .await
         .api(&caller)?;
     Ok(Json(out(&app, server, None)))
 }
 
-async fn remove(
+/// Delete a Jitsi server (admins only)
+///
+/// Refused (409) while upcoming sessions use it, and for the default server while others exist.
+/// Past sessions that used it fall back to the default server.
+#[utoipa::path(
+    delete,
+    path = "/jitsi-servers/{id}",
+    operation_id = "deleteJitsiServer",
+    tag = "jitsi",
+    params(("id" = String, Path, description = "The server")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn remove(
     State(app): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
@@ -207,15 +403,38 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Serialize)]
-struct LinkOut {
+/// A participant's personal link.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = JoinLink)]
+pub struct LinkOut {
     participant_id: String,
     link_version: i64,
+    /// <public URL>/j/<key>: the participant's personal link.
     join_url: String,
 }
 
-/// Revokes a participant's personal link and answers the new one.
-async fn reissue(
+/// Revoke a participant's personal link and issue a new one
+///
+/// For those who may change the session's participants (admins, managers, its trainers), while
+/// it is neither over nor cancelled. The old link answers 404 from now on.
+#[utoipa::path(
+    post,
+    path = "/sessions/{id}/participants/{participant_id}/link",
+    operation_id = "reissueJoinLink",
+    tag = "jitsi",
+    params(
+        ("id" = String, Path, description = "The session"),
+        ("participant_id" = String, Path, description = "The participant"),
+    ),
+    responses(
+        (status = 200, description = "The new link", body = LinkOut),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn reissue(
     State(app): State<AppState>,
     caller: ApiCaller,
     Path((id, pid)): Path<(String, String)>,
@@ -230,28 +449,56 @@ async fn reissue(
     }))
 }
 
-#[derive(Debug, Serialize)]
-struct AttendeeOut {
+/// A person who came to a session's room.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Attendee)]
+pub struct AttendeeOut {
+    #[schema(required = true)]
     participant_id: Option<String>,
+    /// context.user.id of their token.
+    #[schema(required = true)]
     occupant_id: Option<String>,
+    #[schema(required = true)]
     name: Option<String>,
+    #[schema(required = true)]
     email: Option<String>,
-    role: Option<&'static str>,
+    #[schema(required = true)]
+    role: Option<super::json::ParticipantRole>,
+    #[schema(format = DateTime)]
     first_join: String,
+    #[schema(required = true, format = DateTime)]
     last_leave: Option<String>,
     total_seconds: i64,
     connections: usize,
     present: bool,
 }
 
-#[derive(Debug, Serialize)]
-struct PresenceOut {
+/// Who is in a session's room now, and who came.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Presence)]
+pub struct PresenceOut {
     in_room: usize,
     attendees: Vec<AttendeeOut>,
 }
 
-/// Who is in the room now and who came, from Jitsi's events.
-async fn presence(
+/// Who is in the session's Jitsi room now, and who came
+///
+/// Computed from the events Prosody's event_sync posts: each person's first arrival, last
+/// departure and time in the room (several connections counted once). Occupants who joined
+/// without a token are listed without participant or occupant id.
+#[utoipa::path(
+    get,
+    path = "/sessions/{id}/presence",
+    operation_id = "sessionPresence",
+    tag = "jitsi",
+    params(("id" = String, Path, description = "The session")),
+    responses(
+        (status = 200, description = "Presence", body = PresenceOut),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn presence(
     State(app): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
@@ -269,7 +516,7 @@ async fn presence(
                 occupant_id: a.occupant_id,
                 name: a.name,
                 email: a.email,
-                role: a.role.map(|r| r.as_str()),
+                role: a.role.map(Into::into),
                 first_join: a.first_join.to_string(),
                 last_leave: a.last_leave.map(|t| t.to_string()),
                 total_seconds: a.total_seconds,

@@ -10,15 +10,17 @@ pub mod openapi;
 pub mod sessions;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::header::{self, HeaderValue};
 use axum::http::{StatusCode, request::Parts};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use domain::{Actor, Locale};
 use jiff::Timestamp;
 use serde::Serialize;
 use store::User;
+use utoipa::{ToResponse, ToSchema};
 
 use crate::http::error::{AppError, Message};
 use crate::http::state::AppState;
@@ -46,13 +48,25 @@ pub fn documented_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 
 /// Every `/api/v1` route.
 pub fn routes() -> Router<AppState> {
-    let mut v1 = Router::new().route("/openapi.json", get(openapi::document));
+    let mut v1 = Router::new().route("/openapi.json", get(openapi::serve));
     for (path, route) in documented_routes() {
         // A method the path does not have: 405 as problem details too.
         v1 = v1.route(path, route.fallback(method_not_allowed));
     }
-    let v1 = v1.fallback(|parts: Parts| async move { ApiError::bare(AppError::NOT_FOUND, &parts) });
+    let v1 = v1
+        .route_layer(axum::middleware::from_fn(nul_names_nothing))
+        .fallback(|parts: Parts| async move { ApiError::bare(AppError::NOT_FOUND, &parts) });
     Router::new().nest("/api/v1", v1)
+}
+
+/// No id contains a NUL character (U+0000), and PostgreSQL's text cannot hold one: a path with
+/// `%00` (its only spelling in a URI) names nothing, whatever the database.
+async fn nul_names_nothing(request: Request, next: Next) -> Response {
+    if request.uri().path().contains("%00") {
+        let (parts, _) = request.into_parts();
+        return ApiError::bare(AppError::NOT_FOUND, &parts).into_response();
+    }
+    next.run(request).await
 }
 
 async fn method_not_allowed(parts: Parts) -> ApiError {
@@ -177,22 +191,59 @@ pub struct ApiError {
     pub field_names: fn(&str) -> &str,
 }
 
-#[derive(Serialize)]
-struct ProblemJson<'a> {
+/// Problem details (RFC 9457), in the caller's language.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemJson {
+    /// `/api/v1/problems/<kind>`: `invalid`, `conflict`, `not-found`, `forbidden`,
+    /// `unauthorized`, `bad-request`, …
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// One entry per field that was wrong, named as in the request
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    errors: Vec<FieldJson>,
+    pub errors: Vec<FieldJson>,
 }
 
-#[derive(Serialize)]
-struct FieldJson {
-    field: String,
-    message: String,
+/// What is wrong with one field.
+#[derive(Serialize, ToSchema)]
+#[schema(as = FieldProblem)]
+pub struct FieldJson {
+    pub field: String,
+    pub message: String,
 }
+
+/// Missing, unknown or revoked token
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Unauthorized(pub ProblemJson);
+
+/// The token holder's role does not allow it
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Forbidden(pub ProblemJson);
+
+/// Unknown, or not visible to the token holder
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct NotFound(pub ProblemJson);
+
+/// Invalid input; `errors` names each field
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Invalid(pub ProblemJson);
+
+/// Conflicts with the current state (an overlapping session, an ended one)
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Conflict(pub ProblemJson);
+
+/// The body is not the JSON expected
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct BadRequest(pub ProblemJson);
 
 /// The API's name for a field of the service's rules (sessions' names; courses have their own).
 pub fn api_field(field: &str) -> &str {
@@ -240,7 +291,7 @@ impl IntoResponse for ApiError {
         });
         let body = ProblemJson {
             kind: format!("/api/v1/problems/{}", problem.kind),
-            title,
+            title: title.to_owned(),
             status: problem.status.as_u16(),
             detail: problem.message.render_in(self.locale, &self.zone),
             errors: problem
