@@ -199,7 +199,7 @@ fn refused(e: service::Error) -> CommandError {
             .map(|p| {
                 let text = p.message.render(locale);
                 // The command line's name for the field: its option.
-                let option = match p.field {
+                let option = match &*p.field {
                     "" => return text,
                     "display_name" => "--name".to_owned(),
                     field => format!("--{}", field.replace('_', "-")),

@@ -702,7 +702,7 @@ mod tests {
         let Err(Error::Invalid(problems)) = fields.parse() else {
             panic!("refused")
         };
-        let names: Vec<&str> = problems.iter().map(|p| p.field).collect();
+        let names: Vec<&str> = problems.iter().map(|p| &*p.field).collect();
         assert_eq!(names, ["email", "display_name", "locale", "time_zone"]);
         assert!(matches!(
             new_password("long enough password", "other"),

@@ -1,6 +1,8 @@
 //! The service's refusals. They name what went wrong and explain it with catalogue messages, but
 //! know nothing of HTTP: the web crate maps them to statuses in one place.
 
+use std::borrow::Cow;
+
 use i18n::Message;
 use jiff::Timestamp;
 use store::StoreError;
@@ -8,13 +10,18 @@ use store::StoreError;
 /// One problem, with the field it is about (`""` for the request as a whole).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    pub field: &'static str,
+    /// A name of ours (`&'static`), or one the request used (the HTTP edge names the field of
+    /// a query or a body that holds a NUL character).
+    pub field: Cow<'static, str>,
     pub message: Message,
 }
 
 impl Problem {
-    pub fn new(field: &'static str, message: Message) -> Problem {
-        Problem { field, message }
+    pub fn new(field: impl Into<Cow<'static, str>>, message: Message) -> Problem {
+        Problem {
+            field: field.into(),
+            message,
+        }
     }
 }
 
@@ -58,7 +65,7 @@ pub enum Error {
 
 impl Error {
     /// One invalid field.
-    pub fn invalid(field: &'static str, message: Message) -> Error {
+    pub fn invalid(field: impl Into<Cow<'static, str>>, message: Message) -> Error {
         Error::Invalid(vec![Problem::new(field, message)])
     }
 

@@ -904,7 +904,7 @@ mod tests {
             ..Default::default()
         };
         let problems = prepare(&s, "srv1", None, &bad).err().unwrap();
-        let fields: Vec<&str> = problems.iter().map(|p| p.field).collect();
+        let fields: Vec<&str> = problems.iter().map(|p| &*p.field).collect();
         for f in [
             "name",
             "base_url",
@@ -933,7 +933,7 @@ mod tests {
             ..Default::default()
         };
         let problems = prepare(&s, "srv2", None, &jaas).err().unwrap();
-        assert_eq!(problems.iter().map(|p| p.field).collect::<Vec<_>>(), ["app_id"]);
+        assert_eq!(problems.iter().map(|p| &*p.field).collect::<Vec<_>>(), ["app_id"]);
     }
 
     #[test]

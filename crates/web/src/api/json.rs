@@ -28,9 +28,8 @@ pub fn change<T: DeserializeOwned>(caller: &ApiCaller, bytes: &[u8], changes: &C
 /// Reads a JSON body: an object (an empty body reads as `{}`; `null` only where the type is
 /// optional). What is not JSON of the expected shape is a 400 problem with `bad_json`'s message
 /// naming what is wrong (serde would also read a struct from an array of its fields: the document
-/// says object, so an array is refused too). Text with a NUL character anywhere is a 422 naming
-/// its field: no text Dialogue keeps may contain one (PostgreSQL's text cannot hold one, and no
-/// name, title or address has one). A change that changes nothing is a 422.
+/// says object, so an array is refused too). A change that changes nothing is a 422. (Text with a
+/// NUL character never arrives here: the HTTP edge refuses it, naming its field.)
 pub fn read<T: DeserializeOwned>(
     caller: &ApiCaller,
     bytes: &[u8],
@@ -48,12 +47,6 @@ pub fn read<T: DeserializeOwned>(
         return Err(bad("expected a JSON object".into()));
     }
     let typed = T::deserialize(&value).map_err(|e| bad(e.to_string()))?;
-    if let Some(field) = nul_field(&value) {
-        return Err(caller.fail(service::Error::invalid(
-            "",
-            Message::new("api.error.nul_in").arg("field", field),
-        )));
-    }
     if let Some(changes) = changes
         && !changes.given_in(&value)
     {
@@ -63,26 +56,6 @@ pub fn read<T: DeserializeOwned>(
         )));
     }
     Ok(typed)
-}
-
-/// The top-level field of `value` holding a NUL character in a string or a key, `""` for the
-/// document itself.
-fn nul_field(value: &serde_json::Value) -> Option<String> {
-    fn has_nul(v: &serde_json::Value) -> bool {
-        match v {
-            serde_json::Value::String(s) => s.contains('\0'),
-            serde_json::Value::Array(items) => items.iter().any(has_nul),
-            serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-            _ => false,
-        }
-    }
-    match value {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .find(|(k, v)| k.contains('\0') || has_nul(v))
-            .map(|(k, _)| k.replace('\0', "")),
-        other => has_nul(other).then(String::new),
-    }
 }
 
 /// The fields of a change (`PATCH`): at least one must be given a value, or `null` for those of

@@ -10,10 +10,9 @@ pub mod openapi;
 pub mod sessions;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::FromRequestParts;
 use axum::http::header::{self, HeaderValue};
 use axum::http::{StatusCode, request::Parts};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use domain::{Actor, Locale};
@@ -53,20 +52,8 @@ pub fn routes() -> Router<AppState> {
         // A method the path does not have: 405 as problem details too.
         v1 = v1.route(path, route.fallback(method_not_allowed));
     }
-    let v1 = v1
-        .route_layer(axum::middleware::from_fn(nul_names_nothing))
-        .fallback(|parts: Parts| async move { ApiError::bare(AppError::NOT_FOUND, &parts) });
+    let v1 = v1.fallback(|parts: Parts| async move { ApiError::bare(AppError::NOT_FOUND, &parts) });
     Router::new().nest("/api/v1", v1)
-}
-
-/// No id contains a NUL character (U+0000), and PostgreSQL's text cannot hold one: a path with
-/// `%00` (its only spelling in a URI) names nothing, whatever the database.
-async fn nul_names_nothing(request: Request, next: Next) -> Response {
-    if request.uri().path().contains("%00") {
-        let (parts, _) = request.into_parts();
-        return ApiError::bare(AppError::NOT_FOUND, &parts).into_response();
-    }
-    next.run(request).await
 }
 
 async fn method_not_allowed(parts: Parts) -> ApiError {
@@ -299,7 +286,7 @@ impl IntoResponse for ApiError {
                 .iter()
                 .filter(|p| !p.field.is_empty())
                 .map(|p| FieldJson {
-                    field: (self.field_names)(p.field).to_owned(),
+                    field: (self.field_names)(&p.field).to_owned(),
                     message: p.message.render_in(self.locale, &self.zone),
                 })
                 .collect(),

@@ -346,11 +346,6 @@ impl SessionQuery {
             .map_err(|p| errors.push(p))
             .ok()
             .flatten();
-        for name in ["from", "to", "trainer", "course"] {
-            if given(name).is_some_and(|v| v.contains('\0')) {
-                errors.push(Problem::new(name, Message::new("api.error.nul")));
-            }
-        }
         if !errors.is_empty() {
             return Err(errors);
         }

@@ -3,7 +3,7 @@
 //! - **NUL characters.** PostgreSQL's `text` cannot hold U+0000 (it answers "invalid byte
 //!   sequence 0x00", a 500), and no person types one. A path that decodes to one (`%00`) is not
 //!   found (404); a query string, a form body or a JSON body that does (`%00`, a raw 0 byte,
-//!   `\u0000`) is refused with a 422 that says why. Nothing behind the edge reads, logs in,
+//!   `\u0000`) is refused with a 422 that names the field holding it. Nothing behind the edge reads, logs in,
 //!   counts a failed login or writes.
 //! - **The body limit** (`http.body_limit_kib`): a body over it is refused with a 413 from its
 //!   `Content-Length` before it is read, or as soon as a streamed body passes the limit.
@@ -44,8 +44,8 @@ pub async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Res
     if has_encoded_nul(parts.uri.path().as_bytes()) {
         return refuse(&app, parts, AppError::NOT_FOUND).await;
     }
-    if parts.uri.query().is_some_and(|q| has_encoded_nul(q.as_bytes())) {
-        return refuse(&app, parts, nul_refused()).await;
+    if let Some(field) = parts.uri.query().and_then(|q| form_nul_field(q.as_bytes())) {
+        return refuse(&app, parts, nul_refused(field)).await;
     }
     let limit = app.http().body_limit;
     let declared = parts
@@ -69,20 +69,60 @@ pub async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Res
         .and_then(|v| v.to_str().ok())
         .is_some_and(is_json);
     let nul = if json {
-        json_has_nul(&bytes)
+        json_nul_field(&bytes)
     } else {
         // A form (Prosody's reservation requests may come without a content type and are read
         // as one), or a body the route will refuse for its type anyway.
-        bytes.contains(&0) || has_encoded_nul(&bytes)
+        form_nul_field(&bytes)
     };
-    if nul {
-        return refuse(&app, parts, nul_refused()).await;
+    if let Some(field) = nul {
+        return refuse(&app, parts, nul_refused(field)).await;
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
-fn nul_refused() -> AppError {
-    AppError::invalid(Message::new("error.nul"))
+/// The refusal of a NUL character, naming the field that holds it when there is one.
+fn nul_refused(field: String) -> AppError {
+    if field.is_empty() {
+        AppError::invalid(Message::new("error.nul"))
+    } else {
+        let message = Message::new("error.nul_in").arg("field", field.as_str());
+        AppError::Service(service::Error::invalid(field, message))
+    }
+}
+
+/// The field of a query string or a form body holding a NUL character (raw or `%00`): `Some`
+/// of its name, `Some("")` when the name itself holds it, `None` when no field does.
+fn form_nul_field(bytes: &[u8]) -> Option<String> {
+    let pair = bytes
+        .split(|b| *b == b'&')
+        .find(|pair| pair.contains(&0) || has_encoded_nul(pair))?;
+    let name = form_urlencoded::parse(pair).next().map(|(name, _)| name.into_owned());
+    Some(name.filter(|n| !n.contains('\0')).unwrap_or_default())
+}
+
+/// The top-level field of a JSON body holding a NUL character in a string or a key, as
+/// [`form_nul_field`] does. A body that is not JSON but holds one is refused unnamed.
+fn json_nul_field(bytes: &[u8]) -> Option<String> {
+    fn has_nul(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(has_nul),
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    if !json_has_nul(bytes) {
+        return None;
+    }
+    let named = match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(map)) => map
+            .iter()
+            .find(|(k, v)| !k.contains('\0') && has_nul(v))
+            .map(|(k, _)| k.clone()),
+        _ => None,
+    };
+    Some(named.unwrap_or_default())
 }
 
 /// The whole body, or [`AppError::PayloadTooLarge`] as soon as it passes `limit` bytes.
@@ -192,6 +232,25 @@ mod tests {
         assert!(!json_has_nul(br#"{"t":"\u000"#), "a cut escape");
         assert!(!json_has_nul(br#"{"title":"\u0001 \n \\ \""}"#));
         assert!(!json_has_nul(b"\\"), "a lone backslash at the end");
+    }
+
+    #[test]
+    fn the_field_holding_a_nul_is_named() {
+        assert_eq!(form_nul_field(b"course=%00"), Some("course".into()));
+        assert_eq!(
+            form_nul_field(b"limit=3&trainer=theo%00%40example.org"),
+            Some("trainer".into())
+        );
+        assert_eq!(form_nul_field(b"a%00=1"), Some(String::new()));
+        assert_eq!(form_nul_field(b"title=a\0b"), Some("title".into()));
+        assert_eq!(form_nul_field(b"title=%2500&x=1"), None);
+        assert_eq!(
+            json_nul_field(br#"{"a":1,"guests":[{"email":"z\u0000@x"}]}"#),
+            Some("guests".into())
+        );
+        assert_eq!(json_nul_field(br#"{"a\u0000":1}"#), Some(String::new()));
+        assert_eq!(json_nul_field(br#"["\u0000"]"#), Some(String::new()));
+        assert_eq!(json_nul_field(br#"{"title":"C:\\u0000"}"#), None);
     }
 
     #[test]

@@ -41,7 +41,12 @@ impl FieldErrors {
         for p in error.problems() {
             let message = p.message.render_in(locale, zone);
             if !self.0.iter().any(|(_, m)| *m == message) {
-                self.add(name(p.field), message);
+                // A form's fields are ours; a name the request made up is the form as a whole.
+                let field = match p.field {
+                    std::borrow::Cow::Borrowed(field) => field,
+                    std::borrow::Cow::Owned(_) => "",
+                };
+                self.add(name(field), message);
             }
         }
         crate::http::error::AppError::Service(error.clone()).status()
