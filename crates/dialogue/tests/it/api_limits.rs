@@ -212,6 +212,31 @@ async fn a_change_that_changes_nothing_is_refused(backend: Backend) {
             "{problem}"
         );
     }
+    // Through the API a secret is its exact value: blank does not keep the current one (as the
+    // page's empty field does), and spaces around it are not trimmed away (found by fuzzing:
+    // "api_secret": "" was accepted though the document says 32 to 200 characters).
+    for (field, value) in [
+        ("api_secret", ""),
+        ("api_secret", " 0123456789abcdef0123456789abcdef"),
+        ("app_secret", ""),
+        ("app_secret", "0123456789abcdef0123456789abcdef "),
+        ("private_key", " "),
+    ] {
+        let (status, problem) = api.patch(&server, &json!({ field: value })).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field} {value:?}: {problem}");
+        assert_eq!(problem_fields(&problem), [field], "{field} {value:?}: {problem}");
+    }
+    let (status, problem) = api
+        .post(
+            "/jitsi-servers",
+            &json!({
+                "name": "Other", "base_url": "https://other.example.org", "domain": "other.example.org",
+                "token_mode": "hs256", "app_id": "dialogue", "app_secret": ""
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem_fields(&problem), ["app_secret"], "said once: {problem}");
     // A change of one field is one: clearing the course, renaming the server.
     let (status, changed) = api.patch(&session, &json!({ "course_id": null })).await;
     assert_eq!(status, StatusCode::OK, "{changed}");
