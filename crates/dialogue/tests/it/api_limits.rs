@@ -128,6 +128,26 @@ async fn what_the_document_forbids_is_refused(backend: Backend) {
     }
     let (_, still) = api.get(&format!("/sessions/{session}")).await;
     assert_eq!(still["status"], "scheduled");
+    // Lengths count the text as sent, as the document's maxLength does (the rules trim it).
+    let long = |n: usize| format!("{} ", "é".repeat(n - 1));
+    let mut body = booking(&paris(future_monday(), 19, 0), json!(30));
+    body["title"] = json!(long(201));
+    let (status, problem) = api.post("/sessions", &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem_fields(&problem), ["title"]);
+    let (status, problem) = api
+        .patch(&format!("/sessions/{session}"), &json!({ "notes": long(5001) }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem_fields(&problem), ["notes"]);
+    let (status, problem) = api
+        .post(
+            "/courses",
+            &json!({ "title": "Cours", "description": long(5001), "code": long(41) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem_fields(&problem), ["code", "description"]);
     let (status, problem) = api.get("/courses?archived=yes").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem_fields(&problem), ["archived"]);
@@ -221,6 +241,7 @@ async fn a_change_that_changes_nothing_is_refused(backend: Backend) {
         ("app_secret", ""),
         ("app_secret", "0123456789abcdef0123456789abcdef "),
         ("private_key", " "),
+        ("name", &format!("{} ", "M".repeat(80))),
     ] {
         let (status, problem) = api.patch(&server, &json!({ field: value })).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field} {value:?}: {problem}");

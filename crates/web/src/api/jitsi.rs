@@ -55,6 +55,9 @@ impl From<TokenModeKind> for TokenMode {
     }
 }
 
+/// Longest server name (`service::jitsi_servers`; the document's `maxLength` on `name`).
+pub const MAX_NAME_CHARS: usize = 80;
+
 /// Most features a server's tokens carry, and the longest key (`service::jitsi_servers`).
 const MAX_FEATURES: usize = 64;
 const FEATURE_KEY: &str = "^[a-z0-9-]{1,40}$";
@@ -169,7 +172,6 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
 #[serde(deny_unknown_fields)]
 #[schema(as = JitsiServerInput)]
 pub struct ServerBody {
-    #[schema(max_length = 80)]
     name: Option<String>,
     /// https://host[:port][/path]; http:// only for a loopback host. JaaS: https://8x8.vc when
     /// left out.
@@ -251,6 +253,10 @@ impl ServerBody {
             .is_some_and(|s| s.is_empty() || s.trim() != s)
         {
             problems.push(Problem::new("api_secret", Message::new("jitsi.error.api_secret")));
+        }
+        // The rules count the name trimmed; the document counts it as sent.
+        if self.name.as_deref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
+            problems.push(Problem::new("name", Message::new("jitsi.error.name_invalid")));
         }
         if self.private_key.as_deref().is_some_and(|s| s.trim().is_empty()) {
             problems.push(Problem::new("private_key", Message::new("jitsi.error.key_required")));
