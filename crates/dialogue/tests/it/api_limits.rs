@@ -128,6 +128,26 @@ async fn what_the_document_forbids_is_refused(backend: Backend) {
     }
     let (_, still) = api.get(&format!("/sessions/{session}")).await;
     assert_eq!(still["status"], "scheduled");
+    // Lengths count the text as sent, as the document's maxLength does (the rules trim it).
+    let long = |n: usize| format!("{} ", "é".repeat(n - 1));
+    let mut body = booking(&paris(future_monday(), 19, 0), json!(30));
+    body["title"] = json!(long(201));
+    let (status, problem) = api.post("/sessions", &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem_fields(&problem), ["title"]);
+    let (status, problem) = api
+        .patch(&format!("/sessions/{session}"), &json!({ "notes": long(5001) }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem_fields(&problem), ["notes"]);
+    let (status, problem) = api
+        .post(
+            "/courses",
+            &json!({ "title": "Cours", "description": long(5001), "code": long(41) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem_fields(&problem), ["code", "description"]);
     let (status, problem) = api.get("/courses?archived=yes").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem_fields(&problem), ["archived"]);
@@ -212,6 +232,32 @@ async fn a_change_that_changes_nothing_is_refused(backend: Backend) {
             "{problem}"
         );
     }
+    // Through the API a secret is its exact value: blank does not keep the current one (as the
+    // page's empty field does), and spaces around it are not trimmed away (found by fuzzing:
+    // "api_secret": "" was accepted though the document says 32 to 200 characters).
+    for (field, value) in [
+        ("api_secret", ""),
+        ("api_secret", " 0123456789abcdef0123456789abcdef"),
+        ("app_secret", ""),
+        ("app_secret", "0123456789abcdef0123456789abcdef "),
+        ("private_key", " "),
+        ("name", &format!("{} ", "M".repeat(80))),
+    ] {
+        let (status, problem) = api.patch(&server, &json!({ field: value })).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field} {value:?}: {problem}");
+        assert_eq!(problem_fields(&problem), [field], "{field} {value:?}: {problem}");
+    }
+    let (status, problem) = api
+        .post(
+            "/jitsi-servers",
+            &json!({
+                "name": "Other", "base_url": "https://other.example.org", "domain": "other.example.org",
+                "token_mode": "hs256", "app_id": "dialogue", "app_secret": ""
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem_fields(&problem), ["app_secret"], "said once: {problem}");
     // A change of one field is one: clearing the course, renaming the server.
     let (status, changed) = api.patch(&session, &json!({ "course_id": null })).await;
     assert_eq!(status, StatusCode::OK, "{changed}");

@@ -6,7 +6,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::course::CourseRequest;
+use domain::booking::BookingLimits;
+use domain::course::{CourseError, CourseRequest, MAX_CODE_CHARS, MAX_DESCRIPTION_CHARS};
 use serde::Deserialize;
 use service::Problem;
 use utoipa::{IntoParams, ToSchema};
@@ -145,6 +146,40 @@ impl CourseBody {
     }
 }
 
+/// Text longer as sent than the document's `maxLength` (the rules trim it first): refused with
+/// the rules' own messages, so the two agree.
+fn as_sent(caller: &ApiCaller, limits: &BookingLimits, body: &CourseBody) -> Result<(), ApiError> {
+    let mut errors: Vec<CourseError> = super::sessions::as_sent(limits, body.title.as_deref(), None)
+        .into_iter()
+        .map(CourseError::Booking)
+        .collect();
+    if body
+        .code
+        .as_ref()
+        .and_then(Option::as_deref)
+        .is_some_and(|c| c.chars().count() > MAX_CODE_CHARS)
+    {
+        errors.push(CourseError::CodeTooLong { max: MAX_CODE_CHARS });
+    }
+    if body
+        .description
+        .as_deref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
+    {
+        errors.push(CourseError::DescriptionTooLong {
+            max: MAX_DESCRIPTION_CHARS,
+        });
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError {
+            field_names: course_field,
+            ..caller.fail(courses::invalid(&errors))
+        })
+    }
+}
+
 /// Default session length of a course created without one.
 const DEFAULT_DURATION: i64 = 60;
 
@@ -166,6 +201,7 @@ const DEFAULT_DURATION: i64 = 60;
 )]
 pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes) -> Result<Response, ApiError> {
     let body: CourseBody = json::body(&caller, &bytes)?;
+    as_sent(&caller, &app.config().booking.limits, &body)?;
     let archived = body.archived.unwrap_or(false);
     let request = body.over(CourseRequest {
         default_duration_minutes: DEFAULT_DURATION,
@@ -212,6 +248,7 @@ pub async fn update(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let body: CourseBody = json::change(&caller, &bytes, &CourseBody::CHANGES)?;
+    as_sent(&caller, &app.config().booking.limits, &body)?;
     let booker = caller.caller();
     let current = courses::view(app.service(), &caller.actor(), &id)
         .await

@@ -23,7 +23,9 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::json::Changes;
 use super::{ApiCaller, ApiError, Conflict, ForCaller, Forbidden, Invalid, NotFound, Unauthorized};
+use crate::http::error::Message;
 use crate::http::state::AppState;
+use service::Problem;
 
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
@@ -52,6 +54,9 @@ impl From<TokenModeKind> for TokenMode {
         }
     }
 }
+
+/// Longest server name (`service::jitsi_servers`; the document's `maxLength` on `name`).
+pub const MAX_NAME_CHARS: usize = 80;
 
 /// Most features a server's tokens carry, and the longest key (`service::jitsi_servers`).
 const MAX_FEATURES: usize = 64;
@@ -167,7 +172,6 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
 #[serde(deny_unknown_fields)]
 #[schema(as = JitsiServerInput)]
 pub struct ServerBody {
-    #[schema(max_length = 80)]
     name: Option<String>,
     /// https://host[:port][/path]; http:// only for a loopback host. JaaS: https://8x8.vc when
     /// left out.
@@ -183,14 +187,20 @@ pub struct ServerBody {
     app_id: Option<String>,
     /// RS256: the tokens' kid. JaaS: the API key id, bare or in full.
     key_id: Option<String>,
-    #[schema(write_only, min_length = 32)]
+    /// Visible ASCII characters, at least 32.
+    #[schema(write_only, min_length = 32, pattern = "^[!-~]{32,}$")]
     app_secret: Option<String>,
     /// PEM, PKCS#8 or PKCS#1, unencrypted.
-    #[schema(write_only)]
+    #[schema(write_only, min_length = 1)]
     private_key: Option<String>,
     /// The bearer Prosody sends to the reservation and event endpoints. Generated when absent on
     /// creation.
-    #[schema(write_only, min_length = 32, max_length = 200)]
+    #[schema(
+        write_only,
+        min_length = 32,
+        max_length = 200,
+        pattern = "^[A-Za-z0-9._~+/=-]{32,200}$"
+    )]
     api_secret: Option<String>,
     moderator_features: Option<JitsiFeatures>,
     participant_features: Option<JitsiFeatures>,
@@ -224,6 +234,35 @@ impl ServerBody {
         ],
         null_changes: &["tenant", "max_occupants"],
     };
+
+    /// Secrets given as the document states them. The server page reads an empty secret field
+    /// as "keep the current one" and trims what is typed; through the API a secret is left out to
+    /// be kept, and one given is exactly its value.
+    fn secret_problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        match self.app_secret.as_deref() {
+            Some("") => problems.push(Problem::new("app_secret", Message::new("jitsi.error.secret_required"))),
+            Some(s) if s.trim() != s => {
+                problems.push(Problem::new("app_secret", Message::new("jitsi.error.secret_invalid")))
+            }
+            _ => {}
+        }
+        if self
+            .api_secret
+            .as_deref()
+            .is_some_and(|s| s.is_empty() || s.trim() != s)
+        {
+            problems.push(Problem::new("api_secret", Message::new("jitsi.error.api_secret")));
+        }
+        // The rules count the name trimmed; the document counts it as sent.
+        if self.name.as_deref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
+            problems.push(Problem::new("name", Message::new("jitsi.error.name_invalid")));
+        }
+        if self.private_key.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            problems.push(Problem::new("private_key", Message::new("jitsi.error.key_required")));
+        }
+        problems
+    }
 
     fn change(self) -> ServerChange {
         ServerChange {
@@ -293,8 +332,9 @@ pub async fn list(State(app): State<AppState>, caller: ApiCaller) -> Result<Json
     )
 )]
 pub async fn create(State(app): State<AppState>, caller: ApiCaller, body: Bytes) -> Result<Response, ApiError> {
-    let change = parse_body(&caller, &body, None)?.change();
-    let created = jitsi_servers::create(app.service(), &caller.caller(), &change, Vec::new())
+    let body = parse_body(&caller, &body, None)?;
+    let problems = body.secret_problems();
+    let created = jitsi_servers::create(app.service(), &caller.caller(), &body.change(), problems)
         .await
         .api(&caller)?;
     let location = format!("/api/v1/jitsi-servers/{}", created.server.id);
@@ -367,8 +407,9 @@ pub async fn update(
     jitsi_servers::get(app.service(), &caller.actor(), &id)
         .await
         .api(&caller)?;
-    let change = parse_body(&caller, &body, Some(&ServerBody::CHANGES))?.change();
-    let server = jitsi_servers::update(app.service(), &caller.caller(), &id, &change, Vec::new())
+    let body = parse_body(&caller, &body, Some(&ServerBody::CHANGES))?;
+    let problems = body.secret_problems();
+    let server = jitsi_servers::update(app.service(), &caller.caller(), &id, &body.change(), problems)
         .await
         .api(&caller)?;
     Ok(Json(out(&app, server, None)))

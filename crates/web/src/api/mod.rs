@@ -195,7 +195,7 @@ pub struct ProblemJson {
 }
 
 /// What is wrong with one field.
-#[derive(Serialize, ToSchema)]
+#[derive(PartialEq, Serialize, ToSchema)]
 #[schema(as = FieldProblem)]
 pub struct FieldJson {
     pub field: String,
@@ -289,7 +289,13 @@ impl IntoResponse for ApiError {
                     field: (self.field_names)(&p.field).to_owned(),
                     message: p.message.render_in(self.locale, &self.zone),
                 })
-                .collect(),
+                // The same problem found twice (by the API and by the rules) is said once.
+                .fold(Vec::new(), |mut seen, e| {
+                    if !seen.contains(&e) {
+                        seen.push(e);
+                    }
+                    seen
+                }),
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (problem.status, bytes).into_response();

@@ -129,6 +129,11 @@ fn declare_limits(doc: &mut Value, limits: &BookingLimits) -> Result<(), AppErro
         &schema("CourseInput", "code"),
         &json!({ "maxLength": domain::course::MAX_CODE_CHARS }),
     )?;
+    merge(
+        doc,
+        &schema("JitsiServerInput", "name"),
+        &json!({ "maxLength": jitsi::MAX_NAME_CHARS }),
+    )?;
     append(
         doc,
         &schema("NewSession", "recurrence"),

@@ -9,7 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::Role;
-use domain::booking::{PersonInput, SessionRequest, StartSpec};
+use domain::booking::{BookingError, BookingLimits, PersonInput, SessionRequest, StartSpec};
 use domain::localtime::{Ambiguity, TimeZoneName, resolve_local};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
@@ -90,6 +90,23 @@ pub struct NewSession {
 #[schema(format = Email)]
 pub struct EmailAddress(pub String);
 
+/// The document's `maxLength` counts text as sent; the rules count it with the spaces around it
+/// trimmed. Text longer as sent is refused here, with the rules' own message, so the two agree.
+pub fn as_sent(limits: &BookingLimits, title: Option<&str>, notes: Option<&str>) -> Vec<BookingError> {
+    let mut errors = Vec::new();
+    if title.is_some_and(|t| t.chars().count() > limits.max_title_chars) {
+        errors.push(BookingError::TitleTooLong {
+            max: limits.max_title_chars,
+        });
+    }
+    if notes.is_some_and(|n| n.chars().count() > limits.max_notes_chars) {
+        errors.push(BookingError::NotesTooLong {
+            max: limits.max_notes_chars,
+        });
+    }
+    errors
+}
+
 /// A session as `caller` may read it: its participants carry their personal links when the
 /// caller manages them (an LMS or CRM that sends its own messages needs them).
 fn detail_json(app: &AppState, caller: &ApiCaller, detail: &store::SessionDetail, now: Timestamp) -> SessionJson {
@@ -155,6 +172,14 @@ fn created(
 )]
 pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes) -> Result<Response, ApiError> {
     let body: NewSession = json::body(&caller, &bytes)?;
+    let too_long = as_sent(
+        &app.config().booking.limits,
+        body.title.as_deref(),
+        body.notes.as_deref(),
+    );
+    if !too_long.is_empty() {
+        return Err(caller.fail(booking::invalid(&too_long)));
+    }
     let mut errors = Vec::new();
     let course = match &body.course_id {
         Some(id) if caller.actor().may_manage_courses() => {
@@ -500,6 +525,14 @@ pub async fn update(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let body: SessionChange = json::change(&caller, &bytes, &SessionChange::CHANGES)?;
+    let too_long = as_sent(
+        &app.config().booking.limits,
+        body.title.as_deref(),
+        body.notes.as_deref(),
+    );
+    if !too_long.is_empty() {
+        return Err(caller.fail(booking::invalid(&too_long)));
+    }
     let (detail, _) = booking::view(app.service(), &caller.actor(), &id).await.api(&caller)?;
     let mut change = DetailsChange {
         duration_minutes: body.duration_minutes,
