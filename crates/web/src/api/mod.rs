@@ -286,7 +286,12 @@ impl IntoResponse for ApiError {
                 .iter()
                 .filter(|p| !p.field.is_empty())
                 .map(|p| FieldJson {
-                    field: (self.field_names)(&p.field).to_owned(),
+                    // Our names are the service's, spelt as the API spells them; a name the
+                    // request used (the edge's NUL refusal) is already the API's.
+                    field: match &p.field {
+                        std::borrow::Cow::Borrowed(field) => (self.field_names)(field).to_owned(),
+                        std::borrow::Cow::Owned(field) => field.clone(),
+                    },
                     message: p.message.render_in(self.locale, &self.zone),
                 })
                 // The same problem found twice (by the API and by the rules) is said once.
