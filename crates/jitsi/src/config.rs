@@ -160,6 +160,22 @@ pub fn guest_domain(xmpp_domain: &str) -> String {
     format!("guest.{xmpp_domain}")
 }
 
+/// The modules of the main virtual host, as Jitsi's Debian configuration enables them (both
+/// kinds of server Dialogue prints a configuration for).
+const MAIN_HOST_MODULES: [&str; 12] = [
+    "bosh",
+    "websocket",
+    "smacks",
+    "ping",
+    "speakerstats",
+    "external_services",
+    "conference_duration",
+    "end_conference",
+    "muc_lobby_rooms",
+    "muc_breakout_rooms",
+    "av_moderation",
+    "room_metadata",
+];
 /// The blocks of a secure-domain server's configuration, in print order.
 pub fn secure_domain_sections(input: &SecureDomainInput<'_>) -> Vec<ConfigSection> {
     let domain = input.xmpp_domain;
@@ -182,20 +198,7 @@ pub fn secure_domain_sections(input: &SecureDomainInput<'_>) -> Vec<ConfigSectio
     ));
     vh.push_str("    c2s_require_encryption = true\n");
     vh.push_str("    modules_enabled = {\n");
-    for module in [
-        "bosh",
-        "websocket",
-        "smacks",
-        "ping",
-        "speakerstats",
-        "external_services",
-        "conference_duration",
-        "end_conference",
-        "muc_lobby_rooms",
-        "muc_breakout_rooms",
-        "av_moderation",
-        "room_metadata",
-    ] {
+    for module in MAIN_HOST_MODULES {
         vh.push_str(&format!("        {};\n", lua_str(module)));
     }
     vh.push_str("        \"admin_adhoc\"; -- Dialogue: XEP-0133 account commands for the admins above\n");
@@ -311,20 +314,7 @@ fn self_hosted_sections(input: &ConfigInput<'_>) -> Vec<ConfigSection> {
         ));
     }
     vh.push_str("    modules_enabled = {\n");
-    for module in [
-        "bosh",
-        "websocket",
-        "smacks",
-        "ping",
-        "speakerstats",
-        "external_services",
-        "conference_duration",
-        "end_conference",
-        "muc_lobby_rooms",
-        "muc_breakout_rooms",
-        "av_moderation",
-        "room_metadata",
-    ] {
+    for module in MAIN_HOST_MODULES {
         vh.push_str(&format!("        {};\n", lua_str(module)));
     }
     vh.push_str("        \"persistent_lobby\"; -- Dialogue: a reservation may open the lobby\n");
