@@ -18,6 +18,7 @@ both_backends!(
     figures_from_event_sync_deliveries,
     attendance_routes_by_role,
     corrections_sit_beside_the_measure,
+    signatures_exports_and_tampering,
 );
 
 const UA: &str = "Prosody (0.12.4; posix)";
@@ -502,4 +503,194 @@ async fn corrections_sit_beside_the_measure(backend: Backend) {
     let problem: Value = r.json().await.unwrap();
     assert!(problem.to_string().contains("Give the reason"), "{problem}");
     let _ = SignedDuration::ZERO;
+}
+
+/// Runs one SQL statement on the test database with its own command-line client.
+fn sql(app: &TestApp, statement: &str) {
+    let out = match app.db.url.strip_prefix("sqlite:") {
+        Some(file) => std::process::Command::new("sqlite3").arg(file).arg(statement).output(),
+        None => std::process::Command::new("psql")
+            .arg(&app.db.url)
+            .args(["-v", "ON_ERROR_STOP=1", "-c", statement])
+            .output(),
+    }
+    .expect("sqlite3 and psql (apt-get install -y sqlite3 postgresql-client)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `dialogue attendance verify SESSION` on the test's database and secret key.
+fn verify_cli(app: &TestApp, session: &str) -> (bool, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dialogue"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DIALOGUE_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
+        .env("DIALOGUE_CONFIG", "")
+        .env("DIALOGUE_DATABASE_URL", &app.db.url)
+        .env("DIALOGUE_DATA_DIR", app.data_dir.display().to_string())
+        .args(["attendance", "verify", session])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = testkit::temp_dir("pdf");
+    let file = dir.join("sheet.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let qpdf = std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(&file)
+        .output()
+        .expect("qpdf (apt-get install -y qpdf)");
+    assert!(
+        qpdf.status.success(),
+        "qpdf --check: {}",
+        String::from_utf8_lossy(&qpdf.stdout)
+    );
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (apt-get install -y poppler-utils)");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn signatures_exports_and_tampering(backend: Backend) {
+    let f = fixture(backend).await;
+    post_scenario(&f).await;
+    f.app
+        .clock
+        .freeze_at(Timestamp::from_second(f.start + 300 * MIN).unwrap());
+    let id = f.detail.session.id.clone();
+    let lea = learner(&f.detail).clone();
+    let gaby = with_role(&f.detail, ParticipantRole::Guest).clone();
+    let date = Timestamp::from_second(f.start)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Paris").unwrap())
+        .date()
+        .to_string();
+    let morning = format!("{date}:morning");
+
+    // Léa signs the morning from her personal link, typing her name (no JavaScript needed).
+    let learner_browser = f.app.browser();
+    let sign_path = format!("{}/sign", link(&f.app, &lea));
+    let page = learner_browser.get(&sign_path).await;
+    assert!(
+        page.contains(&morning) && page.contains(&format!("{date}:afternoon")),
+        "{}",
+        page.body
+    );
+    let r = learner_browser
+        .post_raw(&sign_path, &[("half_day", &morning), ("name", "Léa Martin")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = learner_browser
+        .post_raw(&sign_path, &[("half_day", &morning), ("name", "Léa Martin")])
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT, "signed once only");
+    let r = learner_browser
+        .post_raw(
+            &sign_path,
+            &[("half_day", &format!("{date}:afternoon")), ("name", "  ")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a name is required");
+    // Gaby never came: nothing to sign.
+    let gaby_browser = f.app.browser();
+    let gaby_path = format!("{}/sign", link(&f.app, &gaby));
+    let r = gaby_browser
+        .post_raw(&gaby_path, &[("half_day", &morning), ("name", "Gaby Guest")])
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(
+        gaby_browser
+            .get(&gaby_path)
+            .await
+            .contains("Aucune demi-journée à signer")
+    );
+    // The trainer signs the morning too.
+    let trainer_browser = f.app.browser();
+    trainer_browser.login(&f.trainer.email, crate::helpers::PASSWORD).await;
+    let r = trainer_browser
+        .post_raw(
+            &format!("/sessions/{id}/attendance/sign"),
+            &[("half_day", &morning), ("name", "Théo Formateur")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let token = token_for(&f.app, &f.manager.id).await;
+    let (_, body) = get_json(&f.app, &token, &format!("/api/v1/sessions/{id}/attendance")).await;
+    assert_eq!(participant(&body, &lea.id)["signed_half_days"], 1);
+    assert!(participant(&body, &lea.id)["half_days"][0]["signed_at"].is_string());
+    let (_, check) = get_json(&f.app, &token, &format!("/api/v1/sessions/{id}/attendance/verify")).await;
+    assert_eq!(check["intact"], true, "{check}");
+    assert_eq!(check["records"], 2);
+    let (ok, out, err) = verify_cli(&f.app, &id);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("2 signature(s), chain intact"), "{out}");
+
+    // Exports: the CSV for spreadsheets, the PDF sheet read back.
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/v1/sessions/{id}/attendance.csv", f.app.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let csv = r.bytes().await.unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBF"), "a byte order mark");
+    let csv = String::from_utf8(csv[3..].to_vec()).unwrap();
+    let line = csv
+        .lines()
+        .find(|l| l.contains("Léa Martin") && l.contains("120"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(line.contains(';') && line.contains("lea@example.org"), "{line}");
+    let pdf = trainer_browser.get_raw(&format!("/sessions/{id}/attendance.pdf")).await;
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let text = pdftotext(&pdf.bytes().await.unwrap());
+    assert!(text.contains("Feuille d’émargement"), "{text}");
+    assert!(text.contains("Léa Martin") && text.contains("Max Durand"), "{text}");
+    assert!(text.contains("120"), "Léa's morning minutes: {text}");
+    assert!(text.contains(&id), "the session id for verification: {text}");
+
+    // Someone changes Léa's signature in the database: verify names that record.
+    sql(
+        &f.app,
+        &format!(
+            "UPDATE attendance_signatures SET display_name = 'Quelqu''un d''autre' WHERE session_id = '{id}' AND seq = 0"
+        ),
+    );
+    let (_, check) = get_json(&f.app, &token, &format!("/api/v1/sessions/{id}/attendance/verify")).await;
+    assert_eq!(check["intact"], false, "{check}");
+    assert_eq!(check["record_index"], 0);
+    assert!(check["problem"].as_str().unwrap().contains("display_name"), "{check}");
+    let (ok, out, err) = verify_cli(&f.app, &id);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("signature record 1") && err.contains("display_name"),
+        "{err}"
+    );
+    // Put back, then the last record removed: the stored seal says so.
+    sql(
+        &f.app,
+        &format!("UPDATE attendance_signatures SET display_name = 'Léa Martin' WHERE session_id = '{id}' AND seq = 0"),
+    );
+    assert!(verify_cli(&f.app, &id).0);
+    sql(
+        &f.app,
+        &format!("DELETE FROM attendance_signatures WHERE session_id = '{id}' AND seq = 1"),
+    );
+    let (ok, _, err) = verify_cli(&f.app, &id);
+    assert!(!ok && err.contains("1 record(s) but 2 were sealed"), "{err}");
 }
