@@ -1118,6 +1118,26 @@ mod tests {
     }
 
     #[test]
+    fn attendance_and_organisation_sections() {
+        let (c, _) = with(
+            &[
+                ("DIALOGUE_ATTENDANCE_NOON", "12:30"),
+                ("DIALOGUE_ORGANISATION_SIRET", "123 456 789 00012"),
+            ],
+            Some("[organisation]\nname = \"Formations Durand\"\nnda = \"11 75 12345 75\"\n"),
+        )
+        .unwrap();
+        assert_eq!(c.service.attendance.noon, jiff::civil::time(12, 30, 0, 0));
+        assert_eq!(c.service.attendance.sign_after_minutes, 24 * 60);
+        assert_eq!(c.service.organisation.name, "Formations Durand");
+        assert_eq!(c.service.organisation.nda, "11 75 12345 75");
+        let e = with(&[("DIALOGUE_ATTENDANCE_NOON", "00:00")], None).unwrap_err().0;
+        assert!(e.contains("attendance.noon") && e.contains("after midnight"), "{e}");
+        let e = with(&[("DIALOGUE_ORGANISATION_SIRET", "12345")], None).unwrap_err().0;
+        assert!(e.contains("organisation.siret") && e.contains("14 digits"), "{e}");
+    }
+
+    #[test]
     fn bad_values_name_the_key_the_value_and_the_expectation() {
         let e = with(&[("DIALOGUE_LISTEN", "nowhere")], None).unwrap_err().0;
         assert!(
