@@ -45,6 +45,20 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Attendance: check the signatures of a session.
+    #[command(subcommand)]
+    Attendance(AttendanceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttendanceCommand {
+    /// Recompute a session's signature chain with the server's secret key and say which
+    /// record, if any, was changed, removed, inserted or moved (exit status 1 then).
+    Verify {
+        /// The session's id (as printed on its attendance sheet).
+        #[arg(value_name = "SESSION")]
+        session: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

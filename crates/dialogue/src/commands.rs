@@ -443,3 +443,50 @@ async fn token_inner(svc: &Service, command: TokenCommand) -> Result<(), Command
         }
     }
 }
+
+/// `dialogue attendance verify SESSION`: the evidence chain of a session's signatures, checked
+/// with the server's own secret key (a database restored without it cannot be verified).
+pub async fn attendance(config: &Config, command: crate::cli::AttendanceCommand) -> Result<(), CommandError> {
+    let crate::cli::AttendanceCommand::Verify { session } = command;
+    if std::fs::metadata(&config.secret_key_file).is_err() {
+        return Err(CommandError(format!(
+            "the secret key {} does not exist: signatures can only be verified with the key that sealed them",
+            config.secret_key_file.display()
+        )));
+    }
+    let store = open_store(config).await?;
+    let result = async {
+        let svc = command_service(&store, config)?;
+        if store.session_row(&session).await?.is_none() {
+            return Err(CommandError(format!("no session {session:?}")));
+        }
+        let check = service::attendance::verify(&svc, &Caller::command_line().actor, &session)
+            .await
+            .map_err(refused)?;
+        let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        match check {
+            store::ChainCheck::Intact(seal) => {
+                println!(
+                    "session {session}: {} signature(s), chain intact, seal {}",
+                    seal.count(),
+                    hex(seal.head())
+                );
+                Ok(())
+            }
+            store::ChainCheck::Tampered { tampered, record_id } => Err(CommandError(format!(
+                "session {session}: signature record {} (id {}) fails: {}",
+                tampered.index + 1,
+                record_id.as_deref().unwrap_or("none"),
+                tampered.kind
+            ))),
+            store::ChainCheck::SealMismatch { found, stored } => Err(CommandError(format!(
+                "session {session}: the chain holds {} record(s) but {} were sealed: records were removed or the seal changed",
+                found.count(),
+                stored.map_or(0, |s| s.count())
+            ))),
+        }
+    }
+    .await;
+    store.close().await;
+    result
+}

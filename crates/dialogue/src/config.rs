@@ -40,6 +40,44 @@ pub struct RawConfig {
     pub booking: RawBooking,
     pub join: RawJoin,
     pub mail: RawMail,
+    pub attendance: RawAttendance,
+    pub organisation: RawOrganisation,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawAttendance {
+    /// The local time the afternoon starts at (`HH:MM`), in each session's zone.
+    pub noon: String,
+    /// How long after a session's end its learners may still sign (minutes).
+    pub sign_after_minutes: i64,
+}
+
+impl Default for RawAttendance {
+    fn default() -> Self {
+        RawAttendance {
+            noon: "13:00".into(),
+            sign_after_minutes: 24 * 60,
+        }
+    }
+}
+
+/// The training organisation, as certificates and attendance sheets print it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawOrganisation {
+    pub name: String,
+    /// Postal address; `\n` separates lines.
+    pub address: String,
+    /// SIRET number (14 digits).
+    pub siret: String,
+    /// Numéro de déclaration d'activité.
+    pub nda: String,
+    /// Who signs certificates, and their position.
+    pub signatory_name: String,
+    pub signatory_role: String,
+    /// Where certificates are issued (`Fait à`).
+    pub place: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -232,6 +270,8 @@ impl Default for RawConfig {
             booking: RawBooking::default(),
             join: RawJoin::default(),
             mail: RawMail::default(),
+            attendance: RawAttendance::default(),
+            organisation: RawOrganisation::default(),
         }
     }
 }
@@ -767,6 +807,45 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
         grace: minutes("join.grace_minutes", raw.join.grace_minutes)?,
     };
     let mail = validate_mail(&raw.mail, &data_dir, &bad)?;
+    let noon = raw
+        .attendance
+        .noon
+        .trim()
+        .parse::<jiff::civil::Time>()
+        .ok()
+        .filter(|t| *t > jiff::civil::Time::midnight())
+        .ok_or_else(|| {
+            bad(
+                "attendance.noon",
+                &raw.attendance.noon,
+                "a local time after midnight such as 13:00",
+            )
+        })?;
+    if !(0..=30 * 24 * 60).contains(&raw.attendance.sign_after_minutes) {
+        return Err(bad(
+            "attendance.sign_after_minutes",
+            &raw.attendance.sign_after_minutes,
+            "a number of minutes from 0 to 43200",
+        ));
+    }
+    let siret: String = raw.organisation.siret.chars().filter(|c| !c.is_whitespace()).collect();
+    if !siret.is_empty() && (siret.len() != 14 || !siret.chars().all(|c| c.is_ascii_digit())) {
+        return Err(bad("organisation.siret", &raw.organisation.siret, "14 digits"));
+    }
+    let o = &raw.organisation;
+    let organisation = service::OrganisationConfig {
+        name: if o.name.trim().is_empty() {
+            mail.organization.clone()
+        } else {
+            o.name.trim().to_owned()
+        },
+        address: o.address.trim().replace("\\n", "\n"),
+        siret: o.siret.trim().to_owned(),
+        nda: o.nda.trim().to_owned(),
+        signatory_name: o.signatory_name.trim().to_owned(),
+        signatory_role: o.signatory_role.trim().to_owned(),
+        place: o.place.trim().to_owned(),
+    };
     Ok(Config {
         listen,
         data_dir,
@@ -788,6 +867,11 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             password_link_ttl,
             booking,
             join,
+            attendance: service::AttendanceConfig {
+                noon,
+                sign_after_minutes: raw.attendance.sign_after_minutes as u32,
+            },
+            organisation,
         },
         web: WebConfig {
             trusted_proxies,
@@ -1031,6 +1115,26 @@ mod tests {
         assert_eq!(c.secret_key_file, PathBuf::from("/var/lib/dialogue/secret.key"));
         assert_eq!(c.web.trusted_proxies.len(), 2);
         assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn attendance_and_organisation_sections() {
+        let (c, _) = with(
+            &[
+                ("DIALOGUE_ATTENDANCE_NOON", "12:30"),
+                ("DIALOGUE_ORGANISATION_SIRET", "123 456 789 00012"),
+            ],
+            Some("[organisation]\nname = \"Formations Durand\"\nnda = \"11 75 12345 75\"\n"),
+        )
+        .unwrap();
+        assert_eq!(c.service.attendance.noon, jiff::civil::time(12, 30, 0, 0));
+        assert_eq!(c.service.attendance.sign_after_minutes, 24 * 60);
+        assert_eq!(c.service.organisation.name, "Formations Durand");
+        assert_eq!(c.service.organisation.nda, "11 75 12345 75");
+        let e = with(&[("DIALOGUE_ATTENDANCE_NOON", "00:00")], None).unwrap_err().0;
+        assert!(e.contains("attendance.noon") && e.contains("after midnight"), "{e}");
+        let e = with(&[("DIALOGUE_ORGANISATION_SIRET", "12345")], None).unwrap_err().0;
+        assert!(e.contains("organisation.siret") && e.contains("14 digits"), "{e}");
     }
 
     #[test]

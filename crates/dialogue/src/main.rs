@@ -59,6 +59,7 @@ async fn run(cli: Cli) -> ExitCode {
             .await
             .map_err(|e| e.0),
         Command::Token(command) => commands::token(&config, command).await.map_err(|e| e.0),
+        Command::Attendance(command) => commands::attendance(&config, command).await.map_err(|e| e.0),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -29,6 +29,42 @@ pub struct Config {
     pub booking: BookingSettings,
     /// When participants may enter a session's room.
     pub join: domain::window::WindowSettings,
+    /// Attendance rules and signatures (`[attendance]`).
+    pub attendance: AttendanceConfig,
+    /// The training organisation as documents print it (`[organisation]`).
+    pub organisation: OrganisationConfig,
+}
+
+/// Attendance settings (`[attendance]`).
+#[derive(Debug, Clone)]
+pub struct AttendanceConfig {
+    /// The local time at which the afternoon starts (13:00 by default).
+    pub noon: jiff::civil::Time,
+    /// How long after a session's end its learners may still sign (minutes).
+    pub sign_after_minutes: u32,
+}
+
+impl Default for AttendanceConfig {
+    fn default() -> Self {
+        AttendanceConfig {
+            noon: domain::attendance::DEFAULT_NOON,
+            sign_after_minutes: 24 * 60,
+        }
+    }
+}
+
+/// The training organisation (`[organisation]`): what certificates and sheets print.
+#[derive(Debug, Clone, Default)]
+pub struct OrganisationConfig {
+    pub name: String,
+    pub address: String,
+    pub siret: String,
+    pub nda: String,
+    /// Who signs certificates, and their position.
+    pub signatory_name: String,
+    pub signatory_role: String,
+    /// Where certificates are issued (`Fait à`).
+    pub place: String,
 }
 
 /// Booking settings (`[booking]`).
@@ -112,6 +148,8 @@ impl Default for Config {
             proxy_auth: None,
             booking: BookingSettings::default(),
             join: domain::window::WindowSettings::default(),
+            attendance: AttendanceConfig::default(),
+            organisation: OrganisationConfig::default(),
         }
     }
 }

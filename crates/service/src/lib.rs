@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod attendance;
 pub mod booking;
 pub mod clock;
 pub mod config;
@@ -31,7 +32,7 @@ use jiff::Timestamp;
 use store::Store;
 
 pub use clock::Clock;
-pub use config::{BookingSettings, Config, ProxyAuthConfig};
+pub use config::{AttendanceConfig, BookingSettings, Config, OrganisationConfig, ProxyAuthConfig};
 pub use crypto::SecretKey;
 pub use error::{Error, Problem, Result};
 pub use i18n::Message;

@@ -6,6 +6,7 @@
 //! the IANA zone the user chose; identifiers are random (no sequence leaks into a link).
 #![forbid(unsafe_code)]
 
+mod attendance;
 mod audit;
 mod auth;
 mod courses;
@@ -31,6 +32,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::Mutex;
 
+pub use attendance::{ChainCheck, CorrectionRow, NewCorrection, SignOutcome, SignatureContent, SignatureRow};
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{LoginSession, OneTimeToken, Throttle, TokenPurpose};
 pub use courses::{Course, CourseDetail, CourseInput};

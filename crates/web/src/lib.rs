@@ -54,6 +54,7 @@ pub fn router(app: AppState) -> Router {
         .merge(pages::calendar::routes())
         .merge(pages::courses::routes())
         .merge(pages::tokens::routes())
+        .merge(pages::attendance::routes())
         .fallback(|| async { AppError::NOT_FOUND })
         .layer(middleware::from_fn_with_state(app.clone(), context::context));
 

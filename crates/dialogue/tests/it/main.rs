@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod api;
 mod api_limits;
+mod attendance;
 mod auth;
 mod binary;
 mod booking_api;

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 use super::courses::CourseBody;
 use super::jitsi::ServerBody;
 use super::sessions::{MAX_LIMIT, SessionChange};
-use super::{ApiError, courses, jitsi, me, sessions};
+use super::{ApiError, attendance, courses, jitsi, me, sessions};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 
@@ -53,6 +53,11 @@ use crate::http::state::AppState;
         jitsi::remove,
         jitsi::reissue,
         jitsi::presence,
+        attendance::read,
+        attendance::correct,
+        attendance::verify,
+        attendance::csv,
+        attendance::pdf,
     ),
     components(
         schemas(super::json::ChangeScope),
@@ -70,6 +75,7 @@ use crate::http::state::AppState;
         (name = "sessions", description = "Booking: sessions and their participants"),
         (name = "courses", description = "Courses (formations): the defaults of their sessions"),
         (name = "jitsi", description = "Jitsi servers, personal links and who came"),
+        (name = "attendance", description = "Attendance, corrections, signatures and their exports"),
     ),
     modifiers(&BearerScheme),
 )]

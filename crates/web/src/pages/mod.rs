@@ -1,5 +1,6 @@
 //! Browser pages, one module per area.
 
+pub mod attendance;
 pub mod audit;
 pub mod auth;
 pub mod calendar;

@@ -563,6 +563,7 @@ struct ShowPage {
     room_page: bool,
     rsvp: crate::links::rsvp::RsvpSummary,
     presence: crate::pages::room::PresenceView,
+    attendance: crate::pages::attendance::AttendanceView,
 }
 
 /// The join section of the session page.
@@ -617,6 +618,7 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
     });
     let presence =
         crate::pages::room::presence_view(&app, &actor, &detail.session.id, ctx.locale, &page.time_zone).await?;
+    let attendance = crate::pages::attendance::section(&app, &actor, &detail.session.id, ctx.locale).await?;
     html(&ShowPage {
         s: session_view(&app, &actor, &detail, &zone, &page).await,
         groups: groups(&detail, &page),
@@ -628,6 +630,7 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
         room_page: service::links::may_manage(app.service(), &actor, &detail) || actor.may_choose_jitsi_server(facts),
         rsvp: crate::links::rsvp::summary(&detail),
         presence,
+        attendance,
         page,
     })
 }
