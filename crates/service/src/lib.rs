@@ -12,6 +12,7 @@ pub mod admin;
 pub mod booking;
 pub mod clock;
 pub mod config;
+pub mod contacts;
 pub mod courses;
 pub mod crypto;
 pub mod error;
