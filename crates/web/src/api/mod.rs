@@ -2,6 +2,7 @@
 //! CSRF), answering errors as RFC 9457 `application/problem+json` in the caller's language,
 //! described by the OpenAPI document at `/api/v1/openapi.json`.
 
+pub mod contacts;
 pub mod courses;
 pub mod jitsi;
 pub mod json;
@@ -42,6 +43,7 @@ pub fn documented_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     let mut routes = vec![("/me", get(me::me))];
     routes.extend(booking_routes());
     routes.extend(jitsi::routes());
+    routes.extend(contacts::routes());
     routes
 }
 
