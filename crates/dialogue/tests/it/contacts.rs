@@ -14,6 +14,7 @@ both_backends!(
     contacts_are_created_searched_edited_and_archived,
     a_duplicate_is_merged_with_its_participations,
     contacts_route_by_role,
+    a_pasted_spreadsheet_row_keeps_both_names,
 );
 
 /// The id of a contact page (`/contacts/{id}`).
@@ -459,5 +460,34 @@ async fn contacts_route_by_role(backend: Backend) {
     );
     let response = reqwest::get(format!("{}/api/v1/contacts", app.url)).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+async fn a_pasted_spreadsheet_row_keeps_both_names(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (manager, _) = app.logged_in("marie@example.org", Role::Manager).await;
+    let page = manager
+        .post(
+            "/courses",
+            &[
+                ("title", "Tableur"),
+                ("duration", "60"),
+                (
+                    "learners_paste",
+                    "Martin\tClaire\tclaire.martin@example.org\r\nDupont\tJean\tjean@example.org\tACME",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", errors_of(&page));
+    assert!(page.contains("Martin Claire"), "both names on the course page");
+    assert!(page.contains("Dupont Jean"));
+    let claire = app
+        .store()
+        .contact_by_email("claire.martin@example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claire.name, "Martin Claire");
     app.stop().await;
 }
