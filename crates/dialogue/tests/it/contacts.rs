@@ -152,6 +152,21 @@ async fn contacts_are_created_searched_edited_and_archived(backend: Backend) {
     manager.post(&format!("/contacts/{id}/unarchive"), &[]).await;
     assert!(!app.store().contact(&id).await.unwrap().unwrap().archived);
 
+    // Enrolled in a course by address alone, the contact shows with both names.
+    let course = manager
+        .post(
+            "/courses",
+            &[
+                ("title", "Carnet"),
+                ("duration", "60"),
+                ("learner_name", ""),
+                ("learner_email", "CLAIRE.martin@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(course.status, StatusCode::OK, "{}", errors_of(&course));
+    assert!(course.contains("Claire Martin"));
+
     // The audit log has each change.
     let log = app.store().audit_log(200, None).await.unwrap();
     for action in [
