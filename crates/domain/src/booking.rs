@@ -304,7 +304,18 @@ pub fn parse_people_list(text: &str) -> (Vec<Person>, Vec<LineError>) {
         }
         match emails.first() {
             Some(email) => {
-                let name = cells.iter().find(|c| Email::parse(c).is_err()).copied().unwrap_or("");
+                // Spreadsheet columns before the address are the name's parts ("Martin⇥Claire⇥
+                // claire.martin@…": family name and first name, both kept, in their order);
+                // after it, other columns (an organisation) are not the name. Without any
+                // before it, the first other cell is the name.
+                let position = cells.iter().position(|c| c == email).unwrap_or(0);
+                let before: Vec<&str> = cells[..position].to_vec();
+                let joined = before.join(" ");
+                let name = if before.is_empty() {
+                    cells.iter().find(|c| Email::parse(c).is_err()).copied().unwrap_or("")
+                } else {
+                    joined.as_str()
+                };
                 match parse_person(
                     &PersonInput {
                         name: name.to_owned(),
@@ -759,5 +770,17 @@ mod tests {
         assert_eq!(people[3].name.as_str(), "Paul Martin");
         assert_eq!(people[4].name.as_str(), "Anne");
         assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [8, 9]);
+    }
+
+    #[test]
+    fn spreadsheet_rows_keep_family_and_first_name() {
+        let text = "Martin\tClaire\tclaire.martin@example.org\n\
+                    Dupont\tJean\tjean@example.org\tACME\n\
+                    Nom;Prénom;paul@example.org\n\
+                    zoe@example.org\tZoé\n";
+        let (people, errors) = parse_people_list(text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let names: Vec<&str> = people.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Martin Claire", "Dupont Jean", "Nom Prénom", "Zoé"]);
     }
 }

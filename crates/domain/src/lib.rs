@@ -6,6 +6,7 @@
 
 pub mod attendance;
 pub mod booking;
+pub mod contact;
 pub mod course;
 pub mod evidence;
 pub mod jitsi_server;

@@ -249,6 +249,12 @@ impl Actor {
         self.role >= Role::Manager
     }
 
+    /// The address book is managed (created, edited, archived, merged) by admins and
+    /// managers; a trainer only reads the entries of the people of the sessions they teach.
+    pub fn may_manage_contacts(&self) -> bool {
+        self.role >= Role::Manager
+    }
+
     /// Jitsi servers (their secrets, their default) are the admins' alone.
     pub fn may_manage_jitsi_servers(&self) -> bool {
         self.role == Role::Admin

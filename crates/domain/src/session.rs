@@ -114,6 +114,12 @@ pub enum BookingRefusal {
     /// The account added its hour's worth of participations already.
     #[error("at most {max} participations per hour")]
     HourlyLimit { max: usize },
+    /// An address-book entry merged into another stays archived and is merged no further.
+    #[error("this contact was merged into another")]
+    ContactMerged,
+    /// A contact cannot be merged into itself.
+    #[error("a contact cannot be merged into itself")]
+    MergeSelf,
 }
 
 /// The session that makes a booking conflict, and whose.

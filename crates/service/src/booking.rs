@@ -58,12 +58,15 @@ pub fn refusal(r: &BookingRefusal) -> Error {
                 .arg("max", max),
         ),
         BookingRefusal::HourlyLimit { max } => ("", Message::new("booking.error.hourly_budget").arg("max", max)),
+        BookingRefusal::ContactMerged => ("into", Message::new("contact.error.merged")),
+        BookingRefusal::MergeSelf => ("into", Message::new("contact.error.merge_self")),
     };
     match r {
         BookingRefusal::Conflict(_)
         | BookingRefusal::CourseCodeTaken { .. }
         | BookingRefusal::Ended
-        | BookingRefusal::Cancelled => Error::conflict(field, message),
+        | BookingRefusal::Cancelled
+        | BookingRefusal::ContactMerged => Error::conflict(field, message),
         BookingRefusal::HourlyLimit { .. } => Error::TooMany(vec![Problem::new(field, message)]),
         _ => Error::invalid(field, message),
     }

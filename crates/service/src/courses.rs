@@ -111,7 +111,7 @@ pub fn request_of(detail: &CourseDetail) -> CourseRequest {
             .learners
             .iter()
             .map(|l| domain::booking::PersonInput {
-                name: l.name.clone(),
+                name: l.full_name(),
                 email: l.email.clone(),
             })
             .collect(),

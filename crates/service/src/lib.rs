@@ -13,6 +13,7 @@ pub mod attendance;
 pub mod booking;
 pub mod clock;
 pub mod config;
+pub mod contacts;
 pub mod courses;
 pub mod crypto;
 pub mod error;

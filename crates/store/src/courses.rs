@@ -9,8 +9,8 @@ use domain::session::BookingRefusal;
 use jiff::Timestamp;
 
 use crate::audit::{AuditEntry, insert_audit};
+use crate::contacts::{Contact, contact_cols, contact_row, upsert_contact};
 use crate::db::{Conn, Row, args};
-use crate::participants::{Contact, contact_row, upsert_contact};
 use crate::users::{User, user_by_id, user_row};
 use crate::{Result, Store, StoreError, new_id, ts};
 
@@ -86,8 +86,12 @@ pub(crate) async fn course_detail(c: &mut Conn<'_>, id: &str) -> Result<Option<C
         .await?;
     let learners = c
         .all(
-            "SELECT k.id, k.email, k.name, k.company, k.locale, k.time_zone FROM course_learners l \
-             JOIN contacts k ON k.id = l.contact_id WHERE l.course_id = $1 ORDER BY k.name, k.email",
+            concat!(
+                "SELECT ",
+                contact_cols!(),
+                " FROM course_learners l JOIN contacts k ON k.id = l.contact_id WHERE l.course_id = $1 \
+                 ORDER BY k.name, k.email"
+            ),
             args![id],
             contact_row,
         )

@@ -9,6 +9,7 @@
 mod attendance;
 mod audit;
 mod auth;
+mod contacts;
 mod courses;
 mod db;
 mod feeds;
@@ -35,6 +36,7 @@ use tokio::sync::Mutex;
 pub use attendance::{ChainCheck, CorrectionRow, NewCorrection, SignOutcome, SignatureContent, SignatureRow};
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{LoginSession, OneTimeToken, Throttle, TokenPurpose};
+pub use contacts::{Contact, ContactFilter, ContactInput, ContactPage, ContactSession, MergeOutcome};
 pub use courses::{Course, CourseDetail, CourseInput};
 pub use domain::presence::{Attendee, JitsiEventKind, Presence, PresenceEvent};
 pub use domain::session::{BookingRefusal, ConflictWith, ParticipantRole, Rsvp, SessionStatus};
@@ -45,7 +47,7 @@ pub use outbox::{
     MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxLine, OutboxMessage, OutboxStatus, OutboxWaker, reason,
 };
 pub use participants::RsvpCounts;
-pub use participants::{Contact, Participant, ParticipationBudget, People};
+pub use participants::{Participant, ParticipationBudget, People};
 pub use rooms::{JoinTarget, NewJitsiEvent, Reservation, ReservationOutcome, RoomSession};
 pub use sessions::{Change, NewSessions, Session, SessionDetail, SessionFilter, SessionSummary, SessionUpdate};
 pub use tokens::ApiToken;

@@ -35,6 +35,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(5, "mail", "0005_mail.sql"),
     migration!(6, "added_by", "0006_added_by.sql"),
     migration!(7, "attendance", "0007_attendance.sql"),
+    migration!(8, "contacts", "0008_contacts.sql"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

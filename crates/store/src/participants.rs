@@ -14,6 +14,7 @@ use domain::{Email, Role};
 use jiff::Timestamp;
 
 use crate::audit::AuditEntry;
+use crate::contacts::{Contact, contact_cols, contact_row, upsert_contact};
 use crate::db::{Conn, Row, args};
 use crate::outbox::session_of;
 use crate::sessions::{
@@ -22,17 +23,6 @@ use crate::sessions::{
 };
 use crate::users::{User, user_row};
 use crate::{Result, Store, StoreError, new_id, ts};
-
-/// A person of the address book (learners, guests, external moderators).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Contact {
-    pub id: String,
-    pub email: String,
-    pub name: String,
-    pub company: String,
-    pub locale: Option<String>,
-    pub time_zone: Option<String>,
-}
 
 /// Someone in a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,17 +140,6 @@ pub(crate) fn participant_row(r: &dyn Row) -> Result<Participant> {
     })
 }
 
-pub(crate) fn contact_row(r: &dyn Row) -> Result<Contact> {
-    Ok(Contact {
-        id: r.text("id")?,
-        email: r.text("email")?,
-        name: r.text("name")?,
-        company: r.text("company")?,
-        locale: r.opt_text("locale")?,
-        time_zone: r.opt_text("time_zone")?,
-    })
-}
-
 pub(crate) async fn participants_of(c: &mut Conn<'_>, session_id: &str) -> Result<Vec<Participant>> {
     c.all(
         concat!(
@@ -183,28 +162,6 @@ pub(crate) async fn active_user_by_email(c: &mut Conn<'_>, email: &Email) -> Res
          auth_source, external_id, created_at, updated_at FROM users WHERE email_norm = $1 AND active",
         args![email.normalized().as_str()],
         user_row,
-    )
-    .await
-}
-
-/// Finds or creates the address-book entry of `person` (an existing entry keeps its name).
-pub(crate) async fn upsert_contact(c: &mut Conn<'_>, person: &Person, now: i64) -> Result<Contact> {
-    c.exec(
-        "INSERT INTO contacts (id, email, email_norm, name, company, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, '', $5, $5) ON CONFLICT (email_norm) DO NOTHING",
-        args![
-            new_id().as_str(),
-            person.email.as_str(),
-            person.email.normalized().as_str(),
-            person.name.as_str(),
-            now
-        ],
-    )
-    .await?;
-    c.one(
-        "SELECT id, email, name, company, locale, time_zone FROM contacts WHERE email_norm = $1",
-        args![person.email.normalized().as_str()],
-        contact_row,
     )
     .await
 }
@@ -526,8 +483,12 @@ impl Store {
         let mut c = self.pool.read().await?;
         c.conn()
             .all(
-                "SELECT id, email, name, company, locale, time_zone FROM contacts \
-                 WHERE email_norm LIKE $1 OR LOWER(name) LIKE $1 ORDER BY name, email LIMIT $2",
+                concat!(
+                    "SELECT ",
+                    contact_cols!(),
+                    " FROM contacts k WHERE k.email_norm LIKE $1 OR LOWER(k.name) LIKE $1 \
+                     ORDER BY k.name, k.email LIMIT $2"
+                ),
                 args![pattern.as_str(), limit],
                 contact_row,
             )

@@ -387,6 +387,10 @@ async fn the_openapi_document_matches_the_router(backend: Backend) {
         .to_owned();
     let (_, course) = api.post("/courses", &json!({ "title": "Doc" })).await;
     let course = course["id"].as_str().unwrap().to_owned();
+    let (_, contact) = api
+        .post("/contacts", &json!({ "name": "Doc", "email": "doc@example.org" }))
+        .await;
+    let contact = contact["id"].as_str().unwrap().to_owned();
     let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", app.url))
         .await
         .unwrap()
@@ -401,6 +405,7 @@ async fn the_openapi_document_matches_the_router(backend: Backend) {
         let concrete = path
             .replace("/sessions/{id}", &format!("/sessions/{session}"))
             .replace("/courses/{id}", &format!("/courses/{course}"))
+            .replace("/contacts/{id}", &format!("/contacts/{contact}"))
             .replace("/jitsi-servers/{id}", &format!("/jitsi-servers/{server}"))
             .replace(
                 "/participants/{participant_id}",

@@ -14,6 +14,7 @@ mod booking_matrix;
 mod booking_pages;
 mod booking_support;
 mod browser;
+mod contacts;
 mod edges;
 mod feeds;
 mod fuzz_api;

@@ -3,6 +3,7 @@
 //! described by the OpenAPI document at `/api/v1/openapi.json`.
 
 pub mod attendance;
+pub mod contacts;
 pub mod courses;
 pub mod jitsi;
 pub mod json;
@@ -44,6 +45,7 @@ pub fn documented_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     routes.extend(booking_routes());
     routes.extend(jitsi::routes());
     routes.extend(attendance::routes());
+    routes.extend(contacts::routes());
     routes
 }
 

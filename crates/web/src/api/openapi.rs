@@ -11,10 +11,11 @@ use serde_json::{Map, Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::contacts::ContactBody;
 use super::courses::CourseBody;
 use super::jitsi::ServerBody;
 use super::sessions::{MAX_LIMIT, SessionChange};
-use super::{ApiError, attendance, courses, jitsi, me, sessions};
+use super::{ApiError, attendance, contacts, courses, jitsi, me, sessions};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 
@@ -46,6 +47,10 @@ use crate::http::state::AppState;
         courses::create,
         courses::read,
         courses::update,
+        contacts::list,
+        contacts::create,
+        contacts::read,
+        contacts::update,
         jitsi::list,
         jitsi::create,
         jitsi::read,
@@ -74,6 +79,7 @@ use crate::http::state::AppState;
         (name = "me", description = "The token's account"),
         (name = "sessions", description = "Booking: sessions and their participants"),
         (name = "courses", description = "Courses (formations): the defaults of their sessions"),
+        (name = "contacts", description = "The address book: people without accounts"),
         (name = "jitsi", description = "Jitsi servers, personal links and who came"),
         (name = "attendance", description = "Attendance, corrections, signatures and their exports"),
     ),
@@ -161,6 +167,7 @@ fn declare_limits(doc: &mut Value, limits: &BookingLimits) -> Result<(), AppErro
     for (name, changes) in [
         ("SessionChange", SessionChange::CHANGES),
         ("CourseInput", CourseBody::CHANGES),
+        ("ContactInput", ContactBody::CHANGES),
         ("JitsiServerInput", ServerBody::CHANGES),
     ] {
         merge(
@@ -286,6 +293,7 @@ mod tests {
         for (name, changes, how) in [
             ("SessionChange", SessionChange::CHANGES, &["scope", "ambiguity"][..]),
             ("CourseInput", CourseBody::CHANGES, &[][..]),
+            ("ContactInput", ContactBody::CHANGES, &[][..]),
             ("JitsiServerInput", ServerBody::CHANGES, &[][..]),
         ] {
             let mut properties: Vec<&str> = doc["components"]["schemas"][name]["properties"]

@@ -229,7 +229,7 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes
             .learners
             .iter()
             .map(|l| PersonInput {
-                name: l.name.clone(),
+                name: l.full_name(),
                 email: l.email.clone(),
             })
             .collect(),

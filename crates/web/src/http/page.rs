@@ -55,6 +55,11 @@ const NOTICES: &[&str] = &[
     "course_archived",
     "course_unarchived",
     "token_revoked",
+    "contact_created",
+    "contact_saved",
+    "contact_archived",
+    "contact_unarchived",
+    "contact_merged",
 ];
 
 impl Page {
@@ -83,6 +88,7 @@ impl Page {
             if user.role >= Role::Manager {
                 add("/courses", "nav.courses");
             }
+            add("/contacts", "nav.contacts");
             add("/archives", "nav.archives");
             if user.role >= Role::Manager {
                 add("/users", "nav.users");

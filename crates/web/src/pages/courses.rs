@@ -98,7 +98,7 @@ impl CourseForm {
                 .learners
                 .iter()
                 .map(|l| PersonRow {
-                    name: l.name.clone(),
+                    name: l.full_name(),
                     email: l.email.clone(),
                 })
                 .collect(),

@@ -4,6 +4,7 @@ pub mod attendance;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod contacts;
 pub mod courses;
 pub mod dashboard;
 pub mod error;

@@ -359,7 +359,7 @@ fn apply_course(form: &mut BookForm, course: &store::CourseDetail) {
         .learners
         .iter()
         .map(|l| crate::pages::session_form::PersonRow {
-            name: l.name.clone(),
+            name: l.full_name(),
             email: l.email.clone(),
         })
         .collect();
