@@ -15,6 +15,10 @@ use service::ProxyAuthConfig;
 use store::Throttle;
 use web::WebConfig;
 
+#[path = "config_directory.rs"]
+mod logins;
+pub use logins::{RawLdap, RawOidc};
+
 /// The configuration file's shape. Every key has a default, so no file at all is valid.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -40,6 +44,10 @@ pub struct RawConfig {
     pub booking: RawBooking,
     pub join: RawJoin,
     pub mail: RawMail,
+    /// OpenID Connect providers, one `[[oidc]]` table each.
+    pub oidc: Vec<RawOidc>,
+    /// The LDAP / Active Directory login.
+    pub ldap: RawLdap,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -232,6 +240,8 @@ impl Default for RawConfig {
             booking: RawBooking::default(),
             join: RawJoin::default(),
             mail: RawMail::default(),
+            oidc: Vec::new(),
+            ldap: RawLdap::default(),
         }
     }
 }
@@ -449,8 +459,10 @@ fn env_value(name: &str, text: &str, like: &toml::Value) -> Result<toml::Value, 
         ),
         toml::Value::Table(_) => {
             let mut table = toml::Table::new();
-            for pair in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let (k, v) = pair.split_once('=').ok_or_else(|| bad("a list of name=value pairs"))?;
+            // `;` separates the pairs when names hold commas (LDAP group DNs), else `,`.
+            let separator = if text.contains(';') { ';' } else { ',' };
+            for pair in text.split(separator).map(str::trim).filter(|s| !s.is_empty()) {
+                let (k, v) = pair.rsplit_once('=').ok_or_else(|| bad("a list of name=value pairs"))?;
                 table.insert(k.trim().to_owned(), toml::Value::String(v.trim().to_owned()));
             }
             toml::Value::Table(table)
@@ -512,12 +524,23 @@ pub fn load(sources: &Sources) -> Result<(Config, Vec<String>), ConfigError> {
         match value {
             toml::Value::Table(section) => {
                 for (inner, like) in section {
+                    // `x_file` beside `x`: its variable is `x`'s own `_FILE` (the value read
+                    // from the file), not the path.
+                    if inner
+                        .strip_suffix("_file")
+                        .is_some_and(|base| section.contains_key(base))
+                    {
+                        continue;
+                    }
                     apply(Some(key), inner, like, &mut merged)?;
                 }
             }
+            // `[[oidc]]`: variables per provider, below.
+            toml::Value::Array(_) if key == "oidc" => {}
             like => apply(None, key, like, &mut merged)?,
         }
     }
+    known_env.extend(logins::apply_oidc_env(&env, &mut merged, &mut origin, &env_value)?);
     let warnings: Vec<String> = env
         .keys()
         .filter(|k| k.starts_with(ENV_PREFIX) && !NOT_SETTINGS.contains(k) && !known_env.iter().any(|n| n == *k))
@@ -767,6 +790,8 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
         grace: minutes("join.grace_minutes", raw.join.grace_minutes)?,
     };
     let mail = validate_mail(&raw.mail, &data_dir, &bad)?;
+    let oidc = logins::validate_oidc(&raw.oidc)?;
+    let ldap = logins::validate_ldap(&raw.ldap)?;
     Ok(Config {
         listen,
         data_dir,
@@ -788,6 +813,8 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             password_link_ttl,
             booking,
             join,
+            oidc,
+            ldap,
         },
         web: WebConfig {
             trusted_proxies,

@@ -29,6 +29,18 @@ pub struct Config {
     pub booking: BookingSettings,
     /// When participants may enter a session's room.
     pub join: domain::window::WindowSettings,
+    /// OpenID Connect providers (`[[oidc]]`), each a button on the login page.
+    pub oidc: Vec<OidcLogin>,
+    /// The LDAP / Active Directory login (`[ldap]`), when its URL is set.
+    pub ldap: Option<directory::LdapConfig>,
+}
+
+/// One OpenID Connect provider as configured, with the label of its button.
+#[derive(Debug, Clone)]
+pub struct OidcLogin {
+    pub config: directory::OidcProviderConfig,
+    /// What its button on the login page says (the name when not configured).
+    pub label: String,
 }
 
 /// Booking settings (`[booking]`).
@@ -112,6 +124,8 @@ impl Default for Config {
             proxy_auth: None,
             booking: BookingSettings::default(),
             join: domain::window::WindowSettings::default(),
+            oidc: Vec::new(),
+            ldap: None,
         }
     }
 }

@@ -29,6 +29,7 @@ pub struct SecretKey {
     links: [u8; 32],
     feeds: [u8; 32],
     jitsi: [u8; 32],
+    logins: [u8; 32],
 }
 
 impl SecretKey {
@@ -46,6 +47,7 @@ impl SecretKey {
             links: bytes("dialogue join links v1"),
             feeds: bytes("dialogue calendar feeds v1"),
             jitsi: bytes("dialogue jitsi secrets v1"),
+            logins: bytes("dialogue directory login cookies v1"),
         }
     }
 
@@ -62,6 +64,12 @@ impl SecretKey {
     /// The key that seals Jitsi servers' secrets in the database (AES-256-GCM).
     pub fn jitsi_secret(&self) -> &[u8; 32] {
         &self.jitsi
+    }
+
+    /// The key that seals the cookies of directory logins (a login under way, the ID token
+    /// kept for logging out at the provider).
+    pub fn login_secret(&self) -> &[u8; 32] {
+        &self.logins
     }
 
     /// The form token bound to a browser's CSRF cookie value.

@@ -19,6 +19,7 @@ pub mod feeds;
 pub mod jitsi_servers;
 pub mod join;
 pub mod links;
+pub mod logins;
 pub mod messages;
 pub mod prosody;
 pub mod rsvp;
@@ -31,7 +32,7 @@ use jiff::Timestamp;
 use store::Store;
 
 pub use clock::Clock;
-pub use config::{BookingSettings, Config, ProxyAuthConfig};
+pub use config::{BookingSettings, Config, OidcLogin, ProxyAuthConfig};
 pub use crypto::SecretKey;
 pub use error::{Error, Problem, Result};
 pub use i18n::Message;
@@ -49,11 +50,13 @@ struct Inner {
     secret: SecretKey,
     clock: Clock,
     jitsi: jitsi_servers::Runtime,
+    logins: logins::Runtime,
 }
 
 impl Service {
     pub fn new(store: Store, config: Config, secret: SecretKey, clock: Clock) -> Service {
         let jitsi = jitsi_servers::Runtime::new(&secret);
+        let logins = logins::Runtime::new(&config, &secret);
         Service {
             inner: Arc::new(Inner {
                 store,
@@ -61,6 +64,7 @@ impl Service {
                 secret,
                 clock,
                 jitsi,
+                logins,
             }),
         }
     }
@@ -80,6 +84,11 @@ impl Service {
     /// Jitsi servers' decrypted settings, cached by revision.
     pub fn jitsi(&self) -> &jitsi_servers::Runtime {
         &self.inner.jitsi
+    }
+
+    /// The directory logins (OpenID providers, LDAP), ready to use.
+    pub fn logins(&self) -> &logins::Runtime {
+        &self.inner.logins
     }
 
     pub fn clock(&self) -> &Clock {
