@@ -22,6 +22,7 @@ mod jitsi_config;
 mod jitsi_servers;
 mod jitsi_support;
 mod join;
+mod ldap;
 mod mail;
 mod mail_faults;
 mod mailkit;
