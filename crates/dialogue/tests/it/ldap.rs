@@ -248,3 +248,29 @@ async fn directory_people_log_in_on_the_login_form_and_local_passwords_come_firs
     let page = app.browser().login("bob@example.org", PASSWORD).await;
     assert_eq!((page.status, page.path.as_str()), (StatusCode::OK, "/"));
 }
+
+/// `dialogue check` binds as the service account, and says when it cannot.
+#[tokio::test]
+async fn check_binds_as_the_service_account() {
+    let slapd = slapd().await;
+    let url = format!("ldap://127.0.0.1:{}", slapd.port);
+    let data = testkit::temp_dir("check");
+    let data_dir = data.display().to_string();
+    let config = |password: &str| {
+        crate::helpers::config_from_env(&[
+            ("DIALOGUE_DATA_DIR", &data_dir),
+            ("DIALOGUE_LDAP_URL", &url),
+            ("DIALOGUE_LDAP_BIND_DN", "cn=dialogue,ou=services,dc=example,dc=org"),
+            ("DIALOGUE_LDAP_BIND_PASSWORD", password),
+            ("DIALOGUE_LDAP_BASE_DN", "ou=people,dc=example,dc=org"),
+        ])
+    };
+    let good = config("service-secret");
+    dialogue::app::open_store(&good).await.unwrap();
+    dialogue::commands::check(&good, &[])
+        .await
+        .expect("the directory accepts the bind");
+    let e = dialogue::commands::check(&config("wrong"), &[]).await.unwrap_err();
+    assert!(e.to_string().contains("1 check(s) failed"), "{e}");
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -327,3 +327,31 @@ async fn an_account_with_its_own_password_is_not_handed_over(backend: Backend) {
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.path, "/");
 }
+
+/// `dialogue check` reaches each provider: discovery and keys, under the configured issuer.
+#[tokio::test]
+async fn check_reaches_the_provider_and_says_when_it_cannot() {
+    let provider = provider(testkit::free_port()).await;
+    let data = testkit::temp_dir("check");
+    let data_dir = data.display().to_string();
+    let closed = format!("http://127.0.0.1:{}", testkit::free_port());
+    let config = |issuer: &str| {
+        crate::helpers::config_from_env(&[
+            ("DIALOGUE_DATA_DIR", &data_dir),
+            ("DIALOGUE_OIDC_COMPANY_ISSUER", issuer),
+            ("DIALOGUE_OIDC_COMPANY_CLIENT_ID", "dialogue"),
+            ("DIALOGUE_OIDC_COMPANY_CLIENT_SECRET", "dialogue-secret"),
+        ])
+    };
+    let good = config(&provider.issuer);
+    dialogue::app::open_store(&good).await.unwrap();
+    dialogue::commands::check(&good, &[])
+        .await
+        .expect("the provider is reachable");
+    let e = dialogue::commands::check(&config(&closed), &[]).await.unwrap_err();
+    assert!(e.to_string().contains("1 check(s) failed"), "{e}");
+    // An issuer that is not the one the provider names is refused as well.
+    let wrong = format!("{}/other", provider.issuer);
+    assert!(dialogue::commands::check(&config(&wrong), &[]).await.is_err());
+    let _ = std::fs::remove_dir_all(&data);
+}
