@@ -25,7 +25,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
-    /// Check the configuration and reach the database; say what is wrong.
+    /// Check the configuration and reach the database, the mail server, each OpenID provider
+    /// (discovery and keys) and the LDAP directory (the service account's bind); say what is wrong.
     Check,
     /// Manage accounts (admins, managers, trainers).
     #[command(subcommand)]

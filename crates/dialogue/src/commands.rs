@@ -89,6 +89,7 @@ pub async fn check(config: &Config, warnings: &[String]) -> Result<(), CommandEr
             println!("FAIL {e}");
         }
     }
+    failed += check_logins(config).await;
     match std::fs::metadata(&config.secret_key_file) {
         Ok(_) => println!("ok   secret key {}", config.secret_key_file.display()),
         Err(_) => println!(
@@ -101,6 +102,25 @@ pub async fn check(config: &Config, warnings: &[String]) -> Result<(), CommandEr
     } else {
         Ok(())
     }
+}
+
+/// Each OpenID provider answers its discovery (with keys, under the configured issuer) and the
+/// LDAP directory accepts the service account's bind. Returns how many failed.
+async fn check_logins(config: &Config) -> usize {
+    // The runtime needs no secret of ours to reach the providers.
+    let secret = service::SecretKey::new(&[0u8; 32]);
+    let runtime = service::logins::Runtime::new(&config.service, &secret);
+    let mut failed = 0;
+    for (what, result) in runtime.check().await {
+        match result {
+            Ok(()) => println!("ok   {what} reachable"),
+            Err(e) => {
+                failed += 1;
+                println!("FAIL {what}: {e}");
+            }
+        }
+    }
+    failed
 }
 
 /// Each Jitsi server's secrets open with this secret key (a restored database with another key

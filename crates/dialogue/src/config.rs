@@ -15,6 +15,10 @@ use service::ProxyAuthConfig;
 use store::Throttle;
 use web::WebConfig;
 
+#[path = "config_directory.rs"]
+mod logins;
+pub use logins::{RawLdap, RawOidc};
+
 /// The configuration file's shape. Every key has a default, so no file at all is valid.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -78,6 +82,10 @@ pub struct RawOrganisation {
     pub signatory_role: String,
     /// Where certificates are issued (`Fait à`).
     pub place: String,
+    /// OpenID Connect providers, one `[[oidc]]` table each.
+    pub oidc: Vec<RawOidc>,
+    /// The LDAP / Active Directory login.
+    pub ldap: RawLdap,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -272,6 +280,8 @@ impl Default for RawConfig {
             mail: RawMail::default(),
             attendance: RawAttendance::default(),
             organisation: RawOrganisation::default(),
+            oidc: Vec::new(),
+            ldap: RawLdap::default(),
         }
     }
 }
@@ -489,8 +499,17 @@ fn env_value(name: &str, text: &str, like: &toml::Value) -> Result<toml::Value, 
         ),
         toml::Value::Table(_) => {
             let mut table = toml::Table::new();
-            for pair in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let (k, v) = pair.split_once('=').ok_or_else(|| bad("a list of name=value pairs"))?;
+            // `;` separates the pairs when names hold commas (LDAP group DNs), else `,`; one
+            // pair whose name holds commas (more `=` than `,`-separated parts) is one pair.
+            let pairs: Vec<&str> = if text.contains(';') {
+                text.split(';').collect()
+            } else if text.matches('=').count() > text.split(',').count() {
+                vec![text]
+            } else {
+                text.split(',').collect()
+            };
+            for pair in pairs.into_iter().map(str::trim).filter(|s| !s.is_empty()) {
+                let (k, v) = pair.rsplit_once('=').ok_or_else(|| bad("a list of name=value pairs"))?;
                 table.insert(k.trim().to_owned(), toml::Value::String(v.trim().to_owned()));
             }
             toml::Value::Table(table)
@@ -552,12 +571,23 @@ pub fn load(sources: &Sources) -> Result<(Config, Vec<String>), ConfigError> {
         match value {
             toml::Value::Table(section) => {
                 for (inner, like) in section {
+                    // `x_file` beside `x`: its variable is `x`'s own `_FILE` (the value read
+                    // from the file), not the path.
+                    if inner
+                        .strip_suffix("_file")
+                        .is_some_and(|base| section.contains_key(base))
+                    {
+                        continue;
+                    }
                     apply(Some(key), inner, like, &mut merged)?;
                 }
             }
+            // `[[oidc]]`: variables per provider, below.
+            toml::Value::Array(_) if key == "oidc" => {}
             like => apply(None, key, like, &mut merged)?,
         }
     }
+    known_env.extend(logins::apply_oidc_env(&env, &mut merged, &mut origin, &env_value)?);
     let warnings: Vec<String> = env
         .keys()
         .filter(|k| k.starts_with(ENV_PREFIX) && !NOT_SETTINGS.contains(k) && !known_env.iter().any(|n| n == *k))
@@ -846,6 +876,8 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
         signatory_role: o.signatory_role.trim().to_owned(),
         place: o.place.trim().to_owned(),
     };
+    let oidc = logins::validate_oidc(&raw.oidc)?;
+    let ldap = logins::validate_ldap(&raw.ldap)?;
     Ok(Config {
         listen,
         data_dir,
@@ -872,6 +904,8 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
                 sign_after_minutes: raw.attendance.sign_after_minutes as u32,
             },
             organisation,
+            oidc,
+            ldap,
         },
         web: WebConfig {
             trusted_proxies,
@@ -1080,6 +1114,91 @@ mod tests {
             file: file.map(|f| (PathBuf::from("/etc/dialogue.toml"), f.to_owned())),
             env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         })
+    }
+
+    #[test]
+    fn oidc_providers_come_from_the_file_and_the_environment() {
+        let dir = std::env::temp_dir().join(format!("dialogue-oidc-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "from-file\n").unwrap();
+        let file = "[[oidc]]\nname = \"company\"\nissuer = \"https://id.example.org\"\nclient_id = \"dialogue\"\nrole_map = { staff = \"manager\" }\n";
+        let secret_path = secret.display().to_string();
+        let (config, warnings) = with(
+            &[
+                ("DIALOGUE_OIDC_COMPANY_CLIENT_SECRET_FILE", &secret_path),
+                ("DIALOGUE_OIDC_SCHOOL_NET_ISSUER", "https://school.example.org"),
+                ("DIALOGUE_OIDC_SCHOOL_NET_CLIENT_ID", "d"),
+                ("DIALOGUE_OIDC_SCHOOL_NET_ROLE_MAP", "it=admin"),
+                ("DIALOGUE_OIDC_NOKEY", "x"),
+            ],
+            Some(file),
+        )
+        .unwrap();
+        let oidc = &config.service.oidc;
+        assert_eq!(oidc.len(), 2);
+        assert_eq!(oidc[0].config.name, "company");
+        assert_eq!(oidc[0].config.client_secret.expose(), "from-file");
+        assert_eq!(oidc[0].config.role_map, vec![("staff".to_owned(), Role::Manager)]);
+        assert_eq!(oidc[0].label, "company");
+        assert_eq!(oidc[1].config.name, "school-net");
+        assert_eq!(oidc[1].config.role_map, vec![("it".to_owned(), Role::Admin)]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("DIALOGUE_OIDC_NOKEY"));
+
+        let e = with(
+            &[
+                ("DIALOGUE_OIDC_X_ISSUER", "http://id.example.org"),
+                ("DIALOGUE_OIDC_X_CLIENT_ID", "d"),
+            ],
+            None,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("oidc.issuer"), "{e}");
+        let e = with(
+            &[
+                ("DIALOGUE_OIDC_X_ISSUER", "https://id.example.org"),
+                ("DIALOGUE_OIDC_X_CLIENT_ID", "d"),
+                ("DIALOGUE_OIDC_X_DEFAULT_ROLE", "boss"),
+            ],
+            None,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("default_role"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn ldap_is_off_without_url_and_names_bad_fields() {
+        let (config, _) = with(&[], None).unwrap();
+        assert!(config.service.ldap.is_none());
+        let (config, _) = with(
+            &[
+                ("DIALOGUE_LDAP_URL", "ldaps://ldap.example.org"),
+                ("DIALOGUE_LDAP_BASE_DN", "ou=people,dc=example,dc=org"),
+                ("DIALOGUE_LDAP_ROLE_MAP", "cn=staff,ou=groups,dc=example,dc=org=manager"),
+            ],
+            None,
+        )
+        .unwrap();
+        let ldap = config.service.ldap.unwrap();
+        assert_eq!(
+            ldap.role_map,
+            vec![("cn=staff,ou=groups,dc=example,dc=org".to_owned(), Role::Manager)]
+        );
+        let e = with(&[("DIALOGUE_LDAP_URL", "ldap://ldap.example.org")], None).unwrap_err();
+        assert!(e.0.contains("ldap.url"), "{e}");
+        let e = with(
+            &[
+                ("DIALOGUE_LDAP_URL", "ldaps://ldap.example.org"),
+                ("DIALOGUE_LDAP_BASE_DN", "dc=x"),
+                ("DIALOGUE_LDAP_BIND_DN", "cn=s,dc=x"),
+                ("DIALOGUE_LDAP_BIND_PASSWORD_FILE", "/nonexistent/pw"),
+            ],
+            None,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("DIALOGUE_LDAP_BIND_PASSWORD_FILE"), "{e}");
     }
 
     #[test]

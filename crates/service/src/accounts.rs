@@ -330,7 +330,9 @@ pub async fn change_own_password(
 
 // ---- Logging in ----
 
-/// Logs in with an email and a password. Failures are throttled per account and per address:
+/// Logs in with an email and a password — or, when the LDAP login is configured and no account
+/// has its own password under that login, a directory user name or address and its directory
+/// password (`logins`). Failures are throttled per account and per address:
 /// the attempt is counted a failure before the password is checked, in the transaction that
 /// checks the locks, so parallel guesses cannot all slip under the limit. A wrong email costs
 /// as long as a wrong password.
@@ -347,10 +349,35 @@ pub async fn login(svc: &Service, email: &str, password: &str, ip: &str) -> Resu
     {
         return Err(Error::Throttled { until });
     }
-    let candidate = match store.login_credentials(&email_norm).await? {
+    let found = store.login_credentials(&email_norm).await?;
+    // An account with its own password logs in with it, never through the directory.
+    let own_password = matches!(found, Some((_, Some(_))));
+    let candidate = match found {
         Some((user, Some(hash))) if user.active => Some((user, hash)),
         _ => None,
     };
+    let failed = || async {
+        store.record_login_failure(&address_key, now, address_rule).await?;
+        let entry =
+            AuditEntry::new("login.failed", None, "anonymous", Some(ip)).target("email", &email_norm, &email_norm);
+        store.audit(&entry, now).await?;
+        Err::<User, Error>(Error::BadCredentials)
+    };
+    if !own_password && svc.logins().directory_enabled() {
+        return match crate::logins::ldap_login(svc, email, password, ip).await {
+            Ok(user) => {
+                store.login_succeeded(&account_key).await?;
+                Ok(user)
+            }
+            Err(Error::BadCredentials) => failed().await,
+            Err(e) => {
+                // Not the person's failure (the directory is down, the account is someone
+                // else's): take the provisional one back.
+                store.abandon_login_attempt((&account_key, account_rule)).await?;
+                Err(e)
+            }
+        };
+    }
     let hash = candidate
         .as_ref()
         .map_or_else(|| DUMMY_HASH.clone(), |(_, h)| h.clone());
@@ -368,13 +395,7 @@ pub async fn login(svc: &Service, email: &str, password: &str, ip: &str) -> Resu
             store.login_succeeded(&account_key).await?;
             Ok(user)
         }
-        _ => {
-            store.record_login_failure(&address_key, now, address_rule).await?;
-            let entry =
-                AuditEntry::new("login.failed", None, "anonymous", Some(ip)).target("email", &email_norm, &email_norm);
-            store.audit(&entry, now).await?;
-            Err(Error::BadCredentials)
-        }
+        _ => failed().await,
     }
 }
 
@@ -584,6 +605,20 @@ pub async fn external_login(
     locale: Locale,
     ip: &str,
 ) -> Result<User> {
+    let mapped = mapped_role(role_map, &identity.groups);
+    external_login_as(svc, identity, default_role, mapped, locale, ip).await
+}
+
+/// [`external_login`] with the role the identity's groups map to already decided (the directory
+/// compares LDAP group DNs its own way).
+pub async fn external_login_as(
+    svc: &Service,
+    identity: &ExternalIdentity,
+    default_role: Role,
+    mapped: Option<Role>,
+    locale: Locale,
+    ip: &str,
+) -> Result<User> {
     let store = svc.store();
     let now = svc.now();
     let label = format!("{} login", identity.source);
@@ -595,7 +630,6 @@ pub async fn external_login(
         .as_deref()
         .or(Some(external_id))
         .and_then(|e| Email::parse(e).ok());
-    let mapped = mapped_role(role_map, &identity.groups);
 
     let mut user = match store.user_by_external_id(source, external_id).await? {
         Some(user) => user,

@@ -65,6 +65,18 @@ pub struct OrganisationConfig {
     pub signatory_role: String,
     /// Where certificates are issued (`Fait à`).
     pub place: String,
+    /// OpenID Connect providers (`[[oidc]]`), each a button on the login page.
+    pub oidc: Vec<OidcLogin>,
+    /// The LDAP / Active Directory login (`[ldap]`), when its URL is set.
+    pub ldap: Option<directory::LdapConfig>,
+}
+
+/// One OpenID Connect provider as configured, with the label of its button.
+#[derive(Debug, Clone)]
+pub struct OidcLogin {
+    pub config: directory::OidcProviderConfig,
+    /// What its button on the login page says (the name when not configured).
+    pub label: String,
 }
 
 /// Booking settings (`[booking]`).
@@ -150,6 +162,8 @@ impl Default for Config {
             join: domain::window::WindowSettings::default(),
             attendance: AttendanceConfig::default(),
             organisation: OrganisationConfig::default(),
+            oidc: Vec::new(),
+            ldap: None,
         }
     }
 }

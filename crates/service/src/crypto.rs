@@ -30,6 +30,7 @@ pub struct SecretKey {
     feeds: [u8; 32],
     jitsi: [u8; 32],
     evidence: [u8; 32],
+    logins: [u8; 32],
 }
 
 impl SecretKey {
@@ -48,6 +49,7 @@ impl SecretKey {
             feeds: bytes("dialogue calendar feeds v1"),
             jitsi: bytes("dialogue jitsi secrets v1"),
             evidence: bytes("dialogue attendance evidence v1"),
+            logins: bytes("dialogue directory login cookies v1"),
         }
     }
 
@@ -69,6 +71,12 @@ impl SecretKey {
     /// The key that seals each session's signatures (`domain::evidence`).
     pub fn evidence_key(&self) -> domain::evidence::EvidenceKey {
         domain::evidence::EvidenceKey::new(&self.evidence)
+    }
+
+    /// The key that seals the cookies of directory logins (a login under way, the ID token
+    /// kept for logging out at the provider).
+    pub fn login_secret(&self) -> &[u8; 32] {
+        &self.logins
     }
 
     /// The form token bound to a browser's CSRF cookie value.

@@ -58,6 +58,10 @@ pub enum Error {
     /// Too busy right now: try again shortly.
     #[error("too busy")]
     Busy,
+    /// A service we depend on (an identity provider, the directory) cannot be used right now;
+    /// the detail goes to the log, the message to the person.
+    #[error("unavailable: {0:?}")]
+    Unavailable(Message),
     /// A fault of ours or of a peer; the detail goes to the log, never to the person.
     #[error("internal error: {0}")]
     Internal(String),

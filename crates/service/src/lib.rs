@@ -21,6 +21,7 @@ pub mod feeds;
 pub mod jitsi_servers;
 pub mod join;
 pub mod links;
+pub mod logins;
 pub mod messages;
 pub mod prosody;
 pub mod rsvp;
@@ -33,7 +34,7 @@ use jiff::Timestamp;
 use store::Store;
 
 pub use clock::Clock;
-pub use config::{AttendanceConfig, BookingSettings, Config, OrganisationConfig, ProxyAuthConfig};
+pub use config::{AttendanceConfig, BookingSettings, Config, OidcLogin, OrganisationConfig, ProxyAuthConfig};
 pub use crypto::SecretKey;
 pub use error::{Error, Problem, Result};
 pub use i18n::Message;
@@ -51,11 +52,13 @@ struct Inner {
     secret: SecretKey,
     clock: Clock,
     jitsi: jitsi_servers::Runtime,
+    logins: logins::Runtime,
 }
 
 impl Service {
     pub fn new(store: Store, config: Config, secret: SecretKey, clock: Clock) -> Service {
         let jitsi = jitsi_servers::Runtime::new(&secret);
+        let logins = logins::Runtime::new(&config, &secret);
         Service {
             inner: Arc::new(Inner {
                 store,
@@ -63,6 +66,7 @@ impl Service {
                 secret,
                 clock,
                 jitsi,
+                logins,
             }),
         }
     }
@@ -82,6 +86,11 @@ impl Service {
     /// Jitsi servers' decrypted settings, cached by revision.
     pub fn jitsi(&self) -> &jitsi_servers::Runtime {
         &self.inner.jitsi
+    }
+
+    /// The directory logins (OpenID providers, LDAP), ready to use.
+    pub fn logins(&self) -> &logins::Runtime {
+        &self.inner.logins
     }
 
     pub fn clock(&self) -> &Clock {

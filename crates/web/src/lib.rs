@@ -40,6 +40,7 @@ use crate::http::{assets, context, edge, health, security};
 pub fn router(app: AppState) -> Router {
     let pages = Router::new()
         .merge(pages::auth::routes())
+        .merge(pages::oidc::routes())
         .merge(pages::dashboard::routes())
         .merge(pages::profile::routes())
         .merge(pages::users::routes())

@@ -139,6 +139,7 @@ impl AppError {
                     Message::new("error.busy"),
                     vec![],
                 ),
+                Error::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m.clone(), vec![]),
                 Error::Internal(_) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",

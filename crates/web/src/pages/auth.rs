@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Router, routing::get, routing::post};
 use domain::Locale;
@@ -16,6 +16,7 @@ use crate::http::error::{AppError, AppResult};
 use crate::http::forms::{FieldErrors, safe_next};
 use crate::http::page::{Page, html, html_status};
 use crate::http::state::AppState;
+use crate::pages::oidc;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -28,29 +29,74 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Template)]
 #[template(path = "login.html")]
-struct LoginPage {
+pub(crate) struct LoginPage {
     page: Page,
     email: String,
     next: String,
-    error: Option<String>,
+    pub(crate) error: Option<String>,
+    /// A button per OpenID provider.
+    providers: Vec<ProviderButton>,
+    /// The LDAP login is on: the login field takes a directory user name too.
+    directory: bool,
+}
+
+pub(crate) struct ProviderButton {
+    href: String,
+    label: String,
+}
+
+impl LoginPage {
+    /// The login page, with `error` when the last attempt failed.
+    pub(crate) fn new(app: &AppState, ctx: &Ctx, email: String, next: String, error: Option<String>) -> LoginPage {
+        let page = Page::new(ctx, "login.title", &app.config().default_time_zone);
+        let logins = app.service().logins();
+        let query = if next == "/" {
+            String::new()
+        } else {
+            format!(
+                "?next={}",
+                form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            )
+        };
+        let providers = logins
+            .providers()
+            .map(|(name, label)| ProviderButton {
+                href: format!("/login/oidc/{name}{query}"),
+                label: label.to_owned(),
+            })
+            .collect();
+        LoginPage {
+            page,
+            email,
+            next,
+            error,
+            providers,
+            directory: logins.directory_enabled(),
+        }
+    }
+
+    /// The page's text for a failure, in the person's language.
+    pub(crate) fn message(&self, message: &i18n::Message) -> String {
+        message.render_in(self.page.locale, &self.page.time_zone)
+    }
 }
 
 #[derive(Deserialize)]
 pub struct NextQuery {
-    next: Option<String>,
+    pub(crate) next: Option<String>,
 }
 
 async fn login_form(State(app): State<AppState>, ctx: Ctx, Query(q): Query<NextQuery>) -> AppResult {
     if ctx.user().is_some() {
         return Ok(Redirect::to(&safe_next(q.next.as_deref())).into_response());
     }
-    let page = Page::new(&ctx, "login.title", &app.config().default_time_zone);
-    html(&LoginPage {
-        page,
-        email: String::new(),
-        next: safe_next(q.next.as_deref()),
-        error: None,
-    })
+    html(&LoginPage::new(
+        &app,
+        &ctx,
+        String::new(),
+        safe_next(q.next.as_deref()),
+        None,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -66,28 +112,38 @@ async fn login(State(app): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm
     let user = match accounts::login(app.service(), &form.email, &form.password, &ctx.ip.to_string()).await {
         Ok(user) => user,
         // The form again, with what went wrong (wrong credentials, too many failures, busy).
-        Err(e @ (Error::BadCredentials | Error::Throttled { .. } | Error::Busy)) => {
+        // (and, through the directory: unreachable, or an address another account has).
+        Err(
+            e @ (Error::BadCredentials
+            | Error::Throttled { .. }
+            | Error::Busy
+            | Error::Unavailable(_)
+            | Error::Conflict(_)
+            | Error::Invalid(_)),
+        ) => {
             let problem = AppError::Service(e).problem(app.now());
-            let page = Page::new(&ctx, "login.title", &app.config().default_time_zone);
-            return html_status(
-                problem.status,
-                &LoginPage {
-                    error: Some(problem.message.render_in(ctx.locale, &page.time_zone)),
-                    page,
-                    email: form.email.trim().to_owned(),
-                    next: safe_next(form.next.as_deref()),
-                },
+            let mut page = LoginPage::new(
+                &app,
+                &ctx,
+                form.email.trim().to_owned(),
+                safe_next(form.next.as_deref()),
+                None,
             );
+            page.error = Some(page.message(&problem.message));
+            return html_status(problem.status, &page);
         }
         Err(e) => return Err(e.into()),
     };
     if let Some(old) = &ctx.auth {
         accounts::end_session(app.service(), &old.session_hash, None).await?;
     }
-    let (_, session_cookie) = start_session(&app, &ctx, &user, "password").await?;
+    let via = if user.auth_source == "ldap" { "ldap" } else { "password" };
+    let (_, session_cookie) = start_session(&app, &ctx, &user, via).await?;
     let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
     let headers = response.headers_mut();
     headers.append(header::SET_COOKIE, session_cookie);
+    // No provider's logout for a login with a password.
+    headers.append(header::SET_COOKIE, oidc::clear_logout_cookie(&app));
     // A new CSRF secret for the new login, too.
     headers.append(
         header::SET_COOKIE,
@@ -96,15 +152,24 @@ async fn login(State(app): State<AppState>, ctx: Ctx, Form(form): Form<LoginForm
     Ok(response)
 }
 
-async fn logout(State(app): State<AppState>, ctx: Ctx) -> AppResult {
+async fn logout(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap) -> AppResult {
+    let mut to = "/login?notice=logged_out".to_owned();
     if let Some(auth) = &ctx.auth {
+        // Logged in through an OpenID provider that offers it: out there too (RP-initiated
+        // logout), which comes back to the login page.
+        if let Some(url) = oidc::logout_redirect(&app, &auth.user.id, &headers).await {
+            to = url;
+        }
         accounts::end_session(app.service(), &auth.session_hash, Some(&ctx.caller()?)).await?;
     }
-    let mut response = Redirect::to("/login?notice=logged_out").into_response();
+    let mut response = Redirect::to(&to).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(&app, session_cookie_name(&app), "", Some(0)),
     );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, oidc::clear_logout_cookie(&app));
     Ok(response)
 }
 

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod error;
 pub mod jitsi_servers;
 pub mod mail;
+pub mod oidc;
 pub mod profile;
 pub mod room;
 pub mod session_form;
