@@ -345,6 +345,7 @@ pub async fn login(svc: &Service, email: &str, password: &str, ip: &str) -> Resu
         .begin_login_attempt((&account_key, account_rule), &address_key, now)
         .await?
     {
+        svc.metrics().lockout();
         return Err(Error::Throttled { until });
     }
     let candidate = match store.login_credentials(&email_norm).await? {
@@ -373,6 +374,7 @@ pub async fn login(svc: &Service, email: &str, password: &str, ip: &str) -> Resu
             let entry =
                 AuditEntry::new("login.failed", None, "anonymous", Some(ip)).target("email", &email_norm, &email_norm);
             store.audit(&entry, now).await?;
+            svc.metrics().login_failure();
             Err(Error::BadCredentials)
         }
     }

@@ -20,6 +20,7 @@ pub mod jitsi_servers;
 pub mod join;
 pub mod links;
 pub mod messages;
+pub mod metrics;
 pub mod prosody;
 pub mod rsvp;
 pub mod tokens;
@@ -49,6 +50,7 @@ struct Inner {
     secret: SecretKey,
     clock: Clock,
     jitsi: jitsi_servers::Runtime,
+    metrics: metrics::Metrics,
 }
 
 impl Service {
@@ -61,6 +63,7 @@ impl Service {
                 secret,
                 clock,
                 jitsi,
+                metrics: metrics::Metrics::new(),
             }),
         }
     }
@@ -80,6 +83,11 @@ impl Service {
     /// Jitsi servers' decrypted settings, cached by revision.
     pub fn jitsi(&self) -> &jitsi_servers::Runtime {
         &self.inner.jitsi
+    }
+
+    /// What `/metrics` reports.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
     }
 
     pub fn clock(&self) -> &Clock {

@@ -40,7 +40,8 @@ pub use ids::{new_id, random_bytes};
 pub use jitsi_servers::{JitsiRefusal, JitsiServer, JitsiServerInput, TokenModeKind};
 pub use migrate::MIGRATIONS;
 pub use outbox::{
-    MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxLine, OutboxMessage, OutboxStatus, OutboxWaker, reason,
+    MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxHealth, OutboxLine, OutboxMessage, OutboxStatus,
+    OutboxWaker, reason,
 };
 pub use participants::RsvpCounts;
 pub use participants::{Contact, Participant, ParticipationBudget, People};
@@ -111,6 +112,14 @@ impl Default for ConnectOptions {
             acquire_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// A connection pool's use (for `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
 }
 
 /// The one storage interface of Dialogue. Cheap to clone.
@@ -222,6 +231,22 @@ impl Store {
             c.conn().script("PRAGMA wal_checkpoint(PASSIVE)").await?;
         }
         Ok(())
+    }
+
+    /// This process's connection pool: connections open, idle, and the most it opens.
+    pub fn pool_stats(&self) -> PoolStats {
+        match &self.pool {
+            Pool::Sqlite { pool, .. } => PoolStats {
+                size: pool.size(),
+                idle: pool.num_idle(),
+                max: pool.options().get_max_connections(),
+            },
+            Pool::Postgres(pool) => PoolStats {
+                size: pool.size(),
+                idle: pool.num_idle(),
+                max: pool.options().get_max_connections(),
+            },
+        }
     }
 
     /// Closes every connection, waiting for those in use.

@@ -26,6 +26,7 @@ mod mail;
 mod mail_faults;
 mod mailkit;
 mod matrix;
+mod metrics;
 mod prosody;
 mod proxy;
 mod reverse_proxy_examples;
