@@ -8,6 +8,7 @@
 
 mod audit;
 mod auth;
+mod backup;
 mod courses;
 mod db;
 mod feeds;
@@ -33,6 +34,7 @@ use tokio::sync::Mutex;
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{LoginSession, OneTimeToken, Throttle, TokenPurpose};
+pub use backup::{BackupInfo, inspect_backup, sqlite_path};
 pub use courses::{Course, CourseDetail, CourseInput};
 pub use domain::presence::{Attendee, JitsiEventKind, Presence, PresenceEvent};
 pub use domain::session::{BookingRefusal, ConflictWith, ParticipantRole, Rsvp, SessionStatus};
@@ -70,6 +72,8 @@ pub enum StoreError {
     },
     #[error("the database schema is at version {found}, newer than this program knows ({known}): upgrade dialogue")]
     SchemaTooNew { found: i64, known: i64 },
+    #[error("{0}")]
+    Backup(String),
     #[error("a stored value is invalid: {0}")]
     Corrupt(String),
     #[error("an account with this email address already exists")]

@@ -7,6 +7,7 @@ mod accounts;
 mod api;
 mod api_limits;
 mod auth;
+mod backup;
 mod binary;
 mod booking_api;
 mod booking_matrix;
