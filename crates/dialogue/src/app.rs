@@ -32,6 +32,24 @@ pub enum StartError {
     Setup(String),
     #[error("mail: {0}")]
     Mail(String),
+    #[error("the database {0} is being restored (dialogue restore): start again when it has finished")]
+    Restoring(String),
+}
+
+/// SQLite: a shared lock on the database file for as long as the server runs, so that `dialogue
+/// restore` (which takes it exclusively) refuses to replace a database in use. Several
+/// processes may hold it at once.
+fn lock_database(config: &Config) -> Result<Option<std::fs::File>, StartError> {
+    let Some(db) = store::sqlite_path(&config.database_url) else {
+        return Ok(None);
+    };
+    let Ok(file) = std::fs::File::open(&db) else {
+        return Ok(None);
+    };
+    match file.try_lock_shared() {
+        Ok(()) => Ok(Some(file)),
+        Err(_) => Err(StartError::Restoring(db.display().to_string())),
+    }
 }
 
 /// The mail transport the configuration names.
@@ -131,6 +149,8 @@ pub struct Application {
     setup_url: Option<String>,
     shutdown_grace: Duration,
     mail: mail::Worker,
+    /// Held while serving (see [`lock_database`]).
+    _db_lock: Option<std::fs::File>,
 }
 
 impl Application {
@@ -139,6 +159,7 @@ impl Application {
     pub async fn build(config: &Config, clock: Clock) -> Result<Application, StartError> {
         create_private_dir(&config.data_dir)?;
         let mut store = open_store(config).await?;
+        let db_lock = lock_database(config)?;
         let secret = load_secret(&config.secret_key_file)?;
         store.set_link_secret(secret.link_secret());
         store.set_mail_policy(config.mail.policy.clone());
@@ -190,6 +211,7 @@ impl Application {
             setup_url,
             shutdown_grace: config.shutdown_grace,
             mail,
+            _db_lock: db_lock,
         })
     }
 

@@ -43,6 +43,19 @@ pub enum Command {
         #[arg(long, value_name = "DOMAIN")]
         muc_domain: Option<String>,
     },
+    /// SQLite: write a consistent copy of the database to PATH while the server runs (PATH must
+    /// not exist). PostgreSQL: use pg_dump. Keep the secret key file too: without it the copy's
+    /// Jitsi secrets and feed addresses cannot be used.
+    Backup {
+        #[arg(value_name = "PATH")]
+        path: std::path::PathBuf,
+    },
+    /// SQLite: replace the database with the backup at PATH, the server stopped (the previous
+    /// database is kept beside it). Needs the secret key the backup was made with.
+    Restore {
+        #[arg(value_name = "PATH")]
+        path: std::path::PathBuf,
+    },
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),

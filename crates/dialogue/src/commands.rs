@@ -510,3 +510,148 @@ pub async fn attendance(config: &Config, command: crate::cli::AttendanceCommand)
     store.close().await;
     result
 }
+
+const SECRET_KEY_WARNING: &str = "dialogue: IMPORTANT: a database is only usable with the secret key it was made with \
+(Jitsi servers' sealed secrets, personal links and calendar feed addresses derive from it): keep a copy of the \
+secret key file with every backup, and restore with that same key";
+
+const PG_BACKUP: &str = "on PostgreSQL, back up with pg_dump while the server runs \
+(pg_dump --format=custom --file=dialogue.dump \"$DIALOGUE_DATABASE_URL\") and restore with pg_restore \
+(pg_restore --clean --if-exists --no-owner --dbname=\"$DIALOGUE_DATABASE_URL\" dialogue.dump), servers stopped; \
+keep the secret key file with the dump";
+
+/// `dialogue backup PATH`: SQLite's consistent online copy.
+pub async fn backup(config: &Config, path: &std::path::Path) -> Result<(), CommandError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Some(db) = store::sqlite_path(&config.database_url) else {
+        return Err(CommandError(PG_BACKUP.into()));
+    };
+    if !db.is_file() {
+        return Err(CommandError(format!("there is no database at {}", db.display())));
+    }
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > 0 || !m.is_file()) {
+        return Err(CommandError(format!(
+            "{} exists already: name a new file",
+            path.display()
+        )));
+    }
+    // Created private first: the copy holds personal data and sealed secrets.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| CommandError(format!("cannot create {}: {e}", path.display())))?;
+    let result = async {
+        let store = Store::connect(&config.database_url, &store::ConnectOptions::default()).await?;
+        let copied = store.backup_into(path).await;
+        store.close().await;
+        copied?;
+        store::inspect_backup(path).await
+    }
+    .await;
+    match result {
+        Ok(info) => {
+            println!(
+                "backup written to {}: schema version {}, {} account(s), {} session(s), {} Jitsi server(s)",
+                path.display(),
+                info.schema_version,
+                info.accounts,
+                info.sessions,
+                info.jitsi_servers
+            );
+            eprintln!("{SECRET_KEY_WARNING} ({}).", config.secret_key_file.display());
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(path);
+            Err(CommandError(format!("backup failed: {e}")))
+        }
+    }
+}
+
+/// `dialogue restore PATH`: the server stopped, its SQLite database replaced by a backup.
+pub async fn restore(config: &Config, path: &std::path::Path) -> Result<(), CommandError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Some(db) = store::sqlite_path(&config.database_url) else {
+        return Err(CommandError(PG_BACKUP.into()));
+    };
+    let info = store::inspect_backup(path).await?;
+    // A running server holds a shared lock on its database file (see `app::lock_database`).
+    let _lock = match std::fs::File::open(&db) {
+        Ok(file) => match file.try_lock() {
+            Ok(()) => Some(file),
+            Err(_) => {
+                return Err(CommandError(format!(
+                    "the database {} is in use by a running Dialogue: stop it first (systemctl stop dialogue)",
+                    db.display()
+                )));
+            }
+        },
+        Err(_) => None,
+    };
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| CommandError(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let with_suffix = |suffix: &str| {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    let incoming = with_suffix(".restoring");
+    let copy = || -> std::io::Result<()> {
+        let mut from = std::fs::File::open(path)?;
+        let mut to = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&incoming)?;
+        std::io::copy(&mut from, &mut to)?;
+        to.sync_all()
+    };
+    copy().map_err(|e| CommandError(format!("cannot copy {} to {}: {e}", path.display(), incoming.display())))?;
+    let kept = if db.exists() {
+        let stamp = jiff::Timestamp::now().as_second();
+        let kept = with_suffix(&format!(".before-restore-{stamp}"));
+        for suffix in ["", "-wal", "-shm"] {
+            let file = with_suffix(suffix);
+            if file.exists() {
+                let mut target = kept.as_os_str().to_owned();
+                target.push(suffix);
+                std::fs::rename(&file, &target)
+                    .map_err(|e| CommandError(format!("cannot move {} aside: {e}", file.display())))?;
+            }
+        }
+        Some(kept)
+    } else {
+        None
+    };
+    std::fs::rename(&incoming, &db).map_err(|e| CommandError(format!("cannot put the backup in place: {e}")))?;
+    println!(
+        "restored {} into {}: schema version {}, {} account(s), {} session(s), {} Jitsi server(s)",
+        path.display(),
+        db.display(),
+        info.schema_version,
+        info.accounts,
+        info.sessions,
+        info.jitsi_servers
+    );
+    if let Some(kept) = kept {
+        println!("the previous database is kept as {}", kept.display());
+    }
+    eprintln!("{SECRET_KEY_WARNING} ({}).", config.secret_key_file.display());
+    // Say now, not at the first join, whether this key opens the backup's secrets.
+    let store = Store::connect(&config.database_url, &store::ConnectOptions::default()).await?;
+    let failed = check_jitsi_servers(&store, config).await;
+    store.close().await;
+    if failed > 0 {
+        return Err(CommandError(format!(
+            "restored, but {failed} Jitsi server(s) cannot be opened with the secret key {}: \
+             put back the key the backup was made with",
+            config.secret_key_file.display()
+        )));
+    }
+    Ok(())
+}

@@ -46,6 +46,7 @@ pub struct RawConfig {
     pub mail: RawMail,
     pub attendance: RawAttendance,
     pub organisation: RawOrganisation,
+    pub metrics: RawMetrics,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,6 +87,23 @@ pub struct RawOrganisation {
     pub oidc: Vec<RawOidc>,
     /// The LDAP / Active Directory login.
     pub ldap: RawLdap,
+pub struct RawMetrics {
+    /// Serve `/metrics` (to the addresses in `allow` and to holders of `token`).
+    pub enabled: bool,
+    /// Client addresses (CIDR) that may read `/metrics` without a token.
+    pub allow: Vec<String>,
+    /// A bearer token that may read `/metrics` from anywhere (empty: none).
+    pub token: String,
+}
+
+impl Default for RawMetrics {
+    fn default() -> Self {
+        RawMetrics {
+            enabled: true,
+            allow: vec!["127.0.0.1/32".into(), "::1/128".into()],
+            token: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -282,6 +300,7 @@ impl Default for RawConfig {
             organisation: RawOrganisation::default(),
             oidc: Vec::new(),
             ldap: RawLdap::default(),
+            metrics: RawMetrics::default(),
         }
     }
 }
@@ -704,6 +723,34 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             })?;
         trusted_proxies.push(net);
     }
+    let mut metrics_allow = Vec::new();
+    for entry in &raw.metrics.allow {
+        let text = entry.trim();
+        let net = text
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| {
+                bad(
+                    "metrics.allow",
+                    &text,
+                    "addresses or CIDR ranges such as 127.0.0.1/32 or 10.0.0.0/8",
+                )
+            })?;
+        metrics_allow.push(net);
+    }
+    let metrics_token = raw.metrics.token.trim();
+    if !metrics_token.is_empty() && (metrics_token.len() < 16 || !metrics_token.bytes().all(|b| b.is_ascii_graphic())) {
+        return Err(bad(
+            "metrics.token",
+            &"(hidden)",
+            "at least 16 printable characters without spaces, e.g. from `openssl rand -hex 32`",
+        ));
+    }
+    let metrics = web::http::metrics::MetricsAccess {
+        enabled: raw.metrics.enabled,
+        allow: metrics_allow,
+        token: (!metrics_token.is_empty()).then(|| metrics_token.to_owned()),
+    };
     let body_limit = positive("http.body_limit_kib", raw.http.body_limit_kib, 1024 * 1024)? as usize * 1024;
     let shutdown_grace = Duration::from_secs(positive(
         "http.shutdown_grace_seconds",
@@ -914,6 +961,7 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
                 MailTransportConfig::Files(dir) => format!("files in {}", dir.display()),
                 MailTransportConfig::Smtp(s) => format!("SMTP server {}:{}", s.host, s.port),
             },
+            metrics,
         },
         mail,
     })

@@ -58,6 +58,8 @@ async fn run(cli: Cli) -> ExitCode {
         Command::JitsiConfig { server, muc_domain } => commands::jitsi_config(&config, &server, muc_domain.as_deref())
             .await
             .map_err(|e| e.0),
+        Command::Backup { path } => commands::backup(&config, &path).await.map_err(|e| e.0),
+        Command::Restore { path } => commands::restore(&config, &path).await.map_err(|e| e.0),
         Command::Token(command) => commands::token(&config, command).await.map_err(|e| e.0),
         Command::Attendance(command) => commands::attendance(&config, command).await.map_err(|e| e.0),
     };

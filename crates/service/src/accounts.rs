@@ -347,6 +347,7 @@ pub async fn login(svc: &Service, email: &str, password: &str, ip: &str) -> Resu
         .begin_login_attempt((&account_key, account_rule), &address_key, now)
         .await?
     {
+        svc.metrics().lockout();
         return Err(Error::Throttled { until });
     }
     let found = store.login_credentials(&email_norm).await?;
@@ -361,6 +362,7 @@ pub async fn login(svc: &Service, email: &str, password: &str, ip: &str) -> Resu
         let entry =
             AuditEntry::new("login.failed", None, "anonymous", Some(ip)).target("email", &email_norm, &email_norm);
         store.audit(&entry, now).await?;
+        svc.metrics().login_failure();
         Err::<User, Error>(Error::BadCredentials)
     };
     if !own_password && svc.logins().directory_enabled() {

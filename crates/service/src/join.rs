@@ -14,6 +14,7 @@ use jiff::SignedDuration;
 use store::{JoinTarget, ParticipantRole, Session, SessionStatus, Store, User};
 
 use crate::error::{Error, Result};
+use crate::metrics::JoinOutcome;
 use crate::{Caller, Service, booking};
 
 /// Who is entering, as the token will say.
@@ -80,7 +81,15 @@ pub async fn link_target(svc: &Service, key: &str) -> Result<std::sync::Arc<Join
 
 /// Someone opens their personal link.
 pub async fn by_link(svc: &Service, key: &str) -> Result<LinkEntry> {
-    let target = link_target(svc, key).await?;
+    let target = match link_target(svc, key).await {
+        Ok(target) => target,
+        Err(e) => {
+            if matches!(e, Error::NotFound) {
+                svc.metrics().join(JoinOutcome::UnknownLink);
+            }
+            return Err(e);
+        }
+    };
     let p = &target.participant;
     let joiner = Joiner {
         id: p.id.clone(),
@@ -125,8 +134,30 @@ pub async fn staff(
     Ok((room.session, joiner, decision))
 }
 
-/// The decision of every join: cancelled or over, too early, or in with a token.
+/// The decision of every join: cancelled or over, too early, or in with a token. Counted in
+/// `/metrics` by outcome.
 pub async fn decide(
+    svc: &Service,
+    session: &Session,
+    server: Option<&(String, String)>,
+    joiner: &Joiner,
+) -> Result<Decision> {
+    let decision = decide_uncounted(svc, session, server, joiner).await?;
+    let metrics = svc.metrics();
+    metrics.join(match &decision {
+        Decision::Cancelled => JoinOutcome::Cancelled,
+        Decision::Over => JoinOutcome::Over,
+        Decision::Waiting { .. } => JoinOutcome::Waiting,
+        Decision::Unavailable => JoinOutcome::Unavailable,
+        Decision::Enter { .. } => {
+            metrics.token_minted();
+            JoinOutcome::Entered
+        }
+    });
+    Ok(decision)
+}
+
+async fn decide_uncounted(
     svc: &Service,
     session: &Session,
     server: Option<&(String, String)>,

@@ -23,6 +23,7 @@ pub mod join;
 pub mod links;
 pub mod logins;
 pub mod messages;
+pub mod metrics;
 pub mod prosody;
 pub mod rsvp;
 pub mod tokens;
@@ -53,6 +54,7 @@ struct Inner {
     clock: Clock,
     jitsi: jitsi_servers::Runtime,
     logins: logins::Runtime,
+    metrics: metrics::Metrics,
 }
 
 impl Service {
@@ -67,6 +69,7 @@ impl Service {
                 clock,
                 jitsi,
                 logins,
+                metrics: metrics::Metrics::new(),
             }),
         }
     }
@@ -91,6 +94,11 @@ impl Service {
     /// The directory logins (OpenID providers, LDAP), ready to use.
     pub fn logins(&self) -> &logins::Runtime {
         &self.inner.logins
+    }
+
+    /// What `/metrics` reports.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
     }
 
     pub fn clock(&self) -> &Clock {

@@ -18,6 +18,7 @@ use store::{JitsiEventKind, NewJitsiEvent, ReservationOutcome, RoomSession, Sess
 use crate::Service;
 use crate::error::{Error, Result};
 use crate::jitsi_servers::ServerRuntime;
+use crate::metrics::ReservationAnswer;
 
 /// The server whose bearer secret Prosody presented (unauthenticated otherwise).
 pub async fn server_by_bearer(svc: &Service, presented: &str) -> Result<Arc<ServerRuntime>> {
@@ -87,6 +88,20 @@ pub enum Reserved {
 
 /// The first person asks for a room: reserve it for its session's window, or refuse.
 pub async fn reserve(svc: &Service, server: &ServerRuntime, request: &ReservationRequest) -> Result<Reserved> {
+    let answer = reserve_uncounted(svc, server, request).await;
+    let counted = match &answer {
+        Ok(Reserved::Created(_)) => Some(ReservationAnswer::Created),
+        Ok(Reserved::Existing { .. }) => Some(ReservationAnswer::Existing),
+        Err(Error::Refused(..)) | Err(Error::NotFound) => Some(ReservationAnswer::Refused),
+        Err(_) => None,
+    };
+    if let Some(counted) = counted {
+        svc.metrics().reservation(counted);
+    }
+    answer
+}
+
+async fn reserve_uncounted(svc: &Service, server: &ServerRuntime, request: &ReservationRequest) -> Result<Reserved> {
     let room = match svc.store().room_session(&request.room).await? {
         Some(room) if served_by(&room, server, request.tenant.as_deref()) => room,
         _ => return Err(Error::refused("", Message::new("jitsi.api.unknown_room"))),

@@ -10,6 +10,7 @@ mod attendance;
 mod audit;
 mod auth;
 mod contacts;
+mod backup;
 mod courses;
 mod db;
 mod feeds;
@@ -37,6 +38,7 @@ pub use attendance::{ChainCheck, CorrectionRow, NewCorrection, SignOutcome, Sign
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{LoginSession, OneTimeToken, Throttle, TokenPurpose};
 pub use contacts::{Contact, ContactFilter, ContactInput, ContactPage, ContactSession, MergeOutcome};
+pub use backup::{BackupInfo, inspect_backup, sqlite_path};
 pub use courses::{Course, CourseDetail, CourseInput};
 pub use domain::presence::{Attendee, JitsiEventKind, Presence, PresenceEvent};
 pub use domain::session::{BookingRefusal, ConflictWith, ParticipantRole, Rsvp, SessionStatus};
@@ -44,7 +46,8 @@ pub use ids::{new_id, random_bytes};
 pub use jitsi_servers::{JitsiRefusal, JitsiServer, JitsiServerInput, TokenModeKind};
 pub use migrate::MIGRATIONS;
 pub use outbox::{
-    MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxLine, OutboxMessage, OutboxStatus, OutboxWaker, reason,
+    MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxHealth, OutboxLine, OutboxMessage, OutboxStatus,
+    OutboxWaker, reason,
 };
 pub use participants::RsvpCounts;
 pub use participants::{Participant, ParticipationBudget, People};
@@ -73,6 +76,8 @@ pub enum StoreError {
     },
     #[error("the database schema is at version {found}, newer than this program knows ({known}): upgrade dialogue")]
     SchemaTooNew { found: i64, known: i64 },
+    #[error("{0}")]
+    Backup(String),
     #[error("a stored value is invalid: {0}")]
     Corrupt(String),
     #[error("an account with this email address already exists")]
@@ -115,6 +120,14 @@ impl Default for ConnectOptions {
             acquire_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// A connection pool's use (for `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
 }
 
 /// The one storage interface of Dialogue. Cheap to clone.
@@ -226,6 +239,22 @@ impl Store {
             c.conn().script("PRAGMA wal_checkpoint(PASSIVE)").await?;
         }
         Ok(())
+    }
+
+    /// This process's connection pool: connections open, idle, and the most it opens.
+    pub fn pool_stats(&self) -> PoolStats {
+        match &self.pool {
+            Pool::Sqlite { pool, .. } => PoolStats {
+                size: pool.size(),
+                idle: pool.num_idle(),
+                max: pool.options().get_max_connections(),
+            },
+            Pool::Postgres(pool) => PoolStats {
+                size: pool.size(),
+                idle: pool.num_idle(),
+                max: pool.options().get_max_connections(),
+            },
+        }
     }
 
     /// Closes every connection, waiting for those in use.

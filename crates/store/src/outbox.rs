@@ -121,6 +121,14 @@ pub struct OutboxLine {
     pub session_title: String,
 }
 
+/// The outbox as monitoring sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxHealth {
+    pub counts: OutboxCounts,
+    /// Seconds since the oldest message still to deliver was written; 0 when none.
+    pub oldest_pending_age_secs: i64,
+}
+
 /// How many messages are in each status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutboxCounts {
@@ -753,6 +761,25 @@ impl Store {
             }
         }
         Ok(counts)
+    }
+
+    /// What `/metrics` reads at scrape time: the messages in each status and the age of the
+    /// oldest one still to deliver (queued or being sent), by the status index.
+    pub async fn outbox_health(&self, now: Timestamp) -> Result<OutboxHealth> {
+        let counts = self.outbox_counts().await?;
+        let mut c = self.pool.read().await?;
+        let oldest = c
+            .conn()
+            .one(
+                "SELECT MIN(created_at) AS oldest FROM outbox WHERE status IN ('queued', 'sending')",
+                &[],
+                |r| r.opt_i64("oldest"),
+            )
+            .await?;
+        Ok(OutboxHealth {
+            counts,
+            oldest_pending_age_secs: oldest.map_or(0, |t| (now.as_second() - t).max(0)),
+        })
     }
 
     /// The messages about one session, in the order they were written.

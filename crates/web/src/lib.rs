@@ -34,7 +34,7 @@ pub use service::{BookingSettings, Clock, ProxyAuthConfig, SecretKey, Service};
 
 use crate::http::error::AppError;
 use crate::http::security::REQUEST_ID;
-use crate::http::{assets, context, edge, health, security};
+use crate::http::{assets, context, edge, health, metrics, security};
 
 /// Every route of Dialogue.
 pub fn router(app: AppState) -> Router {
@@ -63,6 +63,7 @@ pub fn router(app: AppState) -> Router {
     let machines = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .route("/static/{name}", get(assets::serve))
         .merge(prosody::routes())
         .merge(links::feeds::routes())
@@ -73,10 +74,14 @@ pub fn router(app: AppState) -> Router {
         .merge(machines)
         .merge(links::join::link_routes(app.clone()))
         .merge(pages)
+        // Each matched route names its template for the request count (`http::metrics`).
+        .route_layer(middleware::from_fn(metrics::mark_route))
         // Around every route: NUL characters and the body limit, refused in the format of the
         // surface (see `http::edge`), with the security headers and a request id like any answer.
         .layer(middleware::from_fn_with_state(app.clone(), edge::guard))
         .layer(middleware::from_fn_with_state(app.clone(), security::headers))
+        // Counts and times every answer, refusals at the edge included.
+        .layer(middleware::from_fn_with_state(app.clone(), metrics::track))
         // The limit the extractors apply to bodies the edge has already read within it (their
         // own default, 2 MiB, would refuse bodies a larger `body_limit_kib` allows).
         .layer(DefaultBodyLimit::max(body_limit))

@@ -10,6 +10,7 @@ pub mod error;
 pub mod forms;
 pub mod health;
 pub mod i18n;
+pub mod metrics;
 pub mod page;
 pub mod proxy_auth;
 pub mod security;

@@ -14,6 +14,8 @@ pub struct WebConfig {
     pub body_limit: usize,
     /// Where mail goes, as the outbox page tells admins (no secret in it).
     pub mail_transport: String,
+    /// Who may read `/metrics`.
+    pub metrics: crate::http::metrics::MetricsAccess,
 }
 
 impl Default for WebConfig {
@@ -22,6 +24,7 @@ impl Default for WebConfig {
             trusted_proxies: Vec::new(),
             body_limit: 1024 * 1024,
             mail_transport: "files in ./data/outbox".into(),
+            metrics: crate::http::metrics::MetricsAccess::default(),
         }
     }
 }
