@@ -46,6 +46,10 @@ pub struct RawConfig {
     pub mail: RawMail,
     pub attendance: RawAttendance,
     pub organisation: RawOrganisation,
+    /// OpenID Connect providers, one `[[oidc]]` table each.
+    pub oidc: Vec<RawOidc>,
+    /// The LDAP / Active Directory login.
+    pub ldap: RawLdap,
     pub metrics: RawMetrics,
 }
 
@@ -83,10 +87,11 @@ pub struct RawOrganisation {
     pub signatory_role: String,
     /// Where certificates are issued (`Fait à`).
     pub place: String,
-    /// OpenID Connect providers, one `[[oidc]]` table each.
-    pub oidc: Vec<RawOidc>,
-    /// The LDAP / Active Directory login.
-    pub ldap: RawLdap,
+}
+
+/// `/metrics`: who may read it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RawMetrics {
     /// Serve `/metrics` (to the addresses in `allow` and to holders of `token`).
     pub enabled: bool,

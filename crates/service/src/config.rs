@@ -33,6 +33,10 @@ pub struct Config {
     pub attendance: AttendanceConfig,
     /// The training organisation as documents print it (`[organisation]`).
     pub organisation: OrganisationConfig,
+    /// OpenID Connect providers (`[[oidc]]`), each a button on the login page.
+    pub oidc: Vec<OidcLogin>,
+    /// The LDAP / Active Directory login (`[ldap]`), when its URL is set.
+    pub ldap: Option<directory::LdapConfig>,
 }
 
 /// Attendance settings (`[attendance]`).
@@ -65,10 +69,6 @@ pub struct OrganisationConfig {
     pub signatory_role: String,
     /// Where certificates are issued (`Fait à`).
     pub place: String,
-    /// OpenID Connect providers (`[[oidc]]`), each a button on the login page.
-    pub oidc: Vec<OidcLogin>,
-    /// The LDAP / Active Directory login (`[ldap]`), when its URL is set.
-    pub ldap: Option<directory::LdapConfig>,
 }
 
 /// One OpenID Connect provider as configured, with the label of its button.
