@@ -51,7 +51,8 @@ build_and_contents() {
   # Every command of `dialogue --help` is in the manual page.
   local command
   for command in $("$BINARY" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && $1 != "help" { print $1 }'); do
-    sed 's/\\-/-/g' "$REPO/packaging/dialogue.1" | grep -q "^\.B $command\b" ||
+    # grep reads the whole page: with -q it could stop early and sed die of SIGPIPE (pipefail).
+    sed 's/\\-/-/g' "$REPO/packaging/dialogue.1" | grep "^\.B $command\b" >/dev/null ||
       fail "the manual page does not describe \"$command\""
   done
 
