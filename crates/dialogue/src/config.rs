@@ -713,36 +713,26 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             "a level such as info, debug, warn, or a filter like dialogue=debug",
         ));
     }
-    let mut trusted_proxies = Vec::new();
-    for entry in &raw.http.trusted_proxies {
-        let text = entry.trim();
-        let net = text
-            .parse::<ipnet::IpNet>()
-            .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-            .map_err(|_| {
-                bad(
-                    "http.trusted_proxies",
-                    &text,
-                    "addresses or CIDR ranges such as 127.0.0.1/32 or 10.0.0.0/8",
-                )
-            })?;
-        trusted_proxies.push(net);
-    }
-    let mut metrics_allow = Vec::new();
-    for entry in &raw.metrics.allow {
-        let text = entry.trim();
-        let net = text
-            .parse::<ipnet::IpNet>()
-            .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-            .map_err(|_| {
-                bad(
-                    "metrics.allow",
-                    &text,
-                    "addresses or CIDR ranges such as 127.0.0.1/32 or 10.0.0.0/8",
-                )
-            })?;
-        metrics_allow.push(net);
-    }
+    // Lists of addresses or CIDR ranges (`http.trusted_proxies`, `metrics.allow`).
+    let networks = |key: &str, entries: &[String]| {
+        entries
+            .iter()
+            .map(|entry| {
+                let text = entry.trim();
+                text.parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        bad(
+                            key,
+                            &text,
+                            "addresses or CIDR ranges such as 127.0.0.1/32 or 10.0.0.0/8",
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let trusted_proxies = networks("http.trusted_proxies", &raw.http.trusted_proxies)?;
+    let metrics_allow = networks("metrics.allow", &raw.metrics.allow)?;
     let metrics_token = raw.metrics.token.trim();
     if !metrics_token.is_empty() && (metrics_token.len() < 16 || !metrics_token.bytes().all(|b| b.is_ascii_graphic())) {
         return Err(bad(
