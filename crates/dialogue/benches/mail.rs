@@ -229,7 +229,7 @@ async fn main() {
     // Let the 3,000 invitations leave first, so that they do not share the CPU with the feed.
     wait_sent(&store, (FEED_SESSIONS * 3) as i64).await;
     let url = service::feeds::feed_url(app.state.service(), &trainer).await.unwrap();
-    let client = reqwest::Client::new();
+    let client = testkit::client();
     let first = client.get(&url).send().await.unwrap();
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
     let body = first.text().await.unwrap();

@@ -252,7 +252,7 @@ async fn server(args: &Args, large: bool, day0: Timestamp, password_hash: &str) 
         }
     }
 
-    let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let browser = testkit::http().cookie_store(true).build().unwrap();
     let login = browser
         .get(format!("{url}/login"))
         .send()
@@ -375,7 +375,7 @@ async fn largest_booking(s: &Server, day0: Timestamp, before: &(f64, f64)) {
     // Let the loop start before the booking does.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let t = Instant::now();
-    let r = reqwest::Client::new()
+    let r = testkit::client()
         .post(format!("{}/api/v1/sessions", s.url))
         .bearer_auth(&s.token)
         .json(&body)
@@ -418,7 +418,7 @@ async fn main() {
         large.sessions,
         started.elapsed().as_secs_f64()
     );
-    let api = reqwest::Client::new();
+    let api = testkit::client();
     let warmup = args.samples / 10;
     let mut times: [[Vec<Duration>; 2]; 2] = Default::default();
     for n in 0..warmup + args.samples {

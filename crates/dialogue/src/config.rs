@@ -1198,6 +1198,21 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.0.contains("oidc.issuer"), "{e}");
+
+        // `…_CA_FILE` is the path of the provider's authority, not a key `ca` read from a file.
+        let e = with(
+            &[
+                ("DIALOGUE_OIDC_X_ISSUER", "https://id.example.org"),
+                ("DIALOGUE_OIDC_X_CLIENT_ID", "d"),
+                ("DIALOGUE_OIDC_X_CA_FILE", "/nonexistent/ca.pem"),
+            ],
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            e.0.contains("oidc.ca_file") && e.0.contains("/nonexistent/ca.pem"),
+            "{e}"
+        );
         let e = with(
             &[
                 ("DIALOGUE_OIDC_X_ISSUER", "https://id.example.org"),

@@ -31,6 +31,8 @@ pub struct RawOidc {
     /// Group → role.
     pub role_map: BTreeMap<String, String>,
     pub clock_skew_seconds: i64,
+    /// The authority of the provider's HTTPS certificate (PEM); empty: the public authorities.
+    pub ca_file: String,
 }
 
 impl Default for RawOidc {
@@ -47,6 +49,7 @@ impl Default for RawOidc {
             default_role: "trainer".into(),
             role_map: BTreeMap::new(),
             clock_skew_seconds: 60,
+            ca_file: String::new(),
         }
     }
 }
@@ -99,8 +102,9 @@ impl Default for RawLdap {
 
 /// The keys of a provider that its environment variables may set (`name` is in the variable's
 /// name; `client_secret_file` is `…_CLIENT_SECRET_FILE`, read like every `_FILE`).
-const OIDC_ENV_KEYS: [&str; 9] = [
+const OIDC_ENV_KEYS: [&str; 10] = [
     "clock_skew_seconds",
+    "ca_file",
     "client_secret",
     "groups_claim",
     "default_role",
@@ -128,16 +132,15 @@ pub(super) fn apply_oidc_env(
         let Some(rest) = var.strip_prefix(PREFIX) else {
             continue;
         };
-        let (rest, from_file) = match rest.strip_suffix("_FILE") {
-            // `…_CLIENT_SECRET_FILE` is the secret read from a file, never a provider named so.
-            Some(r) => (r, true),
-            None => (rest, false),
+        // A key that is itself a path (`…_CA_FILE`) first; then `…_FILE` as a value read from a
+        // file (`…_CLIENT_SECRET_FILE` is the secret, never a provider named so).
+        let path_key = split_oidc_var(rest, |k| k.ends_with("_file"));
+        let (found, from_file) = match (path_key, rest.strip_suffix("_FILE")) {
+            (Some(found), _) => (Some(found), false),
+            (None, Some(r)) => (split_oidc_var(r, |_| true), true),
+            (None, None) => (split_oidc_var(rest, |_| true), false),
         };
-        let Some((name, key)) = OIDC_ENV_KEYS.iter().find_map(|key| {
-            let upper = key.to_uppercase();
-            let name = rest.strip_suffix(upper.as_str())?.strip_suffix('_')?;
-            (!name.is_empty()).then(|| (name.to_lowercase().replace('_', "-"), *key))
-        }) else {
+        let Some((name, key)) = found else {
             continue;
         };
         let text = if from_file {
@@ -175,6 +178,15 @@ pub(super) fn apply_oidc_env(
         used.push((*var).to_owned());
     }
     Ok(used)
+}
+
+/// `COMPANY_NET_CLIENT_ID` → `("company-net", "client_id")`, among the keys `wanted` accepts.
+fn split_oidc_var(rest: &str, wanted: impl Fn(&str) -> bool) -> Option<(String, &'static str)> {
+    OIDC_ENV_KEYS.into_iter().filter(|k| wanted(k)).find_map(|key| {
+        let upper = key.to_uppercase();
+        let name = rest.strip_suffix(upper.as_str())?.strip_suffix('_')?;
+        (!name.is_empty()).then(|| (name.to_lowercase().replace('_', "-"), key))
+    })
 }
 
 fn role(key: &str, text: &str) -> Result<Role, ConfigError> {
@@ -217,6 +229,7 @@ pub(super) fn validate_oidc(raw: &[RawOidc]) -> Result<Vec<service::OidcLogin>, 
             default_role: role(&format!("{at}.default_role"), &p.default_role)?,
             role_map: role_map(&at, &p.role_map)?,
             clock_skew_seconds: non_negative(&format!("{at}.clock_skew_seconds"), p.clock_skew_seconds)?,
+            ca_file: path(&p.ca_file),
         };
         config
             .validate()

@@ -9,6 +9,7 @@ use dialogue::{Application, commands};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    directory::tls::install_default_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),

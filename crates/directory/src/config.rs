@@ -71,6 +71,9 @@ pub struct OidcProviderConfig {
     pub role_map: Vec<(String, Role)>,
     /// How far the provider's clock may be off ours when checking `exp` and `iat`.
     pub clock_skew_seconds: u64,
+    /// The authority (PEM) that signed the provider's HTTPS certificate, for a provider inside
+    /// the company; `None` trusts the web's public authorities.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for OidcProviderConfig {
@@ -86,6 +89,7 @@ impl Default for OidcProviderConfig {
             default_role: Role::Trainer,
             role_map: Vec::new(),
             clock_skew_seconds: 60,
+            ca_file: None,
         }
     }
 }
@@ -147,6 +151,10 @@ impl OidcProviderConfig {
                 "clock_skew_seconds",
                 format!("{}: expected at most {MAX_SKEW_SECONDS}", self.clock_skew_seconds),
             );
+        }
+        if let Some(ca) = &self.ca_file {
+            // Read and parsed now, so that a wrong file stops the start rather than the logins.
+            crate::tls::client_config(OIDC, "ca_file", Some(ca))?;
         }
         Ok(())
     }

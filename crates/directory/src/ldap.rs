@@ -7,8 +7,6 @@ use std::sync::Arc;
 
 use domain::Email;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOptions, ldap_escape};
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 
 use crate::config::{LdapConfig, Secret};
 use crate::{Error, Identity, mapped_role};
@@ -59,7 +57,11 @@ impl Directory {
         config.validate()?;
         let bind_password = config.resolve_bind_password()?;
         let tls = if config.url.starts_with("ldaps:") || config.starttls {
-            Some(Arc::new(tls_config(config.ca_file.as_deref())?))
+            Some(Arc::new(crate::tls::client_config(
+                "ldap",
+                "ca_file",
+                config.ca_file.as_deref(),
+            )?))
         } else {
             None
         };
@@ -388,33 +390,6 @@ fn normalize_dn(dn: &str) -> String {
         out.push_str(&rdn.join("+"));
     }
     out.to_lowercase()
-}
-
-/// TLS that trusts the configured authority only, or else the web's public authorities.
-fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, Error> {
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            let bad = |problem: String| Error::config("ldap", "ca_file", format!("{}: {problem}", path.display()));
-            let pem = std::fs::read(path).map_err(|e| bad(format!("cannot be read ({e})")))?;
-            for cert in CertificateDer::pem_slice_iter(&pem) {
-                let cert = cert.map_err(|e| bad(format!("not PEM ({e})")))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| bad(format!("an unusable certificate ({e})")))?;
-            }
-            if roots.is_empty() {
-                return Err(bad("holds no certificate".into()));
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::config("ldap", "url", format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 #[cfg(test)]

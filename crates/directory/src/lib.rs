@@ -15,6 +15,7 @@ pub mod config;
 pub mod ldap;
 pub mod oidc;
 mod roles;
+pub mod tls;
 
 pub use config::{LdapConfig, OidcProviderConfig, Secret};
 pub use ldap::{AccountState, Directory};

@@ -32,22 +32,29 @@ pub struct Runtime {
     providers: Vec<Slot>,
     directory: Option<std::result::Result<directory::Directory, String>>,
     sealer: Sealer,
-    http: reqwest::Client,
 }
 
 struct Slot {
     login: OidcLogin,
     redirect_uri: String,
+    /// HTTPS trusting the provider's `ca_file` or the public authorities; `Err` holds why the
+    /// client could not be built (a CA file changed since the configuration was checked).
+    http: std::result::Result<reqwest::Client, String>,
     discovered: tokio::sync::Mutex<Option<Provider>>,
 }
 
 impl Runtime {
     pub fn new(config: &Config, secret: &SecretKey) -> Runtime {
+        // Every other HTTP client of the process (and of the tests, which run the server in
+        // process) then finds the one crypto provider built.
+        directory::tls::install_default_provider();
         let providers = config
             .oidc
             .iter()
             .map(|login| Slot {
                 redirect_uri: login.config.redirect_uri(&config.public_url),
+                http: directory::tls::http_client("oidc", "ca_file", login.config.ca_file.as_deref())
+                    .map_err(|e| e.to_string()),
                 login: login.clone(),
                 discovered: tokio::sync::Mutex::new(None),
             })
@@ -57,16 +64,10 @@ impl Runtime {
             .clone()
             .filter(directory::LdapConfig::is_enabled)
             .map(|ldap| directory::Directory::new(ldap).map_err(|e| e.to_string()));
-        let http = reqwest::Client::builder()
-            // The provider's answers are read as they come: a redirect is an error.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
         Runtime {
             providers,
             directory,
             sealer: Sealer::new(secret.login_secret()),
-            http,
         }
     }
 
@@ -107,7 +108,14 @@ impl Runtime {
         if let Some(provider) = &*discovered {
             return Ok(provider.clone());
         }
-        match Provider::discover(slot.login.config.clone(), &slot.redirect_uri, self.http.clone()).await {
+        let http = match &slot.http {
+            Ok(http) => http.clone(),
+            Err(problem) => {
+                tracing::error!(provider = %name, %problem, "the OpenID login is misconfigured");
+                return Err(unavailable());
+            }
+        };
+        match Provider::discover(slot.login.config.clone(), &slot.redirect_uri, http).await {
             Ok(provider) => {
                 *discovered = Some(provider.clone());
                 Ok(provider)
@@ -126,9 +134,12 @@ impl Runtime {
         for slot in &self.providers {
             let config = &slot.login.config;
             let what = format!("OpenID provider {:?} ({})", config.name, config.issuer);
-            let result = match Provider::discover(config.clone(), &slot.redirect_uri, self.http.clone()).await {
-                Ok(provider) => provider.check().await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+            let result = match &slot.http {
+                Ok(http) => match Provider::discover(config.clone(), &slot.redirect_uri, http.clone()).await {
+                    Ok(provider) => provider.check().await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                },
+                Err(problem) => Err(problem.clone()),
             };
             results.push((what, result));
         }

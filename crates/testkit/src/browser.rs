@@ -44,7 +44,7 @@ impl Browser {
             "chromedriver",
         )
         .await;
-        let client = reqwest::Client::builder()
+        let client = crate::http()
             .timeout(Duration::from_secs(60))
             .build()
             .expect("http client");

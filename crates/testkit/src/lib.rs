@@ -8,6 +8,25 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::Connection;
 
+/// An HTTP client builder for tests. The workspace builds reqwest without a crypto provider of
+/// its own (ring is the one built; see `directory::tls`), so a client needs ring installed as
+/// the process's provider first, as the binary does at start: this does it, whatever ran before.
+pub fn http() -> reqwest::ClientBuilder {
+    // Err only means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
+/// A default HTTP client for tests (see [`http`]).
+pub fn client() -> reqwest::Client {
+    http().build().expect("an HTTP client")
+}
+
+/// `GET url` with a default client (see [`http`]).
+pub async fn get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    client().get(url).send().await
+}
+
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

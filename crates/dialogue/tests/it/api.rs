@@ -28,7 +28,7 @@ async fn tokens_authenticate_and_errors_are_problem_details(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let user = app.user("theo@example.org", Role::Trainer).await;
     let token = token_for(&app, &user.id).await;
-    let client = reqwest::Client::new();
+    let client = testkit::client();
     let me = client
         .get(format!("{}/api/v1/me", app.url))
         .bearer_auth(&token)

@@ -276,7 +276,7 @@ async fn the_document_states_the_configured_limits(backend: Backend) {
         ],
     )
     .await;
-    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", app.url))
+    let doc: Value = testkit::get(format!("{}/api/v1/openapi.json", app.url))
         .await
         .unwrap()
         .json()

@@ -65,7 +65,7 @@ async fn fixture(backend: Backend) -> Fixture {
 }
 
 async fn post_event(app: &TestApp, secret: &str, path: &str, body: &Value) {
-    let r = reqwest::Client::new()
+    let r = testkit::client()
         .post(format!("{}/jitsi/events/{path}", app.url))
         .header("user-agent", UA)
         .header("content-type", "application/json")
@@ -101,7 +101,7 @@ fn event(room: &str, name: &str, breakout: Option<&str>, occupant: Value) -> Val
 }
 
 async fn get_json(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
-    let r = reqwest::Client::new()
+    let r = testkit::client()
         .get(format!("{}{path}", app.url))
         .bearer_auth(token)
         .send()
@@ -330,7 +330,7 @@ async fn attendance_routes_by_role(backend: Backend) {
             None => "not-a-token".to_owned(),
         };
         for path in ["attendance", "attendance/verify", "attendance.csv", "attendance.pdf"] {
-            let r = reqwest::Client::new()
+            let r = testkit::client()
                 .get(format!("{}/api/v1/sessions/{id}/{path}", f.app.url))
                 .bearer_auth(&token)
                 .send()
@@ -338,7 +338,7 @@ async fn attendance_routes_by_role(backend: Backend) {
                 .unwrap();
             assert_eq!(r.status(), read, "{who} GET {path}");
         }
-        let r = reqwest::Client::new()
+        let r = testkit::client()
             .post(format!("{}/api/v1/sessions/{id}/attendance/corrections", f.app.url))
             .bearer_auth(&token)
             .json(&correction)
@@ -407,7 +407,7 @@ async fn corrections_sit_beside_the_measure(backend: Backend) {
         let url = format!("{}/api/v1/sessions/{id}/attendance/corrections", f.app.url);
         let token = token.clone();
         async move {
-            let r = reqwest::Client::new()
+            let r = testkit::client()
                 .post(url)
                 .bearer_auth(token)
                 .json(&body)
@@ -491,7 +491,7 @@ async fn corrections_sit_beside_the_measure(backend: Backend) {
     assert_eq!(participant(&body, &lea)["attended_minutes"], 165);
     assert_eq!(f.app.store().corrections(id).await.unwrap().len(), 2);
     // In English, the refusal explains itself too.
-    let r = reqwest::Client::new()
+    let r = testkit::client()
         .post(format!("{}/api/v1/sessions/{id}/attendance/corrections", f.app.url))
         .bearer_auth(&token)
         .header("accept-language", "en")
@@ -640,7 +640,7 @@ async fn signatures_exports_and_tampering(backend: Backend) {
     assert!(out.contains("2 signature(s), chain intact"), "{out}");
 
     // Exports: the CSV for spreadsheets, the PDF sheet read back.
-    let r = reqwest::Client::new()
+    let r = testkit::client()
         .get(format!("{}/api/v1/sessions/{id}/attendance.csv", f.app.url))
         .bearer_auth(&token)
         .send()

@@ -306,9 +306,9 @@ async fn serve_on_defaults_then_stop_gracefully() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
     assert!(dir.join("data/dialogue.db").exists());
-    let r = reqwest::get(format!("http://{listen}/login")).await.unwrap();
+    let r = testkit::get(format!("http://{listen}/login")).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(reqwest::get(&setup).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(testkit::get(&setup).await.unwrap().status(), StatusCode::OK);
 
     // A request in flight: headers sent, body not yet.
     let mut stream = std::net::TcpStream::connect(&listen).unwrap();

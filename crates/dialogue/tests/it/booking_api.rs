@@ -391,7 +391,7 @@ async fn the_openapi_document_matches_the_router(backend: Backend) {
         .post("/contacts", &json!({ "name": "Doc", "email": "doc@example.org" }))
         .await;
     let contact = contact["id"].as_str().unwrap().to_owned();
-    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", app.url))
+    let doc: Value = testkit::get(format!("{}/api/v1/openapi.json", app.url))
         .await
         .unwrap()
         .json()

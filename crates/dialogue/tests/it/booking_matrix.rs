@@ -421,7 +421,7 @@ async fn walk(backend: Backend, who: Who) {
                 }
                 r.send().await.unwrap().status()
             }
-            None => reqwest::Client::new()
+            None => testkit::client()
                 .request(method.clone(), format!("{}/api/v1{path}", app.url))
                 .send()
                 .await

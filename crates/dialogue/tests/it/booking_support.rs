@@ -119,7 +119,7 @@ pub struct Api {
 impl Api {
     pub async fn new(app: &TestApp, user_id: &str) -> Api {
         Api {
-            client: reqwest::Client::new(),
+            client: testkit::client(),
             base: format!("{}/api/v1", app.url),
             token: token_for(app, user_id).await,
             language: None,

@@ -467,7 +467,7 @@ async fn contacts_route_by_role(backend: Backend) {
     assert!(page.path.starts_with("/login"), "{}", page.path);
     let page = anonymous.get(&format!("/contacts/{}", mine.id)).await;
     assert!(page.path.starts_with("/login"), "{}", page.path);
-    let response = reqwest::get(format!("{}/api/v1/contacts", app.url)).await.unwrap();
+    let response = testkit::get(format!("{}/api/v1/contacts", app.url)).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     app.stop().await;
 }

@@ -61,7 +61,7 @@ async fn nul_characters_are_refused_everywhere_and_nothing_is_written(backend: B
     let browser = app.browser();
     assert_eq!(browser.login(&manager.email, PASSWORD).await.status, StatusCode::OK);
     let before = written(&app, &api, Some(&meet.id)).await;
-    let client = reqwest::Client::new();
+    let client = testkit::client();
 
     // Path ids: not found, as a page or as problem details.
     for path in ["/sessions/%00x", "/sessions/a%00/edit", "/courses/%00"] {
@@ -222,7 +222,7 @@ async fn nul_characters_are_refused_everywhere_and_nothing_is_written(backend: B
 }
 
 async fn request_ids_are_believed_from_trusted_proxies_only(backend: Backend) {
-    let client = reqwest::Client::new();
+    let client = testkit::client();
     let id_of = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_owned();
     // Not a trusted proxy (none configured): whatever the client sends is replaced by ours.
     let direct = TestApp::spawn(backend).await;
@@ -277,7 +277,7 @@ async fn oversized_bodies_are_refused_in_each_surfaces_format(backend: Backend) 
     let (manager, _, _) = people_and_session(&app, minutes_from_now(30), 60).await;
     let big = "x".repeat(5 * 1024);
     let fits = "x".repeat(2 * 1024);
-    let client = reqwest::Client::new();
+    let client = testkit::client();
 
     // The API: problem details in the caller's language (Accept-Language, else the token
     // holder's, here French).
@@ -367,7 +367,7 @@ async fn the_bearer_scheme_is_case_insensitive(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let user = app.user("theo@example.org", Role::Trainer).await;
     let token = token_for(&app, &user.id).await;
-    let client = reqwest::Client::new();
+    let client = testkit::client();
     let me = |authorization: String| {
         client
             .get(format!("{}/api/v1/me", app.url))
@@ -421,7 +421,7 @@ async fn a_password_change_revokes_the_accounts_api_tokens(backend: Backend) {
     let me = |token: String| {
         let url = format!("{}/api/v1/me", app.url);
         async move {
-            reqwest::Client::new()
+            testkit::client()
                 .get(url)
                 .bearer_auth(token)
                 .send()

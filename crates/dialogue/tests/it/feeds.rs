@@ -20,7 +20,7 @@ both_backends!(
 );
 
 async fn me(app: &TestApp, token: &str) -> serde_json::Value {
-    let r = reqwest::Client::new()
+    let r = testkit::client()
         .get(format!("{}/api/v1/me", app.url))
         .bearer_auth(token)
         .send()
@@ -31,7 +31,7 @@ async fn me(app: &TestApp, token: &str) -> serde_json::Value {
 }
 
 async fn get(url: &str, etag: Option<&str>) -> reqwest::Response {
-    let mut r = reqwest::Client::new().get(url);
+    let mut r = testkit::client().get(url);
     if let Some(tag) = etag {
         r = r.header("if-none-match", tag);
     }
@@ -372,7 +372,7 @@ async fn sessions_in_the_repeated_hour_are_read_at_their_booked_instant(backend:
             .find(|m| m.to_addresses == ["zoe@example.org"] && m.subject.contains(&detail.session.title))
             .unwrap_or_else(|| panic!("no invitation for {}", detail.session.title));
         let link = link_of(&app, detail, "zoe@example.org");
-        let file = reqwest::get(format!("{link}/calendar.ics")).await.unwrap();
+        let file = testkit::get(format!("{link}/calendar.ics")).await.unwrap();
         assert_eq!(file.status(), StatusCode::OK);
         let file = file.text().await.unwrap();
         for ics in [

@@ -233,7 +233,7 @@ async fn schemathesis_finds_no_server_error_and_no_broken_promise(backend: Backe
             .unwrap_or("seed unknown")
     );
     // The server is still up and serving after all that.
-    let health = reqwest::get(format!("{}/healthz", app.url)).await.unwrap();
+    let health = testkit::get(format!("{}/healthz", app.url)).await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     let _ = std::fs::remove_dir_all(&dir);
 }

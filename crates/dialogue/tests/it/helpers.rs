@@ -201,7 +201,7 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
-        let client = reqwest::Client::builder()
+        let client = testkit::http()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -9,7 +9,7 @@ both_backends!(health_and_readiness, readiness_fails_when_the_database_is_gone);
 
 async fn health_and_readiness(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let client = reqwest::Client::new();
+    let client = testkit::client();
     let r = client.get(format!("{}/healthz", app.url)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "application/json");
@@ -32,17 +32,17 @@ async fn readiness_fails_when_the_database_is_gone(backend: Backend) {
     // load sqlx can wait for one a background task still holds (its return to the pool is
     // spawned), so the wait is bounded: the pool is closed either way.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), app.store().close()).await;
-    let r = reqwest::get(format!("{}/readyz", app.url)).await.unwrap();
+    let r = testkit::get(format!("{}/readyz", app.url)).await.unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["status"], "unavailable");
-    let r = reqwest::get(format!("{}/healthz", app.url)).await.unwrap();
+    let r = testkit::get(format!("{}/healthz", app.url)).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "the process itself is up");
 }
 
 #[tokio::test]
 async fn security_headers_on_pages_assets_and_errors() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let client = reqwest::Client::new();
+    let client = testkit::client();
     let login = client.get(format!("{}/login", app.url)).send().await.unwrap();
     let html = login.headers().clone();
     let body = login.text().await.unwrap();

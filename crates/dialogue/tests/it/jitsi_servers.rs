@@ -188,7 +188,7 @@ async fn api(
     token: &str,
     body: Option<Value>,
 ) -> reqwest::Response {
-    let mut r = reqwest::Client::new()
+    let mut r = testkit::client()
         .request(method, format!("{}/api/v1{path}", app.url))
         .bearer_auth(token);
     if let Some(body) = body {
@@ -224,7 +224,7 @@ async fn the_api_manages_servers_admins_only(backend: Backend) {
     assert_eq!(created["max_occupants"], 25);
     assert!(created.get("app_secret").is_none());
     // The generated bearer is what Prosody must send.
-    let prosody = reqwest::Client::new()
+    let prosody = testkit::client()
         .post(format!("{}/jitsi/reservations/conference", app.url))
         .header("authorization", format!("Bearer {bearer}"))
         .body("name=unknown-room&start_time=2026-01-01T00%3A00%3A00.000Z&mail_owner=x%40y")
@@ -272,7 +272,7 @@ async fn the_api_manages_servers_admins_only(backend: Backend) {
     assert!(key_url.ends_with(&jitsi::asap_key_path("k-2026")), "{key_url}");
     let path = key_url.trim_start_matches(&app.state.config().public_url);
     assert_eq!(
-        reqwest::get(format!("{}{path}", app.url))
+        testkit::get(format!("{}{path}", app.url))
             .await
             .unwrap()
             .text()

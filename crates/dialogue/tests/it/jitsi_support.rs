@@ -222,7 +222,7 @@ pub fn pyjwt(token: &str, alg: &str, key: &str, issuer: &str) -> Result<Value, S
 
 /// A client that does not follow redirects (to read where a join sends the browser).
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    testkit::http()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

@@ -171,7 +171,7 @@ async fn jaas_tokens_from_the_server_verify_with_pyjwt(backend: Backend) {
     let (_, _, detail) = people_and_session(&app, minutes_from_now(2), 30).await;
     // The public key, as the API shows it to be uploaded in the JaaS console.
     let token = token_for(&app, &admin.id).await;
-    let shown: Value = reqwest::Client::new()
+    let shown: Value = testkit::client()
         .get(format!("{}/api/v1/jitsi-servers/{}", app.url, jaas_server.id))
         .bearer_auth(&token)
         .send()
@@ -560,7 +560,7 @@ async fn links_are_reissued_from_the_room_page_and_the_api(backend: Backend) {
     );
     // The API: the manager re-issues and gets the new personal link to send.
     let token = token_for(&app, &manager.id).await;
-    let api = reqwest::Client::new();
+    let api = testkit::client();
     let r = api
         .post(format!(
             "{}/api/v1/sessions/{}/participants/{}/link",

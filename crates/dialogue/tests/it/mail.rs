@@ -530,14 +530,14 @@ async fn answers_are_given_from_the_links_of_the_mail(backend: Backend) {
         .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     // The participant's own calendar file.
-    let ics = reqwest::get(format!("{link}/calendar.ics")).await.unwrap();
+    let ics = testkit::get(format!("{link}/calendar.ics")).await.unwrap();
     assert_eq!(ics.status(), StatusCode::OK);
     assert_eq!(ics.headers()["content-type"], "text/calendar; charset=utf-8");
     let parsed = parse_calendar(&ics.text().await.unwrap());
     assert_eq!(parsed.ical["events"][0]["url"], link.as_str());
     assert_eq!(parsed.ical["method"], "PUBLISH");
     assert_eq!(
-        reqwest::get(format!("{}/j/nope/calendar.ics", app.url))
+        testkit::get(format!("{}/j/nope/calendar.ics", app.url))
             .await
             .unwrap()
             .status(),

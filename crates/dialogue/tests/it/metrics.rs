@@ -89,7 +89,7 @@ fn kind(samples: &[Sample], family: &str) -> String {
 }
 
 async fn scrape(app: &TestApp) -> Vec<Sample> {
-    let r = reqwest::get(format!("{}/metrics", app.url)).await.unwrap();
+    let r = testkit::get(format!("{}/metrics", app.url)).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
         r.headers()["content-type"],
@@ -104,7 +104,7 @@ async fn reserve(app: &TestApp, secret: &str, room: &str, at: jiff::Timestamp) -
         .append_pair("start_time", &jitsi::format_java_date(at.as_second()))
         .append_pair("mail_owner", "owner@meet.example.org")
         .finish();
-    reqwest::Client::new()
+    testkit::client()
         .post(format!("{}/jitsi/reservations/conference", app.url))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("authorization", format!("Bearer {secret}"))

@@ -103,7 +103,7 @@ async fn app_with_provider(backend: Backend) -> (TestApp, Provider) {
 }
 
 fn client(cookies: bool) -> reqwest::Client {
-    reqwest::Client::builder()
+    testkit::http()
         .cookie_store(cookies)
         .redirect(reqwest::redirect::Policy::none())
         .build()

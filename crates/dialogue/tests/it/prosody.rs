@@ -32,7 +32,7 @@ fn reservation_body(room: &str, start: Timestamp, owner: &str) -> String {
 }
 
 async fn reserve(app: &TestApp, secret: &str, body: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    testkit::client()
         .post(format!("{}/jitsi/reservations/conference", app.url))
         .header("user-agent", UA)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -44,7 +44,7 @@ async fn reserve(app: &TestApp, secret: &str, body: &str) -> reqwest::Response {
 }
 
 async fn conference(app: &TestApp, method: reqwest::Method, secret: &str, id: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    testkit::client()
         .request(method, format!("{}/jitsi/reservations/conference/{id}", app.url))
         .header("user-agent", UA)
         .header("authorization", format!("Bearer {secret}"))
@@ -196,7 +196,7 @@ async fn reservation_requests_are_checked_and_authenticated(backend: Backend) {
         Some(format!("Basic {}", meet.api_secret).as_str()),
         None,
     ] {
-        let mut r = reqwest::Client::new()
+        let mut r = testkit::client()
             .post(format!("{}/jitsi/reservations/conference", app.url))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(good.clone());
@@ -237,7 +237,7 @@ async fn reservation_requests_are_checked_and_authenticated(backend: Backend) {
         assert!(text.contains(expected), "{body}: {text}");
     }
     // JSON instead of a form: 415.
-    let r = reqwest::Client::new()
+    let r = testkit::client()
         .post(format!("{}/jitsi/reservations/conference", app.url))
         .header("content-type", "application/json")
         .header("authorization", format!("Bearer {}", meet.api_secret))
@@ -305,7 +305,7 @@ async fn reservation_requests_are_checked_and_authenticated(backend: Backend) {
 }
 
 async fn post_event(app: &TestApp, secret: &str, path: &str, body: &Value) -> reqwest::Response {
-    reqwest::Client::new()
+    testkit::client()
         .post(format!("{}/jitsi/events/{path}", app.url))
         .header("user-agent", UA)
         .header("content-type", "application/json")
@@ -408,7 +408,7 @@ async fn events_are_stored_once_whatever_the_order(backend: Backend) {
     );
     // Who is in the room now, and who came: the API (for LMS and reports) and the room page.
     let token = token_for(&app, &manager.id).await;
-    let presence: Value = reqwest::Client::new()
+    let presence: Value = testkit::client()
         .get(format!("{}/api/v1/sessions/{}/presence", app.url, detail.session.id))
         .bearer_auth(&token)
         .send()
@@ -534,7 +534,7 @@ async fn bad_events_are_refused_and_nothing_is_stored(backend: Backend) {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
         assert!(!message(r).await.is_empty());
     }
-    let r = reqwest::Client::new()
+    let r = testkit::client()
         .post(format!("{}/jitsi/events/occupant/joined", app.url))
         .header("content-type", "application/json")
         .header("authorization", format!("Bearer {}", meet.api_secret))
@@ -544,7 +544,7 @@ async fn bad_events_are_refused_and_nothing_is_stored(backend: Backend) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(message(r).await, "Requête mal formée.");
-    let r = reqwest::Client::new()
+    let r = testkit::client()
         .post(format!("{}/jitsi/events/occupant/joined", app.url))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("authorization", format!("Bearer {}", meet.api_secret))

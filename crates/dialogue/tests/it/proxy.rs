@@ -38,7 +38,7 @@ async fn nginx_auth_basic_logs_people_in_and_headers_from_elsewhere_are_refused(
         ],
     )
     .await;
-    let client = reqwest::Client::builder()
+    let client = testkit::http()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -91,7 +91,7 @@ async fn nginx_auth_basic_logs_people_in_and_headers_from_elsewhere_are_refused(
     assert!(login.detail.as_deref().unwrap().contains("proxy"));
 
     // Carol has no mapped group: the default role. Ivan is in `it`: admin.
-    let other = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let other = testkit::http().cookie_store(true).build().unwrap();
     let r = other
         .get(format!("{front}/"))
         .basic_auth("carol", Some("carol-pw"))
@@ -108,7 +108,7 @@ async fn nginx_auth_basic_logs_people_in_and_headers_from_elsewhere_are_refused(
             .role,
         Role::Trainer
     );
-    let third = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let third = testkit::http().cookie_store(true).build().unwrap();
     let r = third
         .get(format!("{front}/audit"))
         .basic_auth("ivan", Some("ivan-pw"))
@@ -121,7 +121,7 @@ async fn nginx_auth_basic_logs_people_in_and_headers_from_elsewhere_are_refused(
     // their profile) is not handed to the directory identity that names its address, nor
     // raised to that identity's mapped role: refused, explained, nothing changed.
     let local = app.user("dave@example.org", Role::Trainer).await;
-    let fourth = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let fourth = testkit::http().cookie_store(true).build().unwrap();
     let r = fourth
         .get(format!("{front}/"))
         .basic_auth("dave", Some("dave-pw"))
@@ -154,7 +154,7 @@ async fn nginx_auth_basic_logs_people_in_and_headers_from_elsewhere_are_refused(
         )
         .await
         .unwrap();
-    let fifth = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let fifth = testkit::http().cookie_store(true).build().unwrap();
     let r = fifth
         .get(format!("{front}/"))
         .basic_auth("erin", Some("erin-pw"))
@@ -205,7 +205,7 @@ async fn nginx_auth_basic_logs_people_in_and_headers_from_elsewhere_are_refused(
     );
 
     // The same header straight to Dialogue, from an address that is not the proxy: refused.
-    let direct = reqwest::Client::new();
+    let direct = testkit::client();
     let r = direct
         .get(format!("{}/", app.url))
         .header("X-Remote-User", "alice")

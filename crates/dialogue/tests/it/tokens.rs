@@ -15,7 +15,7 @@ both_backends!(
 );
 
 async fn me(app: &TestApp, token: &str) -> StatusCode {
-    reqwest::Client::new()
+    testkit::client()
         .get(format!("{}/api/v1/me", app.url))
         .bearer_auth(token)
         .send()

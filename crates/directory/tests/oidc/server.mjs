@@ -3,10 +3,13 @@
 //   port, issuer, redirect_uri, post_logout_redirect_uri,
 //   alg ("RS256" | "PS256" | "ES256" | "EdDSA"), kid (the signing key's id, a fresh key each start),
 //   id_token_ttl (seconds), claims_in_id_token (false: email, name and groups only from userinfo),
-//   logout (false: no end_session_endpoint), accounts { id: { email, email_verified, name, groups } }.
+//   logout (false: no end_session_endpoint), accounts { id: { email, email_verified, name, groups } },
+//   tls (optional { cert, key }: PEM files; the provider then speaks HTTPS only).
 // The login page is this script's: GET /interaction/<uid>?login=<account> logs that account in,
 // as a person submitting a login form would (consent is implied). Unknown accounts are refused.
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
 import Provider from 'oidc-provider';
 
 const settings = JSON.parse(process.argv[2]);
@@ -91,6 +94,10 @@ provider.use(async (ctx, next) => {
   ctx.redirect(returnTo);
 });
 
-provider.listen(settings.port, '127.0.0.1', () => {
-  console.log(`listening on ${settings.port}`);
-});
+const listening = () => console.log(`listening on ${settings.port}`);
+if (settings.tls) {
+  const tls = { cert: readFileSync(settings.tls.cert), key: readFileSync(settings.tls.key) };
+  createServer(tls, provider.callback()).listen(settings.port, '127.0.0.1', listening);
+} else {
+  provider.listen(settings.port, '127.0.0.1', listening);
+}

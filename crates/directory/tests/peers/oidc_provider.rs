@@ -14,7 +14,7 @@ use reqwest::Url;
 use reqwest::header::LOCATION;
 use serde_json::{Value, json};
 
-use crate::support::{TempDir, free_port, wait_for_port};
+use crate::support::{TempDir, free_port, make_authority, make_server_certificate, wait_for_port};
 
 const REDIRECT_URI: &str = "http://127.0.0.1:9/login/oidc/company/callback";
 const POST_LOGOUT: &str = "http://127.0.0.1:9/login";
@@ -36,12 +36,16 @@ struct Options {
     alg: &'static str,
     claims_in_id_token: bool,
     logout: bool,
+    /// HTTPS with a certificate from a throwaway authority (`authority.pem` in the peer's
+    /// directory).
+    tls: bool,
 }
 
 const DEFAULT: Options = Options {
     alg: "RS256",
     claims_in_id_token: true,
     logout: true,
+    tls: false,
 };
 
 /// A running provider, stopped when dropped. Each start signs with a freshly made key.
@@ -55,10 +59,17 @@ struct Peer {
 impl Peer {
     async fn start(options: Options) -> Peer {
         let dir = TempDir::new("oidc");
+        let tls = options.tls.then(|| {
+            make_authority(dir.path(), "authority");
+            make_server_certificate(dir.path(), "authority")
+        });
         let mut failures = Vec::new();
         for _ in 0..3 {
             let port = free_port();
-            let settings = settings(port, &options);
+            let mut settings = settings(port, &options);
+            if let Some((cert, key)) = &tls {
+                settings["tls"] = json!({ "cert": cert, "key": key });
+            }
             let mut child = spawn(&settings, &dir);
             match wait_for_port(&mut child, port, "oidc-provider", &dir.join("provider.log")).await {
                 Ok(()) => {
@@ -88,7 +99,7 @@ impl Peer {
     }
 
     fn issuer(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.settings["issuer"].as_str().expect("the issuer").to_owned()
     }
 
     fn config(&self, client_id: &str, secret: &str) -> OidcProviderConfig {
@@ -130,7 +141,7 @@ impl Drop for Peer {
 fn settings(port: u16, options: &Options) -> Value {
     json!({
         "port": port,
-        "issuer": format!("http://127.0.0.1:{port}"),
+        "issuer": format!("{}://127.0.0.1:{port}", if options.tls { "https" } else { "http" }),
         "redirect_uri": REDIRECT_URI,
         "post_logout_redirect_uri": POST_LOGOUT,
         "alg": options.alg,
@@ -181,12 +192,9 @@ fn spawn(settings: &Value, dir: &TempDir) -> Child {
     }
 }
 
-/// The client Dialogue would use: no redirects followed.
+/// The client Dialogue would use: no redirects followed, the public authorities trusted.
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("an HTTP client")
+    directory::tls::http_client("oidc", "ca_file", None).expect("an HTTP client")
 }
 
 /// What the provider sends the browser back to the callback with.
@@ -198,11 +206,17 @@ struct Callback {
 /// Plays the browser: follows the provider's redirects from the authorization URL, logs in as
 /// `account` on its login step, and returns what reaches the callback.
 async fn authorize(url: &str, account: &str) -> Callback {
+    directory::tls::install_default_provider();
     let browser = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("a browser");
+    authorize_in(&browser, url, account).await
+}
+
+/// [`authorize`] in a given browser.
+async fn authorize_in(browser: &reqwest::Client, url: &str, account: &str) -> Callback {
     let mut url = Url::parse(url).expect("an authorization URL");
     for _ in 0..10 {
         let response = browser.get(url.clone()).send().await.expect("the provider answers");
@@ -609,4 +623,58 @@ async fn a_wrong_client_secret_is_the_configurations_fault() {
         "{e:?}"
     );
     assert_eq!(e.kind(), ErrorKind::Unavailable);
+}
+
+#[tokio::test]
+async fn an_https_provider_is_trusted_through_its_configured_authority_only() {
+    let peer = Peer::start(Options { tls: true, ..DEFAULT }).await;
+    assert!(peer.issuer().starts_with("https://"), "{}", peer.issuer());
+    let authority = peer.dir.join("authority.pem");
+
+    // The public authorities do not vouch for a company's own: discovery fails, and says why.
+    let config = peer.config("dialogue", "dialogue-secret");
+    let e = Provider::discover(config.clone(), REDIRECT_URI, http())
+        .await
+        .expect_err("a certificate from an unknown authority");
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert!(e.to_string().contains("certificate"), "{e}");
+
+    // With `ca_file`: the whole login over HTTPS (discovery, keys, token endpoint, userinfo).
+    let config = OidcProviderConfig {
+        ca_file: Some(authority.clone()),
+        ..config
+    };
+    config.validate().expect("a readable authority");
+    let https = directory::tls::http_client("oidc", "ca_file", config.ca_file.as_deref()).expect("a client");
+    let provider = Provider::discover(config, REDIRECT_URI, https)
+        .await
+        .expect("discovery over HTTPS");
+    provider.check().await.expect("the keys over HTTPS");
+    let (url, pending) = provider.begin();
+    assert!(url.starts_with(&format!("{}/auth?", peer.issuer())), "{url}");
+    let browser = reqwest::Client::builder()
+        .tls_backend_preconfigured(
+            directory::tls::client_config("test", "authority", Some(&authority)).expect("the authority"),
+        )
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a browser");
+    let callback = authorize_in(&browser, &url, "alice").await;
+    let alice = provider
+        .finish(&pending, &callback.state, &callback.code, Timestamp::now())
+        .await
+        .expect("a login over HTTPS");
+    assert_eq!(alice.email.as_ref().map(|e| e.as_str()), Some("alice@example.org"));
+    assert_eq!(alice.mapped_role, Some(Role::Admin));
+
+    // A file that is no authority stops the configuration, naming the field.
+    let not_pem = peer.dir.join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let bad = OidcProviderConfig {
+        ca_file: Some(not_pem),
+        ..peer.config("dialogue", "dialogue-secret")
+    };
+    let e = bad.validate().expect_err("no certificate in the file");
+    assert!(e.to_string().starts_with("oidc.ca_file:"), "{e}");
 }
