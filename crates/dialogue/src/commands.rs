@@ -149,8 +149,28 @@ async fn check_jitsi_servers(store: &Store, config: &Config) -> usize {
         }
     };
     let runtime = service::jitsi_servers::Runtime::new(&secret);
+    // Every page asked at once: a server that does not answer costs its timeout once.
+    let mut probes = tokio::task::JoinSet::new();
+    for (i, server) in servers.iter().enumerate() {
+        let base_url = server.base_url.clone();
+        probes.spawn(async move { (i, service::jitsi_servers::probe(&base_url).await) });
+    }
+    let mut answers = vec![None; servers.len()];
+    while let Some(Ok((i, answer))) = probes.join_next().await {
+        answers[i] = Some(answer);
+    }
     let mut failed = 0;
-    for server in servers {
+    for (server, answer) in servers.into_iter().zip(answers) {
+        // Browsers go to the server, not Dialogue: not reaching it from here is said, not failed.
+        let name = &server.name;
+        match answer {
+            Some((url, Ok(status))) if status < 500 => {
+                println!("ok   Jitsi server {name:?} answers at {url} (HTTP {status})")
+            }
+            Some((url, Ok(status))) => println!("warn Jitsi server {name:?} at {url}: answers HTTP {status}"),
+            Some((url, Err(e))) => println!("warn Jitsi server {name:?} at {url}: not reachable from here ({e})"),
+            None => {}
+        }
         let name = server.name.clone();
         let mode = server.token_mode.as_str();
         match service::jitsi_servers::open_server(runtime.sealer(), server) {

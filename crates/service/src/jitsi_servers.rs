@@ -155,6 +155,35 @@ impl ServerRuntime {
 }
 
 /// Opens a stored server: its secrets unsealed, its key parsed.
+/// How long `dialogue check` waits for a Jitsi server's page.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Asks a server's page, as people's browsers will (`<base URL>/`, TLS checked against the
+/// public authorities, redirects not followed): the URL asked, and the HTTP status or why
+/// nothing answered (every cause on one line: "invalid peer certificate: UnknownIssuer").
+/// Dialogue itself never calls Jitsi — Prosody calls Dialogue — so this is for `dialogue check`.
+pub async fn probe(base_url: &str) -> (String, std::result::Result<u16, String>) {
+    let url = format!("{}/", base_url.trim_end_matches('/'));
+    let client = match directory::tls::http_client("jitsi", "base_url", None) {
+        Ok(c) => c,
+        Err(e) => return (url, Err(e.to_string())),
+    };
+    let result = match client.get(&url).timeout(PROBE_TIMEOUT).send().await {
+        Ok(response) => Ok(response.status().as_u16()),
+        Err(e) => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            Err(text)
+        }
+    };
+    (url, result)
+}
+
 pub fn open_server(sealer: &Sealer, server: JitsiServer) -> Result<ServerRuntime, StoreError> {
     let id = server.id.clone();
     let missing = |what: &str| StoreError::Corrupt(format!("Jitsi server {id} has no {what}"));

@@ -15,6 +15,11 @@ const PUBLIC: &str = "https://dialogue.example.org";
 
 both_backends!(jitsi_config_prints_settings_that_luac_accepts);
 
+#[tokio::test]
+async fn check_says_whether_each_jitsi_server_answers() {
+    check_reaches_jitsi_servers(Backend::Sqlite).await;
+}
+
 fn run(app: &TestApp, args: &[&str]) -> (i32, String, String) {
     run_with(app, &[], args)
 }
@@ -145,7 +150,7 @@ async fn jitsi_config_prints_settings_that_luac_accepts(backend: Backend) {
         );
     }
     // The reservation prefix it prints is where Dialogue answers, with that bearer.
-    let r = reqwest::Client::new()
+    let r = testkit::client()
         .post(format!("{}/jitsi/reservations/conference", app.url))
         .header("authorization", format!("Bearer {}", meet.api_secret))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -180,7 +185,7 @@ async fn jitsi_config_prints_settings_that_luac_accepts(backend: Backend) {
     assert!(out.contains(&format!("Bearer {}", rsa.api_secret)));
     let key_path = jitsi::asap_key_path("dialogue-2026");
     assert!(out.contains(&key_path), "the comment names the key file");
-    let r = reqwest::get(format!("{}/jitsi/asap/{key_path}", app.url))
+    let r = testkit::get(format!("{}/jitsi/asap/{key_path}", app.url))
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "and Dialogue serves it");
@@ -234,4 +239,133 @@ async fn jitsi_config_prints_settings_that_luac_accepts(backend: Backend) {
     );
     assert_eq!(code, 1);
     assert!(err.contains("is this the secret key they were saved with?"), "{err}");
+}
+
+/// A Python HTTPS server on `port` with a self-signed certificate for 127.0.0.1 (no public
+/// authority vouches for it), killed when dropped.
+struct SelfSigned(std::process::Child, std::path::PathBuf);
+
+impl SelfSigned {
+    fn start(port: u16) -> SelfSigned {
+        let openssl = testkit::require_program(&["openssl"], "apt-get install -y openssl");
+        let dir = testkit::temp_dir("self-signed");
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let out = Command::new(openssl)
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ])
+            .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let script = format!(
+            "import http.server, ssl\n\
+             s = http.server.HTTPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler)\n\
+             c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n\
+             c.load_cert_chain({cert:?}, {key:?})\n\
+             s.socket = c.wrap_socket(s.socket, server_side=True)\n\
+             s.serve_forever()\n"
+        );
+        let child = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        SelfSigned(child, dir)
+    }
+}
+
+impl Drop for SelfSigned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+async fn wait_for(port: u16) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("nothing listens on {port}");
+}
+
+/// `dialogue check` asks each server's page: people's browsers go there, so an answer, a
+/// certificate nobody vouches for and silence are each said. Not reaching it from here is a
+/// warning (Dialogue itself never calls Jitsi: Prosody calls Dialogue), not a failure.
+async fn check_reaches_jitsi_servers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+
+    // A web server that answers (Jitsi's nginx in front of the web app, as far as a GET goes),
+    // on a thread of its own: the check below blocks this test's runtime while it runs.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let web = listener.local_addr().unwrap().port();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = answered.clone();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut socket in listener.incoming().flatten() {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut request = [0u8; 2048];
+            let _ = socket.read(&mut request);
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nJitsi");
+        }
+    });
+    server(&app, hs256("Local", &format!("http://127.0.0.1:{web}"))).await;
+
+    let tls = testkit::free_port();
+    let _self_signed = SelfSigned::start(tls);
+    wait_for(tls).await;
+    server(&app, hs256("Self-signed", &format!("https://127.0.0.1:{tls}"))).await;
+
+    let silent = testkit::free_port();
+    server(&app, hs256("Down", &format!("http://127.0.0.1:{silent}"))).await;
+
+    let (code, out, err) = run(&app, &["check"]);
+    assert_eq!(code, 0, "unreachable Jitsi servers are warnings: {out}{err}");
+    assert!(
+        out.contains(&format!(
+            "ok   Jitsi server \"Local\" answers at http://127.0.0.1:{web}/ (HTTP 200)"
+        )),
+        "{out}"
+    );
+    assert!(
+        answered.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "the check really asked"
+    );
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with("warn") && l.contains(&format!("Jitsi server \"{name}\"")))
+            .unwrap_or_else(|| panic!("no warning for {name}: {out}"))
+            .to_owned()
+    };
+    let self_signed = line("Self-signed");
+    assert!(
+        self_signed.contains(&format!("https://127.0.0.1:{tls}/")) && self_signed.contains("certificate"),
+        "{self_signed}"
+    );
+    let down = line("Down");
+    assert!(down.contains("not reachable from here"), "{down}");
+    // Each server's secrets are still checked, reachable or not.
+    assert_eq!(out.matches("secrets open with this secret key").count(), 3, "{out}");
 }
