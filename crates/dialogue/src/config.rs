@@ -51,6 +51,87 @@ pub struct RawConfig {
     /// The LDAP / Active Directory login.
     pub ldap: RawLdap,
     pub metrics: RawMetrics,
+    pub access: RawAccess,
+}
+
+/// Access rules: who may book, on which Jitsi servers, and the optional external join check.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawAccess {
+    /// An HTTP endpoint asked before anyone enters a room (empty: no check). `https://`, or
+    /// `http://` on a loopback host.
+    pub join_check_url: String,
+    /// How long the endpoint has to answer (milliseconds, 100 to 30000).
+    pub join_check_timeout_ms: i64,
+    /// What a timeout, an unreachable endpoint or an unusable answer means: `deny` (fail
+    /// closed) or `allow` (fail open).
+    pub join_check_failure: String,
+    /// A bearer token sent to the endpoint (or `join_check_token_file`).
+    pub join_check_token: String,
+    pub join_check_token_file: String,
+    /// The roles that may book sessions (trainers also need `booking.trainers_can_book`).
+    pub booking_roles: Vec<String>,
+    /// Role → names of the Jitsi servers it may book on (a role not listed: every server).
+    /// In `DIALOGUE_ACCESS_JITSI_SERVERS_BY_ROLE`, `|` separates one role's servers:
+    /// `manager=Visio A|Visio B, trainer=Visio A`.
+    pub jitsi_servers_by_role: BTreeMap<String, ServerNames>,
+}
+
+/// One role's servers: a list in the file, or `A|B` from the environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ServerNames {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl ServerNames {
+    fn names(&self) -> Vec<String> {
+        let all: Vec<&str> = match self {
+            ServerNames::List(list) => list.iter().map(String::as_str).collect(),
+            ServerNames::Text(text) => text.split('|').collect(),
+        };
+        all.into_iter()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Default for RawAccess {
+    fn default() -> Self {
+        RawAccess {
+            join_check_url: String::new(),
+            join_check_timeout_ms: 2000,
+            join_check_failure: "deny".into(),
+            join_check_token: String::new(),
+            join_check_token_file: String::new(),
+            booking_roles: vec!["admin".into(), "manager".into(), "trainer".into()],
+            jitsi_servers_by_role: BTreeMap::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RawAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawAccess")
+            .field("join_check_url", &self.join_check_url)
+            .field("join_check_timeout_ms", &self.join_check_timeout_ms)
+            .field("join_check_failure", &self.join_check_failure)
+            .field(
+                "join_check_token",
+                &if self.join_check_token.is_empty() {
+                    ""
+                } else {
+                    "(hidden)"
+                },
+            )
+            .field("join_check_token_file", &self.join_check_token_file)
+            .field("booking_roles", &self.booking_roles)
+            .field("jitsi_servers_by_role", &self.jitsi_servers_by_role)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -306,6 +387,7 @@ impl Default for RawConfig {
             oidc: Vec::new(),
             ldap: RawLdap::default(),
             metrics: RawMetrics::default(),
+            access: RawAccess::default(),
         }
     }
 }
@@ -920,6 +1002,7 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
     };
     let oidc = logins::validate_oidc(&raw.oidc)?;
     let ldap = logins::validate_ldap(&raw.ldap)?;
+    let access = validate_access(&raw.access, &bad)?;
     Ok(Config {
         listen,
         data_dir,
@@ -948,6 +1031,7 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             organisation,
             oidc,
             ldap,
+            access,
         },
         web: WebConfig {
             trusted_proxies,
@@ -1122,6 +1206,100 @@ fn validate_mail(
             batch: (concurrency * 5).max(20) as i64,
             concurrency,
         },
+    })
+}
+
+/// `[access]`: the booking rules and the join check, each value checked with the key named.
+fn validate_access(
+    raw: &RawAccess,
+    bad: &dyn Fn(&str, &dyn std::fmt::Debug, &str) -> ConfigError,
+) -> Result<service::AccessConfig, ConfigError> {
+    const ROLES: &str = "a list of roles among admin, manager and trainer";
+    let role = |key: &str, text: &str| -> Result<Role, ConfigError> {
+        text.parse::<Role>().map_err(|_| bad(key, &text, ROLES))
+    };
+    let mut booking_roles = Vec::new();
+    for text in &raw.booking_roles {
+        let r = role("access.booking_roles", text)?;
+        if !booking_roles.contains(&r) {
+            booking_roles.push(r);
+        }
+    }
+    if booking_roles.is_empty() {
+        return Err(bad("access.booking_roles", &raw.booking_roles, ROLES));
+    }
+    booking_roles.sort();
+    let mut jitsi_servers_by_role = BTreeMap::new();
+    for (name, servers) in &raw.jitsi_servers_by_role {
+        let key = format!("access.jitsi_servers_by_role.{name}");
+        let r = role(&key, name)?;
+        let servers = servers.names();
+        if jitsi_servers_by_role.insert(r, servers).is_some() {
+            return Err(bad(&key, name, "each role once"));
+        }
+    }
+    let url = raw.join_check_url.trim();
+    let token_file = raw.join_check_token_file.trim();
+    if !raw.join_check_token.is_empty() && !token_file.is_empty() {
+        return Err(bad(
+            "access.join_check_token_file",
+            &token_file,
+            "either join_check_token or join_check_token_file, not both",
+        ));
+    }
+    let token = if token_file.is_empty() {
+        raw.join_check_token.trim().to_owned()
+    } else {
+        std::fs::read_to_string(token_file)
+            .map_err(|e| {
+                bad(
+                    "access.join_check_token_file",
+                    &token_file,
+                    &format!("a readable file ({e})"),
+                )
+            })?
+            .trim()
+            .to_owned()
+    };
+    if !token.is_empty() && !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad(
+            "access.join_check_token",
+            &"(hidden)",
+            "printable characters without spaces (it is sent as an HTTP bearer token)",
+        ));
+    }
+    let timeout_ms = raw.join_check_timeout_ms;
+    if !(100..=30_000).contains(&timeout_ms) {
+        return Err(bad(
+            "access.join_check_timeout_ms",
+            &timeout_ms,
+            "a number of milliseconds from 100 to 30000",
+        ));
+    }
+    let on_failure = domain::access::CheckFailure::parse(&raw.join_check_failure).ok_or_else(|| {
+        bad(
+            "access.join_check_failure",
+            &raw.join_check_failure,
+            "deny (refuse the join when the check cannot answer) or allow (let the person in)",
+        )
+    })?;
+    let join_check = if url.is_empty() {
+        None
+    } else {
+        service::access::check_url(url).map_err(|why| bad("access.join_check_url", &url, &why))?;
+        Some(service::JoinCheckConfig {
+            url: url.to_owned(),
+            timeout: Duration::from_millis(timeout_ms as u64),
+            on_failure,
+            token: (!token.is_empty()).then_some(token),
+        })
+    };
+    Ok(service::AccessConfig {
+        rules: domain::access::AccessRules {
+            booking_roles,
+            jitsi_servers_by_role,
+        },
+        join_check,
     })
 }
 
@@ -1447,6 +1625,110 @@ mod tests {
         ] {
             let e = with(&env, None).unwrap_err().0;
             assert!(e.contains(key), "{env:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn access_rules_and_the_join_check() {
+        // Off, and today's rules, by default.
+        let (c, _) = with(&[], None).unwrap();
+        assert!(c.service.access.join_check.is_none());
+        assert_eq!(c.service.access.rules, domain::access::AccessRules::default());
+        let documented = example();
+        assert!(
+            documented.contains("[access]") && documented.contains("join_check_failure = \"deny\""),
+            "{documented}"
+        );
+        let file = "[access]\njoin_check_url = \"https://check.example.org/join\"\nbooking_roles = [\"admin\", \"Manager\"]\njitsi_servers_by_role = { manager = [\"Visio B\"] }\n";
+        let (c, _) = with(
+            &[
+                ("DIALOGUE_ACCESS_JOIN_CHECK_TIMEOUT_MS", "500"),
+                ("DIALOGUE_ACCESS_JOIN_CHECK_FAILURE", "allow"),
+                ("DIALOGUE_ACCESS_JOIN_CHECK_TOKEN", "s3cret-bearer"),
+            ],
+            Some(file),
+        )
+        .unwrap();
+        let check = c.service.access.join_check.as_ref().unwrap();
+        assert_eq!(check.url, "https://check.example.org/join");
+        assert_eq!(check.timeout, Duration::from_millis(500));
+        assert_eq!(check.on_failure, domain::access::CheckFailure::Allow);
+        assert_eq!(check.token.as_deref(), Some("s3cret-bearer"));
+        assert!(
+            !format!("{c:?}").contains("s3cret-bearer"),
+            "the token is never printed"
+        );
+        let rules = &c.service.access.rules;
+        assert_eq!(rules.booking_roles, vec![Role::Manager, Role::Admin]);
+        assert!(!rules.may_book(Role::Trainer, true));
+        assert!(rules.may_use_server(Role::Manager, "Visio B"));
+        assert!(!rules.may_use_server(Role::Manager, "Visio A"));
+        // From the environment: `|` between one role's servers.
+        let (c, _) = with(
+            &[(
+                "DIALOGUE_ACCESS_JITSI_SERVERS_BY_ROLE",
+                "manager=Visio A|Visio B, trainer=Visio A",
+            )],
+            None,
+        )
+        .unwrap();
+        let rules = &c.service.access.rules;
+        assert_eq!(
+            rules.servers_of(Role::Manager),
+            Some(&["Visio A".to_owned(), "Visio B".to_owned()][..])
+        );
+        assert_eq!(rules.servers_of(Role::Trainer), Some(&["Visio A".to_owned()][..]));
+        // Bad values stop start-up naming the key.
+        for (env, key, why) in [
+            (
+                ("DIALOGUE_ACCESS_JOIN_CHECK_URL", "ftp://check.example.org/"),
+                "access.join_check_url",
+                "https://",
+            ),
+            (
+                ("DIALOGUE_ACCESS_JOIN_CHECK_URL", "http://check.example.org/"),
+                "access.join_check_url",
+                "loopback",
+            ),
+            (
+                ("DIALOGUE_ACCESS_JOIN_CHECK_TIMEOUT_MS", "0"),
+                "access.join_check_timeout_ms",
+                "100 to 30000",
+            ),
+            (
+                ("DIALOGUE_ACCESS_JOIN_CHECK_TIMEOUT_MS", "60000"),
+                "access.join_check_timeout_ms",
+                "100 to 30000",
+            ),
+            (
+                ("DIALOGUE_ACCESS_JOIN_CHECK_FAILURE", "open"),
+                "access.join_check_failure",
+                "deny",
+            ),
+            (
+                ("DIALOGUE_ACCESS_BOOKING_ROLES", "admin,learner"),
+                "access.booking_roles",
+                "admin, manager and trainer",
+            ),
+            (
+                ("DIALOGUE_ACCESS_BOOKING_ROLES", ""),
+                "access.booking_roles",
+                "admin, manager and trainer",
+            ),
+            (
+                ("DIALOGUE_ACCESS_JITSI_SERVERS_BY_ROLE", "boss=A"),
+                "access.jitsi_servers_by_role.boss",
+                "admin",
+            ),
+            (
+                ("DIALOGUE_ACCESS_JOIN_CHECK_TOKEN", "has space"),
+                "access.join_check_token",
+                "printable",
+            ),
+        ] {
+            let e = with(&[env], None).unwrap_err().0;
+            assert!(e.contains(key) && e.contains(why), "{env:?}: {e}");
+            assert!(!e.contains("has space"), "{e}");
         }
     }
 

@@ -4,6 +4,7 @@
 //! (parse, don't validate): handlers build them once from input and never re-check.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod attendance;
 pub mod booking;
 pub mod contact;

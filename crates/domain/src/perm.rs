@@ -227,19 +227,24 @@ pub enum SessionAction {
 }
 
 /// Session permissions (DESIGN.md): admins and managers see and edit all sessions; a trainer
-/// sees the sessions they teach, edits their participants, and — when `trainers_can_book` —
+/// sees the sessions they teach, edits their participants, and — when their role may book —
 /// books sessions for themself and edits or cancels those they booked. Nobody changes a
 /// session once it has ended, nor a cancelled one.
+///
+/// `role_may_book` is the access rules' answer for the actor's role
+/// ([`crate::access::AccessRules::may_book`]: `[access] booking_roles` and `[booking]
+/// trainers_can_book`). It decides booking for every role; staff's rights over existing
+/// sessions do not depend on it.
 impl Actor {
-    pub fn may_session(&self, action: SessionAction, facts: SessionFacts, trainers_can_book: bool) -> bool {
+    pub fn may_session(&self, action: SessionAction, facts: SessionFacts, role_may_book: bool) -> bool {
         let staff = self.role >= Role::Manager;
         let open = !facts.ended && !facts.cancelled;
         match action {
             SessionAction::View => staff || facts.teaches,
-            SessionAction::Book => staff || trainers_can_book,
+            SessionAction::Book => role_may_book,
             SessionAction::EditParticipants => open && (staff || facts.teaches),
             SessionAction::EditDetails | SessionAction::Cancel => {
-                open && (staff || (trainers_can_book && facts.teaches && facts.booked_by_actor))
+                open && (staff || (role_may_book && facts.teaches && facts.booked_by_actor))
             }
         }
     }
@@ -297,7 +302,7 @@ mod session_tests {
             cancelled: true,
         };
         use SessionAction::*;
-        // (role, action, facts, trainers_can_book, expected)
+        // (role, action, facts, role_may_book, expected)
         let rows = [
             (Admin, View, other, true, true),
             (Manager, View, other, false, true),
@@ -306,7 +311,11 @@ mod session_tests {
             (Trainer, View, ended, true, true),
             (Trainer, Book, other, true, true),
             (Trainer, Book, other, false, false),
-            (Manager, Book, other, false, true),
+            (Manager, Book, other, true, true),
+            // `[access] booking_roles` without the role.
+            (Manager, Book, other, false, false),
+            (Admin, Book, other, false, false),
+            (Manager, EditDetails, other, false, true),
             (Trainer, EditParticipants, teaching, false, true),
             (Trainer, EditParticipants, other, true, false),
             (Trainer, EditDetails, teaching, true, false),
@@ -326,7 +335,7 @@ mod session_tests {
             assert_eq!(
                 Actor::new("u", role).may_session(action, facts, setting),
                 expected,
-                "{role:?} {action:?} {facts:?} trainers_can_book={setting}"
+                "{role:?} {action:?} {facts:?} role_may_book={setting}"
             );
         }
         assert!(Actor::new("u", Manager).may_manage_courses());

@@ -95,7 +95,7 @@ pub fn facts(detail: &SessionDetail, actor: &Actor, now: Timestamp) -> SessionFa
 pub async fn view(svc: &Service, actor: &Actor, id: &str) -> Result<(SessionDetail, SessionFacts)> {
     let detail = svc.store().session(id).await?.ok_or(Error::NotFound)?;
     let facts = facts(&detail, actor, svc.now());
-    if !actor.may_session(SessionAction::View, facts, svc.config().booking.trainers_can_book) {
+    if !actor.may_session(SessionAction::View, facts, role_may_book(svc, actor.role)) {
         return Err(Error::NotFound);
     }
     Ok((detail, facts))
@@ -104,7 +104,7 @@ pub async fn view(svc: &Service, actor: &Actor, id: &str) -> Result<(SessionDeta
 /// Whether `actor` may do `action`; refused, it says why: the session has ended or is
 /// cancelled (for someone who could otherwise do it), or the role does not allow it.
 pub fn require(svc: &Service, actor: &Actor, action: SessionAction, facts: SessionFacts) -> Result<()> {
-    let setting = svc.config().booking.trainers_can_book;
+    let setting = role_may_book(svc, actor.role);
     if actor.may_session(action, facts, setting) {
         return Ok(());
     }
@@ -119,12 +119,53 @@ pub fn require(svc: &Service, actor: &Actor, action: SessionAction, facts: Sessi
         }
         return Err(refusal(&BookingRefusal::Cancelled));
     }
+    if action == SessionAction::Book {
+        // Said plainly: the installation's rules (`[access] booking_roles`, `[booking]
+        // trainers_can_book`) keep this role from booking.
+        return Err(Error::refused("", Message::new("access.error.may_not_book")));
+    }
     Err(Error::Forbidden)
 }
 
 /// Whether `actor` may do `action` on a session with these facts (for showing actions).
 pub fn may(svc: &Service, actor: &Actor, action: SessionAction, facts: SessionFacts) -> bool {
-    actor.may_session(action, facts, svc.config().booking.trainers_can_book)
+    actor.may_session(action, facts, role_may_book(svc, actor.role))
+}
+
+/// Whether accounts of `role` may book sessions: `[access] booking_roles`, and for trainers
+/// `[booking] trainers_can_book` as well.
+pub fn role_may_book(svc: &Service, role: domain::Role) -> bool {
+    let config = svc.config();
+    config.access.rules.may_book(role, config.booking.trainers_can_book)
+}
+
+/// The server a booking by `actor` uses (`[access] jitsi_servers_by_role`), given the one it
+/// chose: refused with a message when the role may not book there, or on no server that exists.
+async fn server_for_booking(svc: &Service, actor: &Actor, chosen: Option<String>) -> Result<Option<String>> {
+    let rules = &svc.config().access.rules;
+    if rules.servers_of(actor.role).is_none() {
+        return Ok(chosen);
+    }
+    let servers = svc.store().list_jitsi_servers().await?;
+    let refs: Vec<domain::access::ServerRef<'_>> = servers
+        .iter()
+        .map(|s| domain::access::ServerRef {
+            id: &s.id,
+            name: &s.name,
+            is_default: s.is_default,
+        })
+        .collect();
+    match rules.server_for_booking(actor.role, chosen.as_deref(), &refs) {
+        Ok(id) => Ok(id.map(str::to_owned)),
+        Err(domain::access::ServerRefusal::NotAllowed) => Err(Error::refused(
+            "jitsi_server",
+            Message::new("access.error.server_not_allowed"),
+        )),
+        Err(domain::access::ServerRefusal::NoneAllowed) => Err(Error::refused(
+            "jitsi_server",
+            Message::new("access.error.no_server_for_role"),
+        )),
+    }
 }
 
 /// Books what `request` asks for, by `actor`, optionally for a course and on a chosen Jitsi
@@ -149,6 +190,7 @@ pub async fn book(
     if course_id.is_some() && !actor.may_manage_courses() {
         return Err(refusal(&BookingRefusal::CourseNotFound));
     }
+    let jitsi_server_id = server_for_booking(svc, actor, jitsi_server_id).await?;
     // A trainer books for themself, and for themself alone: putting another trainer on a
     // session takes that person's time, which is the planners' to give (review finding 4).
     if actor.role == domain::Role::Trainer {
@@ -567,11 +609,13 @@ pub async fn choices(svc: &Service, actor: &Actor, archived_courses: bool) -> Re
         } else {
             Vec::new()
         },
+        // The servers this role may book on (`[access] jitsi_servers_by_role`).
         servers: if actor.may_choose_jitsi_server(SessionFacts::default()) {
             svc.store()
                 .list_jitsi_servers()
                 .await?
                 .into_iter()
+                .filter(|s| svc.config().access.rules.may_use_server(actor.role, &s.name))
                 .map(|s| (s.id, s.name))
                 .collect()
         } else {

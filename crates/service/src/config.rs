@@ -37,6 +37,39 @@ pub struct Config {
     pub oidc: Vec<OidcLogin>,
     /// The LDAP / Active Directory login (`[ldap]`), when its URL is set.
     pub ldap: Option<directory::LdapConfig>,
+    /// Access rules and the external join check (`[access]`).
+    pub access: AccessConfig,
+}
+
+/// Access rules and the optional external join check (`[access]`).
+#[derive(Debug, Clone, Default)]
+pub struct AccessConfig {
+    pub rules: domain::access::AccessRules,
+    /// Asked before anyone enters a room, when configured.
+    pub join_check: Option<JoinCheckConfig>,
+}
+
+/// The external join check: an HTTP endpoint that answers allow or deny for each join.
+#[derive(Clone)]
+pub struct JoinCheckConfig {
+    /// `https://…`, or `http://` on a loopback host.
+    pub url: String,
+    pub timeout: Duration,
+    /// What a timeout, an unreachable endpoint or an unusable answer means.
+    pub on_failure: domain::access::CheckFailure,
+    /// Sent as `Authorization: Bearer …` when set. A secret: never logged.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for JoinCheckConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinCheckConfig")
+            .field("url", &self.url)
+            .field("timeout", &self.timeout)
+            .field("on_failure", &self.on_failure)
+            .field("token", &self.token.as_ref().map(|_| "(hidden)"))
+            .finish()
+    }
 }
 
 /// Attendance settings (`[attendance]`).
@@ -164,6 +197,7 @@ impl Default for Config {
             organisation: OrganisationConfig::default(),
             oidc: Vec::new(),
             ldap: None,
+            access: AccessConfig::default(),
         }
     }
 }
@@ -188,5 +222,18 @@ mod tests {
         assert_eq!(c.origin(), "https://formation.example.org");
         c.public_url = "http://example.org:80".into();
         assert_eq!(c.origin(), "http://example.org");
+    }
+
+    #[test]
+    fn the_join_check_token_is_not_printed() {
+        let check = JoinCheckConfig {
+            url: "https://check.example.org/join".into(),
+            timeout: Duration::from_secs(2),
+            on_failure: domain::access::CheckFailure::Deny,
+            token: Some("very-secret-bearer".into()),
+        };
+        let printed = format!("{check:?}");
+        assert!(!printed.contains("very-secret-bearer"), "{printed}");
+        assert!(printed.contains("(hidden)") && printed.contains("check.example.org"));
     }
 }

@@ -6,16 +6,21 @@
 //! after it or when the session is cancelled they are told so, never sent into the room. An
 //! unknown or revoked personal link is not found.
 //!
+//! When an external join check is configured (`[access] join_check_url`), it is asked last,
+//! once everything else says "in": a refusal (or a failure, under `join_check_failure =
+//! "deny"`) keeps the person out, and no token is minted.
+//!
 //! The hot path (a personal link inside its window) is one indexed query (none when the store
 //! has it cached), a token minted from the cached server settings, and nothing written.
 
+use domain::access::CheckAnswer;
 use domain::window::{Admission, JoinWindow};
 use jiff::SignedDuration;
 use store::{JoinTarget, ParticipantRole, Session, SessionStatus, Store, User};
 
 use crate::error::{Error, Result};
 use crate::metrics::JoinOutcome;
-use crate::{Caller, Service, booking};
+use crate::{Caller, Service, access, booking};
 
 /// Who is entering, as the token will say.
 #[derive(Debug, Clone)]
@@ -28,6 +33,29 @@ pub struct Joiner {
     pub moderator: bool,
     /// The zone times are shown in.
     pub zone: String,
+    /// What the external join check is told about them.
+    pub kind: PersonKind,
+}
+
+/// Who someone entering is, for the external join check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonKind {
+    /// Someone with a Dialogue account (staff, or a trainer from their link).
+    User,
+    /// A learner or an external moderator, from their personal link.
+    Participant,
+    /// A guest, from their personal link.
+    Guest,
+}
+
+impl PersonKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonKind::User => "user",
+            PersonKind::Participant => "participant",
+            PersonKind::Guest => "guest",
+        }
+    }
 }
 
 /// What happens to someone who asks to enter.
@@ -44,6 +72,9 @@ pub enum Decision {
     },
     /// Inside the window, but no Jitsi server is configured (or it vanished).
     Unavailable,
+    /// The external join check said no (with its message for the person, if any), or could
+    /// not answer and `join_check_failure` is `deny` (no message).
+    Refused { message: Option<String> },
     /// In: the room's address with its token.
     Enter { url: String },
 }
@@ -97,6 +128,13 @@ pub async fn by_link(svc: &Service, key: &str) -> Result<LinkEntry> {
         email: p.email.clone(),
         moderator: p.role.is_moderator(),
         zone: valid_zone(target.zone.as_deref(), &target.session.time_zone),
+        kind: if p.user_id.is_some() {
+            PersonKind::User
+        } else if p.role == ParticipantRole::Guest {
+            PersonKind::Guest
+        } else {
+            PersonKind::Participant
+        },
     };
     let decision = decide(svc, &target.session, target.server.as_ref(), &joiner).await?;
     Ok(LinkEntry {
@@ -129,6 +167,7 @@ pub async fn staff(
         email: user.email.clone(),
         moderator: true,
         zone: valid_zone(Some(&user.time_zone), &room.session.time_zone),
+        kind: PersonKind::User,
     };
     let decision = decide(svc, &room.session, room.server.as_ref(), &joiner).await?;
     Ok((room.session, joiner, decision))
@@ -149,6 +188,7 @@ pub async fn decide(
         Decision::Over => JoinOutcome::Over,
         Decision::Waiting { .. } => JoinOutcome::Waiting,
         Decision::Unavailable => JoinOutcome::Unavailable,
+        Decision::Refused { .. } => JoinOutcome::Refused,
         Decision::Enter { .. } => {
             metrics.token_minted();
             JoinOutcome::Entered
@@ -177,6 +217,33 @@ async fn decide_uncounted(
             let Some(server) = server else {
                 return Ok(Decision::Unavailable);
             };
+            if let Some(check) = svc.join_check() {
+                let request = access::CheckRequest {
+                    session: &session.id,
+                    title: &session.title,
+                    course: session.course_id.as_deref(),
+                    room: &session.room,
+                    role: if joiner.moderator { "moderator" } else { "participant" },
+                    person: access::CheckPerson {
+                        kind: joiner.kind.as_str(),
+                        email: &joiner.email,
+                        name: &joiner.name,
+                    },
+                    server: &server.server.name,
+                    // Whole seconds: `2026-12-07T09:00:00Z`.
+                    at: jiff::Timestamp::from_second(now.as_second()).unwrap_or(now).to_string(),
+                };
+                let answer = check.ask(&request).await;
+                svc.metrics().join_check(&answer);
+                if !answer.admits(check.on_failure()) {
+                    return Ok(Decision::Refused {
+                        message: match answer {
+                            CheckAnswer::Deny(message) => message,
+                            _ => None,
+                        },
+                    });
+                }
+            }
             let user = jitsi::UserInfo {
                 id: &joiner.id,
                 name: &joiner.name,

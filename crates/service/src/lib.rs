@@ -7,6 +7,7 @@
 //! messages and knows nothing of HTTP. The surfaces render; they do not decide.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod attendance;
@@ -35,7 +36,10 @@ use jiff::Timestamp;
 use store::Store;
 
 pub use clock::Clock;
-pub use config::{AttendanceConfig, BookingSettings, Config, OidcLogin, OrganisationConfig, ProxyAuthConfig};
+pub use config::{
+    AccessConfig, AttendanceConfig, BookingSettings, Config, JoinCheckConfig, OidcLogin, OrganisationConfig,
+    ProxyAuthConfig,
+};
 pub use crypto::SecretKey;
 pub use error::{Error, Problem, Result};
 pub use i18n::Message;
@@ -54,6 +58,7 @@ struct Inner {
     clock: Clock,
     jitsi: jitsi_servers::Runtime,
     logins: logins::Runtime,
+    join_check: Option<access::JoinCheck>,
     metrics: metrics::Metrics,
 }
 
@@ -61,6 +66,7 @@ impl Service {
     pub fn new(store: Store, config: Config, secret: SecretKey, clock: Clock) -> Service {
         let jitsi = jitsi_servers::Runtime::new(&secret);
         let logins = logins::Runtime::new(&config, &secret);
+        let join_check = config.access.join_check.clone().map(access::JoinCheck::new);
         Service {
             inner: Arc::new(Inner {
                 store,
@@ -69,6 +75,7 @@ impl Service {
                 clock,
                 jitsi,
                 logins,
+                join_check,
                 metrics: metrics::Metrics::new(),
             }),
         }
@@ -94,6 +101,11 @@ impl Service {
     /// The directory logins (OpenID providers, LDAP), ready to use.
     pub fn logins(&self) -> &logins::Runtime {
         &self.inner.logins
+    }
+
+    /// The external join check (`[access] join_check_url`), when configured.
+    pub fn join_check(&self) -> Option<&access::JoinCheck> {
+        self.inner.join_check.as_ref()
     }
 
     /// What `/metrics` reports.

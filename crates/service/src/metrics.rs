@@ -63,6 +63,8 @@ pub enum JoinOutcome {
     Cancelled,
     /// No Jitsi server to send them to.
     Unavailable,
+    /// The external join check kept them out.
+    Refused,
     /// An unknown or revoked personal link.
     UnknownLink,
 }
@@ -75,6 +77,7 @@ impl JoinOutcome {
             JoinOutcome::Over => "over",
             JoinOutcome::Cancelled => "cancelled",
             JoinOutcome::Unavailable => "unavailable",
+            JoinOutcome::Refused => "refused",
             JoinOutcome::UnknownLink => "unknown_link",
         }
     }
@@ -108,6 +111,7 @@ pub struct Metrics {
     latency: HistogramFamily<RouteLabels>,
     joins: Family<OutcomeLabels, Counter>,
     tokens: Counter,
+    join_checks: Family<OutcomeLabels, Counter>,
     reservations: Family<AnswerLabels, Counter>,
     login_failures: Counter,
     lockouts: Counter,
@@ -147,6 +151,16 @@ impl Metrics {
         );
         let tokens = Counter::default();
         registry.register("jitsi_tokens_minted", "Jitsi tokens minted", tokens.clone());
+        let join_checks = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "join_checks",
+            "Answers of the external join check: allow, deny, or error (timeout, unreachable, unusable answer)",
+            join_checks.clone(),
+        );
+        // Present from the start (at 0), so that alerts on a rate see the series.
+        for outcome in ["allow", "deny", "error"] {
+            join_checks.get_or_create(&OutcomeLabels { outcome }).inc_by(0);
+        }
         let reservations = Family::<AnswerLabels, Counter>::default();
         registry.register(
             "reservations",
@@ -206,6 +220,7 @@ impl Metrics {
             latency,
             joins,
             tokens,
+            join_checks,
             reservations,
             login_failures,
             lockouts,
@@ -244,6 +259,16 @@ impl Metrics {
                 outcome: outcome.label(),
             })
             .inc();
+    }
+
+    /// The external join check answered (`dialogue_join_checks_total{outcome}`).
+    pub fn join_check(&self, answer: &domain::access::CheckAnswer) {
+        let outcome = match answer {
+            domain::access::CheckAnswer::Allow => "allow",
+            domain::access::CheckAnswer::Deny(_) => "deny",
+            domain::access::CheckAnswer::Failed(_) => "error",
+        };
+        self.join_checks.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     pub fn token_minted(&self) {

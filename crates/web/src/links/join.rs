@@ -201,7 +201,8 @@ async fn staff_join(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String
 }
 
 /// The page (or redirect) of a join decision: cancelled or over → 410; too early → the waiting
-/// page; inside the window → into the room with a token; no server → 503.
+/// page; inside the window → into the room with a token; no server → 503; refused by the
+/// external join check → 403.
 async fn render(
     app: &AppState,
     viewer: &Viewer<'_>,
@@ -231,6 +232,7 @@ async fn render(
         ),
         Decision::Over => closed(app, &ctx, session, &joiner.zone, "jitsi.over.title", "jitsi.over.text"),
         Decision::Waiting { window, opens_in } => waiting(app, &ctx, session, &window, opens_in, joiner, hrefs).await,
+        Decision::Refused { message } => refused(app, &ctx, session, &joiner.zone, message),
         Decision::Unavailable | Decision::Enter { .. } => unavailable(app, &ctx, session, &joiner.zone),
     };
     with_cookie(page, cookie)
@@ -267,6 +269,35 @@ fn unavailable(app: &AppState, ctx: &Ctx, session: &Session, zone: &str) -> AppR
         &ClosedPage {
             starts: page.datetime(&session.starts_at),
             message: ctx.locale.t("jitsi.unavailable.text").to_owned(),
+            session: session.clone(),
+            page,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "jitsi/refused.html")]
+struct RefusedPage {
+    page: Page,
+    message: String,
+    reason_label: String,
+    /// The join check's own message (escaped like every value).
+    reason: Option<String>,
+    session: Session,
+    starts: String,
+}
+
+/// The external join check kept them out (403), with its message when it gave one.
+fn refused(app: &AppState, ctx: &Ctx, session: &Session, zone: &str, reason: Option<String>) -> AppResult {
+    let mut page = Page::new(ctx, "jitsi.refused.title", &app.config().default_time_zone);
+    page.time_zone = zone.to_owned();
+    html_status(
+        StatusCode::FORBIDDEN,
+        &RefusedPage {
+            starts: page.datetime(&session.starts_at),
+            message: ctx.locale.t("jitsi.refused.text").to_owned(),
+            reason_label: ctx.locale.t("jitsi.refused.reason").to_owned(),
+            reason,
             session: session.clone(),
             page,
         },
