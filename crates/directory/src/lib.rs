@@ -17,7 +17,7 @@ pub mod oidc;
 mod roles;
 pub mod tls;
 
-pub use config::{LdapConfig, OidcProviderConfig, Secret};
+pub use config::{LdapConfig, OidcProviderConfig, Secret, check_https_url};
 pub use ldap::{AccountState, Directory};
 pub use oidc::{PendingLogin, Provider};
 pub use roles::{mapped_role, role_for};

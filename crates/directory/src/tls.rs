@@ -51,19 +51,29 @@ pub fn client_config(
         .with_no_client_auth())
 }
 
-/// The HTTP client for one OpenID provider: HTTPS trusting `ca_file` (or the public
-/// authorities), redirects not followed (the provider's answers are read as they come).
+/// An HTTP client for a service Dialogue calls (an OpenID provider, a join check): HTTPS
+/// trusting `ca_file` (or the public authorities), redirects not followed (answers are read
+/// where they are given).
 pub fn http_client(
     section: &'static str,
     field: &'static str,
     ca_file: Option<&Path>,
 ) -> Result<reqwest::Client, Error> {
-    let tls = client_config(section, field, ca_file)?;
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .redirect(reqwest::redirect::Policy::none())
+    http_builder(section, field, ca_file)?
         .build()
         .map_err(|e| Error::config(section, field, format!("HTTP client: {e}")))
+}
+
+/// [`http_client`]'s builder, for a caller that adds its own settings (timeouts).
+pub fn http_builder(
+    section: &'static str,
+    field: &'static str,
+    ca_file: Option<&Path>,
+) -> Result<reqwest::ClientBuilder, Error> {
+    let tls = client_config(section, field, ca_file)?;
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .redirect(reqwest::redirect::Policy::none()))
 }
 
 #[cfg(test)]

@@ -62,15 +62,17 @@ pub struct JoinCheck {
 
 impl JoinCheck {
     pub fn new(config: JoinCheckConfig) -> JoinCheck {
-        // TODO(merge): build with `directory::tls::http_client("access", "join_check_url", None)`
-        // once it exists here (TLS roots and a CA setting shared with the directory logins).
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            // An answer is read where it is given: a redirect is a failure, never followed.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| e.without_url().to_string());
+        // HTTPS as for the directory logins (ring, the public authorities); an answer is read
+        // where it is given: a redirect is a failure, never followed.
+        let client = directory::tls::http_builder("access", "join_check_url", None)
+            .map_err(|e| e.to_string())
+            .and_then(|builder| {
+                builder
+                    .timeout(config.timeout)
+                    .connect_timeout(config.timeout)
+                    .build()
+                    .map_err(|e| e.without_url().to_string())
+            });
         JoinCheck { config, client }
     }
 
@@ -186,20 +188,7 @@ fn clone_without_url(e: &reqwest::Error) -> String {
 /// with a host and without user info (the bearer goes in `join_check_token`) or fragment.
 /// The same rule as the OpenID issuers' (`directory` crate).
 pub fn check_url(text: &str) -> Result<(), String> {
-    let url = reqwest::Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
-    let host = url.host_str().filter(|h| !h.is_empty()).ok_or("expected a host")?;
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => return Err("http:// is only allowed on a loopback host: expected https://".into()),
-        _ => return Err("expected an https:// URL".into()),
-    }
+    let url = directory::check_https_url(text)?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err("expected no user name or password in the URL: put a bearer in join_check_token".into());
     }
