@@ -117,6 +117,23 @@ impl TestDb {
         }
     }
 
+    /// Runs statements (`;`-separated, no parameters) on this database directly: for a bench
+    /// or a test that sets a state no use case writes (mail of the past already delivered).
+    pub async fn execute(&self, sql: &'static str) -> Result<(), sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
+                sqlx::raw_sql(sql).execute(&mut conn).await?;
+                conn.close().await
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await?;
+                sqlx::raw_sql(sql).execute(&mut conn).await?;
+                conn.close().await
+            }
+        }
+    }
+
     /// The directory of a SQLite database (for files next to it).
     pub fn dir(&self) -> Option<&std::path::Path> {
         self.dir.as_deref()
