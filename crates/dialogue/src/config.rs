@@ -69,6 +69,9 @@ pub struct RawAccess {
     /// A bearer token sent to the endpoint (or `join_check_token_file`).
     pub join_check_token: String,
     pub join_check_token_file: String,
+    /// The authority (PEM) of the endpoint's HTTPS certificate, for a service inside the
+    /// company; empty: the public authorities.
+    pub join_check_ca_file: String,
     /// The roles that may book sessions (trainers also need `booking.trainers_can_book`).
     pub booking_roles: Vec<String>,
     /// Role → names of the Jitsi servers it may book on (a role not listed: every server).
@@ -107,6 +110,7 @@ impl Default for RawAccess {
             join_check_failure: "deny".into(),
             join_check_token: String::new(),
             join_check_token_file: String::new(),
+            join_check_ca_file: String::new(),
             booking_roles: vec!["admin".into(), "manager".into(), "trainer".into()],
             jitsi_servers_by_role: BTreeMap::new(),
         }
@@ -128,6 +132,7 @@ impl std::fmt::Debug for RawAccess {
                 },
             )
             .field("join_check_token_file", &self.join_check_token_file)
+            .field("join_check_ca_file", &self.join_check_ca_file)
             .field("booking_roles", &self.booking_roles)
             .field("jitsi_servers_by_role", &self.jitsi_servers_by_role)
             .finish()
@@ -1287,11 +1292,28 @@ fn validate_access(
         None
     } else {
         service::access::check_url(url).map_err(|why| bad("access.join_check_url", &url, &why))?;
+        let ca_file = raw.join_check_ca_file.trim();
+        let ca_file = (!ca_file.is_empty()).then(|| PathBuf::from(ca_file));
+        if let Some(ca) = &ca_file {
+            // Read and parsed now: a wrong file stops the start, not every join.
+            if let Err(e) = directory::tls::client_config("access", "join_check_ca_file", Some(ca)) {
+                let why = match e {
+                    directory::Error::Config { problem, .. } => problem,
+                    other => other.to_string(),
+                };
+                return Err(bad(
+                    "access.join_check_ca_file",
+                    &ca,
+                    &format!("a PEM file of the authority's certificates ({why})"),
+                ));
+            }
+        }
         Some(service::JoinCheckConfig {
             url: url.to_owned(),
             timeout: Duration::from_millis(timeout_ms as u64),
             on_failure,
             token: (!token.is_empty()).then_some(token),
+            ca_file,
         })
     };
     Ok(service::AccessConfig {

@@ -62,9 +62,9 @@ pub struct JoinCheck {
 
 impl JoinCheck {
     pub fn new(config: JoinCheckConfig) -> JoinCheck {
-        // HTTPS as for the directory logins (ring, the public authorities); an answer is read
-        // where it is given: a redirect is a failure, never followed.
-        let client = directory::tls::http_builder("access", "join_check_url", None)
+        // HTTPS as for the directory logins (ring; the configured authority or the public
+        // ones); an answer is read where it is given: a redirect is a failure, never followed.
+        let client = directory::tls::http_builder("access", "join_check_ca_file", config.ca_file.as_deref())
             .map_err(|e| e.to_string())
             .and_then(|builder| {
                 builder
@@ -257,6 +257,7 @@ mod tests {
             timeout: DEFAULT_TIMEOUT,
             on_failure: CheckFailure::Deny,
             token: None,
+            ca_file: None,
         });
         assert_eq!(check.shown_url(), "https://check.example.org/join");
     }

@@ -59,6 +59,8 @@ pub struct JoinCheckConfig {
     pub on_failure: domain::access::CheckFailure,
     /// Sent as `Authorization: Bearer …` when set. A secret: never logged.
     pub token: Option<String>,
+    /// The only authority trusted for the endpoint's certificate; `None`: the public ones.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for JoinCheckConfig {
@@ -68,6 +70,7 @@ impl std::fmt::Debug for JoinCheckConfig {
             .field("timeout", &self.timeout)
             .field("on_failure", &self.on_failure)
             .field("token", &self.token.as_ref().map(|_| "(hidden)"))
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -231,6 +234,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             on_failure: domain::access::CheckFailure::Deny,
             token: Some("very-secret-bearer".into()),
+            ca_file: None,
         };
         let printed = format!("{check:?}");
         assert!(!printed.contains("very-secret-bearer"), "{printed}");

@@ -26,6 +26,7 @@ both_backends!(
     a_check_that_is_down_or_answers_nonsense_follows_the_failure_setting,
     booking_roles_without_trainers_refuse_a_trainer,
     jitsi_servers_by_role_limit_where_a_manager_books,
+    an_https_check_is_trusted_through_its_configured_authority_only,
 );
 
 /// What the endpoint does with the next requests.
@@ -509,11 +510,22 @@ async fn bad_access_settings_stop_start_up_naming_the_key() {
             "access.booking_roles",
             "trainer",
         ),
+        (
+            "DIALOGUE_ACCESS_JOIN_CHECK_CA_FILE",
+            "/nonexistent/authority.pem",
+            "access.join_check_ca_file",
+            "cannot be read",
+        ),
     ] {
-        let sources = Sources {
-            file: None,
-            env: vec![(key.to_owned(), value.to_owned())],
-        };
+        let mut env = vec![(key.to_owned(), value.to_owned())];
+        if key.ends_with("_CA_FILE") {
+            // The authority is read only for a check that is on.
+            env.push((
+                "DIALOGUE_ACCESS_JOIN_CHECK_URL".into(),
+                "https://check.example.org/".into(),
+            ));
+        }
+        let sources = Sources { file: None, env };
         let e = load(&sources).map(|_| ()).unwrap_err().0;
         assert!(
             e.contains(named) && e.contains(why) && e.contains(key),
@@ -537,4 +549,107 @@ async fn bad_access_settings_stop_start_up_naming_the_key() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("access.join_check_url"), "{stderr}");
     let _ = std::fs::remove_dir_all(data);
+}
+
+/// A join check endpoint over HTTPS (Python's `ssl` module), its certificate from a throwaway
+/// authority; it refuses every join with the message "checked over TLS". Killed when dropped.
+struct HttpsEndpoint {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    url: String,
+    authority: std::path::PathBuf,
+}
+
+impl HttpsEndpoint {
+    async fn start() -> HttpsEndpoint {
+        let dir = testkit::temp_dir("https-check");
+        let (authority, cert, key) = testkit::tls_authority_and_server(&dir);
+        let port = testkit::free_port();
+        let script = format!(
+            "import http.server, ssl\n\
+             class Check(http.server.BaseHTTPRequestHandler):\n\
+             \x20   def do_POST(self):\n\
+             \x20       self.rfile.read(int(self.headers.get('content-length', '0')))\n\
+             \x20       body = b'{{\"allow\": false, \"message\": \"checked over TLS\"}}'\n\
+             \x20       self.send_response(200)\n\
+             \x20       self.send_header('content-type', 'application/json')\n\
+             \x20       self.send_header('content-length', str(len(body)))\n\
+             \x20       self.end_headers()\n\
+             \x20       self.wfile.write(body)\n\
+             \x20   def log_message(self, *args):\n\
+             \x20       pass\n\
+             server = http.server.HTTPServer(('127.0.0.1', {port}), Check)\n\
+             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n\
+             context.load_cert_chain({cert:?}, {key:?})\n\
+             server.socket = context.wrap_socket(server.socket, server_side=True)\n\
+             server.serve_forever()\n"
+        );
+        let child = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        testkit::wait_for_port(port, "the HTTPS join check").await;
+        HttpsEndpoint {
+            child,
+            dir,
+            url: format!("https://127.0.0.1:{port}/check"),
+            authority,
+        }
+    }
+}
+
+impl Drop for HttpsEndpoint {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// An endpoint inside the company, its certificate from the company's own authority: trusted
+/// with `join_check_ca_file`, and without it a failure like any other (here `allow`, so the
+/// person enters: the endpoint's refusal was never read).
+async fn an_https_check_is_trusted_through_its_configured_authority_only(backend: Backend) {
+    let endpoint = HttpsEndpoint::start().await;
+    let authority = endpoint.authority.display().to_string();
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("DIALOGUE_ACCESS_JOIN_CHECK_URL", endpoint.url.as_str()),
+            ("DIALOGUE_ACCESS_JOIN_CHECK_FAILURE", "allow"),
+            ("DIALOGUE_ACCESS_JOIN_CHECK_CA_FILE", authority.as_str()),
+        ],
+    )
+    .await;
+    server(&app, hs256("Visio A", "https://meet.example.org")).await;
+    let (_, _, detail) = people_and_session(&app, minutes_from_now(2), 60).await;
+    let r = get(&app, &link(&app, learner(&detail)), "en").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "the endpoint's answer, read over TLS"
+    );
+    let body = html_unescape(&r.text().await.unwrap());
+    assert!(body.contains("checked over TLS"), "{body}");
+    assert_eq!(checks_counted(&app, "deny").await, 1);
+
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("DIALOGUE_ACCESS_JOIN_CHECK_URL", endpoint.url.as_str()),
+            ("DIALOGUE_ACCESS_JOIN_CHECK_FAILURE", "allow"),
+        ],
+    )
+    .await;
+    server(&app, hs256("Visio A", "https://meet.example.org")).await;
+    let (_, _, detail) = people_and_session(&app, minutes_from_now(2), 60).await;
+    let r = get(&app, &link(&app, learner(&detail)), "en").await;
+    assert!(
+        entered(&r),
+        "an untrusted certificate is a failure, and failures allow here"
+    );
+    assert_eq!(checks_counted(&app, "error").await, 1);
+    assert_eq!(checks_counted(&app, "deny").await, 0);
 }
