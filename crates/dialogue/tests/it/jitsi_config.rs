@@ -241,37 +241,14 @@ async fn jitsi_config_prints_settings_that_luac_accepts(backend: Backend) {
     assert!(err.contains("is this the secret key they were saved with?"), "{err}");
 }
 
-/// A Python HTTPS server on `port` with a self-signed certificate for 127.0.0.1 (no public
-/// authority vouches for it), killed when dropped.
-struct SelfSigned(std::process::Child, std::path::PathBuf);
+/// A Python HTTPS server on `port` whose certificate comes from a throwaway authority (no
+/// public authority vouches for it), killed when dropped.
+struct PrivateHttps(std::process::Child, std::path::PathBuf);
 
-impl SelfSigned {
-    fn start(port: u16) -> SelfSigned {
-        let openssl = testkit::require_program(&["openssl"], "apt-get install -y openssl");
-        let dir = testkit::temp_dir("self-signed");
-        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-        let out = Command::new(openssl)
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-            ])
-            .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
-            .args(["-addext", "subjectAltName=IP:127.0.0.1"])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+impl PrivateHttps {
+    fn start(port: u16) -> PrivateHttps {
+        let dir = testkit::temp_dir("private-https");
+        let (_, cert, key) = testkit::tls_authority_and_server(&dir);
         let script = format!(
             "import http.server, ssl\n\
              s = http.server.HTTPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler)\n\
@@ -288,26 +265,16 @@ impl SelfSigned {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        SelfSigned(child, dir)
+        PrivateHttps(child, dir)
     }
 }
 
-impl Drop for SelfSigned {
+impl Drop for PrivateHttps {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
         let _ = std::fs::remove_dir_all(&self.1);
     }
-}
-
-async fn wait_for(port: u16) {
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("nothing listens on {port}");
 }
 
 /// `dialogue check` asks each server's page: people's browsers go there, so an answer, a
@@ -334,9 +301,9 @@ async fn check_reaches_jitsi_servers(backend: Backend) {
     server(&app, hs256("Local", &format!("http://127.0.0.1:{web}"))).await;
 
     let tls = testkit::free_port();
-    let _self_signed = SelfSigned::start(tls);
-    wait_for(tls).await;
-    server(&app, hs256("Self-signed", &format!("https://127.0.0.1:{tls}"))).await;
+    let _private = PrivateHttps::start(tls);
+    testkit::wait_for_port(tls, "the HTTPS server").await;
+    server(&app, hs256("Private CA", &format!("https://127.0.0.1:{tls}"))).await;
 
     let silent = testkit::free_port();
     server(&app, hs256("Down", &format!("http://127.0.0.1:{silent}"))).await;
@@ -359,10 +326,10 @@ async fn check_reaches_jitsi_servers(backend: Backend) {
             .unwrap_or_else(|| panic!("no warning for {name}: {out}"))
             .to_owned()
     };
-    let self_signed = line("Self-signed");
+    let private = line("Private CA");
     assert!(
-        self_signed.contains(&format!("https://127.0.0.1:{tls}/")) && self_signed.contains("certificate"),
-        "{self_signed}"
+        private.contains(&format!("https://127.0.0.1:{tls}/")) && private.contains("certificate"),
+        "{private}"
     );
     let down = line("Down");
     assert!(down.contains("not reachable from here"), "{down}");
