@@ -495,15 +495,21 @@ pub struct SignState {
 }
 
 fn sign_window_open(svc: &Service, detail: &SessionDetail) -> bool {
+    signing_open(svc, &detail.session)
+}
+
+/// Whether the attendance sheet of `session` takes signatures now: from its start until
+/// `[attendance] sign_after_minutes` after its end, unless it was cancelled. (What a person
+/// may sign within it depends on their presence: [`sign_state`].)
+pub fn signing_open(svc: &Service, session: &store::Session) -> bool {
     let now = svc.now();
-    let until = detail
-        .session
+    let until = session
         .ends_at
         .saturating_add(jiff::SignedDuration::from_mins(i64::from(
             svc.config().attendance.sign_after_minutes,
         )))
-        .unwrap_or(detail.session.ends_at);
-    detail.session.status != SessionStatus::Cancelled && now >= detail.session.starts_at && now <= until
+        .unwrap_or(session.ends_at);
+    session.status != SessionStatus::Cancelled && now >= session.starts_at && now <= until
 }
 
 /// What `participant` may sign now in `report`.

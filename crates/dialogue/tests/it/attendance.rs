@@ -583,6 +583,27 @@ async fn signatures_exports_and_tampering(backend: Backend) {
     // Léa signs the morning from her personal link, typing her name (no JavaScript needed).
     let learner_browser = f.app.browser();
     let sign_path = format!("{}/sign", link(&f.app, &lea));
+    // Her link, once the session is over, says where: the room is closed, the sheet is not.
+    let closed = learner_browser.get_raw(&link(&f.app, &lea)).await;
+    assert_eq!(closed.status(), StatusCode::GONE);
+    let closed = closed.text().await.unwrap();
+    assert!(
+        closed.contains(&format!("href=\"{sign_path}\"")) && closed.contains("Signer la feuille d’émargement"),
+        "{closed}"
+    );
+    // A day after the end ([attendance] sign_after_minutes) the sheet is closed too: no link.
+    f.app
+        .clock
+        .freeze_at(f.detail.session.ends_at + jiff::SignedDuration::from_mins(24 * 60 + 1));
+    let late = learner_browser.get_raw(&link(&f.app, &lea)).await;
+    assert_eq!(late.status(), StatusCode::GONE);
+    assert!(
+        !late.text().await.unwrap().contains("/sign"),
+        "no signing after the sheet closed"
+    );
+    f.app
+        .clock
+        .freeze_at(Timestamp::from_second(f.start + 300 * MIN).unwrap());
     let page = learner_browser.get(&sign_path).await;
     assert!(
         page.contains(&morning) && page.contains(&format!("{date}:afternoon")),

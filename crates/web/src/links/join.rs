@@ -152,6 +152,9 @@ struct Hrefs {
     /// The answer page of a personal link (`/j/<key>/rsvp`) with the current answer's
     /// catalogue key, for those who were asked (everyone but the trainers).
     rsvp: Option<(String, &'static str)>,
+    /// The signing page of a personal link (`/j/<key>/sign`), offered once the room has closed
+    /// while the attendance sheet still takes signatures. Staff sign from the session's page.
+    sign: Option<String>,
 }
 
 /// The language of a personal link's pages: a language the visitor chose (cookie) first, then
@@ -176,6 +179,7 @@ async fn personal(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
         calendar: Some(format!("/j/{key}/calendar.ics")),
         rsvp: (p.role != ParticipantRole::Trainer)
             .then(|| (format!("/j/{key}/rsvp"), crate::links::rsvp::answer_key(p.rsvp))),
+        sign: Some(format!("/j/{key}/sign")),
     };
     render(
         &app,
@@ -195,6 +199,7 @@ async fn staff_join(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String
         refresh: staff_join_path(&id),
         calendar: None,
         rsvp: None,
+        sign: None,
     };
     let viewer = Viewer { ctx, headers: None };
     render(&app, &viewer, &session, &joiner, decision, &hrefs).await
@@ -227,10 +232,23 @@ async fn render(
             &ctx,
             session,
             &joiner.zone,
-            "jitsi.cancelled.title",
-            "jitsi.cancelled.text",
+            ("jitsi.cancelled.title", "jitsi.cancelled.text"),
+            None,
         ),
-        Decision::Over => closed(app, &ctx, session, &joiner.zone, "jitsi.over.title", "jitsi.over.text"),
+        Decision::Over => {
+            let sign = hrefs
+                .sign
+                .clone()
+                .filter(|_| service::attendance::signing_open(app.service(), session));
+            closed(
+                app,
+                &ctx,
+                session,
+                &joiner.zone,
+                ("jitsi.over.title", "jitsi.over.text"),
+                sign,
+            )
+        }
         Decision::Waiting { window, opens_in } => waiting(app, &ctx, session, &window, opens_in, joiner, hrefs).await,
         Decision::Refused { message } => refused(app, &ctx, session, &joiner.zone, message),
         Decision::Unavailable | Decision::Enter { .. } => unavailable(app, &ctx, session, &joiner.zone),
@@ -245,9 +263,18 @@ struct ClosedPage {
     message: String,
     session: Session,
     starts: String,
+    /// Where to sign the attendance sheet, while it takes signatures.
+    sign: Option<String>,
 }
 
-fn closed(app: &AppState, ctx: &Ctx, session: &Session, zone: &str, title: &str, text: &str) -> AppResult {
+fn closed(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    zone: &str,
+    (title, text): (&str, &str),
+    sign: Option<String>,
+) -> AppResult {
     let mut page = Page::new(ctx, title, &app.config().default_time_zone);
     page.time_zone = zone.to_owned();
     html_status(
@@ -256,6 +283,7 @@ fn closed(app: &AppState, ctx: &Ctx, session: &Session, zone: &str, title: &str,
             starts: page.datetime(&session.starts_at),
             message: ctx.locale.t(text).to_owned(),
             session: session.clone(),
+            sign,
             page,
         },
     )
@@ -270,6 +298,7 @@ fn unavailable(app: &AppState, ctx: &Ctx, session: &Session, zone: &str) -> AppR
             starts: page.datetime(&session.starts_at),
             message: ctx.locale.t("jitsi.unavailable.text").to_owned(),
             session: session.clone(),
+            sign: None,
             page,
         },
     )
