@@ -47,6 +47,20 @@ build_and_contents() {
     fail "the packaged $CONFIG differs from packaging/dialogue.toml"
   env -i PATH=/usr/bin:/bin DIALOGUE_DATA_DIR="$WORK/check-data" "$BINARY" --config "$REPO/packaging/dialogue.toml" check >/dev/null ||
     fail "packaging/dialogue.toml is not a valid configuration"
+  # Its optional sections, uncommented as an administrator would (secret files in place), are
+  # valid settings too. Their hosts are examples, so only the configuration line must say ok.
+  local examples="$WORK/examples" out
+  mkdir -p "$examples"
+  for secret in oidc-company.secret ldap.password join-check.token; do echo example-secret >"$examples/$secret"; done
+  awk -v dir="$examples/" '
+    /^# The sections below are optional/ { optional = 1; print; next }
+    optional && /^# (\[|[a-z_]+ = )/ { sub(/^# /, "") }
+    { gsub("/etc/dialogue/", dir); sub(/token = "…"/, "token = \"0123456789abcdef\""); print }
+  ' "$REPO/packaging/dialogue.toml" >"$examples/dialogue.toml"
+  out=$(env -i PATH=/usr/bin:/bin DIALOGUE_DATA_DIR="$WORK/check-data" "$BINARY" --config "$examples/dialogue.toml" check 2>&1 || true)
+  assert_contains "the conffile's optional sections, uncommented" "ok   configuration" "$out"
+  assert_contains "the conffile's optional sections, uncommented" 'OpenID provider "company"' "$out"
+  assert_contains "the conffile's optional sections, uncommented" 'LDAP directory ldaps://ldap.example.org:636' "$out"
 
   # Every command of `dialogue --help` is in the manual page.
   local command
