@@ -556,8 +556,9 @@ fn provider_error(config: &OidcProviderConfig, problem: impl Into<String>) -> Er
     }
 }
 
-/// An error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
+/// An error and its causes on one line ("error sending request: …: invalid peer certificate:
+/// UnknownIssuer"): what an administrator needs from an HTTP or TLS failure.
+pub fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {

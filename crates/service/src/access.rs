@@ -165,13 +165,10 @@ fn describe(e: &reqwest::Error) -> String {
         "request failed"
     };
     // `without_url`: the URL may carry a query an administrator would rather not see logged.
-    let mut text = format!("{kind}: {}", clone_without_url(e));
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{kind}: {}: {}", clone_without_url(e), directory::oidc::chain(cause)),
+        None => format!("{kind}: {}", clone_without_url(e)),
     }
-    text
 }
 
 fn clone_without_url(e: &reqwest::Error) -> String {

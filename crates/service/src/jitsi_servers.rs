@@ -170,16 +170,7 @@ pub async fn probe(base_url: &str) -> (String, std::result::Result<u16, String>)
     };
     let result = match client.get(&url).timeout(PROBE_TIMEOUT).send().await {
         Ok(response) => Ok(response.status().as_u16()),
-        Err(e) => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            Err(text)
-        }
+        Err(e) => Err(directory::oidc::chain(&e)),
     };
     (url, result)
 }

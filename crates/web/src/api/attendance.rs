@@ -369,7 +369,8 @@ pub async fn correct(
     let row = attendance::correct(app.service(), &caller.caller(), &id, &input)
         .await
         .api(&caller)?;
-    Ok((StatusCode::CREATED, Json(CorrectionJson::of(&row))).into_response())
+    // A correction has no address of its own: it is read with the session's attendance.
+    Ok(json::created(CorrectionJson::of(&row), None))
 }
 
 /// The result of checking a session's signatures.

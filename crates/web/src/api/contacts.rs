@@ -5,7 +5,6 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use domain::contact::ContactRequest;
@@ -284,11 +283,8 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes
             .await
             .api(&caller)?;
     }
-    let mut response = (StatusCode::CREATED, Json(ContactJson::of(&contact))).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/contacts/{}", contact.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    let location = format!("/api/v1/contacts/{}", contact.id);
+    Ok(json::created(ContactJson::of(&contact), Some(location)))
 }
 
 /// Change a contact; `archived: true` archives it, `false` brings it back

@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::booking::BookingLimits;
 use domain::course::{CourseError, CourseRequest, MAX_CODE_CHARS, MAX_DESCRIPTION_CHARS};
@@ -216,11 +215,8 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes
             .await
             .api_named(&caller, course_field)?;
     }
-    let mut response = (StatusCode::CREATED, Json(CourseJson::detail(&detail))).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/courses/{}", detail.course.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    let location = format!("/api/v1/courses/{}", detail.course.id);
+    Ok(json::created(CourseJson::detail(&detail), Some(location)))
 }
 
 /// Change a course; `archived: true` archives it, `false` brings it back

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use serde::{Deserialize, Deserializer, Serialize};
 use service::jitsi_servers::{self, ServerChange, key_server_url};
@@ -338,15 +338,10 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, body: Bytes)
         .await
         .api(&caller)?;
     let location = format!("/api/v1/jitsi-servers/{}", created.server.id);
-    let mut response = (
-        StatusCode::CREATED,
-        Json(out(&app, created.server, created.generated_api_secret)),
-    )
-        .into_response();
-    if let Ok(v) = location.parse() {
-        response.headers_mut().insert(axum::http::header::LOCATION, v);
-    }
-    Ok(response)
+    Ok(super::json::created(
+        out(&app, created.server, created.generated_api_secret),
+        Some(location),
+    ))
 }
 
 /// One Jitsi server (admins only)

@@ -15,6 +15,17 @@ use crate::http::error::{AppError, Message};
 use crate::pages::session_form::Fields;
 use service::Problem;
 
+/// A `201 Created` answer with its JSON body and, when the new thing has its own address, a
+/// `Location` header (`/api/v1/…`).
+pub fn created<T: Serialize>(body: T, location: Option<String>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = (axum::http::StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Some(value) = location.and_then(|l| axum::http::HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(axum::http::header::LOCATION, value);
+    }
+    response
+}
+
 /// Reads a JSON body ([`read`]), with the API's message for what is not the JSON expected.
 pub fn body<T: DeserializeOwned>(caller: &ApiCaller, bytes: &[u8]) -> Result<T, ApiError> {
     read(caller, bytes, "api.error.json", None)

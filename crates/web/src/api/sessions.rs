@@ -6,7 +6,6 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::Role;
 use domain::booking::{BookingError, BookingLimits, PersonInput, SessionRequest, StartSpec};
@@ -140,13 +139,10 @@ fn created(
     for s in &mut sessions.sessions {
         s.jitsi_server_id = server.clone();
     }
-    let mut response = (StatusCode::CREATED, Json(sessions)).into_response();
-    if let Some(first) = details.first()
-        && let Ok(location) = HeaderValue::from_str(&format!("/api/v1/sessions/{}", first.session.id))
-    {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
+    let location = details
+        .first()
+        .map(|first| format!("/api/v1/sessions/{}", first.session.id));
+    json::created(sessions, location)
 }
 
 /// Book a session, or every occurrence of a series (all or nothing)
