@@ -161,6 +161,10 @@ pub struct Event {
     /// Excluded occurrences of the series, written as one `EXDATE` in the
     /// time zone of `start` (only the instants matter).
     pub exdates: Vec<Zoned>,
+    /// Occurrences added to the series outside its rule (sessions moved before the
+    /// migration that keeps their rule instant), written as one `RDATE` in the time zone of
+    /// `start` (only the instants matter).
+    pub rdates: Vec<Zoned>,
     /// For an event that overrides one occurrence of a series (same `uid`),
     /// the original start of that occurrence, written in its own time zone.
     pub recurrence_id: Option<Zoned>,
@@ -195,6 +199,7 @@ impl Event {
             categories: Vec::new(),
             rrule: None,
             exdates: Vec::new(),
+            rdates: Vec::new(),
             recurrence_id: None,
         }
     }

@@ -226,6 +226,7 @@ impl Calendar {
         let mut first = e.clone();
         first.rrule = None;
         first.exdates = Vec::new();
+        first.rdates = Vec::new();
         first.recurrence_id = Some(e.start.clone());
         Some(first)
     }
@@ -254,7 +255,7 @@ fn estimated_event_len(e: &Event) -> usize {
         .sum();
     let alarms: usize = e.alarms.iter().map(|a| a.description.len() + 90).sum();
     // Escapes and folds add a little; 1/8 covers ordinary text.
-    400 + (text + people) * 9 / 8 + alarms + e.exdates.len() * 17 + 48
+    400 + (text + people) * 9 / 8 + alarms + (e.exdates.len() + e.rdates.len()) * 17 + 48
 }
 
 /// Records the zones and instants an event writes in local time.
@@ -270,7 +271,7 @@ fn collect_zones<'a>(zones: &mut Zones<'a>, e: &'a Event) {
     if !writes_duration(e) && tz::is_local(e.end.time_zone(), e.end.timestamp()) {
         zones.add(e.end.time_zone(), e.end.timestamp());
     }
-    for ex in &e.exdates {
+    for ex in e.exdates.iter().chain(&e.rdates) {
         zones.add(start_tz, ex.timestamp());
     }
     if let Some(rid) = &e.recurrence_id {
@@ -322,17 +323,20 @@ fn write_event(out: &mut Out, e: &Event) {
         }
         out.end();
     }
-    if !e.exdates.is_empty() {
-        // Occurrences are named by the local time the rule gives them, which each reader
-        // resolves as it resolves the occurrence itself: local, even when ambiguous.
+    // Occurrences are named by the local time the rule gives them, which each reader
+    // resolves as it resolves the occurrence itself: local, even when ambiguous.
+    for (name, dates) in [("RDATE", &e.rdates), ("EXDATE", &e.exdates)] {
+        if dates.is_empty() {
+            continue;
+        }
         let tz = e.start.time_zone();
-        out.begin("EXDATE");
+        out.begin(name);
         tz::write_params(out, tz, true);
-        for (i, ex) in e.exdates.iter().enumerate() {
+        for (i, at) in dates.iter().enumerate() {
             if i > 0 {
                 out.raw(",");
             }
-            tz::write_value(out, tz, ex.timestamp(), true);
+            tz::write_value(out, tz, at.timestamp(), true);
         }
         out.end();
     }
@@ -450,6 +454,7 @@ fn validate_event(method: Option<Method>, index: usize, e: &Event) -> Result<(),
         .chain(
             e.exdates
                 .iter()
+                .chain(&e.rdates)
                 .map(|z| e.start.time_zone().to_datetime(z.timestamp()).year()),
         )
         .chain(e.recurrence_id.iter().map(Zoned::year));

@@ -111,6 +111,96 @@ pub fn session_event_in(
     event
 }
 
+/// One session of a series as one person's calendar holds it: the instant the rule gave it, the
+/// session, and its event as [`session_event_in`] describes it to that person.
+#[derive(Debug, Clone)]
+pub struct SeriesItem<'a> {
+    pub occurrence_at: Timestamp,
+    pub session: &'a Session,
+    pub event: Event,
+}
+
+/// A series as one event for one person: the rule from its first instant (`DTSTART` in the
+/// series' zone, so that every reader repeats the local time across DST changes), the
+/// occurrences the person is not in or that were cancelled as `EXDATE`, and each session moved,
+/// lengthened, renamed or re-noted alone as an override (same UID, `RECURRENCE-ID` = the
+/// instant the rule gave it). A session whose rule instant the rule does not give (moved before
+/// Dialogue kept that instant) is added with `RDATE`. The master takes the first scheduled
+/// session's description (its personal link leads on to the next session, see
+/// `service::join`). Empty when no session is scheduled.
+pub fn series_events(series: &store::Series, items: Vec<SeriesItem<'_>>) -> Vec<Event> {
+    let tz = TimeZone::get(&series.time_zone).unwrap_or(TimeZone::UTC);
+    let scheduled = |i: &SeriesItem<'_>| i.session.status == SessionStatus::Scheduled;
+    let Some(base) = items.iter().find(|i| scheduled(i)) else {
+        return Vec::new();
+    };
+    let instants = rule_instants(series).unwrap_or_default();
+    let first = series.first_at.to_zoned(tz.clone());
+    let mut master = base.event.clone();
+    master.uid = series.uid.clone();
+    master.start = first.clone();
+    master.end = (series.first_at + series.duration).to_zoned(tz.clone());
+    master.rrule = Some(series.rrule.clone());
+    master.recurrence_id = None;
+    master.sequence = items.iter().map(|i| i.event.sequence).max().unwrap_or(0);
+    master.created = items.iter().filter_map(|i| i.event.created).min();
+    master.last_modified = items.iter().filter_map(|i| i.event.last_modified).max();
+    let plain = |i: &SeriesItem<'_>| {
+        i.session.starts_at == i.occurrence_at
+            && i.session.ends_at == i.occurrence_at + series.duration
+            && i.session.title == base.session.title
+            && i.session.notes == base.session.notes
+    };
+    let mut overrides = Vec::new();
+    for at in &instants {
+        match items.iter().find(|i| i.occurrence_at == *at && scheduled(i)) {
+            Some(i) if plain(i) => {}
+            Some(i) => overrides.push(i),
+            None => master.exdates.push(at.to_zoned(tz.clone())),
+        }
+    }
+    for i in items
+        .iter()
+        .filter(|i| scheduled(i) && !instants.contains(&i.occurrence_at))
+    {
+        master.rdates.push(i.occurrence_at.to_zoned(tz.clone()));
+        if !plain(i) {
+            overrides.push(i);
+        }
+    }
+    let mut events = vec![master];
+    events.extend(overrides.into_iter().map(|i| occurrence_override(series, i)));
+    events
+}
+
+/// One occurrence of a series as an override of its event: what an update of that session
+/// alone sends, and what [`series_events`] adds for a session changed alone.
+pub fn occurrence_override(series: &store::Series, item: &SeriesItem<'_>) -> Event {
+    let tz = TimeZone::get(&series.time_zone).unwrap_or(TimeZone::UTC);
+    let mut event = item.event.clone();
+    event.uid = series.uid.clone();
+    event.rrule = None;
+    event.exdates.clear();
+    event.rdates.clear();
+    event.recurrence_id = Some(item.occurrence_at.to_zoned(tz));
+    event
+}
+
+/// The instants the series' rule gives, from its first one; `None` when the stored rule cannot
+/// be read or expanded (then every session is an `RDATE`).
+fn rule_instants(series: &store::Series) -> Option<Vec<Timestamp>> {
+    let rule: domain::recurrence::Rule = series.rrule.parse().ok()?;
+    let zone = domain::localtime::TimeZoneName::parse(&series.time_zone).ok()?;
+    let first = series.first_at.to_zoned(zone.time_zone().clone()).datetime();
+    // Whatever limits the series was booked under, it is read back whole.
+    let limits = domain::recurrence::Limits {
+        max_span: jiff::Span::new().years(20),
+        max_occurrences: 10_000,
+    };
+    let all = domain::recurrence::occurrences(&rule, first, &zone, &limits).ok()?;
+    Some(all.iter().map(jiff::Zoned::timestamp).collect())
+}
+
 /// A calendar of `events`.
 pub fn calendar(method: Option<Method>, name: Option<String>, events: Vec<Event>) -> Calendar {
     Calendar {

@@ -20,6 +20,12 @@ pub enum Block {
     },
     /// A prominent link, with the text before it.
     Link { intro: String, url: String },
+    /// Dated items each with its link (the sessions of a series): the text before, then
+    /// (when, link text, URL) per line.
+    Schedule {
+        intro: String,
+        rows: Vec<(String, String, String)>,
+    },
     /// Buttons (label, URL), with the question they answer.
     Actions {
         intro: String,
@@ -69,6 +75,13 @@ impl Doc {
                 }
                 Block::Link { intro, url } => {
                     let _ = writeln!(out, "{intro}\n{url}");
+                }
+                Block::Schedule { intro, rows } => {
+                    out.push_str(intro);
+                    out.push('\n');
+                    for (when, _, url) in rows {
+                        let _ = writeln!(out, "- {when}\n  {url}");
+                    }
                 }
                 Block::Actions { intro, actions } => {
                     out.push_str(intro);
@@ -166,6 +179,23 @@ impl Doc {
                         escape(url),
                         escape(url)
                     );
+                }
+                Block::Schedule { intro, rows } => {
+                    let _ = writeln!(
+                        out,
+                        "<p>{}</p>\n<ul style=\"margin:0 0 16px;padding-left:20px;\">",
+                        lines(intro)
+                    );
+                    for (when, label, url) in rows {
+                        let _ = writeln!(
+                            out,
+                            "<li style=\"margin:0 0 6px;\">{} — <a href=\"{}\" style=\"color:#1a56db;\">{}</a></li>",
+                            escape(when),
+                            escape(url),
+                            escape(label)
+                        );
+                    }
+                    out.push_str("</ul>\n");
                 }
                 Block::Actions { intro, actions } => {
                     let _ = write!(out, "<p>{}</p>\n<p>", lines(intro));

@@ -23,7 +23,7 @@ use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use store::{MailKind, OutboxMessage, Participant, ParticipantRole, Rsvp, SessionDetail, SessionStatus, reason};
 
-use crate::calendar::{JoinInfo, calendar, session_event_in};
+use crate::calendar::{JoinInfo, SeriesItem, calendar, occurrence_override, series_events, session_event_in};
 use crate::doc::{Block, Doc};
 
 /// What messages say about who sends them, and where their links point.
@@ -108,6 +108,10 @@ pub struct Input<'a> {
     pub detail: Option<&'a SessionDetail>,
     /// The title of the session's course, if it has one.
     pub course: Option<&'a str>,
+    /// The session's series and the recipient's part of it, when the message is about a series
+    /// the recipient holds as one event (an invitation to the whole series, or an update or
+    /// cancellation of one of its sessions after one).
+    pub series: Option<&'a store::SeriesView>,
     pub settings: &'a MailSettings,
     /// Derives a participant's personal-link key from their id and link version.
     pub join_key: &'a (dyn Fn(&str, i64) -> Result<String, String> + Sync),
@@ -138,6 +142,12 @@ pub fn render(input: &Input<'_>) -> Result<Outcome, RenderError> {
         locale,
         zone,
     };
+    if m.kind == MailKind::Invitation && m.series_id.is_some() {
+        let Some(view) = input.series else {
+            return Ok(Outcome::Skip(reason::GONE));
+        };
+        return w.series_invitation(view);
+    }
     match m.kind {
         MailKind::Invitation | MailKind::Update | MailKind::Reminder => {
             if session.status == SessionStatus::Cancelled {
@@ -437,6 +447,142 @@ impl Writer<'_> {
         self.finish(subject, blocks, Some((ics, Method::Request, filename)))
     }
 
+    /// One invitation to every session of a series the recipient is in: the dates, each with
+    /// its personal link, one answer for all of them, and one calendar event (a rule, its
+    /// exclusions and overrides).
+    fn series_invitation(&self, view: &store::SeriesView) -> Result<Outcome, RenderError> {
+        let now = self.input.now;
+        let theirs: Vec<_> = view.theirs().collect();
+        let ahead: Vec<_> = theirs
+            .iter()
+            .filter(|(o, _)| o.session.status == SessionStatus::Scheduled && !o.session.ended(now))
+            .collect();
+        let Some((first, me)) = ahead.first() else {
+            let cancelled = theirs.iter().all(|(o, _)| o.session.status == SessionStatus::Cancelled);
+            return Ok(Outcome::Skip(if cancelled {
+                reason::CANCELLED
+            } else {
+                reason::STARTED
+            }));
+        };
+        let last = ahead.last().map_or(first, |(o, _)| o);
+        let title = header_text(&first.session.title);
+        let settings = self.input.settings;
+        let mut rows = Vec::new();
+        let mut items = Vec::new();
+        let trainers: Vec<Participant> = self.detail.with_role(ParticipantRole::Trainer).cloned().collect();
+        let mut opens_minutes = 0;
+        for (o, p) in &theirs {
+            let s = &o.session;
+            let url = settings.join_url(&self.key(p)?);
+            let window = JoinWindow::for_participant(s.starts_at, s.ends_at, p.role.is_moderator(), &settings.join);
+            if s.status == SessionStatus::Scheduled && !s.ended(now) {
+                opens_minutes = (s.starts_at.as_second() - window.opens.as_second()) / 60;
+                rows.push((
+                    format!("{}, {}", self.date(s.starts_at), self.hours(s.starts_at, s.ends_at)),
+                    self.t("mail.series.join").to_owned(),
+                    url.clone(),
+                ));
+            }
+            let mut attendees: Vec<Participant> = trainers.iter().filter(|t| t.email != p.email).cloned().collect();
+            attendees.push((*p).clone());
+            let mut event = session_event_in(
+                s,
+                &attendees,
+                Some(&JoinInfo {
+                    url,
+                    opens_at: window.opens,
+                }),
+                Some(settings.organizer()),
+                self.locale,
+                now,
+                self.zone,
+            );
+            if let Some(description) = &mut event.description {
+                description.push_str("\n\n");
+                description.push_str(self.t("calendar.series_link"));
+            }
+            items.push(SeriesItem {
+                occurrence_at: o.occurrence_at,
+                session: s,
+                event,
+            });
+        }
+        let intro = match me.role {
+            ParticipantRole::Trainer => "mail.intro.series.trainer",
+            ParticipantRole::Moderator => "mail.intro.series.moderator",
+            ParticipantRole::Learner | ParticipantRole::Guest => "mail.intro.series.learner",
+        };
+        let mut facts = vec![(self.t("mail.fact.session").to_owned(), first.session.title.clone())];
+        if let Some(course) = self.input.course {
+            facts.push((self.t("mail.fact.course").to_owned(), course.to_owned()));
+        }
+        facts.push((self.t("mail.fact.first").to_owned(), self.date(first.session.starts_at)));
+        facts.push((self.t("mail.fact.last").to_owned(), self.date(last.session.starts_at)));
+        facts.push((
+            self.t("mail.fact.duration").to_owned(),
+            self.duration(first.session.starts_at, first.session.ends_at),
+        ));
+        let names: Vec<&str> = trainers.iter().map(|t| t.name.as_str()).collect();
+        if !names.is_empty() {
+            facts.push((self.t("mail.fact.trainers").to_owned(), names.join(", ")));
+        }
+        let count = rows.len();
+        let mut blocks = vec![
+            self.greeting(),
+            Block::Para(self.tf(intro, &[("title", &first.session.title)])),
+            Block::Facts(facts),
+            Block::Schedule {
+                intro: self.tf("mail.series.dates", &[("count", &count)]),
+                rows,
+            },
+            Block::Para(self.tf("mail.series.opens", &[("minutes", &opens_minutes)])),
+        ];
+        if me.role != ParticipantRole::Trainer {
+            let url = settings.join_url(&self.key(me)?);
+            blocks.push(Block::Actions {
+                intro: self.t("mail.series.rsvp").to_owned(),
+                actions: vec![
+                    (
+                        self.t("mail.rsvp.accept").to_owned(),
+                        format!("{url}/rsvp?answer=accepted&scope=series"),
+                    ),
+                    (
+                        self.t("mail.rsvp.decline").to_owned(),
+                        format!("{url}/rsvp?answer=declined&scope=series"),
+                    ),
+                ],
+            });
+        }
+        if !first.session.notes.trim().is_empty() {
+            blocks.push(Block::Quote {
+                label: self.t("mail.notes").to_owned(),
+                text: first.session.notes.clone(),
+            });
+        }
+        blocks.push(Block::Para(self.t("mail.series.calendar").to_owned()));
+        if let Some(contact) = self.contact() {
+            blocks.push(contact);
+        }
+        blocks.push(self.footer());
+        let events = series_events(&view.series, items);
+        let cal = calendar(Some(Method::Request), None, events);
+        cal.validate().map_err(|e| RenderError::Calendar(e.to_string()))?;
+        let subject = self.tf(
+            "mail.subject.series_invitation",
+            &[
+                ("title", &title),
+                ("count", &count),
+                ("when", &self.short(first.session.starts_at)),
+            ],
+        );
+        self.finish(
+            subject,
+            blocks,
+            Some((cal.render(), Method::Request, self.t("mail.file.invitation"))),
+        )
+    }
+
     fn reminder(&self, me: &Participant) -> Result<Outcome, RenderError> {
         let s = self.session();
         let key = self.key(me)?;
@@ -566,6 +712,20 @@ impl Writer<'_> {
         if method == Method::Cancel {
             event.status = Status::Cancelled;
             event.alarms.clear();
+        }
+        // Their calendar holds the series as one event: this session is one occurrence of it,
+        // changed or cancelled alone.
+        if let Some(view) = self.input.series
+            && let Some(occurrence) = view.occurrence(&s.id)
+        {
+            event = occurrence_override(
+                &view.series,
+                &SeriesItem {
+                    occurrence_at: occurrence.occurrence_at,
+                    session: s,
+                    event,
+                },
+            );
         }
         let cal = calendar(Some(method), None, vec![event]);
         cal.validate().map_err(|e| RenderError::Calendar(e.to_string()))?;
@@ -753,6 +913,7 @@ mod tests {
             created_at: at("2026-10-01T00:00:00Z"),
             updated_at: at("2026-10-01T00:00:00Z"),
             sent_at: None,
+            series_id: None,
         }
     }
 
@@ -766,6 +927,7 @@ mod tests {
             message: m,
             detail: Some(detail),
             course: Some("Bureautique"),
+            series: None,
             settings: &settings,
             join_key: &key,
             now: at(now),
@@ -1013,6 +1175,7 @@ mod tests {
             message: &invitation,
             detail: None,
             course: None,
+            series: None,
             settings: &settings,
             join_key: &key,
             now: at("2026-10-01T00:00:00Z"),
@@ -1052,6 +1215,7 @@ mod tests {
             message: &m,
             detail: Some(&d),
             course: None,
+            series: None,
             settings: &settings,
             join_key: &key,
             now: at("2026-10-01T00:00:00Z"),

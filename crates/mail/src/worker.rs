@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use store::{OutboxMessage, SessionDetail, Store};
+use store::{MailKind, OutboxMessage, SeriesView, SessionDetail, Store};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -198,10 +198,19 @@ impl Worker {
         let store = &inner.store;
         let now = (inner.clock)();
         let join_key = |id: &str, version: i64| store.join_key(id, version).map_err(|e| e.to_string());
+        let series = match self.series_of(&m, detail.as_deref().map(|(d, _)| d)).await {
+            Ok(series) => series,
+            Err(e) => {
+                // The lease runs out and the message is taken again.
+                tracing::warn!(id = %m.id, error = %e, "cannot read the message's series");
+                return Handled::Retried;
+            }
+        };
         let input = Input {
             message: &m,
             detail: detail.as_deref().map(|(d, _)| d),
             course: detail.as_deref().and_then(|(_, c)| c.as_deref()),
+            series: series.as_ref(),
             settings: &inner.settings,
             join_key: &join_key,
             now,
@@ -269,6 +278,22 @@ impl Worker {
             tracing::warn!(id = %m.id, error = %e, "cannot record a delivery outcome");
             Handled::Retried
         })
+    }
+}
+
+impl Worker {
+    /// The series a message is about as its recipient's calendar holds it: for an invitation to
+    /// the whole series, and for any message about one of its sessions once the recipient was
+    /// sent one (their calendar then holds one event, which only overrides may change).
+    async fn series_of(&self, m: &OutboxMessage, detail: Option<&SessionDetail>) -> store::Result<Option<SeriesView>> {
+        let store = &self.inner.store;
+        let norm = m.recipient_email.to_lowercase();
+        let series_id = match (&m.series_id, detail.and_then(|d| d.session.series_id.as_deref())) {
+            (Some(id), _) => id.as_str(),
+            (None, Some(id)) if m.kind != MailKind::Reminder && store.heard_as_series(id, &norm).await? => id,
+            _ => return Ok(None),
+        };
+        store.series_view(series_id, &m.participant_id, &norm).await
     }
 }
 

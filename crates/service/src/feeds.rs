@@ -8,9 +8,11 @@
 //! Feeds list the trainers of each session, not its learners: a subscribed feed is fetched by
 //! calendar services, which have no business with learners' addresses.
 
+use std::collections::{HashMap, HashSet};
+
 use domain::window::JoinWindow;
 use jiff::SignedDuration;
-use mail::calendar::{JoinInfo, calendar, session_event_in};
+use mail::calendar::{JoinInfo, SeriesItem, calendar, series_events, session_event_in};
 use store::{ParticipantRole, SessionDetail, User};
 
 use crate::crypto::constant_time_eq;
@@ -55,37 +57,87 @@ async fn feed_owner(svc: &Service, key: &str) -> Result<User> {
     }
 }
 
+/// The series of the sessions a feed shows, each with every one of its sessions.
+pub type FeedSeries = HashMap<String, (store::Series, Vec<store::Occurrence>)>;
+
 /// The calendar of a feed, rendered deterministically (each event stamped with its session's
-/// last change, not the time of the request) so that its hash can serve as the `ETag`.
-pub fn render_feed(svc: &Service, user: &User, sessions: &[SessionDetail]) -> String {
+/// last change, not the time of the request) so that its hash can serve as the `ETag`. The
+/// sessions of a series in `series` are one event, as in invitations: the rule, the sessions
+/// outside the feed or cancelled excluded, those changed alone as overrides.
+pub fn render_feed(svc: &Service, user: &User, sessions: &[SessionDetail], series: &FeedSeries) -> String {
     let locale = user.locale;
-    let events = sessions
-        .iter()
-        .map(|detail| {
-            let s = &detail.session;
-            let me = detail
-                .participants
+    let event = |detail: &SessionDetail| {
+        let s = &detail.session;
+        let me = detail
+            .participants
+            .iter()
+            .find(|p| p.user_id.as_deref() == Some(user.id.as_str()) && p.role.is_moderator());
+        let join = me.and_then(|p| {
+            let key = svc.store().join_key(&p.id, p.link_version).ok()?;
+            let window = JoinWindow::for_participant(s.starts_at, s.ends_at, true, &svc.config().join);
+            Some(JoinInfo {
+                url: svc.url(&format!("/j/{key}")),
+                opens_at: window.opens,
+            })
+        });
+        let trainers: Vec<store::Participant> = detail
+            .participants
+            .iter()
+            .filter(|p| p.role == ParticipantRole::Trainer)
+            .cloned()
+            .collect();
+        session_event_in(s, &trainers, join.as_ref(), None, locale, s.updated_at, &user.time_zone)
+    };
+    let mut events = Vec::new();
+    let mut done: HashSet<&str> = HashSet::new();
+    for detail in sessions {
+        let Some((series, occurrences)) = detail.session.series_id.as_ref().and_then(|id| series.get(id)) else {
+            events.push(event(detail));
+            continue;
+        };
+        if !done.insert(series.id.as_str()) {
+            continue;
+        }
+        let items = sessions
+            .iter()
+            .filter(|d| d.session.series_id.as_deref() == Some(series.id.as_str()))
+            .map(|d| SeriesItem {
+                occurrence_at: occurrences
+                    .iter()
+                    .find(|o| o.session.id == d.session.id)
+                    .map_or(d.session.starts_at, |o| o.occurrence_at),
+                session: &d.session,
+                event: event(d),
+            })
+            .collect();
+        let group = series_events(series, items);
+        if group.is_empty() {
+            // Every session of it in the feed is cancelled: shown as such, one by one.
+            let cancelled = sessions
                 .iter()
-                .find(|p| p.user_id.as_deref() == Some(user.id.as_str()) && p.role.is_moderator());
-            let join = me.and_then(|p| {
-                let key = svc.store().join_key(&p.id, p.link_version).ok()?;
-                let window = JoinWindow::for_participant(s.starts_at, s.ends_at, true, &svc.config().join);
-                Some(JoinInfo {
-                    url: svc.url(&format!("/j/{key}")),
-                    opens_at: window.opens,
-                })
-            });
-            let trainers: Vec<store::Participant> = detail
-                .participants
-                .iter()
-                .filter(|p| p.role == ParticipantRole::Trainer)
-                .cloned()
-                .collect();
-            session_event_in(s, &trainers, join.as_ref(), None, locale, s.updated_at, &user.time_zone)
-        })
-        .collect();
+                .filter(|d| d.session.series_id.as_deref() == Some(series.id.as_str()))
+                .map(event);
+            events.extend(cancelled);
+        } else {
+            events.extend(group);
+        }
+    }
     let name = locale.tf("feed.name", &[("name", &user.display_name)]);
     calendar(None, Some(name), events).render()
+}
+
+/// The series of `sessions`, read once each.
+pub async fn feed_series(svc: &Service, sessions: &[SessionDetail]) -> Result<FeedSeries> {
+    let mut out = FeedSeries::new();
+    for id in sessions.iter().filter_map(|d| d.session.series_id.as_deref()) {
+        if out.contains_key(id) {
+            continue;
+        }
+        if let Some(found) = svc.store().series_occurrences(id).await? {
+            out.insert(id.to_owned(), found);
+        }
+    }
+    Ok(out)
 }
 
 /// The feed of the key `key` (without `.ics`), as a calendar file.
@@ -97,7 +149,8 @@ pub async fn feed(svc: &Service, key: &str) -> Result<String> {
         .store()
         .feed_sessions(&user.id, include_booked, now - BACK, now + AHEAD)
         .await?;
-    Ok(render_feed(svc, &user, &sessions))
+    let series = feed_series(svc, &sessions).await?;
+    Ok(render_feed(svc, &user, &sessions, &series))
 }
 
 /// A new feed address for the caller; the old one is not found from now on.

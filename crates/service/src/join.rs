@@ -262,6 +262,34 @@ async fn decide_uncounted(
     }
 }
 
+/// The same person's next session of the series a closed or cancelled session belongs to
+/// (scheduled, not over), with their personal link's key to it. The calendar event of a series
+/// carries the link of its first session: once that one is over, it leads on to the next.
+pub async fn next_in_series(svc: &Service, target: &JoinTarget) -> Result<Option<(String, Session)>> {
+    let Some(series_id) = &target.session.series_id else {
+        return Ok(None);
+    };
+    let p = &target.participant;
+    let Some(view) = svc
+        .store()
+        .series_view(series_id, &p.id, &p.email.to_lowercase())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = svc.now();
+    let Some((next, q)) = view.theirs().find(|(o, _)| {
+        o.session.id != target.session.id && o.session.status == SessionStatus::Scheduled && !o.session.ended(now)
+    }) else {
+        return Ok(None);
+    };
+    let key = svc
+        .store()
+        .join_key(&q.id, q.link_version)
+        .map_err(|e| Error::Internal(format!("personal link of participant {}: {e}", q.id)))?;
+    Ok(Some((key, next.session.clone())))
+}
+
 /// The names of a session's trainers (for the waiting page).
 pub async fn trainer_names(svc: &Service, session_id: &str) -> Result<Vec<String>> {
     Ok(match svc.store().session(session_id).await? {

@@ -67,18 +67,20 @@ pub async fn find(svc: &Service, key: &str) -> Result<(Participant, Session)> {
         .ok_or(Error::NotFound)
 }
 
-/// Records `answer` (as typed) for the participant of the link `key`.
-pub async fn answer(svc: &Service, key: &str, answer: &str) -> Result<()> {
+/// Records `answer` (as typed) for the participant of the link `key`; with `whole_series`, for
+/// each session of its series still ahead where they take part. Returns how many participations
+/// were answered.
+pub async fn answer(svc: &Service, key: &str, answer: &str, whole_series: bool) -> Result<u64> {
     find(svc, key).await?;
     let Some(answer) = parse_answer(answer) else {
         return Err(Error::invalid("answer", Message::new("rsvp.error.answer")));
     };
     match svc
         .store()
-        .set_rsvp(&store::Store::link_hash(key), answer, svc.now())
+        .set_rsvp(&store::Store::link_hash(key), answer, whole_series, svc.now())
         .await
     {
-        Ok(_) => Ok(()),
+        Ok((_, _, answered)) => Ok(answered),
         Err(StoreError::Booking(BookingRefusal::Cancelled | BookingRefusal::Ended)) => {
             Err(Error::conflict("answer", Message::new("rsvp.error.closed")))
         }

@@ -21,6 +21,7 @@ mod outbox;
 mod participants;
 mod reminders;
 mod rooms;
+mod series;
 mod sessions;
 mod tokens;
 mod users;
@@ -52,6 +53,7 @@ pub use outbox::{
 pub use participants::RsvpCounts;
 pub use participants::{Participant, ParticipationBudget, People};
 pub use rooms::{JoinTarget, NewJitsiEvent, Reservation, ReservationOutcome, RoomSession};
+pub use series::{Occurrence, Series, SeriesView};
 pub use sessions::{Change, NewSessions, Session, SessionDetail, SessionFilter, SessionSummary, SessionUpdate};
 pub use tokens::ApiToken;
 pub use users::{NewUser, ProfileUpdate, User, UserFilter};

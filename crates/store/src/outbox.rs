@@ -26,6 +26,7 @@
 //! [`Store::promote_due_reminders`] marks them (once: the primary key and `enqueued_at`) and
 //! writes an outbox row, unless the session has started or the participant declined.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ use crate::audit::{AuditEntry, insert_audit};
 use crate::db::{Conn, Pool, Row, args};
 use crate::participants::Participant;
 use crate::reminders::{drop_pending_reminders, schedule_reminders};
+use crate::series::heard_as_series;
 use crate::sessions::{Change, Session, session_by_id};
 use crate::{Result, Store, StoreError, new_id, ts};
 
@@ -112,6 +114,8 @@ pub struct OutboxMessage {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub sent_at: Option<Timestamp>,
+    /// An invitation that describes every session of this series the recipient is in.
+    pub series_id: Option<String>,
 }
 
 /// A line of the admin list: a message and the title of its session.
@@ -204,7 +208,7 @@ macro_rules! outbox_cols {
     () => {
         "o.id, o.kind, o.session_id, o.participant_id, o.recipient_email, o.recipient_name, o.locale, o.time_zone, \
          o.snapshot, o.status, o.attempts, o.next_attempt_at, o.give_up_at, o.subject, o.last_error, o.created_at, \
-         o.updated_at, o.sent_at"
+         o.updated_at, o.sent_at, o.series_id"
     };
 }
 
@@ -212,7 +216,7 @@ macro_rules! outbox_cols {
 macro_rules! outbox_fields {
     () => {
         "id, kind, session_id, participant_id, recipient_email, recipient_name, locale, time_zone, snapshot, status, \
-         attempts, next_attempt_at, give_up_at, subject, last_error, created_at, updated_at, sent_at"
+         attempts, next_attempt_at, give_up_at, subject, last_error, created_at, updated_at, sent_at, series_id"
     };
 }
 
@@ -277,6 +281,7 @@ fn message_row(r: &dyn Row) -> Result<OutboxMessage> {
         created_at: ts(r.i64("created_at")?)?,
         updated_at: ts(r.i64("updated_at")?)?,
         sent_at: r.opt_i64("sent_at")?.map(ts).transpose()?,
+        series_id: r.opt_text("series_id")?,
     })
 }
 
@@ -339,10 +344,13 @@ async fn removed_recipient(c: &mut Conn<'_>, session: &Session, p: &Participant)
     })
 }
 
+/// Writes one message. `series_id`: an invitation that describes the whole series.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn enqueue(
     c: &mut Conn<'_>,
     kind: MailKind,
     session_id: &str,
+    series_id: Option<&str>,
     to: &Recipient,
     snapshot: &MailSnapshot,
     now: Timestamp,
@@ -351,8 +359,8 @@ pub(crate) async fn enqueue(
     let snapshot = serde_json::to_string(snapshot).map_err(|e| StoreError::Corrupt(format!("outbox snapshot: {e}")))?;
     c.exec(
         "INSERT INTO outbox (id, kind, session_id, participant_id, recipient_email, recipient_norm, recipient_name, \
-         locale, time_zone, snapshot, status, attempts, next_attempt_at, give_up_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $12, $11, $11)",
+         locale, time_zone, snapshot, status, attempts, next_attempt_at, give_up_at, created_at, updated_at, series_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $12, $11, $11, $13)",
         args![
             new_id().as_str(),
             kind.as_str(),
@@ -366,6 +374,7 @@ pub(crate) async fn enqueue(
             snapshot.as_str(),
             now.as_second(),
             give_up_at.as_second(),
+            series_id,
         ],
     )
     .await?;
@@ -377,7 +386,7 @@ async fn supersede_news(c: &mut Conn<'_>, session_id: &str, norm: &str, why: &st
     c.exec(
         "UPDATE outbox SET status = 'superseded', last_error = $3, updated_at = $4 \
          WHERE session_id = $1 AND recipient_norm = $2 AND status = 'queued' \
-         AND kind IN ('invitation', 'update', 'reminder')",
+         AND kind IN ('invitation', 'update', 'reminder') AND series_id IS NULL",
         args![session_id, norm, why, now.as_second()],
     )
     .await
@@ -394,26 +403,79 @@ async fn supersede_cancellations(c: &mut Conn<'_>, session_id: &str, norm: &str,
 }
 
 /// Whether this participant may have received an invitation or an update: one was sent, or a
-/// delivery was at least attempted (a timeout after the data can hide a success).
-async fn may_have_heard(c: &mut Conn<'_>, session_id: &str, participant_id: &str) -> Result<bool> {
+/// delivery was at least attempted (a timeout after the data can hide a success). An invitation
+/// to the whole series (`series_id`, by address) counts for each of its sessions.
+async fn may_have_heard(
+    c: &mut Conn<'_>,
+    session_id: &str,
+    participant_id: &str,
+    series: Option<(&str, &str)>,
+) -> Result<bool> {
+    let (series_id, norm) = series.unzip();
     let n = c
         .count(
-            "SELECT COUNT(*) AS n FROM outbox WHERE session_id = $1 AND participant_id = $2 \
+            "SELECT COUNT(*) AS n FROM outbox WHERE ((session_id = $1 AND participant_id = $2) \
+             OR (series_id = $3 AND recipient_norm = $4 AND kind = 'invitation')) \
              AND kind IN ('invitation', 'update') AND (status = 'sent' OR attempts > 0)",
-            args![session_id, participant_id],
+            args![session_id, participant_id, series_id, norm],
         )
         .await?;
     Ok(n > 0)
 }
 
 /// Whether an invitation or update for this participant waits untouched (it will be rendered
-/// with the latest data, so a further update is not needed).
-async fn news_pending(c: &mut Conn<'_>, session_id: &str, participant_id: &str) -> Result<bool> {
+/// with the latest data, so a further update is not needed); an invitation to the whole series
+/// counts for each of its sessions.
+async fn news_pending(
+    c: &mut Conn<'_>,
+    session_id: &str,
+    participant_id: &str,
+    series: Option<(&str, &str)>,
+) -> Result<bool> {
+    let (series_id, norm) = series.unzip();
     let n = c
         .count(
-            "SELECT COUNT(*) AS n FROM outbox WHERE session_id = $1 AND participant_id = $2 \
+            "SELECT COUNT(*) AS n FROM outbox WHERE ((session_id = $1 AND participant_id = $2) \
+             OR (series_id = $3 AND recipient_norm = $4 AND kind = 'invitation')) \
              AND kind IN ('invitation', 'update') AND status = 'queued' AND attempts = 0",
-            args![session_id, participant_id],
+            args![session_id, participant_id, series_id, norm],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// How many sessions of each series each recipient is invited to by these changes (bookings and
+/// additions): two or more make one invitation to the series.
+async fn series_invitations(c: &mut Conn<'_>, changes: &[Change]) -> Result<HashMap<(String, String), usize>> {
+    let mut counts = HashMap::new();
+    for change in changes {
+        let (session_id, only) = match change {
+            Change::Booked { session_id } => (session_id, None),
+            Change::ParticipantAdded {
+                session_id,
+                participant_id,
+            } => (session_id, Some(participant_id.as_str())),
+            _ => continue,
+        };
+        let session = session_of(c, session_id).await?;
+        let Some(series_id) = &session.series_id else {
+            continue;
+        };
+        for to in recipients(c, &session, only).await? {
+            *counts.entry((series_id.clone(), to.norm())).or_insert(0) += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// Whether an invitation to the whole series waits untouched for this recipient (it will show
+/// the latest sessions when delivered).
+async fn series_news_pending(c: &mut Conn<'_>, series_id: &str, norm: &str) -> Result<bool> {
+    let n = c
+        .count(
+            "SELECT COUNT(*) AS n FROM outbox WHERE series_id = $1 AND recipient_norm = $2 \
+             AND kind = 'invitation' AND status = 'queued' AND attempts = 0",
+            args![series_id, norm],
         )
         .await?;
     Ok(n > 0)
@@ -430,6 +492,9 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
     let policy = &*hooks.policy;
     let give_up = now + policy.give_up_after;
     let mut wrote = false;
+    let series_counts = series_invitations(c, changes).await?;
+    // (series, recipient) already given one invitation to the whole series by these changes.
+    let mut series_sent: HashSet<(String, String)> = HashSet::new();
     for change in changes {
         let (session_id, event, only, removed) = match change {
             Change::Booked { session_id } => (session_id, SessionEvent::Booked, None, None),
@@ -500,15 +565,47 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
             None => recipients(c, &session, only).await?,
         };
         let needs = mail_policy::needs(event);
+        let inviting = matches!(event, SessionEvent::Booked | SessionEvent::ParticipantAdded);
         for to in recipients {
+            let norm = to.norm();
+            let series = session.series_id.as_deref().map(|s| (s, norm.as_str()));
             let facts = mail_policy::Recipient {
-                may_have_heard: needs.may_have_heard && may_have_heard(c, session_id, &to.participant_id).await?,
-                news_pending: needs.news_pending && news_pending(c, session_id, &to.participant_id).await?,
+                may_have_heard: needs.may_have_heard
+                    && may_have_heard(c, session_id, &to.participant_id, series).await?,
+                news_pending: needs.news_pending && news_pending(c, session_id, &to.participant_id, series).await?,
             };
             for intent in mail_policy::for_recipient(event, facts) {
                 match intent {
+                    Intent::Send {
+                        kind: MailKind::Invitation,
+                        snapshot,
+                    } if inviting && series.is_some() => {
+                        let Some((series_id, norm)) = series else { continue };
+                        let key = (series_id.to_owned(), norm.to_owned());
+                        let whole = series_counts.get(&key).copied().unwrap_or(0) >= 2
+                            || heard_as_series(c, series_id, norm).await?;
+                        if !whole {
+                            enqueue(c, MailKind::Invitation, session_id, None, &to, &snapshot, now, give_up).await?;
+                            wrote = true;
+                        } else if series_sent.insert(key) && !series_news_pending(c, series_id, norm).await? {
+                            // One invitation describes every session of the series this
+                            // recipient is in, rendered at delivery from the latest data.
+                            enqueue(
+                                c,
+                                MailKind::Invitation,
+                                session_id,
+                                Some(series_id),
+                                &to,
+                                &snapshot,
+                                now,
+                                give_up,
+                            )
+                            .await?;
+                            wrote = true;
+                        }
+                    }
                     Intent::Send { kind, snapshot } => {
-                        enqueue(c, kind, session_id, &to, &snapshot, now, give_up).await?;
+                        enqueue(c, kind, session_id, None, &to, &snapshot, now, give_up).await?;
                         wrote = true;
                     }
                     Intent::SupersedeNews { why } => {

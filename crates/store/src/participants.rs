@@ -539,7 +539,17 @@ impl RsvpCounts {
 impl Store {
     /// Records a participant's answer, found by the hash of their personal link. Refused once
     /// the session is cancelled or has ended.
-    pub async fn set_rsvp(&self, link_hash: &str, answer: Rsvp, now: Timestamp) -> Result<(Participant, Session)> {
+    /// Records an answer for the participant of a personal link; with `whole_series`, for
+    /// every session of its series still ahead where the same person takes part (the answer
+    /// to an invitation to the whole series). Returns the participant and the number of
+    /// participations answered.
+    pub async fn set_rsvp(
+        &self,
+        link_hash: &str,
+        answer: Rsvp,
+        whole_series: bool,
+        now: Timestamp,
+    ) -> Result<(Participant, Session, u64)> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let participant = c
@@ -561,11 +571,29 @@ impl Store {
         if session.ended(now) {
             return Err(StoreError::Booking(BookingRefusal::Ended));
         }
-        c.exec(
-            "UPDATE session_participants SET rsvp = $2 WHERE id = $1",
-            args![participant.id.as_str(), answer.as_str()],
-        )
-        .await?;
+        let mut answered = c
+            .exec(
+                "UPDATE session_participants SET rsvp = $2 WHERE id = $1",
+                args![participant.id.as_str(), answer.as_str()],
+            )
+            .await?;
+        if let (true, Some(series_id)) = (whole_series, &session.series_id) {
+            answered += c
+                .exec(
+                    "UPDATE session_participants SET rsvp = $2 WHERE id <> $1 AND id IN (\
+                     SELECT p.id FROM session_participants p JOIN sessions s ON s.id = p.session_id \
+                     JOIN session_participants a ON a.id = $1 \
+                     WHERE s.series_id = $3 AND s.status = 'scheduled' AND s.ends_at > $4 \
+                     AND (p.email_norm = a.email_norm OR (p.user_id IS NOT NULL AND p.user_id = a.user_id)))",
+                    args![
+                        participant.id.as_str(),
+                        answer.as_str(),
+                        series_id.as_str(),
+                        now.as_second()
+                    ],
+                )
+                .await?;
+        }
         tx.commit().await?;
         Ok((
             Participant {
@@ -573,6 +601,7 @@ impl Store {
                 ..participant
             },
             session,
+            answered,
         ))
     }
 

@@ -104,6 +104,7 @@ impl Store {
                     &mut c,
                     MailKind::Reminder,
                     &session_id,
+                    None,
                     &to,
                     &snapshot,
                     now,

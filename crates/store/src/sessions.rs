@@ -417,9 +417,21 @@ impl Store {
         let series_id = match &new.rrule {
             Some(rule) => {
                 let id = new_id();
+                // The rule's first instant and length: the form and the API book every
+                // occurrence the rule gives, the first one first.
+                let (first_start, first_end) = new.times[0];
                 c.exec(
-                    "INSERT INTO series (id, rrule, time_zone, created_at) VALUES ($1, $2, $3, $4)",
-                    args![id.as_str(), rule.as_str(), new.time_zone.as_str(), now_s],
+                    "INSERT INTO series (id, rrule, time_zone, created_at, uid, first_at, duration_seconds) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    args![
+                        id.as_str(),
+                        rule.as_str(),
+                        new.time_zone.as_str(),
+                        now_s,
+                        format!("{}@dialogue", new_id()).as_str(),
+                        first_start.as_second(),
+                        first_end.as_second() - first_start.as_second(),
+                    ],
                 )
                 .await?;
                 Some(id)
@@ -433,9 +445,10 @@ impl Store {
             let room = RoomName::generate(&new.title, random_bytes::<16>());
             c.exec(
                 "INSERT INTO sessions (id, uid, course_id, series_id, title, starts_at, ends_at, time_zone, status, room, \
-                 notes, sequence, created_by, created_at, updated_at, jitsi_server_id) \
+                 notes, sequence, created_by, created_at, updated_at, jitsi_server_id, occurrence_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'scheduled', $9, $10, 0, $11, $12, $12, \
-                 COALESCE($13, (SELECT j.id FROM jitsi_servers j WHERE j.is_default)))",
+                 COALESCE($13, (SELECT j.id FROM jitsi_servers j WHERE j.is_default)), \
+                 CASE WHEN $4 IS NULL THEN NULL ELSE $6 END)",
                 args![
                     id.as_str(),
                     format!("{}@dialogue", new_id()).as_str(),

@@ -576,7 +576,7 @@ async fn reminders_are_scheduled_moved_and_sent_once(backend: Backend) {
         .unwrap();
     let key = store.join_key(&lea.id, lea.link_version).unwrap();
     store
-        .set_rsvp(&Store::link_hash(&key), Rsvp::Declined, Timestamp::now())
+        .set_rsvp(&Store::link_hash(&key), Rsvp::Declined, false, Timestamp::now())
         .await
         .unwrap();
     let hour_before = new_start - SignedDuration::from_mins(59);
@@ -717,14 +717,14 @@ async fn answers_are_recorded_by_personal_link(backend: Backend) {
         let p = detail.participants.iter().find(|p| p.email == email).unwrap();
         Store::link_hash(&store.join_key(&p.id, p.link_version).unwrap())
     };
-    let (lea, session) = store
-        .set_rsvp(&key_of("lea@example.org"), Rsvp::Accepted, now)
+    let (lea, session, _) = store
+        .set_rsvp(&key_of("lea@example.org"), Rsvp::Accepted, false, now)
         .await
         .unwrap();
     assert_eq!((lea.email.as_str(), lea.rsvp), ("lea@example.org", Rsvp::Accepted));
     assert_eq!(session.id, detail.session.id);
     store
-        .set_rsvp(&key_of("max@example.org"), Rsvp::Declined, now)
+        .set_rsvp(&key_of("max@example.org"), Rsvp::Declined, false, now)
         .await
         .unwrap();
     let detail = store.session(&detail.session.id).await.unwrap().unwrap();
@@ -734,16 +734,18 @@ async fn answers_are_recorded_by_personal_link(backend: Backend) {
     assert_eq!(RsvpCounts::of(&detail.participants, true).pending, 2);
     // Changing one's mind is allowed until the session is over.
     store
-        .set_rsvp(&key_of("max@example.org"), Rsvp::Accepted, now)
+        .set_rsvp(&key_of("max@example.org"), Rsvp::Accepted, false, now)
         .await
         .unwrap();
     assert!(matches!(
-        store.set_rsvp("0000", Rsvp::Accepted, now).await,
+        store.set_rsvp("0000", Rsvp::Accepted, false, now).await,
         Err(StoreError::NotFound)
     ));
     let after = detail.session.ends_at + SignedDuration::from_mins(1);
     assert!(matches!(
-        store.set_rsvp(&key_of("lea@example.org"), Rsvp::Declined, after).await,
+        store
+            .set_rsvp(&key_of("lea@example.org"), Rsvp::Declined, false, after)
+            .await,
         Err(StoreError::Booking(store::BookingRefusal::Ended))
     ));
     store
@@ -751,7 +753,9 @@ async fn answers_are_recorded_by_personal_link(backend: Backend) {
         .await
         .unwrap();
     assert!(matches!(
-        store.set_rsvp(&key_of("lea@example.org"), Rsvp::Declined, now).await,
+        store
+            .set_rsvp(&key_of("lea@example.org"), Rsvp::Declined, false, now)
+            .await,
         Err(StoreError::Booking(store::BookingRefusal::Cancelled))
     ));
 }

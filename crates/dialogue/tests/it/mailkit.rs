@@ -535,6 +535,90 @@ pub fn unfold(ics: &str) -> String {
     ics.replace("\r\n ", "").replace("\r\n\t", "")
 }
 
+/// What Thunderbird's parser (ical.js) expands of calendars received in this order (an
+/// invitation, then updates and cancellations, as a client applies them): every occurrence's
+/// start in UTC, sorted.
+pub fn icaljs_occurrences(calendars: &[&str]) -> Vec<String> {
+    let node = testkit::require_program(&["node"], "apt-get install -y nodejs");
+    let script = ical_script("icaljs/expand.mjs");
+    let dir = testkit::temp_dir("icaljs");
+    let files: Vec<PathBuf> = calendars
+        .iter()
+        .enumerate()
+        .map(|(i, ics)| {
+            let file = dir.join(format!("{i}.ics"));
+            std::fs::write(&file, ics).unwrap();
+            file
+        })
+        .collect();
+    let output = Command::new(node).arg(&script).args(&files).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        output.status.success(),
+        "ical.js: {}\n(install: npm ci --prefix crates/ical/tests/icaljs)",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let parsed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    parsed["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// What khal shows of `ics` once imported into a calendar (series expanded, overrides and
+/// exclusions applied) to someone in `zone`, between `from` and a year later: one line per
+/// occurrence, `YYYY-MM-DD HH:MM YYYY-MM-DD HH:MM`, sorted.
+pub fn khal_imported(ics: &str, zone: &str, from: jiff::civil::Date) -> Vec<String> {
+    let khal = testkit::require_program(&["khal"], "apt-get install -y khal");
+    let home = testkit::temp_dir("khal");
+    let config_dir = home.join("config/khal");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::create_dir_all(home.join("calendar")).unwrap();
+    let config = format!(
+        "[calendars]\n[[test]]\npath = {}\n[locale]\nlocal_timezone = {zone}\ndefault_timezone = {zone}\n\
+         timeformat = %H:%M\ndateformat = %Y-%m-%d\nlongdateformat = %Y-%m-%d\n\
+         datetimeformat = %Y-%m-%d %H:%M\nlongdatetimeformat = %Y-%m-%d %H:%M\n",
+        home.join("calendar").display()
+    );
+    std::fs::write(config_dir.join("config"), config).unwrap();
+    let file = home.join("import.ics");
+    std::fs::write(&file, ics).unwrap();
+    let khal_in_home = |args: &[&str]| {
+        let mut command = Command::new(&khal);
+        command
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .args(args);
+        command
+    };
+    let import = khal_in_home(&["import", "--batch"]).arg(&file).output().unwrap();
+    assert!(
+        import.status.success(),
+        "khal import: {}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let from = from.to_string();
+    let list = khal_in_home(&["list", "--format", "{start} {end} [{uid}]", &from, "400d"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(
+        list.status.success(),
+        "khal list: {}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let text = String::from_utf8(list.stdout).unwrap();
+    let mut shown: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains('['))
+        .map(|l| l[..l.find(" [").unwrap_or(l.len())].to_owned())
+        .collect();
+    shown.sort();
+    shown
+}
+
 /// What khal, a real calendar client, shows of `ics` to someone in `zone`: one line per
 /// event, `YYYY-MM-DD HH:MM YYYY-MM-DD HH:MM` (start and end, local).
 pub fn khal_local(ics: &str, zone: &str) -> Vec<String> {

@@ -37,6 +37,7 @@ mod prosody;
 mod proxy;
 mod reverse_proxy_examples;
 mod review_findings;
+mod series;
 mod session_room;
 mod tokens;
 

@@ -155,6 +155,9 @@ struct Hrefs {
     /// The signing page of a personal link (`/j/<key>/sign`), offered once the room has closed
     /// while the attendance sheet still takes signatures. Staff sign from the session's page.
     sign: Option<String>,
+    /// The same person's next session of the series, when this one is over or cancelled: its
+    /// personal link and start.
+    next: Option<(String, jiff::Timestamp)>,
 }
 
 /// The language of a personal link's pages: a language the visitor chose (cookie) first, then
@@ -174,12 +177,26 @@ async fn personal(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
         headers: Some(&headers),
     };
     let p = &entry.target.participant;
+    let mut next = None;
+    if matches!(entry.decision, Decision::Over | Decision::Cancelled)
+        && let Some((next_key, next_session)) = join::next_in_series(app.service(), &entry.target).await?
+    {
+        // The link a series' calendar event carries leads on to the next session, unless this
+        // one's attendance sheet still waits for a signature (its page offers both).
+        let signing = matches!(entry.decision, Decision::Over)
+            && service::attendance::signing_open(app.service(), &entry.target.session);
+        if matches!(entry.decision, Decision::Over) && !signing {
+            return Ok(Redirect::to(&format!("/j/{next_key}")).into_response());
+        }
+        next = Some((format!("/j/{next_key}"), next_session.starts_at));
+    }
     let hrefs = Hrefs {
         refresh: format!("/j/{key}"),
         calendar: Some(format!("/j/{key}/calendar.ics")),
         rsvp: (p.role != ParticipantRole::Trainer)
             .then(|| (format!("/j/{key}/rsvp"), crate::links::rsvp::answer_key(p.rsvp))),
         sign: Some(format!("/j/{key}/sign")),
+        next,
     };
     render(
         &app,
@@ -200,6 +217,7 @@ async fn staff_join(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String
         calendar: None,
         rsvp: None,
         sign: None,
+        next: None,
     };
     let viewer = Viewer { ctx, headers: None };
     render(&app, &viewer, &session, &joiner, decision, &hrefs).await
@@ -234,6 +252,7 @@ async fn render(
             &joiner.zone,
             ("jitsi.cancelled.title", "jitsi.cancelled.text"),
             None,
+            hrefs.next.as_ref(),
         ),
         Decision::Over => {
             let sign = hrefs
@@ -247,6 +266,7 @@ async fn render(
                 &joiner.zone,
                 ("jitsi.over.title", "jitsi.over.text"),
                 sign,
+                hrefs.next.as_ref(),
             )
         }
         Decision::Waiting { window, opens_in } => waiting(app, &ctx, session, &window, opens_in, joiner, hrefs).await,
@@ -265,6 +285,8 @@ struct ClosedPage {
     starts: String,
     /// Where to sign the attendance sheet, while it takes signatures.
     sign: Option<String>,
+    /// The same person's next session of the series: its link and start, as shown.
+    next: Option<(String, String)>,
 }
 
 fn closed(
@@ -274,6 +296,7 @@ fn closed(
     zone: &str,
     (title, text): (&str, &str),
     sign: Option<String>,
+    next: Option<&(String, jiff::Timestamp)>,
 ) -> AppResult {
     let mut page = Page::new(ctx, title, &app.config().default_time_zone);
     page.time_zone = zone.to_owned();
@@ -284,6 +307,7 @@ fn closed(
             message: ctx.locale.t(text).to_owned(),
             session: session.clone(),
             sign,
+            next: next.map(|(href, at)| (href.clone(), page.datetime(at))),
             page,
         },
     )
@@ -299,6 +323,7 @@ fn unavailable(app: &AppState, ctx: &Ctx, session: &Session, zone: &str) -> AppR
             message: ctx.locale.t("jitsi.unavailable.text").to_owned(),
             session: session.clone(),
             sign: None,
+            next: None,
             page,
         },
     )

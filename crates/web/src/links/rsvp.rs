@@ -107,6 +107,9 @@ struct RsvpPage {
     /// Why no answer can be given any more.
     closed: Option<&'static str>,
     error: Option<String>,
+    /// The answer is for every session of the series still ahead (the series invitation's
+    /// buttons), not this one only.
+    series: bool,
 }
 
 impl RsvpPage {
@@ -130,12 +133,21 @@ pub struct RsvpQuery {
     answer: Option<String>,
     #[serde(default)]
     done: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct RsvpForm {
     #[serde(default)]
     answer: String,
+    #[serde(default)]
+    scope: String,
+}
+
+/// Whether a `scope` parameter asks for the whole series (of a session that has one).
+fn whole_series(scope: Option<&str>, session: &Session) -> bool {
+    scope == Some("series") && session.series_id.is_some()
 }
 
 fn page_for(
@@ -170,6 +182,7 @@ fn page_for(
         recorded,
         closed,
         error,
+        series: false,
     }
 }
 
@@ -177,7 +190,10 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(key): Path<String>, Qu
     let found = service::rsvp::find(app.service(), &key).await?;
     let suggested = q.answer.as_deref().and_then(service::rsvp::parse_answer);
     let recorded = q.done.is_some();
-    html(&page_for(&app, &ctx, key, found, suggested, recorded, None))
+    let series = whole_series(q.scope.as_deref(), &found.1);
+    let mut page = page_for(&app, &ctx, key, found, suggested, recorded, None);
+    page.series = series;
+    html(&page)
 }
 
 async fn answer(
@@ -187,15 +203,16 @@ async fn answer(
     Form(form): Form<RsvpForm>,
 ) -> AppResult {
     let found = service::rsvp::find(app.service(), &key).await?;
-    match service::rsvp::answer(app.service(), &key, &form.answer).await {
-        Ok(()) => Ok(Redirect::to(&format!("/j/{key}/rsvp?done=1")).into_response()),
+    let series = whole_series(Some(form.scope.as_str()), &found.1);
+    match service::rsvp::answer(app.service(), &key, &form.answer, series).await {
+        Ok(_) if series => Ok(Redirect::to(&format!("/j/{key}/rsvp?done=1&scope=series")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/j/{key}/rsvp?done=1")).into_response()),
         Err(e) if !e.problems().is_empty() => {
             let problem = AppError::Service(e).problem(app.now());
             let error = problem.message.render(ctx.locale);
-            html_status(
-                problem.status,
-                &page_for(&app, &ctx, key, found, None, false, Some(error)),
-            )
+            let mut page = page_for(&app, &ctx, key, found, None, false, Some(error));
+            page.series = series;
+            html_status(problem.status, &page)
         }
         Err(e) => Err(e.into()),
     }

@@ -1,0 +1,274 @@
+//! A series is one calendar event per person: the booking story of a training secretary, over a
+//! real SMTP server, each calendar expanded by every parser of the suite (Python's `ical`,
+//! libical, khal, and Thunderbird's ical.js applying the messages in the order they came).
+
+use jiff::SignedDuration;
+use jiff::civil::time;
+use reqwest::StatusCode;
+use store::{Rsvp, SessionDetail};
+use testkit::{Backend, both_backends};
+
+use crate::helpers::TestApp;
+use crate::mail::cast;
+use crate::mailkit::*;
+
+both_backends!(a_booked_series_is_one_event_moved_and_cancelled_by_occurrence);
+
+const LEARNERS: [&str; 3] = ["zoe@example.org", "ingrid@example.net", "yann@example.org"];
+
+fn starts(sessions: &[SessionDetail]) -> Vec<String> {
+    sessions.iter().map(|d| d.session.starts_at.to_string()).collect()
+}
+
+/// The value of the first `NAME` line (unfolded) of each VEVENT of `ics`.
+fn event_values(ics: &str, name: &str) -> Vec<String> {
+    let mut inside = false;
+    let mut found = Vec::new();
+    for line in unfold(ics).lines() {
+        match line {
+            "BEGIN:VEVENT" => inside = true,
+            "END:VEVENT" => inside = false,
+            l if inside && (l.starts_with(&format!("{name};")) || l.starts_with(&format!("{name}:"))) => {
+                found.push(l.to_owned());
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+async fn session(app: &TestApp, id: &str) -> SessionDetail {
+    app.store().session(id).await.unwrap().unwrap()
+}
+
+async fn a_booked_series_is_one_event_moved_and_cancelled_by_occurrence(backend: Backend) {
+    let smtp = Smtp::start().await;
+    let app = spawn(backend, &smtp.env()).await;
+    let people = cast(&app).await;
+    let mut r = request(
+        "Atelier tableur",
+        in_days(3, "Europe/Paris"),
+        time(9, 0, 0, 0),
+        "Europe/Paris",
+        90,
+    );
+    r.recurrence = Some("FREQ=WEEKLY;COUNT=4".into());
+    r.trainers = vec!["theo@example.org".into()];
+    r.learners = vec![
+        person("Zoé Lefèvre", "zoe@example.org"),
+        person("Ingrid Müller", "ingrid@example.net"),
+        person("Yann Le Gall", "yann@example.org"),
+    ];
+    let sessions = book(&app, &people.manager, &r).await;
+    assert_eq!(sessions.len(), 4);
+    let booked = starts(&sessions);
+
+    // Exactly one invitation each (the trainer and three learners), for the whole series.
+    smtp.wait_for(4).await;
+    wait_delivered(&app).await;
+    let mails = smtp.messages();
+    assert_eq!(
+        mails.len(),
+        4,
+        "{:?}",
+        mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let mut invitations = Vec::new();
+    let mut series_uid = String::new();
+    for email in LEARNERS {
+        let mail = one_to(&mails, email, "Convocation : Atelier tableur — 4 séances à partir du ");
+        let text = mail.text();
+        // Each session with the learner's own link, nobody else's.
+        for d in &sessions {
+            assert!(text.contains(&link_of(&app, d, email)), "{email}: {text}");
+            for other in LEARNERS.iter().filter(|o| **o != email) {
+                assert!(!text.contains(&link_of(&app, d, other)), "{email} sees {other}'s link");
+            }
+        }
+        assert_eq!(text.matches("de 09:00 à 10:30 (Europe/Paris)").count(), 4, "{text}");
+        // One answer for the series.
+        let first = link_of(&app, &sessions[0], email);
+        assert!(
+            text.contains(&format!("{first}/rsvp?answer=accepted&scope=series")),
+            "{text}"
+        );
+        let ics = mail.inline_calendar().unwrap().text.clone();
+        assert_eq!(mail.inline_calendar().unwrap().method.as_deref(), Some("REQUEST"));
+        assert_eq!(event_values(&ics, "UID").len(), 1, "one event: {ics}");
+        assert_eq!(event_values(&ics, "RRULE"), ["RRULE:FREQ=WEEKLY;COUNT=4"]);
+        let parsed = parse_calendar(&ics);
+        assert_eq!(parsed.ical["method"], "REQUEST");
+        assert_eq!(parsed.libical_starts(), [booked[0].clone()]);
+        assert_eq!(parsed.ical_occurrences(), booked, "{email}: Python's ical");
+        assert_eq!(icaljs_occurrences(&[&ics]), booked, "{email}: ical.js");
+        let shown = khal_imported(&ics, "Europe/Paris", in_days(0, "Europe/Paris"));
+        assert_eq!(shown.len(), 4, "{email}: khal {shown:?}");
+        assert!(shown.iter().all(|l| l.contains(" 09:00 ")), "{shown:?}");
+        let uid = parsed.ical["events"][0]["uid"].as_str().unwrap().to_owned();
+        assert!(
+            sessions.iter().all(|d| d.session.uid != uid),
+            "the series has its own UID"
+        );
+        if series_uid.is_empty() {
+            series_uid = uid;
+        } else {
+            assert_eq!(series_uid, uid, "one UID for the series");
+        }
+        invitations.push((email, ics));
+    }
+    one_to(&mails, "theo@example.org", "Convocation : Atelier tableur — 4 séances");
+
+    // Week 3 an hour and a half later: one message each, carrying that occurrence alone.
+    let by = caller(&people.manager);
+    let later = service::booking::DetailsChange {
+        time: Some(time(10, 30, 0, 0)),
+        ..Default::default()
+    };
+    let week3 = &sessions[2].session;
+    service::booking::change_details(
+        app.state.service(),
+        &by,
+        &week3.id,
+        service::booking::Scope::This,
+        &later,
+    )
+    .await
+    .unwrap();
+    smtp.wait_for(8).await;
+    wait_delivered(&app).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 8);
+    let moved = session(&app, &week3.id).await.session;
+    assert_eq!(moved.starts_at, week3.starts_at + SignedDuration::from_mins(90));
+    let mut expected = booked.clone();
+    expected[2] = moved.starts_at.to_string();
+    let mut updates = Vec::new();
+    for (email, invitation) in &invitations {
+        let mail = one_to(&mails, email, "Modification : Atelier tableur");
+        let ics = mail.inline_calendar().unwrap().text.clone();
+        let rid = event_values(&ics, "RECURRENCE-ID");
+        assert_eq!(rid.len(), 1, "the override alone: {ics}");
+        assert!(rid[0].starts_with("RECURRENCE-ID;TZID=Europe/Paris:") && rid[0].ends_with("T090000"));
+        assert!(event_values(&ics, "RRULE").is_empty());
+        let parsed = parse_calendar(&ics);
+        assert_eq!(parsed.ical["events"][0]["uid"], series_uid.as_str());
+        assert_eq!(parsed.libical_starts(), [moved.starts_at.to_string()]);
+        assert_eq!(
+            icaljs_occurrences(&[invitation, &ics]),
+            expected,
+            "{email}: ical.js after the move"
+        );
+        updates.push(ics);
+    }
+
+    // Week 4 cancelled: one cancellation each, of that occurrence.
+    let week4 = &sessions[3].session;
+    service::booking::cancel(app.state.service(), &by, &week4.id, service::booking::Scope::This)
+        .await
+        .unwrap();
+    smtp.wait_for(12).await;
+    wait_delivered(&app).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 12);
+    expected.pop();
+    for ((email, invitation), update) in invitations.iter().zip(&updates) {
+        let mail = one_to(&mails, email, "Annulation : Atelier tableur");
+        let part = mail.inline_calendar().unwrap();
+        assert_eq!(part.method.as_deref(), Some("CANCEL"));
+        let rid = event_values(&part.text, "RECURRENCE-ID");
+        assert_eq!(rid.len(), 1, "{}", part.text);
+        let parsed = parse_calendar(&part.text);
+        assert_eq!(parsed.ical["events"][0]["uid"], series_uid.as_str());
+        assert_eq!(parsed.ical["events"][0]["status"], "CANCELLED");
+        assert_eq!(
+            icaljs_occurrences(&[invitation, update, &part.text]),
+            expected,
+            "{email}: ical.js after the move and the cancellation"
+        );
+    }
+
+    // The trainer's feed shows the series the same way: the rule, week 3 as an override,
+    // week 4 excluded; every parser lands on the booked instants.
+    let token = crate::api::token_for(&app, &people.trainer.id).await;
+    let me: serde_json::Value = testkit::client()
+        .get(format!("{}/api/v1/me", app.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let feed = testkit::get(me["ical_url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(event_values(&feed, "RRULE").len(), 1, "{feed}");
+    assert_eq!(event_values(&feed, "RECURRENCE-ID").len(), 1, "{feed}");
+    assert_eq!(event_values(&feed, "EXDATE").len(), 1, "{feed}");
+    let parsed = parse_calendar(&feed);
+    assert_eq!(parsed.ical_occurrences(), expected, "Python's ical");
+    assert_eq!(icaljs_occurrences(&[&feed]), expected, "ical.js");
+    let shown = khal_imported(&feed, "Europe/Paris", in_days(0, "Europe/Paris"));
+    assert_eq!(shown.len(), 3, "{shown:?}");
+    assert!(shown[2].contains(" 10:30 "), "khal applies the override: {shown:?}");
+
+    // One answer for the series: Zoé declines from her first link; it counts for each session
+    // still ahead (the cancelled one keeps its answer), and she may change one alone later.
+    let zoe_first = link_of(&app, &sessions[0], "zoe@example.org");
+    let browser = app.browser();
+    let page = browser
+        .get(&format!("{zoe_first}/rsvp?answer=declined&scope=series"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.contains("séances à venir de cette série"), "{}", page.body);
+    let page = browser
+        .post(
+            &format!("{zoe_first}/rsvp"),
+            &[("answer", "declined"), ("scope", "series")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.contains("Elle vaut pour chaque séance à venir"), "{}", page.body);
+    let rsvp = |d: &SessionDetail, email: &str| d.participants.iter().find(|p| p.email == email).unwrap().rsvp;
+    for (i, d) in sessions.iter().enumerate() {
+        let now = session(&app, &d.session.id).await;
+        let want = if i < 3 { Rsvp::Declined } else { Rsvp::Pending };
+        assert_eq!(rsvp(&now, "zoe@example.org"), want, "week {}", i + 1);
+        assert_eq!(rsvp(&now, "ingrid@example.net"), Rsvp::Pending, "hers only");
+    }
+    let zoe_second = link_of(&app, &sessions[1], "zoe@example.org");
+    browser
+        .post(&format!("{zoe_second}/rsvp"), &[("answer", "accepted")])
+        .await;
+    assert_eq!(
+        rsvp(&session(&app, &sessions[1].session.id).await, "zoe@example.org"),
+        Rsvp::Accepted
+    );
+    assert_eq!(
+        rsvp(&session(&app, &sessions[2].session.id).await, "zoe@example.org"),
+        Rsvp::Declined
+    );
+
+    // The calendar event carries the first session's link: once that session is over (and its
+    // sheet no longer takes signatures), it leads on to the next one.
+    app.clock
+        .freeze_at(sessions[1].session.starts_at - SignedDuration::from_hours(24));
+    let page = browser.get(&zoe_first).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.redirects.len(), 1, "{:?}", page.redirects);
+    assert!(zoe_second.ends_with(&page.redirects[0]), "{:?}", page.redirects);
+    // A cancelled session's link says so, and offers the next one.
+    app.clock
+        .freeze_at(sessions[2].session.ends_at + SignedDuration::from_hours(2 * 24));
+    let page = browser.get(&link_of(&app, &sessions[3], "zoe@example.org")).await;
+    assert_eq!(page.status, StatusCode::GONE);
+    assert!(page.redirects.is_empty());
+    assert!(
+        !page.contains("prochaine séance"),
+        "nothing after the last one: {}",
+        page.body
+    );
+}
