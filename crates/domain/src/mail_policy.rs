@@ -88,6 +88,9 @@ pub struct MailSnapshot {
     /// Reminder: how long before the start, in minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset_minutes: Option<i64>,
+    /// Cancellation: what the person who cancelled wrote to the participants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_message: Option<String>,
 }
 
 /// What happened to a session, as far as mail is concerned.

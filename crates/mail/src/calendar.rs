@@ -102,7 +102,11 @@ pub fn session_event_in(
                 Rsvp::Accepted => PartStat::Accepted,
                 Rsvp::Declined => PartStat::Declined,
             },
-            rsvp: p.rsvp == Rsvp::Pending,
+            // No answer by iTIP REPLY: the organizer's address is the organisation's mailbox,
+            // which Dialogue does not read, so a calendar client's reply would count for
+            // nothing. Answers are given on the link's page (the mail's buttons); PARTSTAT
+            // shows the answer given there.
+            rsvp: false,
         })
         .collect();
     if session.status == SessionStatus::Scheduled {

@@ -653,9 +653,15 @@ impl Writer<'_> {
         let mut blocks = vec![
             self.greeting(),
             Block::Para(self.tf(intro_key, &[("title", &s.title), ("when", &when)])),
-            self.facts(),
-            Block::Para(self.t("mail.calendar.cancelled").to_owned()),
         ];
+        if let Some(text) = m.snapshot.cancel_message.as_deref().filter(|t| !t.trim().is_empty()) {
+            blocks.push(Block::Quote {
+                label: self.t("mail.cancel_message").to_owned(),
+                text: text.to_owned(),
+            });
+        }
+        blocks.push(self.facts());
+        blocks.push(Block::Para(self.t("mail.calendar.cancelled").to_owned()));
         if let Some(contact) = self.contact() {
             blocks.push(contact);
         }

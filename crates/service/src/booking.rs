@@ -508,11 +508,23 @@ pub async fn set_people(
         .await?)
 }
 
-/// Cancels a session, or this one and the following ones of its series.
-pub async fn cancel(svc: &Service, caller: &Caller, id: &str, scope: Scope) -> Result<Vec<SessionDetail>> {
+/// Cancels a session, or this one and the following ones of its series. `message` (optional,
+/// checked like notes) goes into the cancellation mails.
+pub async fn cancel(
+    svc: &Service,
+    caller: &Caller,
+    id: &str,
+    scope: Scope,
+    message: Option<&str>,
+) -> Result<Vec<SessionDetail>> {
     let actor = &caller.actor;
     let (detail, facts) = view(svc, actor, id).await?;
     require(svc, actor, SessionAction::Cancel, facts)?;
+    let message = match message.map(|m| booking::parse_notes(m, svc.config().booking.limits.max_notes_chars)) {
+        Some(Ok(m)) if !m.is_empty() => Some(m),
+        Some(Err(e)) => return Err(Error::invalid("message", messages::booking(&e))),
+        _ => None,
+    };
     let ids: Vec<String> = scoped(svc, actor, SessionAction::Cancel, &detail, scope)
         .await?
         .into_iter()
@@ -520,7 +532,7 @@ pub async fn cancel(svc: &Service, caller: &Caller, id: &str, scope: Scope) -> R
         .collect();
     Ok(svc
         .store()
-        .cancel_sessions(&ids, svc.now(), &caller.audit("session.cancel"))
+        .cancel_sessions(&ids, message.as_deref(), svc.now(), &caller.audit("session.cancel"))
         .await?)
 }
 

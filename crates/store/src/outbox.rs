@@ -530,7 +530,7 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
                 None,
                 Some(participant),
             ),
-            Change::Cancelled { session_id } => (session_id, SessionEvent::Cancelled, None, None),
+            Change::Cancelled { session_id, .. } => (session_id, SessionEvent::Cancelled, None, None),
             Change::LinkReissued {
                 session_id,
                 participant_id,
@@ -604,7 +604,10 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
                             wrote = true;
                         }
                     }
-                    Intent::Send { kind, snapshot } => {
+                    Intent::Send { kind, mut snapshot } => {
+                        if let Change::Cancelled { message, .. } = change {
+                            snapshot.cancel_message.clone_from(message);
+                        }
                         enqueue(c, kind, session_id, None, &to, &snapshot, now, give_up).await?;
                         wrote = true;
                     }

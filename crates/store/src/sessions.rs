@@ -160,6 +160,8 @@ pub enum Change {
     },
     Cancelled {
         session_id: String,
+        /// What the person who cancelled wrote to the participants (in the cancellation mails).
+        message: Option<String>,
     },
     /// A participant's personal link was revoked and a new one issued (`link_version` bumped):
     /// the old link answers 404 from now on.
@@ -680,9 +682,11 @@ impl Store {
     }
 
     /// Cancels sessions (refusing ended ones; already cancelled ones are left as they are).
+    /// Cancels sessions; `message` (already checked) goes into the cancellation mails.
     pub async fn cancel_sessions(
         &self,
         ids: &[String],
+        message: Option<&str>,
         now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<Vec<SessionDetail>> {
@@ -690,8 +694,10 @@ impl Store {
         let mut c = tx.conn();
         lock_for_change(&mut c, ids, &BTreeSet::new()).await?;
         let mut changes = Vec::new();
+        let mut first_title = None;
         for id in ids {
             let session = session_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?;
+            first_title.get_or_insert_with(|| session.title.clone());
             if session.status == SessionStatus::Cancelled && !session.ended(now) {
                 // Already cancelled: left as it is.
                 continue;
@@ -703,13 +709,16 @@ impl Store {
                 args![id.as_str(), now.as_second()],
             )
             .await?;
-            changes.push(Change::Cancelled { session_id: id.clone() });
+            changes.push(Change::Cancelled {
+                session_id: id.clone(),
+                message: message.map(str::to_owned),
+            });
         }
         let entry = ids.first().map(|first| {
             audit
                 .clone()
-                .target("session", first, "")
-                .detail(serde_json::json!({ "sessions": ids.len() }))
+                .target("session", first, first_title.as_deref().unwrap_or(""))
+                .detail(serde_json::json!({ "sessions": ids.len(), "message": message }))
         });
         finish(tx, &self.mail, ids, entry, &changes, now).await
     }

@@ -267,7 +267,7 @@ async fn overlapping_bookings_of_a_trainer_are_refused(backend: Backend) {
     ));
     // A cancelled session frees the slot.
     store
-        .cancel_sessions(&[first[0].session.id.clone()], Timestamp::now(), &audit())
+        .cancel_sessions(&[first[0].session.id.clone()], None, Timestamp::now(), &audit())
         .await
         .unwrap();
     store
@@ -496,11 +496,13 @@ async fn ended_and_cancelled_sessions_are_read_only(backend: Backend) {
         Err(StoreError::Booking(BookingRefusal::Ended))
     ));
     assert!(matches!(
-        store.cancel_sessions(std::slice::from_ref(&id), later, &audit()).await,
+        store
+            .cancel_sessions(std::slice::from_ref(&id), None, later, &audit())
+            .await,
         Err(StoreError::Booking(BookingRefusal::Ended))
     ));
     store
-        .cancel_sessions(std::slice::from_ref(&id), Timestamp::now(), &audit())
+        .cancel_sessions(std::slice::from_ref(&id), None, Timestamp::now(), &audit())
         .await
         .unwrap();
     let cancelled = store.session(&id).await.unwrap().unwrap().session;
@@ -573,7 +575,7 @@ async fn sessions_are_listed_by_teacher_range_and_page(backend: Backend) {
         .unwrap();
     assert_eq!(newest[0].session.starts_at, at(50));
     store
-        .cancel_sessions(&[ana[0].session.id.clone()], Timestamp::now(), &audit())
+        .cancel_sessions(&[ana[0].session.id.clone()], None, Timestamp::now(), &audit())
         .await
         .unwrap();
     assert_eq!(store.list_sessions(&SessionFilter::default()).await.unwrap().len(), 3);

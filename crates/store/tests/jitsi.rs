@@ -338,7 +338,12 @@ async fn join_lookups_never_outlive_a_write(backend: Backend) {
         later
     );
     store
-        .cancel_sessions(std::slice::from_ref(&detail.session.id), Timestamp::now(), &audit())
+        .cancel_sessions(
+            std::slice::from_ref(&detail.session.id),
+            None,
+            Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -444,7 +444,7 @@ async fn changes_after_delivery_send_updates_and_cancellations(backend: Backend)
     assert_eq!(deliver_all(&store, now).await.len(), 3);
     // Cancelled: everyone still invited hears it.
     store
-        .cancel_sessions(std::slice::from_ref(&id), now, &audit())
+        .cancel_sessions(std::slice::from_ref(&id), None, now, &audit())
         .await
         .unwrap();
     let messages = store.session_outbox(&id).await.unwrap();
@@ -504,7 +504,7 @@ async fn changes_before_delivery_supersede_queued_messages(backend: Backend) {
         .unwrap();
     store.outbox_sent(&claimed[0].id, "w", now, "S").await.unwrap();
     store
-        .cancel_sessions(std::slice::from_ref(&id), now, &audit())
+        .cancel_sessions(std::slice::from_ref(&id), None, now, &audit())
         .await
         .unwrap();
     let messages = store.session_outbox(&id).await.unwrap();
@@ -638,7 +638,12 @@ async fn reminders_are_scheduled_moved_and_sent_once(backend: Backend) {
     // Cancelled: the reminders still pending go.
     let (_, fifth) = booked(&store, 150).await;
     store
-        .cancel_sessions(std::slice::from_ref(&fifth.session.id), Timestamp::now(), &audit())
+        .cancel_sessions(
+            std::slice::from_ref(&fifth.session.id),
+            None,
+            Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
     assert!(store.session_reminders(&fifth.session.id).await.unwrap().is_empty());
@@ -749,7 +754,7 @@ async fn answers_are_recorded_by_personal_link(backend: Backend) {
         Err(StoreError::Booking(store::BookingRefusal::Ended))
     ));
     store
-        .cancel_sessions(std::slice::from_ref(&detail.session.id), now, &audit())
+        .cancel_sessions(std::slice::from_ref(&detail.session.id), None, now, &audit())
         .await
         .unwrap();
     assert!(matches!(
@@ -774,7 +779,12 @@ async fn feed_keys_and_sessions(backend: Backend) {
     assert_eq!(store.feed_version(&other.id).await.unwrap(), 1);
     // The trainer's feed: what they teach, within the range, cancelled ones too.
     store
-        .cancel_sessions(std::slice::from_ref(&second.session.id), Timestamp::now(), &audit())
+        .cancel_sessions(
+            std::slice::from_ref(&second.session.id),
+            None,
+            Timestamp::now(),
+            &audit(),
+        )
         .await
         .unwrap();
     let now = Timestamp::now();

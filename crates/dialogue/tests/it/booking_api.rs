@@ -534,11 +534,22 @@ async fn sessions_change_and_cancel_this_one_or_the_following(backend: Backend) 
         p.iter()
             .any(|x| x["email"] == "lea@example.org" && x["id"] == lea_before.as_str())
     );
-    // Cancel from the third on.
+    // A message for the participants longer than notes may be is refused and cancels nothing.
+    let (status, problem) = api
+        .post(
+            &format!("/sessions/{}/cancel", ids[2]),
+            &json!({ "scope": "following", "message": "x".repeat(5001) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "message", "{problem}");
+    let (_, still) = api.get(&format!("/sessions/{}", ids[2])).await;
+    assert_eq!(still["status"], "scheduled");
+    // Cancel from the third on, with a word for the participants.
     let (status, cancelled) = api
         .post(
             &format!("/sessions/{}/cancel", ids[2]),
-            &json!({ "scope": "following" }),
+            &json!({ "scope": "following", "message": "Formatrice absente." }),
         )
         .await;
     assert_eq!(status, StatusCode::OK);

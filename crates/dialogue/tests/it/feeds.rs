@@ -107,6 +107,7 @@ async fn each_account_has_a_feed_of_its_own_sessions(backend: Backend) {
         &by,
         &mine.session.id,
         service::booking::Scope::This,
+        None,
     )
     .await
     .unwrap();

@@ -420,6 +420,7 @@ async fn cancelled_sessions_and_unknown_links(backend: Backend) {
     app.store()
         .cancel_sessions(
             std::slice::from_ref(&detail.session.id),
+            None,
             app.clock.now(),
             &AuditEntry::new("session.cancel", Some(&manager.id), &manager.email, None),
         )

@@ -361,7 +361,7 @@ async fn changes_send_updates_cancellations_and_invitations(backend: Backend) {
         2
     );
     // Cancelled: everyone still invited hears it, with METHOD:CANCEL.
-    service::booking::cancel(app.state.service(), &by, &id, scope)
+    service::booking::cancel(app.state.service(), &by, &id, scope, None)
         .await
         .unwrap();
     let mails = smtp.wait_for(17).await;
@@ -549,6 +549,7 @@ async fn answers_are_given_from_the_links_of_the_mail(backend: Backend) {
         &caller(&people.manager),
         &detail.session.id,
         service::booking::Scope::This,
+        None,
     )
     .await
     .unwrap();

@@ -294,6 +294,7 @@ async fn reservation_requests_are_checked_and_authenticated(backend: Backend) {
     app.store()
         .cancel_sessions(
             std::slice::from_ref(&detail.session.id),
+            None,
             now,
             &AuditEntry::new("session.cancel", Some(&manager.id), &manager.email, None),
         )

@@ -163,9 +163,15 @@ async fn a_booked_series_is_one_event_moved_and_cancelled_by_occurrence(backend:
 
     // Week 4 cancelled: one cancellation each, of that occurrence.
     let week4 = &sessions[3].session;
-    service::booking::cancel(app.state.service(), &by, &week4.id, service::booking::Scope::This)
-        .await
-        .unwrap();
+    service::booking::cancel(
+        app.state.service(),
+        &by,
+        &week4.id,
+        service::booking::Scope::This,
+        Some("  La salle virtuelle est réservée ce jour-là.\nRendez-vous la semaine suivante.  "),
+    )
+    .await
+    .unwrap();
     smtp.wait_for(12).await;
     wait_delivered(&app).await;
     let mails = smtp.messages();
@@ -173,6 +179,13 @@ async fn a_booked_series_is_one_event_moved_and_cancelled_by_occurrence(backend:
     expected.pop();
     for ((email, invitation), update) in invitations.iter().zip(&updates) {
         let mail = one_to(&mails, email, "Annulation : Atelier tableur");
+        assert!(
+            mail.text().contains(
+                "Message de l’organisme\n> La salle virtuelle est réservée ce jour-là.\n> Rendez-vous la semaine suivante."
+            ),
+            "the canceller's message, trimmed: {}",
+            mail.text()
+        );
         let part = mail.inline_calendar().unwrap();
         assert_eq!(part.method.as_deref(), Some("CANCEL"));
         let rid = event_values(&part.text, "RECURRENCE-ID");

@@ -188,6 +188,7 @@ async fn the_session_page_joins_shows_answers_and_who_came(backend: Backend) {
     app.store()
         .cancel_sessions(
             std::slice::from_ref(&soon.session.id),
+            None,
             app.clock.now(),
             &store::AuditEntry::new("session.cancel", Some(&manager.id), &manager.email, None),
         )

@@ -634,6 +634,9 @@ pub async fn replace_people(
 pub struct CancelBody {
     #[serde(default)]
     pub scope: ChangeScope,
+    /// A message for the participants, quoted in the cancellation mails.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// Cancel this session, or this one and the following ones of its series
@@ -660,8 +663,16 @@ pub async fn cancel(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let body: Option<CancelBody> = json::body(&caller, &bytes)?;
-    let scope = body.unwrap_or_default().scope;
-    match booking::cancel(app.service(), &caller.caller(), &id, scope.into()).await {
+    let body = body.unwrap_or_default();
+    match booking::cancel(
+        app.service(),
+        &caller.caller(),
+        &id,
+        body.scope.into(),
+        body.message.as_deref(),
+    )
+    .await
+    {
         Ok(cancelled) => Ok(Json(Sessions::of(&cancelled, app.now())).into_response()),
         Err(f) => Err(caller.fail(f)),
     }

@@ -921,8 +921,10 @@ async fn cancel_form(State(app): State<AppState>, ctx: Ctx, Path(id): Path<Strin
 
 async fn cancel(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, bytes: Bytes) -> AppResult {
     let caller = ctx.caller()?;
-    let scope = Scope::parse(&body(&bytes).get("scope"));
-    match booking::cancel(app.service(), &caller, &id, scope).await {
+    let form = body(&bytes);
+    let scope = Scope::parse(&form.get("scope"));
+    let message = form.get("message");
+    match booking::cancel(app.service(), &caller, &id, scope, Some(message.as_str())).await {
         Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}?notice=session_cancelled")).into_response()),
         Err(e) => Err(e.into()),
     }
