@@ -163,7 +163,8 @@ impl Store {
         let participations = c
             .all(
                 concat!(
-                    "SELECT p.id, p.session_id, s.title, s.starts_at, s.ends_at, s.time_zone, s.status, p.role, \
+                    "SELECT p.id, p.session_id, s.title AS session_title, s.starts_at, s.ends_at, s.time_zone, \
+                     s.status AS session_status, p.role, \
                      p.contact_id, p.name, p.email, p.rsvp, p.link_version, p.created_at \
                      FROM session_participants p JOIN sessions s ON s.id = p.session_id WHERE p.id IN ",
                     participants_of!(),
@@ -245,7 +246,7 @@ impl Store {
         let signatures = c
             .all(
                 concat!(
-                    "SELECT id, session_id, seq, signer_id, display_name, day, half, signed_at, client_address, \
+                    "SELECT id, session_id, seq, signer_id AS participant_id, display_name, day, half, signed_at, client_address, \
                      user_agent, content_kind, content, content_sha256 FROM attendance_signatures \
                      WHERE signer_kind = 'participant' AND signer_id IN ",
                     participants_of!(),
