@@ -522,3 +522,76 @@ async fn retention_keeps_evidence_within_its_period_then_removes_it(backend: Bac
         "idempotent"
     );
 }
+
+both_backends!(the_retention_command_says_what_would_go_then_removes_it);
+
+const BIN: &str = env!("CARGO_BIN_EXE_dialogue");
+
+fn run_binary(env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DIALOGUE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("DIALOGUE_CONFIG", "").env("DIALOGUE_LOG_LEVEL", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn the_retention_command_says_what_would_go_then_removes_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // An audit entry of 1970: long past the 12 months of [retention] audit_months.
+    app.db
+        .execute("INSERT INTO audit_log (at, actor_label, action) VALUES (0, 'someone@example.org', 'test.old')")
+        .await
+        .unwrap();
+    let data = app.data_dir.display().to_string();
+    let env = [
+        ("DIALOGUE_DATABASE_URL", app.db.url.as_str()),
+        ("DIALOGUE_DATA_DIR", data.as_str()),
+    ];
+    let json_of = |out: &str| -> Value { serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}")) };
+
+    let (code, out, err) = run_binary(&env, &["retention", "--dry-run", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let dry = json_of(&out);
+    assert_eq!(
+        (dry["dry_run"].clone(), dry["audit_entries"].clone()),
+        (json!(true), json!(1)),
+        "{dry}"
+    );
+    assert_eq!(dry["signatures"], 0);
+    let (code, out, _) = run_binary(&env, &["retention", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("dry run, nothing changed") && out.contains("1  audit entries (kept 372 days)"),
+        "{out}"
+    );
+    assert!(out.contains("kept 1098 days after the session"), "{out}");
+
+    let (code, out, err) = run_binary(&env, &["retention"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("removed or anonymised"), "{out}");
+    let (_, out, _) = run_binary(&env, &["retention", "--dry-run", "--format", "json"]);
+    assert_eq!(json_of(&out)["audit_entries"], 0, "{out}");
+    assert!(app.db.find_text("someone@example.org").await.unwrap().is_empty());
+
+    // A bad period stops the command with the key, the value and what is expected.
+    let mut bad = env.to_vec();
+    bad.push(("DIALOGUE_RETENTION_ATTENDANCE_YEARS", "0"));
+    let (code, _, err) = run_binary(&bad, &["retention", "--dry-run"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("retention.attendance_years") && err.contains("a whole number of years from 1 to 30"),
+        "{err}"
+    );
+}
