@@ -585,11 +585,9 @@ async fn erase_mention(c: &mut Conn<'_>, seq: i64, norm: &str, emails: &[String]
         || detail
             .as_deref()
             .is_some_and(|d| ids.iter().any(|i| d.contains(&format!("\"{i}\""))));
-    let actor_label = if is_them(&actor_label) {
-        ERASED_NAME.to_owned()
-    } else {
-        actor_label
-    };
+    // What they did themselves (signing from their link) also loses the address they did it from.
+    let acted = is_them(&actor_label);
+    let actor_label = if acted { ERASED_NAME.to_owned() } else { actor_label };
     let target_id = target_id.map(|t| if is_them(&t) { ERASED_NAME.to_owned() } else { t });
     let target_label = target_label.map(|l| {
         if is_them(&l) || (about_them && !l.is_empty()) {
@@ -606,13 +604,15 @@ async fn erase_mention(c: &mut Conn<'_>, seq: i64, norm: &str, emails: &[String]
         d
     });
     c.exec(
-        "UPDATE audit_log SET actor_label = $2, target_id = $3, target_label = $4, detail = $5 WHERE seq = $1",
+        "UPDATE audit_log SET actor_label = $2, target_id = $3, target_label = $4, detail = $5, \
+         ip = CASE WHEN $6 THEN NULL ELSE ip END WHERE seq = $1",
         args![
             seq,
             actor_label.as_str(),
             target_id.as_deref(),
             target_label.as_deref(),
-            detail.as_deref()
+            detail.as_deref(),
+            acted
         ],
     )
     .await?;

@@ -336,6 +336,16 @@ async fn erasure_leaves_the_person_nowhere_and_others_and_chains_intact(backend:
         entry.detail.as_deref().unwrap().contains("\"forced\":true"),
         "{entry:?}"
     );
+    // Her signing is still in the log, but neither who nor from where.
+    let signed: Vec<_> = log.iter().filter(|e| e.action == "attendance.sign").collect();
+    assert_eq!(signed.len(), 2, "{signed:?}");
+    assert!(signed.iter().any(|e| e.actor_label == MAX && e.ip.is_some()));
+    assert!(
+        signed
+            .iter()
+            .any(|e| e.actor_label == store::ERASED_NAME && e.ip.is_none()),
+        "{signed:?}"
+    );
     let (status, _) = post_json(&f.app, &admin, "/api/v1/gdpr/export", json!({"email": LEA})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     // An account's address is not erased here.
