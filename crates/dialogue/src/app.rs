@@ -246,6 +246,7 @@ impl Application {
             let _ = serve_rx.wait_for(|stop| *stop).await;
         });
         let janitor = tokio::spawn(janitor(state.clone()));
+        let retention = tokio::spawn(retention(state.clone()));
         let (mail_stop, mail_stopped) = tokio::sync::watch::channel(false);
         let mut mail = tokio::spawn(self.mail.run(mail_stopped));
         let checkpointer = tokio::spawn(checkpointer(state.clone()));
@@ -253,6 +254,7 @@ impl Application {
         tokio::select! {
             result = &mut server => {
                 janitor.abort();
+                retention.abort();
                 mail.abort();
                 checkpointer.abort();
                 return result.map_err(std::io::Error::other)?;
@@ -272,6 +274,7 @@ impl Application {
             }
         };
         janitor.abort();
+        retention.abort();
         if tokio::time::timeout(self.shutdown_grace, &mut mail).await.is_err() {
             tracing::warn!("mail deliveries still running after the grace period: their leases will expire");
             mail.abort();
@@ -308,6 +311,25 @@ async fn janitor(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "expired login sessions removed"),
             Err(e) => tracing::warn!(error = %e, "clean-up failed"),
+        }
+    }
+}
+
+/// How long after start the first retention run waits (the server settles first), then the
+/// period of the runs.
+const RETENTION_FIRST: Duration = Duration::from_secs(5 * 60);
+const RETENTION_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// The daily retention job (`[retention]`): removes or anonymises what is past its period.
+/// Idempotent, so every instance of a cluster may run it; aborted between batches at shutdown,
+/// it finishes at the next run.
+async fn retention(state: AppState) {
+    tokio::time::sleep(RETENTION_FIRST).await;
+    let mut tick = tokio::time::interval(RETENTION_EVERY);
+    loop {
+        tick.tick().await;
+        if let Err(e) = service::retention::run(state.service(), false).await {
+            tracing::warn!(error = %e, "retention run failed; it runs again tomorrow");
         }
     }
 }

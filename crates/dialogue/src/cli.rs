@@ -62,6 +62,15 @@ pub enum Command {
     /// Attendance: check the signatures of a session.
     #[command(subcommand)]
     Attendance(AttendanceCommand),
+    /// Remove or anonymise the data past its [retention] period now (the server does it daily),
+    /// and print how many rows of each kind.
+    Retention {
+        /// Only say what would go; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -531,6 +531,93 @@ pub async fn attendance(config: &Config, command: crate::cli::AttendanceCommand)
     result
 }
 
+/// `dialogue retention [--dry-run]`: the daily retention job, now, with what it did (or would).
+pub async fn retention(config: &Config, dry_run: bool, format: crate::cli::OutputFormat) -> Result<(), CommandError> {
+    let store = open_store(config).await?;
+    let result = async {
+        let svc = command_service(&store, config)?;
+        let counts = service::retention::run(&svc, dry_run).await.map_err(refused)?;
+        if matches!(format, crate::cli::OutputFormat::Json) {
+            let mut value = serde_json::to_value(counts).map_err(|e| CommandError(e.to_string()))?;
+            value["dry_run"] = serde_json::Value::Bool(dry_run);
+            println!("{value}");
+            return Ok(());
+        }
+        let r = &config.service.retention;
+        let verb = if dry_run { "would go" } else { "removed or anonymised" };
+        println!(
+            "retention ({}): {}",
+            if dry_run { "dry run, nothing changed" } else { "done" },
+            if counts.total() == 0 {
+                "nothing is past its period"
+            } else {
+                verb
+            }
+        );
+        let lines: [(&str, u64, String); 12] = [
+            (
+                "sessions whose attendance evidence goes",
+                counts.evidence_sessions,
+                format!("{} days after the session", r.attendance_days),
+            ),
+            ("signatures", counts.signatures, format!("{} days", r.attendance_days)),
+            (
+                "attendance corrections",
+                counts.corrections,
+                format!("{} days", r.attendance_days),
+            ),
+            (
+                "Jitsi connection records",
+                counts.connection_events,
+                format!("{} days", r.attendance_days),
+            ),
+            (
+                "participants anonymised",
+                counts.participants_anonymised,
+                format!("{} days", r.attendance_days),
+            ),
+            (
+                "contacts",
+                counts.contacts,
+                format!("{} days without session or change", r.contacts_days),
+            ),
+            (
+                "mail messages",
+                counts.mail,
+                format!("{} days after the session", r.mail_days),
+            ),
+            (
+                "reminders",
+                counts.reminders,
+                format!("{} days after the session", r.mail_days),
+            ),
+            (
+                "Jitsi events anonymised",
+                counts.jitsi_events_anonymised,
+                format!("{} days", r.jitsi_events_days),
+            ),
+            (
+                "Jitsi events of no session",
+                counts.jitsi_events_unmatched,
+                format!("{} days", r.jitsi_events_days),
+            ),
+            ("audit entries", counts.audit_entries, format!("{} days", r.audit_days)),
+            (
+                "login counters, links and sessions",
+                counts.login_rows,
+                format!("{} days", r.login_days),
+            ),
+        ];
+        for (what, n, period) in lines {
+            println!("  {n:>8}  {what} (kept {period})");
+        }
+        Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
+
 const SECRET_KEY_WARNING: &str = "dialogue: IMPORTANT: a database is only usable with the secret key it was made with \
 (Jitsi servers' sealed secrets, personal links and calendar feed addresses derive from it): keep a copy of the \
 secret key file with every backup, and restore with that same key";

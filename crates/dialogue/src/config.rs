@@ -52,6 +52,43 @@ pub struct RawConfig {
     pub ldap: RawLdap,
     pub metrics: RawMetrics,
     pub access: RawAccess,
+    pub retention: RawRetention,
+}
+
+/// How long data is kept: the daily retention job removes or anonymises what is older. A year
+/// counts 366 days and a month 31, so nothing goes early.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawRetention {
+    /// Attendance evidence (signatures and their chain, corrections, connection times) and the
+    /// names of ended sessions' participants, in years after the session (Qualiopi: 3).
+    pub attendance_years: i64,
+    /// Contacts with no session and no change for this many months are removed.
+    pub contacts_months: i64,
+    /// Delivered, failed or superseded mail and sent reminders, in days.
+    pub mail_days: i64,
+    /// Jitsi events' payloads, names and addresses, in days (connection times stay as evidence).
+    pub jitsi_events_days: i64,
+    /// The audit log, in months.
+    pub audit_months: i64,
+    /// Failed-login counters, used or expired one-time links, ended login sessions, in days.
+    pub login_days: i64,
+    /// Rows removed per statement (the job repeats until nothing is left).
+    pub batch: i64,
+}
+
+impl Default for RawRetention {
+    fn default() -> Self {
+        RawRetention {
+            attendance_years: 3,
+            contacts_months: 12,
+            mail_days: 90,
+            jitsi_events_days: 90,
+            audit_months: 12,
+            login_days: 30,
+            batch: 500,
+        }
+    }
 }
 
 /// Access rules: who may book, on which Jitsi servers, and the optional external join check.
@@ -393,6 +430,7 @@ impl Default for RawConfig {
             ldap: RawLdap::default(),
             metrics: RawMetrics::default(),
             access: RawAccess::default(),
+            retention: RawRetention::default(),
         }
     }
 }
@@ -1008,6 +1046,7 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
     let oidc = logins::validate_oidc(&raw.oidc)?;
     let ldap = logins::validate_ldap(&raw.ldap)?;
     let access = validate_access(&raw.access, &bad)?;
+    let retention = validate_retention(&raw.retention, &bad)?;
     Ok(Config {
         listen,
         data_dir,
@@ -1037,6 +1076,7 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             oidc,
             ldap,
             access,
+            retention,
         },
         web: WebConfig {
             trusted_proxies,
@@ -1048,6 +1088,34 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             metrics,
         },
         mail,
+    })
+}
+
+/// The `[retention]` section: each period within its bounds, in days.
+fn validate_retention(
+    raw: &RawRetention,
+    bad: &dyn Fn(&str, &dyn std::fmt::Debug, &str) -> ConfigError,
+) -> Result<service::RetentionConfig, ConfigError> {
+    let days = |key: &str, value: i64, min: i64, max: i64, unit: &str, per: i64| -> Result<u32, ConfigError> {
+        if (min..=max).contains(&value) {
+            // At most 30 × 366 days: fits.
+            Ok(u32::try_from(value * per).unwrap_or(u32::MAX))
+        } else {
+            Err(bad(
+                &format!("retention.{key}"),
+                &value,
+                &format!("a whole number of {unit} from {min} to {max}"),
+            ))
+        }
+    };
+    Ok(service::RetentionConfig {
+        attendance_days: days("attendance_years", raw.attendance_years, 1, 30, "years", 366)?,
+        contacts_days: days("contacts_months", raw.contacts_months, 1, 120, "months", 31)?,
+        mail_days: days("mail_days", raw.mail_days, 1, 3650, "days", 1)?,
+        jitsi_events_days: days("jitsi_events_days", raw.jitsi_events_days, 1, 3650, "days", 1)?,
+        audit_days: days("audit_months", raw.audit_months, 1, 120, "months", 31)?,
+        login_days: days("login_days", raw.login_days, 1, 365, "days", 1)?,
+        batch: days("batch", raw.batch, 1, 100_000, "rows", 1)?,
     })
 }
 
@@ -1492,6 +1560,35 @@ mod tests {
         assert_eq!(c.secret_key_file, PathBuf::from("/var/lib/dialogue/secret.key"));
         assert_eq!(c.web.trusted_proxies.len(), 2);
         assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn retention_defaults_bounds_and_overrides() {
+        let (c, _) = with(&[], None).unwrap();
+        let r = c.service.retention;
+        assert_eq!(r.attendance_days, 3 * 366);
+        assert_eq!((r.mail_days, r.jitsi_events_days, r.login_days), (90, 90, 30));
+        assert_eq!((r.contacts_days, r.audit_days), (12 * 31, 12 * 31));
+        let (c, _) = with(
+            &[("DIALOGUE_RETENTION_MAIL_DAYS", "30")],
+            Some("[retention]\nattendance_years = 5\nbatch = 50\n"),
+        )
+        .unwrap();
+        assert_eq!(c.service.retention.attendance_days, 5 * 366);
+        assert_eq!(c.service.retention.mail_days, 30);
+        assert_eq!(c.service.retention.batch, 50);
+        let e = with(&[], Some("[retention]\nattendance_years = 0\n")).unwrap_err().0;
+        assert!(
+            e.contains("retention.attendance_years") && e.contains("from 1 to 30"),
+            "{e}"
+        );
+        let e = with(&[("DIALOGUE_RETENTION_LOGIN_DAYS", "-3")], None).unwrap_err().0;
+        assert!(
+            e.contains("retention.login_days") && e.contains("DIALOGUE_RETENTION_LOGIN_DAYS"),
+            "{e}"
+        );
+        let e = with(&[], Some("[retention]\nmail_month = 3\n")).unwrap_err().0;
+        assert!(e.contains("mail_month"), "{e}");
     }
 
     #[test]

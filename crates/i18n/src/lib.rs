@@ -201,6 +201,7 @@ macro_rules! catalogue {
                 "operations",
                 include_str!(concat!("../locales/", $lang, "/operations.txt")),
             ),
+            ("gdpr", include_str!(concat!("../locales/", $lang, "/gdpr.txt"))),
         ]
     };
 }

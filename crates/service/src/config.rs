@@ -39,6 +39,48 @@ pub struct Config {
     pub ldap: Option<directory::LdapConfig>,
     /// Access rules and the external join check (`[access]`).
     pub access: AccessConfig,
+    /// How long personal data and attendance evidence are kept (`[retention]`).
+    pub retention: RetentionConfig,
+}
+
+/// How long each kind of data is kept (`[retention]`); the daily retention job removes or
+/// anonymises what is older. Durations are whole days so that the rules are exact and
+/// testable; the configuration file says them in the units people think in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// Attendance evidence of an ended session (signatures, their chain and seal, corrections,
+    /// Jitsi's connection records) and the names of its participants: kept this long after the
+    /// session's end, then removed (the participants anonymised). Qualiopi audits look back
+    /// three years.
+    pub attendance_days: u32,
+    /// Contacts who have had no session (and no change) for this long are removed.
+    pub contacts_days: u32,
+    /// Delivered, failed or superseded mail (bodies' data, addresses, delivery errors) and
+    /// sent reminders.
+    pub mail_days: u32,
+    /// Jitsi events' raw payloads and the names and addresses in them (the connection times
+    /// stay, as attendance evidence).
+    pub jitsi_events_days: u32,
+    /// The audit log.
+    pub audit_days: u32,
+    /// Failed-login counters, expired or used one-time links, ended login sessions.
+    pub login_days: u32,
+    /// Rows changed per statement (the job repeats until nothing is left).
+    pub batch: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            attendance_days: 3 * 366,
+            contacts_days: 12 * 31,
+            mail_days: 90,
+            jitsi_events_days: 90,
+            audit_days: 12 * 31,
+            login_days: 30,
+            batch: 500,
+        }
+    }
 }
 
 /// Access rules and the optional external join check (`[access]`).
@@ -201,6 +243,7 @@ impl Default for Config {
             oidc: Vec::new(),
             ldap: None,
             access: AccessConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }

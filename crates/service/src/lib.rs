@@ -19,6 +19,7 @@ pub mod courses;
 pub mod crypto;
 pub mod error;
 pub mod feeds;
+pub mod gdpr;
 pub mod jitsi_servers;
 pub mod join;
 pub mod links;
@@ -26,6 +27,7 @@ pub mod logins;
 pub mod messages;
 pub mod metrics;
 pub mod prosody;
+pub mod retention;
 pub mod rsvp;
 pub mod tokens;
 
@@ -38,7 +40,7 @@ use store::Store;
 pub use clock::Clock;
 pub use config::{
     AccessConfig, AttendanceConfig, BookingSettings, Config, JoinCheckConfig, OidcLogin, OrganisationConfig,
-    ProxyAuthConfig,
+    ProxyAuthConfig, RetentionConfig,
 };
 pub use crypto::SecretKey;
 pub use error::{Error, Problem, Result};

@@ -92,7 +92,7 @@ fn half_str(h: Half) -> &'static str {
     }
 }
 
-fn half_day_of(day: &str, half: &str) -> Result<HalfDay> {
+pub(crate) fn half_day_of(day: &str, half: &str) -> Result<HalfDay> {
     let date: Date = day
         .parse()
         .map_err(|e| StoreError::Corrupt(format!("attendance day {day:?}: {e}")))?;
@@ -117,7 +117,7 @@ fn correction_row(r: &dyn Row) -> Result<CorrectionRow> {
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -144,7 +144,7 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 /// A stored signature row as the chain reads it. A row whose fields no longer parse (a
 /// changed address, a broken hex digest) still gives a record, with a value that cannot match
 /// the sealed one, so that verification names it rather than failing as a whole.
-fn signature_row(r: &dyn Row) -> Result<SignatureRow> {
+pub(crate) fn signature_row(r: &dyn Row) -> Result<SignatureRow> {
     let kind = match r.text("signer_kind")?.as_str() {
         "account" => SignerKind::Account,
         _ => SignerKind::Participant,
@@ -188,13 +188,13 @@ fn signature_row(r: &dyn Row) -> Result<SignatureRow> {
     })
 }
 
-fn seal_of(records: i64, head: &str) -> Option<Seal> {
+pub(crate) fn seal_of(records: i64, head: &str) -> Option<Seal> {
     let bytes = unhex(head)?;
     let head: [u8; 32] = bytes.try_into().ok()?;
     Some(Seal::new(usize::try_from(records).ok()?, head))
 }
 
-const SIGNATURE_COLUMNS: &str = "SELECT id, session_id, seq, signer_kind, signer_id, display_name, day, half, signed_at, \
+pub(crate) const SIGNATURE_COLUMNS: &str = "SELECT id, session_id, seq, signer_kind, signer_id, display_name, day, half, signed_at, \
      signed_at_ns, client_address, user_agent, content_kind, content, content_sha256, link \
      FROM attendance_signatures WHERE session_id = $1 ORDER BY seq";
 

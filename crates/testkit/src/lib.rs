@@ -217,6 +217,67 @@ impl TestDb {
         }
     }
 
+    /// Every `table.column` of this database whose value, as text, contains `needle`
+    /// (case-insensitively, ASCII): for a test that must find a person nowhere.
+    pub async fn find_text(&self, needle: &str) -> Result<Vec<String>, sqlx::Error> {
+        use sqlx::Row as _;
+        let pattern = format!("%{}%", needle.to_lowercase());
+        let mut hits = Vec::new();
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                )
+                .fetch_all(&mut conn)
+                .await?;
+                for table in tables {
+                    let info = format!("SELECT name FROM pragma_table_info('{table}')");
+                    let columns: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(info))
+                        .fetch_all(&mut conn)
+                        .await?;
+                    for column in columns {
+                        // Names from the catalogue, quoted.
+                        let sql = format!(
+                            "SELECT COUNT(*) AS n FROM \"{table}\" WHERE LOWER(CAST(\"{column}\" AS TEXT)) LIKE ?1"
+                        );
+                        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                            .bind(&pattern)
+                            .fetch_one(&mut conn)
+                            .await?;
+                        if row.try_get::<i64, _>("n")? > 0 {
+                            hits.push(format!("{table}.{column}"));
+                        }
+                    }
+                }
+                conn.close().await?;
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await?;
+                let columns: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                     WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+                )
+                .fetch_all(&mut conn)
+                .await?;
+                for (table, column) in columns {
+                    let sql = format!(
+                        "SELECT COUNT(*) AS n FROM \"{table}\" WHERE LOWER(CAST(\"{column}\" AS TEXT)) LIKE $1"
+                    );
+                    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(&pattern)
+                        .fetch_one(&mut conn)
+                        .await?;
+                    if row.try_get::<i64, _>("n")? > 0 {
+                        hits.push(format!("{table}.{column}"));
+                    }
+                }
+                conn.close().await?;
+            }
+        }
+        Ok(hits)
+    }
+
     /// The directory of a SQLite database (for files next to it).
     pub fn dir(&self) -> Option<&std::path::Path> {
         self.dir.as_deref()

@@ -55,6 +55,7 @@ pub fn router(app: AppState) -> Router {
         .merge(pages::calendar::routes())
         .merge(pages::courses::routes())
         .merge(pages::contacts::routes())
+        .merge(pages::gdpr::routes())
         .merge(pages::tokens::routes())
         .merge(pages::attendance::routes())
         .fallback(|| async { AppError::NOT_FOUND })

@@ -20,6 +20,7 @@ mod contacts;
 mod edges;
 mod feeds;
 mod fuzz_api;
+mod gdpr;
 mod http_basics;
 mod jitsi_browser;
 mod jitsi_config;

@@ -15,7 +15,7 @@ use super::contacts::ContactBody;
 use super::courses::CourseBody;
 use super::jitsi::ServerBody;
 use super::sessions::{MAX_LIMIT, SessionChange};
-use super::{ApiError, attendance, contacts, courses, jitsi, me, sessions};
+use super::{ApiError, attendance, contacts, courses, gdpr, jitsi, me, sessions};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 
@@ -63,6 +63,8 @@ use crate::http::state::AppState;
         attendance::verify,
         attendance::csv,
         attendance::pdf,
+        gdpr::export,
+        gdpr::erase,
     ),
     components(
         schemas(super::json::ChangeScope),
@@ -82,6 +84,7 @@ use crate::http::state::AppState;
         (name = "contacts", description = "The address book: people without accounts"),
         (name = "jitsi", description = "Jitsi servers, personal links and who came"),
         (name = "attendance", description = "Attendance, corrections, signatures and their exports"),
+        (name = "gdpr", description = "A person's data: export and erasure"),
     ),
     modifiers(&BearerScheme),
 )]

@@ -92,6 +92,7 @@ impl Page {
             add("/archives", "nav.archives");
             if user.role >= Role::Manager {
                 add("/users", "nav.users");
+                add("/gdpr", "nav.gdpr");
             }
             if user.role == Role::Admin {
                 add("/jitsi-servers", "nav.jitsi_servers");
