@@ -907,8 +907,11 @@ impl Store {
         let mut c = tx.conn();
         let messages = c
             .exec(
+                // An invitation to a whole series stays while a session of the series does (see
+                // `series.rs`: later changes go out as overrides because of it).
                 "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'superseded') AND updated_at < $1 \
-                 AND session_id IN (SELECT id FROM sessions WHERE ends_at < $1)",
+                 AND session_id IN (SELECT id FROM sessions WHERE ends_at < $1) \
+                 AND NOT EXISTS (SELECT 1 FROM sessions t WHERE t.series_id = outbox.series_id AND t.ends_at >= $1)",
                 args![before.as_second()],
             )
             .await?;

@@ -90,11 +90,15 @@ const OLD_CONTACTS: &str = "SELECT c.id FROM contacts c WHERE c.updated_at < $1 
      AND NOT EXISTS (SELECT 1 FROM contacts m WHERE m.merged_into = c.id) \
      ORDER BY c.updated_at, c.id LIMIT $2";
 
+// An invitation to a whole series stays while a session of the series does: it is what makes
+// later changes go out as overrides of the one event the recipient holds (`series.rs`).
 const OLD_MAIL_COUNT: &str = "SELECT COUNT(*) AS n FROM outbox o JOIN sessions s ON s.id = o.session_id \
-     WHERE o.status IN ('sent', 'failed', 'superseded') AND o.updated_at < $1 AND s.ends_at < $1";
+     WHERE o.status IN ('sent', 'failed', 'superseded') AND o.updated_at < $1 AND s.ends_at < $1 \
+     AND NOT EXISTS (SELECT 1 FROM sessions t WHERE t.series_id = o.series_id AND t.ends_at >= $1)";
 const OLD_MAIL_DELETE: &str = "DELETE FROM outbox WHERE seq IN (SELECT o.seq FROM outbox o \
      JOIN sessions s ON s.id = o.session_id \
-     WHERE o.status IN ('sent', 'failed', 'superseded') AND o.updated_at < $1 AND s.ends_at < $1 LIMIT $2)";
+     WHERE o.status IN ('sent', 'failed', 'superseded') AND o.updated_at < $1 AND s.ends_at < $1 \
+     AND NOT EXISTS (SELECT 1 FROM sessions t WHERE t.series_id = o.series_id AND t.ends_at >= $1) LIMIT $2)";
 
 const OLD_REMINDERS_COUNT: &str = "SELECT COUNT(*) AS n FROM reminders r JOIN sessions s ON s.id = r.session_id \
      WHERE s.ends_at < $1";

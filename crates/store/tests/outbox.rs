@@ -124,6 +124,7 @@ async fn deliver_all(store: &Store, now: Timestamp) -> Vec<OutboxMessage> {
 }
 
 both_backends!(
+    a_series_is_one_invitation_kept_while_the_series_lasts,
     booking_writes_invitations_in_its_transaction,
     workers_claim_under_a_lease,
     concurrent_workers_never_share_a_row,
@@ -818,4 +819,96 @@ async fn feed_keys_and_sessions(backend: Backend) {
         store.feed_sessions(&manager.id, true, now, year).await.unwrap().len(),
         2
     );
+}
+
+/// Four weekly sessions booked at once: one invitation per person for the series (with its id),
+/// kept by the purge while a session of the series lasts; the series' answer covers the
+/// sessions ahead; a session's own cancellation is per session and reaches those who heard.
+async fn a_series_is_one_invitation_kept_while_the_series_lasts(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let (manager, _) = booked(&store, 24).await;
+    let before = deliver_all(&store, Timestamp::now()).await.len();
+    let first = at(48);
+    let week = SignedDuration::from_hours(7 * 24);
+    let mut new = single(first, &manager.id);
+    new.times = (0..4)
+        .map(|k| (first + week * k, first + week * k + SignedDuration::from_mins(90)))
+        .collect();
+    new.rrule = Some("FREQ=WEEKLY;COUNT=4".into());
+    let series = store.book_sessions(&new, Timestamp::now(), &audit()).await.unwrap();
+    let series_id = series[0].session.series_id.clone().unwrap();
+    let sent = deliver_all(&store, Timestamp::now()).await;
+    assert_eq!(before, 4);
+    assert_eq!(sent.len(), 4, "one per person, not one per person and session");
+    assert!(
+        sent.iter()
+            .all(|m| m.kind == MailKind::Invitation && m.series_id.as_deref() == Some(&series_id))
+    );
+    assert!(sent.iter().all(|m| m.session_id == series[0].session.id));
+    let view = store
+        .series_view(
+            &series_id,
+            &sent[0].participant_id,
+            &sent[0].recipient_email.to_lowercase(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.occurrences.len(), 4);
+    assert_eq!(view.theirs().count(), 4, "the person is in every session");
+    assert_eq!(view.series.first_at, first);
+    assert!(
+        view.occurrences
+            .iter()
+            .zip(&series)
+            .all(|(o, d)| o.occurrence_at == d.session.starts_at)
+    );
+    assert!(store.heard_as_series(&series_id, "lea@example.org").await.unwrap());
+
+    // Cancelling week 2 cancels it for everyone who heard of the series.
+    store
+        .cancel_sessions(
+            std::slice::from_ref(&series[1].session.id),
+            None,
+            Timestamp::now(),
+            &audit(),
+        )
+        .await
+        .unwrap();
+    let cancellations = deliver_all(&store, Timestamp::now()).await;
+    assert_eq!(cancellations.len(), 4);
+    assert!(
+        cancellations
+            .iter()
+            .all(|m| m.kind == MailKind::Cancellation && m.series_id.is_none())
+    );
+
+    // Léa answers for the series from week 1's link: weeks 1, 3 and 4 (not the cancelled one).
+    let lea = series[0]
+        .participants
+        .iter()
+        .find(|p| p.email == "lea@example.org")
+        .unwrap();
+    let key = Store::link_hash(&store.join_key(&lea.id, lea.link_version).unwrap());
+    let (_, _, answered) = store
+        .set_rsvp(&key, Rsvp::Declined, true, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(answered, 3);
+    for (i, d) in series.iter().enumerate() {
+        let now = store.session(&d.session.id).await.unwrap().unwrap();
+        let rsvp = |email: &str| now.participants.iter().find(|p| p.email == email).unwrap().rsvp;
+        let want = if i == 1 { Rsvp::Pending } else { Rsvp::Declined };
+        assert_eq!(rsvp("lea@example.org"), want, "week {}", i + 1);
+        assert_eq!(rsvp("max@example.org"), Rsvp::Pending);
+    }
+
+    // Long after week 1 (its session) but before week 4 ends, the invitation stays.
+    let after_week1 = series[0].session.ends_at + SignedDuration::from_hours(24);
+    store.purge_outbox(after_week1).await.unwrap();
+    assert_eq!(store.session_outbox(&series[0].session.id).await.unwrap().len(), 4);
+    assert!(store.heard_as_series(&series_id, "lea@example.org").await.unwrap());
+    let over = series[3].session.ends_at + SignedDuration::from_hours(24);
+    store.purge_outbox(over).await.unwrap();
+    assert!(store.session_outbox(&series[0].session.id).await.unwrap().is_empty());
 }
