@@ -17,6 +17,7 @@ mod booking_pages;
 mod booking_support;
 mod browser;
 mod contacts;
+mod course_attendance;
 mod edges;
 mod feeds;
 mod fuzz_api;

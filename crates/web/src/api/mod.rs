@@ -4,6 +4,7 @@
 
 pub mod attendance;
 pub mod contacts;
+pub mod course_attendance;
 pub mod courses;
 pub mod jitsi;
 pub mod json;
@@ -45,6 +46,7 @@ pub fn documented_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     routes.extend(booking_routes());
     routes.extend(jitsi::routes());
     routes.extend(attendance::routes());
+    routes.extend(course_attendance::routes());
     routes.extend(contacts::routes());
     routes
 }
