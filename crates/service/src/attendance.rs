@@ -712,6 +712,47 @@ pub fn own_trainer<'a>(report: &'a Report, actor: &Actor) -> Option<&'a Particip
     trainers(&report.detail).find(|p| p.user_id.as_deref() == Some(actor.user_id.as_str()))
 }
 
+/// Reminds, once, each learner or guest who attended a session that has ended and has not
+/// signed every half-day they may sign, while the sheet still takes signatures: the message
+/// (through the outbox) links to their signing page and is given up when the sheet closes.
+/// Safe to run from several passes and instances at once. Returns how many were written.
+pub async fn queue_sign_reminders(svc: &Service) -> Result<usize> {
+    let now = svc.now();
+    let window = jiff::SignedDuration::from_mins(i64::from(svc.config().attendance.sign_after_minutes));
+    let sessions = svc
+        .store()
+        .list_sessions(&store::SessionFilter {
+            from: Some(now.checked_sub(window).unwrap_or(now)),
+            ended_by: Some(now),
+            limit: 500,
+            ..Default::default()
+        })
+        .await?;
+    let mut written = 0;
+    for summary in sessions {
+        let id = &summary.session.id;
+        let reminded = svc.store().sign_reminded(id).await?;
+        let Some(detail) = svc.store().session(id).await? else {
+            continue;
+        };
+        if learners(&detail).all(|p| reminded.contains(&p.id)) {
+            continue;
+        }
+        let report = compute(svc, detail).await?;
+        let due: Vec<String> = learners(&report.detail)
+            .filter(|p| !reminded.contains(&p.id) && !sign_state(svc, &report, &p.id).open.is_empty())
+            .map(|p| p.id.clone())
+            .collect();
+        let until = summary
+            .session
+            .ends_at
+            .checked_add(window)
+            .unwrap_or(summary.session.ends_at);
+        written += svc.store().enqueue_sign_reminders(id, &due, now, until).await?;
+    }
+    Ok(written)
+}
+
 /// Recomputes a session's evidence chain (the command line and those who may see the session).
 pub async fn verify(svc: &Service, actor: &Actor, session_id: &str) -> Result<ChainCheck> {
     booking::view(svc, actor, session_id).await?;

@@ -36,6 +36,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(6, "added_by", "0006_added_by.sql"),
     migration!(7, "attendance", "0007_attendance.sql"),
     migration!(8, "contacts", "0008_contacts.sql"),
+    migration!(10, "sign_reminders", "0010_sign_reminders.sql"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

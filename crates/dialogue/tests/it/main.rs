@@ -39,6 +39,7 @@ mod proxy;
 mod reverse_proxy_examples;
 mod review_findings;
 mod session_room;
+mod sign_reminders;
 mod tokens;
 
 /// The ISO week of a date, as the calendar's `week` parameter writes it (`2026-W43`).
