@@ -105,14 +105,21 @@ async fn one_reminder_to_sign_for_who_did_not(backend: Backend) {
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 
-    // Queued twice (two passes, or two instances): written once.
-    assert_eq!(service::attendance::queue_sign_reminders(svc).await.unwrap(), 1);
-    assert_eq!(service::attendance::queue_sign_reminders(svc).await.unwrap(), 0);
+    // Queued by two instances at once, then again: written once.
     let (a, b) = tokio::join!(
         service::attendance::queue_sign_reminders(svc),
         service::attendance::queue_sign_reminders(svc)
     );
-    assert_eq!(a.unwrap() + b.unwrap(), 0);
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    assert_eq!(service::attendance::queue_sign_reminders(svc).await.unwrap(), 0);
+    // The store itself refuses a second one (what two instances racing rely on).
+    let now = start + SignedDuration::from_mins(200);
+    let written = app
+        .store()
+        .enqueue_sign_reminders(&detail.session.id, &[max.id.clone()], now, detail.session.ends_at)
+        .await
+        .unwrap();
+    assert_eq!(written, 0);
     assert_eq!(
         app.store().sign_reminded(&detail.session.id).await.unwrap(),
         vec![max.id.clone()]
