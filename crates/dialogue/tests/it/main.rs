@@ -8,6 +8,7 @@ mod accounts;
 mod api;
 mod api_limits;
 mod attendance;
+mod attendance_browser;
 mod auth;
 mod backup;
 mod binary;
