@@ -71,7 +71,12 @@ async fn a_learner_draws_a_signature_that_prints_on_the_sheet() {
     let tomorrow = Timestamp::now().to_zoned(paris.clone()).date().tomorrow().unwrap();
     let start = tomorrow.at(11, 0, 0, 0).to_zoned(paris).unwrap().timestamp();
     let detail = book_at(&app, &trainer, &manager, start, 180, "Europe/Paris").await;
-    let lea = detail.participants.iter().find(|p| p.name == "Léa Martin").unwrap().clone();
+    let lea = detail
+        .participants
+        .iter()
+        .find(|p| p.name == "Léa Martin")
+        .unwrap()
+        .clone();
     let theo = with_role(&detail, store::ParticipantRole::Trainer).clone();
     connect(&app, &meet, &detail, &lea, 0, 110 * MIN).await;
     connect(&app, &meet, &detail, &theo, -5 * MIN, 185 * MIN).await;
@@ -90,7 +95,10 @@ async fn a_learner_draws_a_signature_that_prints_on_the_sheet() {
         .await;
     assert_eq!(shown, true, "the pad shows when scripts run");
     canvas
-        .draw("mouse", &[(-200, 20), (-150, -30), (-100, 25), (-50, -20), (0, 30), (60, -25)])
+        .draw(
+            "mouse",
+            &[(-200, 20), (-150, -30), (-100, 25), (-50, -20), (0, 30), (60, -25)],
+        )
         .await;
     canvas.draw("pen", &[(80, 30), (120, -10), (160, 35), (200, -30)]).await;
     browser.find("#sign-half").await.select(&morning).await;

@@ -116,7 +116,12 @@ async fn one_reminder_to_sign_for_who_did_not(backend: Backend) {
     let now = start + SignedDuration::from_mins(200);
     let written = app
         .store()
-        .enqueue_sign_reminders(&detail.session.id, &[max.id.clone()], now, detail.session.ends_at)
+        .enqueue_sign_reminders(
+            &detail.session.id,
+            std::slice::from_ref(&max.id),
+            now,
+            detail.session.ends_at,
+        )
         .await
         .unwrap();
     assert_eq!(written, 0);
