@@ -31,15 +31,12 @@ pub struct DateRange {
 }
 
 impl DateRange {
-    /// Reads `from` and `to` (`YYYY-MM-DD`, empty for no bound); a bad date or `from` after
-    /// `to` is refused with the field named.
-    pub fn parse(from: &str, to: &str) -> Result<DateRange> {
+    /// Reads `from` and `to` (`YYYY-MM-DD`; `None` for no bound); a bad or empty date, or
+    /// `from` after `to`, is refused with the field named.
+    pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<DateRange> {
         let mut problems = Vec::new();
-        let mut read = |field: &'static str, text: &str| -> Option<Date> {
-            let text = text.trim();
-            if text.is_empty() {
-                return None;
-            }
+        let mut read = |field: &'static str, text: Option<&str>| -> Option<Date> {
+            let text = text?.trim();
             match text.parse::<Date>() {
                 Ok(d) => Some(d),
                 Err(_) => {

@@ -294,6 +294,7 @@ async fn totals_per_learner_over_the_course(backend: Backend) {
     // Bad dates are refused with the field named, in the caller's language.
     for (query, field) in [
         ("from=2026-13-01", "from"),
+        ("to=", "to"),
         (&*format!("from={}&to={}", day(3), day(2)), "to"),
     ] {
         let r = testkit::client()
@@ -326,10 +327,22 @@ async fn totals_per_learner_over_the_course(backend: Backend) {
         page.body
     );
     assert!(page.contains(&format!("/courses/{}/certificates.zip", f.course_id)));
-    // Its trainer reads the course's own attendance page (no certificates there).
+    // Its trainer reads the course's own attendance page (no certificates there), linked
+    // from each session's attendance.
     let browser = f.app.browser();
     browser.login(&f.theo.email, PASSWORD).await;
-    let page = browser.get(&format!("/courses/{}/attendance", f.course_id)).await;
+    let page = browser
+        .get(&format!("/sessions/{}/attendance", f.first.session.id))
+        .await;
+    assert!(
+        page.contains(&format!("href=\"/courses/{}/attendance\"", f.course_id)),
+        "{}",
+        page.body
+    );
+    let page = browser
+        .get(&format!("/courses/{}/attendance?from=&to=", f.course_id))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "the form's empty dates: no bound");
     assert!(page.contains("3 h 00") && page.contains("75 %"), "{}", page.body);
     assert!(!page.contains("certificates.zip"), "{}", page.body);
 }

@@ -37,10 +37,19 @@ pub struct RangeQuery {
     pub to: Option<String>,
 }
 
-/// The `from` and `to` of a query string.
+/// The `from` and `to` of a query string (a parameter given must be a date).
 pub fn range(raw: Option<String>) -> Result<DateRange, service::Error> {
     let fields = crate::pages::sessions::query(raw);
-    DateRange::parse(&fields.get("from"), &fields.get("to"))
+    let from = fields.has("from").then(|| fields.get("from"));
+    let to = fields.has("to").then(|| fields.get("to"));
+    DateRange::parse(from.as_deref(), to.as_deref())
+}
+
+/// The same for a page, whose form sends an empty field for no bound.
+pub fn page_range(raw: Option<String>) -> Result<DateRange, service::Error> {
+    let fields = crate::pages::sessions::query(raw);
+    let get = |name: &str| Some(fields.get(name)).filter(|v| !v.trim().is_empty());
+    DateRange::parse(get("from").as_deref(), get("to").as_deref())
 }
 
 /// A session counted in a course's attendance.

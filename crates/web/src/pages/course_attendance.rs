@@ -12,7 +12,7 @@ use domain::Locale;
 use service::course_attendance::{self, CourseReport, DateRange};
 
 use crate::api::attendance::download;
-use crate::api::course_attendance::{ascii_name, range};
+use crate::api::course_attendance::{ascii_name, page_range as range};
 use crate::http::context::Ctx;
 use crate::http::error::{AppError, AppResult};
 use crate::http::page::{Page, html};
