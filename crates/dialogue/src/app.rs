@@ -250,6 +250,7 @@ impl Application {
         let (mail_stop, mail_stopped) = tokio::sync::watch::channel(false);
         let mut mail = tokio::spawn(self.mail.run(mail_stopped));
         let checkpointer = tokio::spawn(checkpointer(state.clone()));
+        let sign_reminders = tokio::spawn(sign_reminders(state.clone()));
         let mut server = tokio::spawn(async move { server.await });
         tokio::select! {
             result = &mut server => {
@@ -257,6 +258,7 @@ impl Application {
                 retention.abort();
                 mail.abort();
                 checkpointer.abort();
+                sign_reminders.abort();
                 return result.map_err(std::io::Error::other)?;
             }
             () = shutdown => {}
@@ -280,6 +282,7 @@ impl Application {
             mail.abort();
         }
         checkpointer.abort();
+        sign_reminders.abort();
         state.service().store().close().await;
         tracing::info!("stopped");
         result
@@ -297,6 +300,20 @@ async fn checkpointer(state: AppState) {
         tick.tick().await;
         if let Err(e) = state.service().store().checkpoint().await {
             tracing::warn!(error = %e, "checkpoint failed");
+        }
+    }
+}
+
+/// Once a minute, the reminders to sign the attendance sheet of sessions just ended (each
+/// participant once: the store keeps who was reminded).
+async fn sign_reminders(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match service::attendance::queue_sign_reminders(state.service()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reminders = n, "reminders to sign the attendance sheet"),
+            Err(e) => tracing::warn!(error = %e, "reminders to sign failed"),
         }
     }
 }

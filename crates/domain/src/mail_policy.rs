@@ -32,10 +32,19 @@ pub enum MailKind {
     Cancellation,
     /// Some time before the start.
     Reminder,
+    /// After the session, to a participant who attended and has not signed the attendance
+    /// sheet while it still takes signatures (once).
+    SignReminder,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 4] = [Self::Invitation, Self::Update, Self::Cancellation, Self::Reminder];
+    pub const ALL: [MailKind; 5] = [
+        Self::Invitation,
+        Self::Update,
+        Self::Cancellation,
+        Self::Reminder,
+        Self::SignReminder,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,6 +52,7 @@ impl MailKind {
             MailKind::Update => "update",
             MailKind::Cancellation => "cancellation",
             MailKind::Reminder => "reminder",
+            MailKind::SignReminder => "sign_reminder",
         }
     }
 

@@ -180,6 +180,15 @@ pub fn render(input: &Input<'_>) -> Result<Outcome, RenderError> {
             }
         }
         MailKind::Cancellation => w.cancellation(me),
+        MailKind::SignReminder => {
+            if session.status == SessionStatus::Cancelled {
+                return Ok(Outcome::Skip(reason::CANCELLED));
+            }
+            let Some(me) = me else {
+                return Ok(Outcome::Skip(reason::GONE));
+            };
+            w.sign_reminder(me)
+        }
     }
 }
 
@@ -630,6 +639,36 @@ impl Writer<'_> {
                 ],
             });
         }
+        if let Some(contact) = self.contact() {
+            blocks.push(contact);
+        }
+        blocks.push(self.footer());
+        self.finish(subject, blocks, None)
+    }
+
+    /// After the session: the attendance sheet awaits `me`'s signature, at their link's
+    /// signing page (the message is given up when the sheet closes).
+    fn sign_reminder(&self, me: &Participant) -> Result<Outcome, RenderError> {
+        let s = self.session();
+        let key = self.key(me)?;
+        let url = format!("{}/sign", self.input.settings.join_url(&key));
+        let title = header_text(&s.title);
+        let subject = self.tf(
+            "mail.subject.sign_reminder",
+            &[("title", &title), ("when", &self.short(s.starts_at))],
+        );
+        let mut blocks = vec![
+            self.greeting(),
+            Block::Para(self.tf(
+                "mail.intro.sign_reminder",
+                &[("title", &s.title), ("when", &self.when(s.starts_at))],
+            )),
+            Block::Link {
+                intro: self.t("mail.link.sign").to_owned(),
+                url,
+            },
+            Block::Para(self.t("mail.sign.why").to_owned()),
+        ];
         if let Some(contact) = self.contact() {
             blocks.push(contact);
         }

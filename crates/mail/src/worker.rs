@@ -290,7 +290,12 @@ impl Worker {
         let norm = m.recipient_email.to_lowercase();
         let series_id = match (&m.series_id, detail.and_then(|d| d.session.series_id.as_deref())) {
             (Some(id), _) => id.as_str(),
-            (None, Some(id)) if m.kind != MailKind::Reminder && store.heard_as_series(id, &norm).await? => id,
+            (None, Some(id))
+                if matches!(m.kind, MailKind::Invitation | MailKind::Update | MailKind::Cancellation)
+                    && store.heard_as_series(id, &norm).await? =>
+            {
+                id
+            }
             _ => return Ok(None),
         };
         store.series_view(series_id, &m.participant_id, &norm).await

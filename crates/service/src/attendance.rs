@@ -152,7 +152,7 @@ fn domain_correction(c: &CorrectionRow) -> Correction {
 }
 
 /// Computes the report of a session already loaded (no permission check: callers did it).
-async fn compute(svc: &Service, detail: SessionDetail) -> Result<Report> {
+pub(crate) async fn compute(svc: &Service, detail: SessionDetail) -> Result<Report> {
     let id = detail.session.id.clone();
     let events = svc.store().presence_events(&id).await?;
     let corrections = svc.store().corrections(&id).await?;
@@ -293,14 +293,14 @@ pub async fn correct(
 
 // ---- Exports ----
 
-fn doc_half(half: Half) -> documents::HalfDay {
+pub(crate) fn doc_half(half: Half) -> documents::HalfDay {
     match half {
         Half::Morning => documents::HalfDay::Morning,
         Half::Afternoon => documents::HalfDay::Afternoon,
     }
 }
 
-fn organisation(svc: &Service) -> documents::Organisation {
+pub(crate) fn organisation(svc: &Service) -> documents::Organisation {
     let o = &svc.config().organisation;
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     documents::Organisation {
@@ -311,11 +311,16 @@ fn organisation(svc: &Service) -> documents::Organisation {
     }
 }
 
-fn minutes(seconds: i64) -> u32 {
+pub(crate) fn minutes(seconds: i64) -> u32 {
     u32::try_from(seconds.max(0) / 60).unwrap_or(u32::MAX)
 }
 
-fn correction_lines(report: &Report, participant_id: &str, half_day: HalfDay, locale: Locale) -> Vec<String> {
+pub(crate) fn correction_lines(
+    report: &Report,
+    participant_id: &str,
+    half_day: HalfDay,
+    locale: Locale,
+) -> Vec<String> {
     report
         .corrections
         .iter()
@@ -343,11 +348,8 @@ pub fn trainers(detail: &SessionDetail) -> impl Iterator<Item = &Participant> {
     detail.participants.iter().filter(|p| p.role.is_moderator())
 }
 
-/// A session's attendance as CSV (UTF-8 with BOM, `;`), one row per learner and half-day.
-pub async fn csv(svc: &Service, actor: &Actor, session_id: &str, locale: Locale) -> Result<Vec<u8>> {
-    let report = report(svc, actor, session_id).await?;
-    let zone =
-        jiff::tz::TimeZone::get(&report.detail.session.time_zone).map_err(|e| Error::Internal(format!("zone: {e}")))?;
+/// The CSV rows of a report: one per learner and half-day.
+pub(crate) fn csv_rows(report: &Report, locale: Locale) -> Vec<documents::CsvRow> {
     let mut rows = Vec::new();
     for p in learners(&report.detail) {
         for planned in &report.attendance.planned {
@@ -362,14 +364,22 @@ pub async fn csv(svc: &Service, actor: &Actor, session_id: &str, locale: Locale)
                 first_join: h.and_then(|h| h.first_seen),
                 last_leave: h.and_then(|h| h.last_seen),
                 signed_at: report.signature(&p.id, planned.half_day).map(|s| s.record.signed_at),
-                corrections: correction_lines(&report, &p.id, planned.half_day, locale),
+                corrections: correction_lines(report, &p.id, planned.half_day, locale),
             });
         }
     }
+    rows
+}
+
+/// A session's attendance as CSV (UTF-8 with BOM, `;`), one row per learner and half-day.
+pub async fn csv(svc: &Service, actor: &Actor, session_id: &str, locale: Locale) -> Result<Vec<u8>> {
+    let report = report(svc, actor, session_id).await?;
+    let zone =
+        jiff::tz::TimeZone::get(&report.detail.session.time_zone).map_err(|e| Error::Internal(format!("zone: {e}")))?;
     Ok(documents::attendance_csv(&documents::CsvInput {
         locale,
         time_zone: zone,
-        rows,
+        rows: csv_rows(&report, locale),
     }))
 }
 
@@ -399,10 +409,9 @@ fn sheet_attendee(report: &Report, p: &Participant, locale: Locale) -> documents
     }
 }
 
-/// The PDF attendance sheet of a session (one session's half-days: a morning, an afternoon or
-/// both of one date).
-pub async fn sheet_pdf(svc: &Service, actor: &Actor, session_id: &str, locale: Locale) -> Result<Vec<u8>> {
-    let report = report(svc, actor, session_id).await?;
+/// The sheet's part of one session (its half-days, people and seal). A session over several
+/// days has no sheet of its own.
+pub(crate) async fn sheet_session(svc: &Service, report: &Report, locale: Locale) -> Result<documents::SheetSession> {
     let zone =
         jiff::tz::TimeZone::get(&report.detail.session.time_zone).map_err(|e| Error::Internal(format!("zone: {e}")))?;
     let s = &report.detail.session;
@@ -427,6 +436,38 @@ pub async fn sheet_pdf(svc: &Service, actor: &Actor, session_id: &str, locale: L
         .signature_seal(&s.id)
         .await?
         .unwrap_or_else(|| domain::evidence::genesis(&svc.secret().evidence_key(), &s.id));
+    Ok(documents::SheetSession {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        time_zone: s.time_zone.clone(),
+        parts,
+        trainers: trainers(&report.detail)
+            .map(|p| sheet_attendee(report, p, locale))
+            .collect(),
+        learners: learners(&report.detail)
+            .map(|p| sheet_attendee(report, p, locale))
+            .collect(),
+        seal: documents::Seal {
+            digest: hex(seal.head()),
+            records: seal.count() as u64,
+        },
+    })
+}
+
+/// Renders a sheet off the async runtime.
+pub(crate) async fn render_sheet(input: documents::SheetInput) -> Result<Vec<u8>> {
+    tokio::task::spawn_blocking(move || documents::attendance_sheet(&input))
+        .await
+        .map_err(|e| Error::Internal(format!("sheet task: {e}")))?
+        .map_err(|e| Error::Internal(format!("sheet: {e}")))
+}
+
+/// The PDF attendance sheet of a session (one session's half-days: a morning, an afternoon or
+/// both of one date).
+pub async fn sheet_pdf(svc: &Service, actor: &Actor, session_id: &str, locale: Locale) -> Result<Vec<u8>> {
+    let report = report(svc, actor, session_id).await?;
+    let session = sheet_session(svc, &report, locale).await?;
+    let s = &report.detail.session;
     let course_title = match &s.course_id {
         Some(course) => svc
             .store()
@@ -436,35 +477,17 @@ pub async fn sheet_pdf(svc: &Service, actor: &Actor, session_id: &str, locale: L
             .unwrap_or_else(|| s.title.clone()),
         None => s.title.clone(),
     };
-    let input = documents::SheetInput {
+    render_sheet(documents::SheetInput {
         locale,
         organisation: organisation(svc),
         course_title,
-        sessions: vec![documents::SheetSession {
-            id: s.id.clone(),
-            title: s.title.clone(),
-            time_zone: s.time_zone.clone(),
-            parts,
-            trainers: trainers(&report.detail)
-                .map(|p| sheet_attendee(&report, p, locale))
-                .collect(),
-            learners: learners(&report.detail)
-                .map(|p| sheet_attendee(&report, p, locale))
-                .collect(),
-            seal: documents::Seal {
-                digest: hex(seal.head()),
-                records: seal.count() as u64,
-            },
-        }],
+        sessions: vec![session],
         generated_at: svc.now(),
-    };
-    tokio::task::spawn_blocking(move || documents::attendance_sheet(&input))
-        .await
-        .map_err(|e| Error::Internal(format!("sheet task: {e}")))?
-        .map_err(|e| Error::Internal(format!("sheet: {e}")))
+    })
+    .await
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -687,6 +710,47 @@ pub async fn sign_as_trainer(
 /// The trainer's own participant in the report, if the actor teaches the session.
 pub fn own_trainer<'a>(report: &'a Report, actor: &Actor) -> Option<&'a Participant> {
     trainers(&report.detail).find(|p| p.user_id.as_deref() == Some(actor.user_id.as_str()))
+}
+
+/// Reminds, once, each learner or guest who attended a session that has ended and has not
+/// signed every half-day they may sign, while the sheet still takes signatures: the message
+/// (through the outbox) links to their signing page and is given up when the sheet closes.
+/// Safe to run from several passes and instances at once. Returns how many were written.
+pub async fn queue_sign_reminders(svc: &Service) -> Result<usize> {
+    let now = svc.now();
+    let window = jiff::SignedDuration::from_mins(i64::from(svc.config().attendance.sign_after_minutes));
+    let sessions = svc
+        .store()
+        .list_sessions(&store::SessionFilter {
+            from: Some(now.checked_sub(window).unwrap_or(now)),
+            ended_by: Some(now),
+            limit: 500,
+            ..Default::default()
+        })
+        .await?;
+    let mut written = 0;
+    for summary in sessions {
+        let id = &summary.session.id;
+        let reminded = svc.store().sign_reminded(id).await?;
+        let Some(detail) = svc.store().session(id).await? else {
+            continue;
+        };
+        if learners(&detail).all(|p| reminded.contains(&p.id)) {
+            continue;
+        }
+        let report = compute(svc, detail).await?;
+        let due: Vec<String> = learners(&report.detail)
+            .filter(|p| !reminded.contains(&p.id) && !sign_state(svc, &report, &p.id).open.is_empty())
+            .map(|p| p.id.clone())
+            .collect();
+        let until = summary
+            .session
+            .ends_at
+            .checked_add(window)
+            .unwrap_or(summary.session.ends_at);
+        written += svc.store().enqueue_sign_reminders(id, &due, now, until).await?;
+    }
+    Ok(written)
 }
 
 /// Recomputes a session's evidence chain (the command line and those who may see the session).

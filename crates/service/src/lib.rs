@@ -15,6 +15,7 @@ pub mod booking;
 pub mod clock;
 pub mod config;
 pub mod contacts;
+pub mod course_attendance;
 pub mod courses;
 pub mod crypto;
 pub mod error;

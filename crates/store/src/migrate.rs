@@ -37,6 +37,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(7, "attendance", "0007_attendance.sql"),
     migration!(8, "contacts", "0008_contacts.sql"),
     migration!(9, "series_events", "0009_series_events.sql"),
+    migration!(10, "sign_reminders", "0010_sign_reminders.sql"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -121,6 +121,70 @@ impl Store {
         Ok(written)
     }
 
+    /// Writes a reminder to sign the attendance sheet of a session to each of `participants`
+    /// not reminded of it yet, in one transaction: a participant is reminded once, however
+    /// many passes or instances ask (the primary key of `sign_reminders`). The message is given
+    /// up at `give_up_at` (when the sheet stops taking signatures). Returns how many were written.
+    pub async fn enqueue_sign_reminders(
+        &self,
+        session_id: &str,
+        participants: &[String],
+        now: Timestamp,
+        give_up_at: Timestamp,
+    ) -> Result<usize> {
+        if participants.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        let session = session_of(&mut c, session_id).await?;
+        let mut written = 0;
+        for participant_id in participants {
+            let fresh = c
+                .exec(
+                    "INSERT INTO sign_reminders (session_id, participant_id, enqueued_at) \
+                     SELECT p.session_id, p.id, $3 FROM session_participants p WHERE p.session_id = $1 AND p.id = $2 \
+                     ON CONFLICT DO NOTHING",
+                    args![session_id, participant_id.as_str(), now.as_second()],
+                )
+                .await?;
+            if fresh == 0 {
+                continue;
+            }
+            for to in recipients(&mut c, &session, Some(participant_id)).await? {
+                enqueue(
+                    &mut c,
+                    MailKind::SignReminder,
+                    session_id,
+                    None,
+                    &to,
+                    &MailSnapshot::default(),
+                    now,
+                    give_up_at,
+                )
+                .await?;
+                written += 1;
+            }
+        }
+        if written > 0 {
+            notify(&mut c, &self.mail).await?;
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// Who was reminded to sign a session's sheet already (participant ids).
+    pub async fn sign_reminded(&self, session_id: &str) -> Result<Vec<String>> {
+        let mut c = self.pool.read().await?;
+        c.conn()
+            .all(
+                "SELECT participant_id FROM sign_reminders WHERE session_id = $1 ORDER BY participant_id",
+                args![session_id],
+                |r| r.text("participant_id"),
+            )
+            .await
+    }
+
     /// The reminders of a session: (participant id, offset in minutes, due, already spent).
     pub async fn session_reminders(&self, session_id: &str) -> Result<Vec<(String, i64, Timestamp, bool)>> {
         let mut c = self.pool.read().await?;

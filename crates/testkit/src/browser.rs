@@ -289,6 +289,28 @@ impl Element<'_> {
             .await;
     }
 
+    /// Draws a stroke through `points` (pixels from the element's centre) with a pointer of
+    /// `kind` (`mouse`, `pen` or `touch`): real input events through WebDriver actions, so the
+    /// page receives `pointerdown`, `pointermove` and `pointerup` as from a person.
+    pub async fn draw(&self, kind: &str, points: &[(i64, i64)]) {
+        let origin = json!({ "element-6066-11e4-a52e-4f735466cecf": self.id });
+        let mut actions = Vec::new();
+        if let Some((x, y)) = points.first() {
+            actions.push(json!({"type": "pointerMove", "duration": 0, "origin": origin, "x": x, "y": y}));
+            actions.push(json!({"type": "pointerDown", "button": 0}));
+        }
+        for (x, y) in points.iter().skip(1) {
+            actions.push(json!({"type": "pointerMove", "duration": 20, "origin": origin, "x": x, "y": y}));
+        }
+        actions.push(json!({"type": "pointerUp", "button": 0}));
+        let body = json!({"actions": [{
+            "type": "pointer", "id": format!("{kind}-1"),
+            "parameters": {"pointerType": kind}, "actions": actions,
+        }]});
+        self.browser.call(reqwest::Method::POST, "/actions", Some(body)).await;
+        self.browser.call(reqwest::Method::DELETE, "/actions", None).await;
+    }
+
     pub async fn text(&self) -> String {
         self.browser
             .call(reqwest::Method::GET, &self.path("/text"), None)

@@ -57,4 +57,62 @@
       tick();
     }
   }
+  // The attendance sheet's drawn signature: a canvas drawn on with a mouse, a pen or a finger
+  // (pointer events); on submit, what was drawn is sent as a PNG in the hidden `drawing` field.
+  // Without JavaScript the pad stays hidden and the typed name signs.
+  var pad = document.querySelector("[data-signature-pad]");
+  if (pad) {
+    var canvas = pad.querySelector("canvas");
+    var form = pad.closest("form");
+    var field = form && form.querySelector("input[name=drawing]");
+    var ctx = canvas && canvas.getContext && canvas.getContext("2d");
+    if (ctx && field) {
+      pad.hidden = false;
+      canvas.style.touchAction = "none";
+      ctx.lineWidth = 3;
+      ctx.lineCap = "round";
+      ctx.lineJoin = "round";
+      ctx.strokeStyle = "#000";
+      var drawn = false, last = null;
+      var point = function (event) {
+        var r = canvas.getBoundingClientRect();
+        return {
+          x: (event.clientX - r.left) * canvas.width / r.width,
+          y: (event.clientY - r.top) * canvas.height / r.height
+        };
+      };
+      canvas.addEventListener("pointerdown", function (event) {
+        event.preventDefault();
+        if (canvas.setPointerCapture) { try { canvas.setPointerCapture(event.pointerId); } catch (e) { /* synthetic */ } }
+        last = point(event);
+        ctx.beginPath();
+        ctx.arc(last.x, last.y, ctx.lineWidth / 2, 0, 2 * Math.PI);
+        ctx.fillStyle = "#000";
+        ctx.fill();
+        drawn = true;
+      });
+      canvas.addEventListener("pointermove", function (event) {
+        if (!last) return;
+        event.preventDefault();
+        var p = point(event);
+        ctx.beginPath();
+        ctx.moveTo(last.x, last.y);
+        ctx.lineTo(p.x, p.y);
+        ctx.stroke();
+        last = p;
+      });
+      var stop = function () { last = null; };
+      canvas.addEventListener("pointerup", stop);
+      canvas.addEventListener("pointercancel", stop);
+      canvas.addEventListener("pointerleave", stop);
+      pad.querySelector("[data-signature-clear]").addEventListener("click", function () {
+        ctx.clearRect(0, 0, canvas.width, canvas.height);
+        drawn = false;
+        field.value = "";
+      });
+      form.addEventListener("submit", function () {
+        field.value = drawn ? canvas.toDataURL("image/png") : "";
+      });
+    }
+  }
 })();

@@ -58,6 +58,7 @@ pub fn router(app: AppState) -> Router {
         .merge(pages::gdpr::routes())
         .merge(pages::tokens::routes())
         .merge(pages::attendance::routes())
+        .merge(pages::course_attendance::routes())
         .fallback(|| async { AppError::NOT_FOUND })
         .layer(middleware::from_fn_with_state(app.clone(), context::context));
 

@@ -8,6 +8,7 @@ mod accounts;
 mod api;
 mod api_limits;
 mod attendance;
+mod attendance_browser;
 mod auth;
 mod backup;
 mod binary;
@@ -17,6 +18,7 @@ mod booking_pages;
 mod booking_support;
 mod browser;
 mod contacts;
+mod course_attendance;
 mod edges;
 mod feeds;
 mod fuzz_api;
@@ -40,6 +42,7 @@ mod reverse_proxy_examples;
 mod review_findings;
 mod series;
 mod session_room;
+mod sign_reminders;
 mod tokens;
 
 /// The ISO week of a date, as the calendar's `week` parameter writes it (`2026-W43`).

@@ -4,6 +4,7 @@
 
 pub mod attendance;
 pub mod contacts;
+pub mod course_attendance;
 pub mod courses;
 pub mod gdpr;
 pub mod jitsi;
@@ -46,6 +47,7 @@ pub fn documented_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     routes.extend(booking_routes());
     routes.extend(jitsi::routes());
     routes.extend(attendance::routes());
+    routes.extend(course_attendance::routes());
     routes.extend(contacts::routes());
     routes.extend(gdpr::routes());
     routes

@@ -15,7 +15,7 @@ use super::contacts::ContactBody;
 use super::courses::CourseBody;
 use super::jitsi::ServerBody;
 use super::sessions::{MAX_LIMIT, SessionChange};
-use super::{ApiError, attendance, contacts, courses, gdpr, jitsi, me, sessions};
+use super::{ApiError, attendance, contacts, course_attendance, courses, gdpr, jitsi, me, sessions};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 
@@ -65,6 +65,11 @@ use crate::http::state::AppState;
         attendance::pdf,
         gdpr::export,
         gdpr::erase,
+        course_attendance::read,
+        course_attendance::csv,
+        course_attendance::pdf,
+        course_attendance::certificate,
+        course_attendance::certificates,
     ),
     components(
         schemas(super::json::ChangeScope),

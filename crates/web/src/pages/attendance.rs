@@ -49,6 +49,8 @@ pub struct AttendanceRow {
 #[derive(Debug, Clone)]
 pub struct AttendanceView {
     pub session_id: String,
+    /// The session's course, whose attendance over all its sessions has its own page.
+    pub course_id: Option<String>,
     pub planned: String,
     pub half_days: usize,
     pub rows: Vec<AttendanceRow>,
@@ -90,6 +92,7 @@ fn parse_option(value: &str) -> Option<HalfDay> {
 pub fn view(report: &Report, locale: Locale) -> AttendanceView {
     AttendanceView {
         session_id: report.detail.session.id.clone(),
+        course_id: report.detail.session.course_id.clone(),
         planned: minutes(report.planned_minutes(), locale),
         half_days: report.attendance.planned.len(),
         rows: report

@@ -252,6 +252,7 @@ struct ShowPage {
     detail: CourseDetail,
     upcoming: Vec<SessionRow>,
     past: Vec<SessionRow>,
+    course_attendance: crate::pages::course_attendance::CourseAttendanceView,
 }
 
 async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
@@ -287,8 +288,10 @@ async fn show(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> 
         None,
     )
     .await?;
+    let course_attendance = crate::pages::course_attendance::section(&app, &actor, &id, ctx.locale).await?;
     html(&ShowPage {
         page: Page::new(&ctx, "courses.title", &app.config().default_time_zone).titled(detail.course.title.clone()),
+        course_attendance,
         upcoming: SessionRow::rows(&upcoming, &zone, ctx.locale, now),
         past: SessionRow::rows(&past, &zone, ctx.locale, now),
         detail,

@@ -62,6 +62,7 @@ impl OutboxPage {
             MailKind::Update => "outbox.kind.update",
             MailKind::Cancellation => "outbox.kind.cancellation",
             MailKind::Reminder => "outbox.kind.reminder",
+            MailKind::SignReminder => "outbox.kind.sign_reminder",
         }
     }
 

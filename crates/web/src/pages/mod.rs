@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod contacts;
+pub mod course_attendance;
 pub mod courses;
 pub mod dashboard;
 pub mod error;

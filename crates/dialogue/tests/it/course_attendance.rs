@@ -1,0 +1,569 @@
+//! A course's attendance end to end: two sessions of a course, events posted as event_sync
+//! sends them, the per-learner totals of the API and the course page (with a date range),
+//! who may read them, the course CSV and PDF sheet, and the certificates of completion read
+//! back with poppler, qpdf and Python's zipfile.
+
+use jiff::civil::{Date, Time};
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use store::{AuditEntry, CourseInput, NewSessions, People, SessionDetail, User};
+use testkit::{Backend, both_backends};
+
+use crate::api::token_for;
+use crate::helpers::{PASSWORD, TestApp};
+use crate::jitsi_support::*;
+
+both_backends!(
+    totals_per_learner_over_the_course,
+    course_routes_by_role,
+    course_exports_and_certificates,
+);
+
+const MIN: i64 = 60;
+const TITLE: &str = "Comptabilité pour débutants";
+
+fn paris_zone() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get("Europe/Paris").unwrap()
+}
+
+fn day(days_ahead: i64) -> Date {
+    Timestamp::now()
+        .to_zoned(paris_zone())
+        .date()
+        .checked_add(days_ahead.days())
+        .unwrap()
+}
+
+fn at(date: Date, hour: i8) -> Timestamp {
+    date.to_datetime(Time::new(hour, 0, 0, 0).unwrap())
+        .to_zoned(paris_zone())
+        .unwrap()
+        .timestamp()
+}
+
+fn person(name: &str, email: &str) -> domain::booking::Person {
+    domain::booking::Person {
+        name: domain::DisplayName::parse(name).unwrap(),
+        email: domain::Email::parse(email).unwrap(),
+    }
+}
+
+/// A course with two sessions: day 2 from 11:00 to 14:00 (Théo), day 3 from 09:00 to 10:00
+/// (Théo and Otto); Léa and Max learners of both, Gaby a guest of the first.
+struct Fixture {
+    app: TestApp,
+    meet: Server,
+    manager: User,
+    admin: User,
+    theo: User,
+    otto: User,
+    ugo: User,
+    course_id: String,
+    first: SessionDetail,
+    second: SessionDetail,
+}
+
+async fn book(
+    app: &TestApp,
+    course: &str,
+    trainers: &[&User],
+    creator: &User,
+    start: Timestamp,
+    minutes: i64,
+    guests: bool,
+) -> SessionDetail {
+    let new = NewSessions {
+        course_id: Some(course.to_owned()),
+        title: TITLE.into(),
+        notes: String::new(),
+        time_zone: "Europe/Paris".into(),
+        times: vec![(start, start + SignedDuration::from_mins(minutes))],
+        rrule: None,
+        people: People {
+            trainers: trainers
+                .iter()
+                .map(|t| domain::Email::parse(&t.email).unwrap())
+                .collect(),
+            moderators: vec![],
+            learners: vec![
+                person("Léa Martin", "lea@example.org"),
+                person("Max Durand", "max@example.org"),
+            ],
+            guests: if guests {
+                vec![person("Gaby Guest", "gaby@elsewhere.example")]
+            } else {
+                vec![]
+            },
+            external_moderators_only: false,
+        },
+        created_by: creator.id.clone(),
+        jitsi_server_id: None,
+    };
+    app.store()
+        .book_sessions(
+            &new,
+            Timestamp::now(),
+            &AuditEntry::new("session.book", None, "test", None),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap()
+}
+
+async fn fixture(backend: Backend) -> Fixture {
+    let app = TestApp::spawn(backend).await;
+    let meet = server(&app, hs256("Meet", "https://meet.example.org")).await;
+    let manager = app.user("marie@example.org", domain::Role::Manager).await;
+    let admin = app.user("ada@example.org", domain::Role::Admin).await;
+    let theo = app.user("theo@example.org", domain::Role::Trainer).await;
+    let otto = app.user("otto@example.org", domain::Role::Trainer).await;
+    let ugo = app.user("ugo@example.org", domain::Role::Trainer).await;
+    let course = app
+        .store()
+        .create_course(
+            &CourseInput {
+                title: TITLE.into(),
+                code: None,
+                description: String::new(),
+                default_duration_minutes: 180,
+                owner_id: manager.id.clone(),
+                trainer_ids: vec![theo.id.clone()],
+                learners: vec![],
+            },
+            Timestamp::now(),
+            &AuditEntry::new("course.create", None, "test", None),
+        )
+        .await
+        .unwrap();
+    let course_id = course.course.id.clone();
+    let first = book(&app, &course_id, &[&theo], &manager, at(day(2), 11), 180, true).await;
+    let second = book(&app, &course_id, &[&theo, &otto], &manager, at(day(3), 9), 60, false).await;
+    Fixture {
+        app,
+        meet,
+        manager,
+        admin,
+        theo,
+        otto,
+        ugo,
+        course_id,
+        first,
+        second,
+    }
+}
+
+fn named<'a>(detail: &'a SessionDetail, name: &str) -> &'a store::Participant {
+    detail.participants.iter().find(|p| p.name == name).unwrap()
+}
+
+async fn post_event(app: &TestApp, secret: &str, path: &str, body: &Value) {
+    let r = testkit::client()
+        .post(format!("{}/jitsi/events/{path}", app.url))
+        .header("user-agent", "Prosody (0.12.4; posix)")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {secret}"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{path}: {body}");
+}
+
+/// A connection of `p` to `detail`'s room, from `from` to `until` seconds after its start.
+async fn connect(f: &Fixture, detail: &SessionDetail, p: &store::Participant, from: i64, until: i64) {
+    let t = detail.session.starts_at.as_second();
+    let room = &detail.session.room;
+    let jid = format!("{}@meet/{from}", p.id);
+    let occupant = |left: Option<i64>| {
+        let mut o = json!({"occupant_jid": jid, "id": p.id, "name": p.name, "joined_at": t + from});
+        if let Some(l) = left {
+            o["left_at"] = json!(l);
+        }
+        o
+    };
+    for (path, name, o) in [
+        ("occupant/joined", "muc-occupant-joined", occupant(None)),
+        ("occupant/left", "muc-occupant-left", occupant(Some(t + until))),
+    ] {
+        let body = json!({"event_name": name, "room_name": room,
+            "room_jid": format!("{room}@conference.meet.example.org"), "is_breakout": false, "occupant": o});
+        post_event(&f.app, &f.meet.api_secret, path, &body).await;
+    }
+}
+
+/// Léa: 120 of 180 minutes, then the whole hour; Max: nothing, then 30 minutes. The clock
+/// stops the day after the second session.
+async fn scenario(f: &Fixture) {
+    connect(f, &f.first, named(&f.first, "Léa Martin"), 0, 120 * MIN).await;
+    connect(f, &f.second, named(&f.second, "Léa Martin"), -5 * MIN, 65 * MIN).await;
+    connect(f, &f.second, named(&f.second, "Max Durand"), 10 * MIN, 40 * MIN).await;
+    f.app.clock.freeze_at(at(day(4), 12));
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+    testkit::client()
+        .get(format!("{}{path}", app.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get_json(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
+    let r = get(app, token, path).await;
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn learner<'a>(body: &'a Value, email: &str) -> &'a Value {
+    body["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["email"] == email)
+        .unwrap_or_else(|| panic!("{email} in {body}"))
+}
+
+async fn totals_per_learner_over_the_course(backend: Backend) {
+    let f = fixture(backend).await;
+    scenario(&f).await;
+    let token = token_for(&f.app, &f.manager.id).await;
+    let path = format!("/api/v1/courses/{}/attendance", f.course_id);
+    let (status, body) = get_json(&f.app, &token, &path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["sessions"].as_array().unwrap().len(), 2, "{body}");
+    assert_eq!(body["learners"].as_array().unwrap().len(), 3, "Léa, Max, Gaby: {body}");
+    let lea = learner(&body, "lea@example.org");
+    assert_eq!(lea["sessions"], 2);
+    assert_eq!(lea["planned_minutes"], 240);
+    assert_eq!(
+        lea["attended_minutes"], 180,
+        "120 + 60 (the minutes outside not counted): {lea}"
+    );
+    assert_eq!(lea["planned_hours"], 4.0);
+    assert_eq!(lea["attended_hours"], 3.0);
+    assert_eq!(lea["rate_percent"], 75);
+    assert_eq!(lea["half_days"], 3, "a morning and an afternoon, then a morning");
+    assert!(lea["contact_id"].is_string());
+    assert_eq!(lea["learner"], lea["contact_id"]);
+    let max = learner(&body, "max@example.org");
+    assert_eq!(max["attended_minutes"], 30);
+    assert_eq!(max["rate_percent"], 13);
+    let gaby = learner(&body, "gaby@elsewhere.example");
+    assert_eq!(gaby["sessions"], 1);
+    assert_eq!(gaby["planned_minutes"], 180);
+    assert_eq!(gaby["attended_minutes"], 0);
+
+    // A correction on a session shows in the course's totals.
+    let max_first = named(&f.first, "Max Durand").id.clone();
+    let r = testkit::client()
+        .post(format!(
+            "{}/api/v1/sessions/{}/attendance/corrections",
+            f.app.url, f.first.session.id
+        ))
+        .bearer_auth(&token)
+        .json(
+            &json!({"participant_id": max_first, "date": day(2).to_string(), "half": "morning",
+            "minutes": 90, "reason": "suivi par téléphone"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (_, body) = get_json(&f.app, &token, &path).await;
+    assert_eq!(learner(&body, "max@example.org")["attended_minutes"], 120);
+
+    // Within dates: the first day only, then the second only.
+    let (status, body) = get_json(&f.app, &token, &format!("{path}?from={}&to={}", day(2), day(2))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["from"], day(2).to_string());
+    assert_eq!(body["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(body["sessions"][0]["session_id"], f.first.session.id.as_str());
+    assert_eq!(learner(&body, "lea@example.org")["rate_percent"], 67);
+    let (_, body) = get_json(&f.app, &token, &format!("{path}?from={}", day(3))).await;
+    assert_eq!(body["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(learner(&body, "lea@example.org")["attended_minutes"], 60);
+    assert_eq!(
+        body["learners"].as_array().unwrap().len(),
+        2,
+        "Gaby was not invited then"
+    );
+    // Bad dates are refused with the field named, in the caller's language.
+    for (query, field) in [
+        ("from=2026-13-01", "from"),
+        ("to=", "to"),
+        (&*format!("from={}&to={}", day(3), day(2)), "to"),
+    ] {
+        let r = testkit::client()
+            .get(format!("{}{path}?{query}", f.app.url))
+            .bearer_auth(&token)
+            .header("accept-language", "en")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        let problem: Value = r.json().await.unwrap();
+        assert!(
+            problem["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == field),
+            "{query}: {problem}"
+        );
+    }
+
+    // The course page shows the table to its manager, in hours.
+    let browser = f.app.browser();
+    browser.login(&f.manager.email, PASSWORD).await;
+    let page = browser.get(&format!("/courses/{}", f.course_id)).await;
+    assert!(page.contains("Assiduité sur la formation"), "{}", page.body);
+    assert!(
+        page.contains("4 h 00") && page.contains("3 h 00") && page.contains("75 %"),
+        "{}",
+        page.body
+    );
+    assert!(page.contains(&format!("/courses/{}/certificates.zip", f.course_id)));
+    // Its trainer reads the course's own attendance page (no certificates there), linked
+    // from each session's attendance.
+    let browser = f.app.browser();
+    browser.login(&f.theo.email, PASSWORD).await;
+    let page = browser
+        .get(&format!("/sessions/{}/attendance", f.first.session.id))
+        .await;
+    assert!(
+        page.contains(&format!("href=\"/courses/{}/attendance\"", f.course_id)),
+        "{}",
+        page.body
+    );
+    let page = browser
+        .get(&format!("/courses/{}/attendance?from=&to=", f.course_id))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "the form's empty dates: no bound");
+    assert!(page.contains("3 h 00") && page.contains("75 %"), "{}", page.body);
+    assert!(!page.contains("certificates.zip"), "{}", page.body);
+}
+
+async fn course_routes_by_role(backend: Backend) {
+    let f = fixture(backend).await;
+    scenario(&f).await;
+    let id = &f.course_id;
+    // Léa's address-book entry names her in the certificate's path.
+    let lea = named(&f.first, "Léa Martin").contact_id.clone().unwrap();
+    let reads = ["attendance", "attendance.csv", "attendance.pdf"];
+    let issues = ["certificates.zip", &*format!("learners/{lea}/certificate.pdf")];
+    for (who, user, read, issue) in [
+        ("admin", Some(&f.admin), StatusCode::OK, StatusCode::OK),
+        ("manager", Some(&f.manager), StatusCode::OK, StatusCode::OK),
+        ("its trainer", Some(&f.theo), StatusCode::OK, StatusCode::NOT_FOUND),
+        (
+            "a trainer of one session",
+            Some(&f.otto),
+            StatusCode::OK,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "another trainer",
+            Some(&f.ugo),
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND,
+        ),
+        ("nobody", None, StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED),
+    ] {
+        let token = match user {
+            Some(u) => token_for(&f.app, &u.id).await,
+            None => "not-a-token".to_owned(),
+        };
+        for path in reads {
+            let r = get(&f.app, &token, &format!("/api/v1/courses/{id}/{path}")).await;
+            assert_eq!(r.status(), read, "{who} GET {path}");
+        }
+        for path in issues {
+            let r = get(&f.app, &token, &format!("/api/v1/courses/{id}/{path}")).await;
+            assert_eq!(r.status(), issue, "{who} GET {path}");
+        }
+    }
+    // A trainer of one session of the course sees that session only.
+    let token = token_for(&f.app, &f.otto.id).await;
+    let (_, body) = get_json(&f.app, &token, &format!("/api/v1/courses/{id}/attendance")).await;
+    assert_eq!(body["sessions"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["sessions"][0]["session_id"], f.second.session.id.as_str());
+    assert_eq!(learner(&body, "lea@example.org")["planned_minutes"], 60);
+    // An unknown course, an unknown learner: not found.
+    let token = token_for(&f.app, &f.manager.id).await;
+    let r = get(&f.app, &token, "/api/v1/courses/nope/attendance").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = get(
+        &f.app,
+        &token,
+        &format!("/api/v1/courses/{id}/learners/nobody/certificate.pdf"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // The pages: the same people.
+    for (user, read, issue) in [
+        (&f.admin, StatusCode::OK, StatusCode::OK),
+        (&f.manager, StatusCode::OK, StatusCode::OK),
+        (&f.theo, StatusCode::OK, StatusCode::NOT_FOUND),
+        (&f.ugo, StatusCode::NOT_FOUND, StatusCode::NOT_FOUND),
+    ] {
+        let browser = f.app.browser();
+        browser.login(&user.email, PASSWORD).await;
+        for path in reads {
+            let r = browser.get_raw(&format!("/courses/{id}/{path}")).await;
+            assert_eq!(r.status(), read, "{} GET /courses/{{id}}/{path}", user.email);
+        }
+        for path in issues {
+            let r = browser.get_raw(&format!("/courses/{id}/{path}")).await;
+            assert_eq!(r.status(), issue, "{} GET /courses/{{id}}/{path}", user.email);
+        }
+    }
+    let anonymous = f.app.browser();
+    let r = anonymous.get_raw(&format!("/courses/{id}/attendance.csv")).await;
+    assert_ne!(r.status(), StatusCode::OK);
+}
+
+fn scratch(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let file = testkit::temp_dir("course-attendance").join(name);
+    std::fs::write(&file, bytes).unwrap();
+    file
+}
+
+fn qpdf_and_text(pdf: &[u8]) -> String {
+    let file = scratch("doc.pdf", pdf);
+    let qpdf = std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(&file)
+        .output()
+        .expect("qpdf (apt-get install -y qpdf)");
+    assert!(
+        qpdf.status.success(),
+        "qpdf --check: {}",
+        String::from_utf8_lossy(&qpdf.stdout)
+    );
+    let out = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (apt-get install -y poppler-utils)");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn course_exports_and_certificates(backend: Backend) {
+    let f = fixture(backend).await;
+    scenario(&f).await;
+    let id = &f.course_id;
+    let token = token_for(&f.app, &f.manager.id).await;
+
+    // The CSV: the session CSV's format, every session's rows.
+    let r = get(&f.app, &token, &format!("/api/v1/courses/{id}/attendance.csv")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = r.bytes().await.unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBF"), "a byte order mark");
+    let csv = String::from_utf8(csv[3..].to_vec()).unwrap();
+    let lea_rows: Vec<&str> = csv.lines().filter(|l| l.contains("Léa Martin")).collect();
+    assert_eq!(lea_rows.len(), 3, "two half-days, then one: {csv}");
+    assert!(
+        lea_rows
+            .iter()
+            .all(|l| l.contains(';') && l.contains("lea@example.org"))
+    );
+    assert!(
+        csv.contains(&day(3).to_string()) || csv.contains(&day(3).strftime("%d/%m/%Y").to_string()),
+        "{csv}"
+    );
+    // Within dates: the second day's rows only.
+    let r = get(
+        &f.app,
+        &token,
+        &format!("/api/v1/courses/{id}/attendance.csv?from={}", day(3)),
+    )
+    .await;
+    let csv = r.text().await.unwrap();
+    assert_eq!(csv.lines().filter(|l| l.contains("Léa Martin")).count(), 1, "{csv}");
+
+    // The PDF sheet over both sessions.
+    let r = get(&f.app, &token, &format!("/api/v1/courses/{id}/attendance.pdf")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = qpdf_and_text(&r.bytes().await.unwrap());
+    assert!(text.contains(TITLE), "{text}");
+    assert!(
+        text.contains(&f.first.session.id) && text.contains(&f.second.session.id),
+        "both sessions with their seals: {text}"
+    );
+    assert!(text.contains("Léa Martin") && text.contains("Gaby Guest"), "{text}");
+    // A period without sessions: said plainly.
+    let r = get(
+        &f.app,
+        &token,
+        &format!("/api/v1/courses/{id}/attendance.pdf?from=2001-01-01&to=2001-01-02"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+
+    // Léa's certificate: her name, the course, the hours attended.
+    let lea = named(&f.first, "Léa Martin").contact_id.clone().unwrap();
+    let r = get(
+        &f.app,
+        &token,
+        &format!("/api/v1/courses/{id}/learners/{lea}/certificate.pdf"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let text = qpdf_and_text(&r.bytes().await.unwrap());
+    assert!(text.contains("CERTIFICAT DE RÉALISATION"), "{text}");
+    assert!(text.contains("Léa Martin") && text.contains(TITLE), "{text}");
+    assert!(text.contains("3 h 00"), "180 minutes attended: {text}");
+    // Over the second day only: one hour.
+    let r = get(
+        &f.app,
+        &token,
+        &format!("/api/v1/courses/{id}/learners/{lea}/certificate.pdf?from={}", day(3)),
+    )
+    .await;
+    let text = qpdf_and_text(&r.bytes().await.unwrap());
+    assert!(text.contains("1 h 00") && !text.contains("3 h 00"), "{text}");
+    // In English.
+    let r = testkit::client()
+        .get(format!(
+            "{}/api/v1/courses/{id}/learners/{lea}/certificate.pdf",
+            f.app.url
+        ))
+        .bearer_auth(&token)
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    let text = qpdf_and_text(&r.bytes().await.unwrap());
+    assert!(text.to_lowercase().contains("certificate"), "{text}");
+
+    // Every certificate in one ZIP, read back by Python's zipfile.
+    let browser = f.app.browser();
+    browser.login(&f.manager.email, PASSWORD).await;
+    let r = browser.get_raw(&format!("/courses/{id}/certificates.zip")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    let zip = scratch("certificates.zip", &r.bytes().await.unwrap());
+    let out_dir = zip.with_file_name("out");
+    let script = "import json, sys, zipfile\n\
+                  z = zipfile.ZipFile(sys.argv[1])\n\
+                  assert z.testzip() is None\n\
+                  z.extractall(sys.argv[2])\n\
+                  print(json.dumps(sorted(z.namelist())))\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, zip.to_str().unwrap(), out_dir.to_str().unwrap()])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(names, ["Gaby Guest.pdf", "Léa Martin.pdf", "Max Durand.pdf"]);
+    let max = qpdf_and_text(&std::fs::read(out_dir.join("Max Durand.pdf")).unwrap());
+    assert!(max.contains("Max Durand") && max.contains("0 h 30"), "{max}");
+}
