@@ -19,6 +19,7 @@ pub mod courses;
 pub mod crypto;
 pub mod error;
 pub mod feeds;
+pub mod import;
 pub mod jitsi_servers;
 pub mod join;
 pub mod links;

@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod courses;
 pub mod dashboard;
 pub mod error;
+pub mod import;
 pub mod jitsi_servers;
 pub mod mail;
 pub mod oidc;
