@@ -317,7 +317,7 @@ impl Browser {
         let token = self.csrf().await;
         let boundary = "----DialogueTestBoundary7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
-        let mut text = |name: &str, value: &str, body: &mut Vec<u8>| {
+        let text = |name: &str, value: &str, body: &mut Vec<u8>| {
             body.extend_from_slice(
                 format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
                     .as_bytes(),

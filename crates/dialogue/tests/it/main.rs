@@ -21,6 +21,7 @@ mod edges;
 mod feeds;
 mod fuzz_api;
 mod http_basics;
+mod import;
 mod jitsi_browser;
 mod jitsi_config;
 mod jitsi_servers;
