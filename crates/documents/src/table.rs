@@ -35,19 +35,26 @@ const MAX_XML_BYTES: u64 = 32 * 1024 * 1024;
 /// Most columns kept per row.
 const MAX_COLUMNS: usize = 200;
 
-/// Reads `bytes` (CSV or XLSX, told apart by content) as rows of cells; rows after `max_rows`
-/// (the header included) are refused. Trailing empty rows are dropped.
+/// Reads `bytes` (CSV or XLSX, told apart by content) as rows of cells (blank ones kept, so
+/// that row numbers stay those of the file, except at the end); more than `max_rows` rows that
+/// are not blank (the header included) are refused.
 pub fn read_table(bytes: &[u8], max_rows: usize) -> Result<Vec<Vec<String>>, TableError> {
+    // Blank rows do not count (they are skipped), but there may not be endless many of them.
+    let hard_cap = max_rows.saturating_mul(10).saturating_add(1000);
     let mut rows = if bytes.starts_with(ZIP_MAGIC) {
-        read_xlsx(bytes, max_rows)?
+        read_xlsx(bytes, hard_cap)?
     } else {
-        read_csv(&decode(bytes), max_rows)?
+        read_csv(&decode(bytes), hard_cap)?
     };
-    while rows.last().is_some_and(|r| r.iter().all(|c| c.trim().is_empty())) {
+    let blank = |r: &Vec<String>| r.iter().all(|c| c.trim().is_empty());
+    while rows.last().is_some_and(blank) {
         rows.pop();
     }
     if rows.is_empty() {
         return Err(TableError::Empty);
+    }
+    if rows.iter().filter(|r| !blank(r)).count() > max_rows {
+        return Err(TableError::TooManyRows { max: max_rows });
     }
     Ok(rows)
 }
@@ -408,7 +415,8 @@ mod tests {
     #[test]
     fn limits_and_garbage() {
         assert_eq!(read_table(b"a\nb\nc\n", 2), Err(TableError::TooManyRows { max: 2 }));
-        assert_eq!(read_table(b"a\nb\n\n\n", 2).unwrap().len(), 2);
+        assert_eq!(read_table(b"a\nb\n\n;\n", 2).unwrap().len(), 2);
+        assert_eq!(read_table(b"a\n\nb\n", 2).unwrap().len(), 3);
         assert_eq!(read_table(b"  \n", 2), Err(TableError::Empty));
         assert_eq!(read_table(b"PK\x03\x04garbage", 2), Err(TableError::Unreadable));
         assert_eq!(column_of("A1"), Some(0));

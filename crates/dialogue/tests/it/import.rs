@@ -137,7 +137,10 @@ async fn contact_count(app: &TestApp) -> i64 {
 /// The preview form's fields as the page would post them, with `action`.
 fn preview_fields(page: &Page, action: &str) -> Vec<(String, String)> {
     let mut fields = vec![
-        ("data".to_owned(), page.input_value("data").expect("the file is carried back")),
+        (
+            "data".to_owned(),
+            page.input_value("data").expect("the file is carried back"),
+        ),
         ("filename".to_owned(), page.input_value("filename").unwrap_or_default()),
         ("action".to_owned(), action.to_owned()),
     ];
@@ -170,7 +173,10 @@ fn set_field(fields: &mut [(String, String)], name: &str, value: &str) {
 /// The row of line `n` in the preview table.
 fn line(page: &Page, n: usize) -> String {
     let marker = format!("data-line=\"{n}\"");
-    let at = page.body.find(&marker).unwrap_or_else(|| panic!("no line {n} in the preview"));
+    let at = page
+        .body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no line {n} in the preview"));
     let rest = &page.body[at..];
     crate::helpers::html_unescape(&rest[..rest.find("</tr>").unwrap()])
 }
@@ -185,7 +191,12 @@ async fn a_course_imports_csv_files_after_a_preview(backend: Backend) {
     let contacts_before = contact_count(&app).await;
 
     // The upload form, linked from the course page.
-    assert!(manager.get(&format!("/courses/{course}")).await.contains(&format!("/courses/{course}/import")));
+    assert!(
+        manager
+            .get(&format!("/courses/{course}"))
+            .await
+            .contains(&format!("/courses/{course}/import"))
+    );
     let form = manager.get(&format!("/courses/{course}/import")).await;
     assert_eq!(form.status, StatusCode::OK);
     assert!(form.contains("enctype=\"multipart/form-data\""));
@@ -217,7 +228,12 @@ async fn a_course_imports_csv_files_after_a_preview(backend: Backend) {
         learners_of(&app, &course).await,
         BTreeSet::from(["claire@example.org".to_owned(), "noel@example.org".to_owned()])
     );
-    let claire = app.store().contact_by_email("claire@example.org").await.unwrap().unwrap();
+    let claire = app
+        .store()
+        .contact_by_email("claire@example.org")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((claire.name.as_str(), claire.first_name.as_str()), ("Martin", "Claire"));
     assert_eq!(claire.company, "ACME; Lyon");
     assert_eq!(claire.locale.as_deref(), Some("en"));
@@ -268,7 +284,12 @@ async fn a_course_imports_csv_files_after_a_preview(backend: Backend) {
     let done = post(&english, &path, &preview_fields(&preview, "confirm")).await;
     assert_eq!(done.path, format!("/courses/{course}"));
     assert!(done.contains("Import done."));
-    let zoe = app.store().contact_by_email("zoe.oeuvre@example.org").await.unwrap().unwrap();
+    let zoe = app
+        .store()
+        .contact_by_email("zoe.oeuvre@example.org")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((zoe.name.as_str(), zoe.first_name.as_str()), ("Œuvre", "Zoë"));
     assert_eq!(learners_of(&app, &course).await.len(), 4);
     app.stop().await;
@@ -282,7 +303,11 @@ async fn an_xlsx_file_with_columns_chosen_on_the_preview(backend: Backend) {
     let known = manager
         .post(
             "/contacts",
-            &[("name", "Bernard"), ("first_name", "Ana"), ("email", "ana.bernard@example.org")],
+            &[
+                ("name", "Bernard"),
+                ("first_name", "Ana"),
+                ("email", "ana.bernard@example.org"),
+            ],
         )
         .await;
     assert_eq!(known.status, StatusCode::OK, "{}", errors_of(&known));
@@ -294,7 +319,11 @@ async fn an_xlsx_file_with_columns_chosen_on_the_preview(backend: Backend) {
     // "Courriel pro" and "Qui" are not known headers: the preview asks for the columns.
     let preview = manager.post_file(&path, &[], "file", "learners.xlsx", &xlsx).await;
     assert_eq!(preview.status, StatusCode::OK, "{}", errors_of(&preview));
-    assert!(preview.contains("Aucune colonne ne contient l’adresse e-mail"), "{}", preview.body);
+    assert!(
+        preview.contains("Aucune colonne ne contient l’adresse e-mail"),
+        "{}",
+        preview.body
+    );
     assert!(preview.contains("Aucune colonne ne contient le nom"));
     assert!(!preview.contains("value=\"confirm\""));
     // Confirming anyway is refused, nothing written.
@@ -307,7 +336,11 @@ async fn an_xlsx_file_with_columns_chosen_on_the_preview(backend: Backend) {
     set_field(&mut fields, "col_1", "email");
     set_field(&mut fields, "col_2", "email");
     let twice = post(&manager, &path, &fields).await;
-    assert!(twice.contains("Deux colonnes sont associées au champ « Adresse e-mail »"), "{}", twice.body);
+    assert!(
+        twice.contains("Deux colonnes sont associées au champ « Adresse e-mail »"),
+        "{}",
+        twice.body
+    );
 
     // The columns chosen: the lines are read with them.
     set_field(&mut fields, "col_1", "name");
@@ -322,11 +355,22 @@ async fn an_xlsx_file_with_columns_chosen_on_the_preview(backend: Backend) {
         learners_of(&app, &course).await,
         BTreeSet::from(["ana.bernard@example.org".to_owned(), "ines.roux@example.org".to_owned()])
     );
-    let ana = app.store().contact_by_email("ana.bernard@example.org").await.unwrap().unwrap();
+    let ana = app
+        .store()
+        .contact_by_email("ana.bernard@example.org")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((ana.name.as_str(), ana.first_name.as_str()), ("Bernard", "Ana"));
     assert_eq!(ana.locale.as_deref(), Some("en"), "an empty field is filled");
     assert_eq!(ana.time_zone.as_deref(), Some("Europe/London"));
-    assert!(app.store().contact_by_email("luc.petit@example.org").await.unwrap().is_none());
+    assert!(
+        app.store()
+            .contact_by_email("luc.petit@example.org")
+            .await
+            .unwrap()
+            .is_none()
+    );
     app.stop().await;
 }
 
@@ -372,7 +416,9 @@ async fn a_session_import_invites_the_new_learners(backend: Backend) {
     assert!(trainer.get(&format!("/sessions/{session}")).await.contains(&path));
     let preview = trainer.post_file(&path, &[], "file", "session.xlsx", &xlsx).await;
     assert_eq!(preview.status, StatusCode::OK, "{}", errors_of(&preview));
-    assert!(preview.contains("2 à ajouter") && preview.contains("1 déjà présente(s)") && preview.contains("1 en erreur"));
+    assert!(
+        preview.contains("2 à ajouter") && preview.contains("1 déjà présente(s)") && preview.contains("1 en erreur")
+    );
     assert_eq!(invitations(&app).await.len(), before, "the preview queues nothing");
     let done = post(&trainer, &path, &preview_fields(&preview, "confirm")).await;
     assert_eq!(done.status, StatusCode::OK, "{}", errors_of(&done));
@@ -390,15 +436,28 @@ async fn a_session_import_invites_the_new_learners(backend: Backend) {
             "paul@example.org".to_owned()
         ])
     );
-    let lina = detail.participants.iter().find(|p| p.email == "lina@example.org").unwrap();
+    let lina = detail
+        .participants
+        .iter()
+        .find(|p| p.email == "lina@example.org")
+        .unwrap();
     assert_eq!(lina.name, "Lina Garcia");
     // One invitation for each newcomer, in their language; none again for who was there.
     let after = invitations(&app).await;
     assert_eq!(after.len(), before + 2);
-    let to_lina: Vec<_> = after.iter().filter(|m| m.recipient_email == "lina@example.org").collect();
+    let to_lina: Vec<_> = after
+        .iter()
+        .filter(|m| m.recipient_email == "lina@example.org")
+        .collect();
     assert_eq!(to_lina.len(), 1);
     assert_eq!(to_lina[0].locale.as_deref(), Some("en"));
-    assert_eq!(after.iter().filter(|m| m.recipient_email == "already@example.org").count(), 1);
+    assert_eq!(
+        after
+            .iter()
+            .filter(|m| m.recipient_email == "already@example.org")
+            .count(),
+        1
+    );
     let log = app.store().audit_log(50, None).await.unwrap();
     assert!(log.iter().any(|e| e.action == "session.import"));
     app.stop().await;
@@ -430,11 +489,23 @@ async fn import_routes_by_role(backend: Backend) {
     let contacts_before = contact_count(&app).await;
 
     // Admins and managers import into courses and any session.
-    assert_eq!(admin.get(&format!("/courses/{course}/import")).await.status, StatusCode::OK);
-    assert_eq!(manager.get(&format!("/sessions/{others}/import")).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.get(&format!("/courses/{course}/import")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        manager.get(&format!("/sessions/{others}/import")).await.status,
+        StatusCode::OK
+    );
     // A trainer: courses are the planners' (not found), as are others' sessions.
-    assert_eq!(trainer.get(&format!("/courses/{course}/import")).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(trainer.get(&format!("/sessions/{others}/import")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        trainer.get(&format!("/courses/{course}/import")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        trainer.get(&format!("/sessions/{others}/import")).await.status,
+        StatusCode::NOT_FOUND
+    );
     let refused = trainer
         .post_file(&format!("/courses/{course}/import"), &[], "file", "a.csv", csv)
         .await;
@@ -449,7 +520,13 @@ async fn import_routes_by_role(backend: Backend) {
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
     // Nobody logged in: the login page.
     let anonymous = app.browser();
-    assert!(anonymous.get(&format!("/courses/{course}/import")).await.path.starts_with("/login"));
+    assert!(
+        anonymous
+            .get(&format!("/courses/{course}/import"))
+            .await
+            .path
+            .starts_with("/login")
+    );
     // A multipart post without the CSRF token is refused.
     let forged = manager
         .client
@@ -466,7 +543,9 @@ async fn import_routes_by_role(backend: Backend) {
     let empty = manager.post_file(&path, &[], "file", "", b"").await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(empty.contains("Choisissez un fichier."));
-    let garbage = manager.post_file(&path, &[], "file", "x.xlsx", b"PK\x03\x04not a zip").await;
+    let garbage = manager
+        .post_file(&path, &[], "file", "x.xlsx", b"PK\x03\x04not a zip")
+        .await;
     assert_eq!(garbage.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(garbage.contains("ni un CSV ni un classeur XLSX lisible"));
     let mut long = String::from("Nom;E-mail\n");
@@ -475,7 +554,11 @@ async fn import_routes_by_role(backend: Backend) {
     }
     let too_many = manager.post_file(&path, &[], "file", "long.csv", long.as_bytes()).await;
     assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(too_many.contains("Le fichier a plus de 500 lignes."), "{}", errors_of(&too_many));
+    assert!(
+        too_many.contains("Le fichier a plus de 500 lignes."),
+        "{}",
+        errors_of(&too_many)
+    );
     let big = vec![b'a'; 300 * 1024];
     let too_big = manager.post_file(&path, &[], "file", "big.csv", &big).await;
     assert_eq!(too_big.status, StatusCode::UNPROCESSABLE_ENTITY);
