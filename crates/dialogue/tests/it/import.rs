@@ -20,6 +20,7 @@ both_backends!(
     an_xlsx_file_with_columns_chosen_on_the_preview,
     a_session_import_invites_the_new_learners,
     import_routes_by_role,
+    the_api_imports_with_a_dry_run,
 );
 
 /// Runs a Python script that writes files into `dir` (openpyxl must be installed: `.ci/peers`).
@@ -569,5 +570,74 @@ async fn import_routes_by_role(backend: Backend) {
     assert!(too_big.contains("The file is larger than 256 KiB."));
     assert!(learners_of(&app, &course).await.is_empty());
     assert_eq!(contact_count(&app).await, contacts_before);
+    app.stop().await;
+}
+
+/// Posts `file` to an import endpoint of the API.
+async fn api_import(api: &Api, path: &str, file: &[u8], content_type: &str) -> (StatusCode, serde_json::Value) {
+    let response = api
+        .request(reqwest::Method::POST, path)
+        .header("content-type", content_type)
+        .body(file.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+async fn the_api_imports_with_a_dry_run(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (manager, manager_user) = app.logged_in("marie@example.org", Role::Manager).await;
+    let (_, trainer_user) = app.logged_in("theo@example.org", Role::Trainer).await;
+    let course = new_course(&manager, "API").await;
+    let api = Api::new(&app, &manager_user.id).await;
+    let dir = files(XLSX_WRITER);
+    let xlsx = std::fs::read(dir.path().join("learners.xlsx")).unwrap();
+    let xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let path = format!("/courses/{course}/learners/import");
+
+    // Unknown headers: the columns are asked for (422, nothing written).
+    let (status, problem) = api_import(&api, &format!("{path}?dry_run=true"), &xlsx, xlsx_type).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem_fields(&problem).contains(&"columns".to_owned()), "{problem}");
+    let (status, problem) = api_import(&api, &format!("{path}?columns=,nom"), &xlsx, xlsx_type).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+
+    // A dry run says what would happen and writes nothing.
+    let columns = "columns=,name,email,locale,time_zone";
+    let (status, body) = api_import(&api, &format!("{path}?dry_run=true&{columns}"), &xlsx, xlsx_type).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["dry_run"], true);
+    assert_eq!((body["added"].as_u64(), body["invalid"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(body["lines"][1]["status"], "invalid");
+    assert_eq!(body["lines"][1]["line"], 3);
+    assert!(
+        body["lines"][1]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("Europe/Pariss")
+    );
+    assert!(learners_of(&app, &course).await.is_empty());
+
+    // The real run writes the good lines.
+    let (status, body) = api_import(&api, &format!("{path}?{columns}"), &xlsx, xlsx_type).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["dry_run"].as_bool(), body["added"].as_u64()),
+        (Some(false), Some(2))
+    );
+    assert_eq!(
+        learners_of(&app, &course).await,
+        BTreeSet::from(["ana.bernard@example.org".to_owned(), "ines.roux@example.org".to_owned()])
+    );
+    // A CSV with a known header; the trainer's token reaches no course.
+    let csv = "Nom,Prénom,Email\nVidal,Léo,leo@example.org\n".as_bytes();
+    let (status, body) = api_import(&api, &path, csv, "text/csv").await;
+    assert_eq!((status, body["added"].as_u64()), (StatusCode::OK, Some(1)), "{body}");
+    let trainer_api = Api::new(&app, &trainer_user.id).await;
+    let (status, _) = api_import(&trainer_api, &path, csv, "text/csv").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(learners_of(&app, &course).await.len(), 3);
     app.stop().await;
 }

@@ -5,6 +5,7 @@
 pub mod attendance;
 pub mod contacts;
 pub mod courses;
+pub mod import;
 pub mod jitsi;
 pub mod json;
 pub mod me;
@@ -46,6 +47,7 @@ pub fn documented_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     routes.extend(jitsi::routes());
     routes.extend(attendance::routes());
     routes.extend(contacts::routes());
+    routes.extend(import::routes());
     routes
 }
 
