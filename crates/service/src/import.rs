@@ -149,12 +149,11 @@ async fn target_state(svc: &Service, actor: &Actor, target: &Target) -> Result<(
     }
 }
 
+/// A file read: its header, the field of each column, why that mapping is unusable, the lines.
+type Read = (Vec<String>, Vec<Option<Field>>, Vec<MappingError>, Vec<ImportLine>);
+
 /// Reads the file and plans its lines.
-fn read(
-    bytes: &[u8],
-    mapping: Option<&[Option<Field>]>,
-    already: &BTreeSet<String>,
-) -> Result<(Vec<String>, Vec<Option<Field>>, Vec<MappingError>, Vec<ImportLine>)> {
+fn read(bytes: &[u8], mapping: Option<&[Option<Field>]>, already: &BTreeSet<String>) -> Result<Read> {
     if bytes.is_empty() {
         return Err(Error::invalid("file", Message::new("import.error.no_file")));
     }
