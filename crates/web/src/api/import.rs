@@ -162,12 +162,13 @@ async fn run(
     operation_id = "importCourseLearners",
     tag = "courses",
     params(("id" = String, Path, description = "The course"), ImportQuery),
-    request_body(content = Vec<u8>, description = "The file: CSV (UTF-8 or Windows-1252, `;` or `,`) or XLSX, with a header row",
+    request_body(content = String, description = "The file: CSV (UTF-8 or Windows-1252, `;` or `,`) or XLSX, with a header row",
         content_type = "text/csv"),
     responses(
         (status = 200, description = "What was done (or would be, on a dry run)", body = ImportJson),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
+        (status = 409, response = super::Conflict),
         (status = 422, response = Invalid),
     )
 )]
@@ -188,7 +189,7 @@ pub async fn course(
     operation_id = "importSessionLearners",
     tag = "sessions",
     params(("id" = String, Path, description = "The session"), ImportQuery),
-    request_body(content = Vec<u8>, description = "The file: CSV (UTF-8 or Windows-1252, `;` or `,`) or XLSX, with a header row",
+    request_body(content = String, description = "The file: CSV (UTF-8 or Windows-1252, `;` or `,`) or XLSX, with a header row",
         content_type = "text/csv"),
     responses(
         (status = 200, description = "What was done (or would be, on a dry run)", body = ImportJson),
