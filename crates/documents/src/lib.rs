@@ -61,6 +61,7 @@ mod format;
 mod model;
 mod sheet;
 mod signature;
+mod table;
 mod text;
 
 pub use archive::{certificates_zip, safe_file_name};
@@ -72,6 +73,7 @@ pub use model::{
 pub use signature::{
     MAX_SIGNATURE_BYTES, MAX_SIGNATURE_HEIGHT, MAX_SIGNATURE_WIDTH, SignatureProblem, check_signature,
 };
+pub use table::{TableError, read_table};
 
 /// Why a document could not be made. Nothing is half-written: either the whole file or this.
 #[derive(Debug, thiserror::Error)]

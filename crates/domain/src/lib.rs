@@ -10,6 +10,7 @@ pub mod booking;
 pub mod contact;
 pub mod course;
 pub mod evidence;
+pub mod import;
 pub mod jitsi_server;
 pub mod links;
 pub mod localtime;

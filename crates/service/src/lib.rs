@@ -21,6 +21,7 @@ pub mod crypto;
 pub mod error;
 pub mod feeds;
 pub mod gdpr;
+pub mod import;
 pub mod jitsi_servers;
 pub mod join;
 pub mod links;

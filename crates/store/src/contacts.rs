@@ -153,6 +153,65 @@ pub(crate) async fn upsert_contact(c: &mut Conn<'_>, person: &Person, now: i64) 
     }
 }
 
+/// Finds or creates the entry of an imported person: a new entry takes every field; an
+/// existing one keeps what the staff entered and only gains the fields it lacked (first name,
+/// organisation, language, zone). An entry merged into another answers for that other one.
+pub(crate) async fn upsert_contact_details(c: &mut Conn<'_>, input: &ContactInput, now: i64) -> Result<Contact> {
+    let norm = input.email.trim().to_lowercase();
+    c.exec(
+        "INSERT INTO contacts (id, email, email_norm, name, first_name, company, locale, time_zone, notes, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+         ON CONFLICT (email_norm) DO NOTHING",
+        args![
+            new_id().as_str(),
+            input.email.trim(),
+            norm.as_str(),
+            input.name.as_str(),
+            input.first_name.as_str(),
+            input.company.as_str(),
+            input.locale.as_deref(),
+            input.time_zone.as_deref(),
+            input.notes.as_str(),
+            now
+        ],
+    )
+    .await?;
+    let found = c
+        .one(
+            concat!("SELECT ", contact_cols!(), " FROM contacts k WHERE k.email_norm = $1"),
+            args![norm.as_str()],
+            contact_row,
+        )
+        .await?;
+    let found = match &found.merged_into {
+        Some(kept) => contact_by_id(c, kept).await?.ok_or(StoreError::NotFound)?,
+        None => found,
+    };
+    let lacking = (found.first_name.is_empty() && !input.first_name.is_empty())
+        || (found.company.is_empty() && !input.company.is_empty())
+        || (found.locale.is_none() && input.locale.is_some())
+        || (found.time_zone.is_none() && input.time_zone.is_some());
+    if !lacking {
+        return Ok(found);
+    }
+    c.exec(
+        "UPDATE contacts SET \
+         first_name = CASE WHEN first_name = '' THEN $2 ELSE first_name END, \
+         company = CASE WHEN company = '' THEN $3 ELSE company END, \
+         locale = COALESCE(locale, $4), time_zone = COALESCE(time_zone, $5), updated_at = $6 WHERE id = $1",
+        args![
+            found.id.as_str(),
+            input.first_name.as_str(),
+            input.company.as_str(),
+            input.locale.as_deref(),
+            input.time_zone.as_deref(),
+            now
+        ],
+    )
+    .await?;
+    contact_by_id(c, &found.id).await?.ok_or(StoreError::NotFound)
+}
+
 /// A search as a `LIKE` pattern: lowercased, its own wildcards dropped.
 fn pattern(search: &str) -> String {
     format!("%{}%", search.trim().to_lowercase().replace(['%', '_', '\\'], ""))

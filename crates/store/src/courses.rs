@@ -148,6 +148,61 @@ impl Store {
         Ok(())
     }
 
+    /// Enrols imported people in a course, in one transaction: each gets (or completes) their
+    /// address-book entry; those already enrolled stay as they are. Returns how many were
+    /// enrolled.
+    pub async fn import_course_learners(
+        &self,
+        course_id: &str,
+        people: &[crate::ContactInput],
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<usize> {
+        let now_s = now.as_second();
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        let title = c
+            .opt("SELECT title FROM courses WHERE id = $1", args![course_id], |r| {
+                r.text("title")
+            })
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut added = 0usize;
+        for person in people {
+            let contact = crate::contacts::upsert_contact_details(&mut c, person, now_s).await?;
+            let before = c
+                .count(
+                    "SELECT COUNT(*) AS n FROM course_learners WHERE course_id = $1 AND contact_id = $2",
+                    args![course_id, contact.id.as_str()],
+                )
+                .await?;
+            if before == 0 {
+                c.exec(
+                    "INSERT INTO course_learners (course_id, contact_id) VALUES ($1, $2)",
+                    args![course_id, contact.id.as_str()],
+                )
+                .await?;
+                added += 1;
+            }
+        }
+        c.exec(
+            "UPDATE courses SET updated_at = $2 WHERE id = $1",
+            args![course_id, now_s],
+        )
+        .await?;
+        insert_audit(
+            &mut c,
+            &audit
+                .clone()
+                .target("course", course_id, &title)
+                .detail(serde_json::json!({ "imported": added })),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
     pub(crate) fn map_code_taken(e: StoreError, code: &Option<String>) -> StoreError {
         if crate::db::is_unique_violation(&e) {
             StoreError::Booking(BookingRefusal::CourseCodeTaken {

@@ -406,8 +406,26 @@ impl Store {
         now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<Vec<SessionDetail>> {
+        self.replace_participants_with(session_ids, people, &[], now, audit)
+            .await
+    }
+
+    /// [`Store::replace_participants`], after creating or completing the address-book entries
+    /// of `details` (an import: people with their first name, organisation, language and zone),
+    /// in the same transaction.
+    pub async fn replace_participants_with(
+        &self,
+        session_ids: &[String],
+        people: &People,
+        details: &[crate::ContactInput],
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<Vec<SessionDetail>> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
+        for person in details {
+            crate::contacts::upsert_contact_details(&mut c, person, now.as_second()).await?;
+        }
         let resolved = resolve_people(&mut c, people, now.as_second()).await?;
         let teachers: BTreeSet<String> = resolved
             .iter()

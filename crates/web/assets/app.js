@@ -115,4 +115,35 @@
       });
     }
   }
+
+  // Contact suggestions: an email input marked data-suggest asks the address book as one types
+  // (the server decides whom this account may see) and offers the matches in its datalist;
+  // choosing one fills the name of the same row when it is empty.
+  var suggestions = document.getElementById("contact-suggestions");
+  if (suggestions && window.fetch) {
+    var timer = null;
+    var asked = "";
+    document.addEventListener("input", function (event) {
+      var input = event.target;
+      if (!input.matches || !input.matches("input[data-suggest]")) return;
+      var text = input.value.trim();
+      var chosen = Array.prototype.filter.call(suggestions.options, function (o) {
+        return o.value === text;
+      })[0];
+      if (chosen) {
+        var row = input.closest(".row");
+        var name = row && row.querySelector("input[type=text]");
+        if (name && !name.value) name.value = chosen.textContent;
+        return;
+      }
+      if (text.length < 2 || text === asked) return;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        asked = text;
+        window.fetch("/contacts/suggest?format=options&q=" + encodeURIComponent(text), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : ""; })
+          .then(function (html) { suggestions.innerHTML = html; });
+      }, 200);
+    });
+  }
 })();

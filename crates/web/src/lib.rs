@@ -54,6 +54,7 @@ pub fn router(app: AppState) -> Router {
         .merge(pages::sessions::routes())
         .merge(pages::calendar::routes())
         .merge(pages::courses::routes())
+        .merge(pages::import::routes())
         .merge(pages::contacts::routes())
         .merge(pages::gdpr::routes())
         .merge(pages::tokens::routes())

@@ -15,6 +15,7 @@ both_backends!(
     a_duplicate_is_merged_with_its_participations,
     contacts_route_by_role,
     a_pasted_spreadsheet_row_keeps_both_names,
+    the_booking_and_course_forms_find_contacts_without_javascript,
 );
 
 /// The id of a contact page (`/contacts/{id}`).
@@ -498,5 +499,167 @@ async fn a_pasted_spreadsheet_row_keeps_both_names(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(claire.name, "Martin Claire");
+    app.stop().await;
+}
+
+/// The learner rows of a form page: (name, email) of each filled row.
+fn learner_rows(page: &crate::helpers::Page) -> Vec<(String, String)> {
+    let values = |name: &str| -> Vec<String> {
+        let needle = format!("name=\"{name}\"");
+        page.body
+            .match_indices(&needle)
+            .map(|(at, _)| {
+                let rest = &page.body[at..];
+                let v = rest.find("value=\"").unwrap() + 7;
+                let end = rest[v..].find('"').unwrap() + v;
+                crate::helpers::html_unescape(&rest[v..end])
+            })
+            .collect()
+    };
+    values("learner_name")
+        .into_iter()
+        .zip(values("learner_email"))
+        .filter(|(n, e)| !n.is_empty() || !e.is_empty())
+        .collect()
+}
+
+async fn the_booking_and_course_forms_find_contacts_without_javascript(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (manager, manager_user) = app.logged_in("marie@example.org", Role::Manager).await;
+    let (trainer, _) = app.logged_in("theo@example.org", Role::Trainer).await;
+    for (name, first, email) in [
+        ("Martin", "Claire", "claire.martin@example.org"),
+        ("Martinez", "Hugo", "hugo@example.org"),
+        ("Autre", "Zoé", "zoe@example.org"),
+    ] {
+        let page = manager
+            .post("/contacts", &[("name", name), ("first_name", first), ("email", email)])
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", errors_of(&page));
+    }
+
+    // The course form: "find" lists the matches; nothing is created.
+    let new_course = manager.get("/courses/new").await;
+    assert!(
+        new_course.contains("list=\"contact-suggestions\"")
+            && new_course.contains("<datalist id=\"contact-suggestions\">")
+    );
+    let found = manager
+        .post(
+            "/courses",
+            &[
+                ("title", "Carnet"),
+                ("duration", "60"),
+                ("contact_q", "martin"),
+                ("find", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(found.contains("id=\"contact-matches\""));
+    assert!(found.contains("claire.martin@example.org") && found.contains("hugo@example.org"));
+    assert!(!found.contains("zoe@example.org"));
+    assert!(found.contains("value=\"Carnet\""), "the form keeps what was typed");
+    assert!(app.store().list_courses(true).await.unwrap().is_empty());
+    // "Add" puts the person in a learner row, with their names; still nothing created.
+    let picked = manager
+        .post(
+            "/courses",
+            &[
+                ("title", "Carnet"),
+                ("duration", "60"),
+                ("contact_q", "martin"),
+                ("pick", "claire.martin@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        learner_rows(&picked),
+        vec![("Claire Martin".to_owned(), "claire.martin@example.org".to_owned())]
+    );
+    assert!(app.store().list_courses(true).await.unwrap().is_empty());
+    // Saving the form as shown enrols them.
+    let saved = manager
+        .post(
+            "/courses",
+            &[
+                ("title", "Carnet"),
+                ("duration", "60"),
+                ("learner_name", "Claire Martin"),
+                ("learner_email", "claire.martin@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", errors_of(&saved));
+    assert!(saved.contains("Claire Martin"));
+
+    // The booking form: the same, on the learners' rows; nothing booked.
+    let mut fields = form("Carnet", future_monday(), "09:00", 60, "theo@example.org");
+    set(&mut fields, "contact_q", "hugo");
+    set(&mut fields, "find", "1");
+    let found = post(&manager, "/sessions", &fields).await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(found.contains("hugo@example.org") && !found.contains("zoe@example.org"));
+    fields.retain(|(k, _)| k != "find");
+    set(&mut fields, "pick", "hugo@example.org");
+    let picked = post(&manager, "/sessions", &fields).await;
+    assert_eq!(
+        learner_rows(&picked),
+        vec![("Hugo Martinez".to_owned(), "hugo@example.org".to_owned())]
+    );
+    assert_eq!(
+        app.store()
+            .list_sessions(&store::SessionFilter {
+                include_cancelled: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "nothing booked"
+    );
+
+    // A trainer's finder on their own session's participants sees only their people.
+    let api = Api::new(&app, &manager_user.id).await;
+    let (status, body) = api
+        .post(
+            "/sessions",
+            &json!({
+                "title": "Atelier",
+                "starts_at": paris(future_monday(), 9, 0),
+                "time_zone": "Europe/Paris",
+                "duration_minutes": 60,
+                "trainers": ["theo@example.org"],
+                "learners": [{ "name": "Hugo Martinez", "email": "hugo@example.org" }]
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["sessions"][0]["id"].as_str().unwrap().to_owned();
+    let found = trainer
+        .post(
+            &format!("/sessions/{id}/participants"),
+            &[("trainer", "theo@example.org"), ("contact_q", "martin"), ("find", "1")],
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(found.contains("hugo@example.org"));
+    assert!(
+        !found.contains("claire.martin@example.org"),
+        "not one of the trainer's people"
+    );
+    let picked = trainer
+        .post(
+            &format!("/sessions/{id}/participants"),
+            &[("trainer", "theo@example.org"), ("pick", "claire.martin@example.org")],
+        )
+        .await;
+    assert!(learner_rows(&picked).is_empty(), "an unseen contact is not added");
+    // The script that fills the datalist is served.
+    let end = picked.body.find(".js\"").expect("the page loads its script") + 3;
+    let at = picked.body[..end].rfind("/static/app.").unwrap();
+    let script = app.browser().get(&picked.body[at..end]).await;
+    assert!(script.contains("/contacts/suggest?format=options"));
     app.stop().await;
 }

@@ -304,6 +304,48 @@ impl Browser {
         self.finish(response, Vec::new()).await
     }
 
+    /// Posts a multipart form as a browser sends one with a file input (`_csrf` first, then the
+    /// text `fields`, then the file as `file_field`), following the redirect.
+    pub async fn post_file(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file_field: &str,
+        file_name: &str,
+        content: &[u8],
+    ) -> Page {
+        let token = self.csrf().await;
+        let boundary = "----DialogueTestBoundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        let text = |name: &str, value: &str, body: &mut Vec<u8>| {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        };
+        text("_csrf", &token, &mut body);
+        for (name, value) in fields {
+            text(name, value, &mut body);
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let response = self
+            .request(reqwest::Method::POST, path)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.finish(response, Vec::new()).await
+    }
+
     /// Posts a form without following the redirect.
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let token = self.csrf().await;

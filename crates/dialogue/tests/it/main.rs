@@ -24,6 +24,7 @@ mod feeds;
 mod fuzz_api;
 mod gdpr;
 mod http_basics;
+mod import;
 mod jitsi_browser;
 mod jitsi_config;
 mod jitsi_servers;

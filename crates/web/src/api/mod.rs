@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod course_attendance;
 pub mod courses;
 pub mod gdpr;
+pub mod import;
 pub mod jitsi;
 pub mod json;
 pub mod me;
@@ -50,6 +51,7 @@ pub fn documented_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     routes.extend(course_attendance::routes());
     routes.extend(contacts::routes());
     routes.extend(gdpr::routes());
+    routes.extend(import::routes());
     routes
 }
 

@@ -15,7 +15,7 @@ use super::contacts::ContactBody;
 use super::courses::CourseBody;
 use super::jitsi::ServerBody;
 use super::sessions::{MAX_LIMIT, SessionChange};
-use super::{ApiError, attendance, contacts, course_attendance, courses, gdpr, jitsi, me, sessions};
+use super::{ApiError, attendance, contacts, course_attendance, courses, gdpr, import, jitsi, me, sessions};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 
@@ -51,6 +51,8 @@ use crate::http::state::AppState;
         contacts::create,
         contacts::read,
         contacts::update,
+        import::course,
+        import::session,
         jitsi::list,
         jitsi::create,
         jitsi::read,

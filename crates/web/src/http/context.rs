@@ -331,7 +331,8 @@ async fn authenticate(
 }
 
 /// Refuses a state-changing request that another site could have caused: a foreign `Origin`,
-/// or a missing or wrong CSRF token (form field `_csrf` or header `X-CSRF-Token`).
+/// or a missing or wrong CSRF token (form field `_csrf`, in a urlencoded or a multipart form,
+/// or header `X-CSRF-Token`).
 async fn check_csrf(app: &AppState, req: Request, cookie_value: Option<&str>) -> Result<Request, AppError> {
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         // Hosts are case-insensitive; browsers send them in lower case, as `origin()` is.
@@ -342,12 +343,27 @@ async fn check_csrf(app: &AppState, req: Request, cookie_value: Option<&str>) ->
     } else if req.headers().get("sec-fetch-site").is_some_and(|v| v == "cross-site") {
         return Err(AppError::Csrf);
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let (req, token) = if is_form {
+        .unwrap_or("")
+        .to_owned();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let (req, token) = if let Some(_boundary) = crate::http::multipart::boundary(&content_type) {
+        // A form with a file: the token is its `_csrf` part.
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, app.http().body_limit)
+            .await
+            .map_err(|_| AppError::PayloadTooLarge)?;
+        let token = crate::http::multipart::parse(&content_type, &bytes).and_then(|fields| {
+            fields
+                .into_iter()
+                .find(|p| p.name == "_csrf" && p.filename.is_none())
+                .and_then(|p| std::str::from_utf8(p.data).ok().map(|t| t.trim().to_owned()))
+        });
+        (Request::from_parts(parts, Body::from(bytes)), token)
+    } else if is_form {
         let (parts, body) = req.into_parts();
         let bytes = axum::body::to_bytes(body, app.http().body_limit)
             .await

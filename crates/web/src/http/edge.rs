@@ -13,8 +13,8 @@
 //! next route, the next field and the next text that reaches the database are covered without
 //! anyone remembering to; no handler reads a body or a query that did not pass here. Every body
 //! Dialogue takes is a form or JSON (and small), so the body is read here once, within the
-//! limit, and handed on whole. (A future route that takes large or binary uploads will need its
-//! own rule here.)
+//! limit, and handed on whole. Files (the imports' CSV and XLSX, as a multipart form or as the
+//! body) are binary: their routes read them, and check every cell as typed text.
 //!
 //! Refusals are [`AppError`]s, rendered by the surface the path belongs to with its own
 //! renderer and the one mapping of `error`: problem details on `/api/v1` (in the caller's
@@ -68,8 +68,17 @@ pub async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Res
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(is_json);
+    let upload = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(is_upload);
     let nul = if json {
         json_nul_field(&bytes)
+    } else if upload {
+        // A file (an import's CSV or XLSX): binary, read by its route, whose cells are checked
+        // like any typed text before anything is stored.
+        None
     } else {
         // A form (Prosody's reservation requests may come without a content type and are read
         // as one), or a body the route will refuse for its type anyway.
@@ -139,6 +148,20 @@ async fn read_within(mut body: Body, limit: usize) -> Result<Bytes, AppError> {
         }
     }
     Ok(buffer.freeze())
+}
+
+/// A file upload: a multipart form, or a spreadsheet sent as the body (`text/csv`, XLSX,
+/// `application/octet-stream`).
+fn is_upload(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    [
+        "multipart/form-data",
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/octet-stream",
+    ]
+    .iter()
+    .any(|t| essence.eq_ignore_ascii_case(t))
 }
 
 /// `application/json` or a `+json` type (`application/problem+json`…).

@@ -11,6 +11,7 @@ pub mod forms;
 pub mod health;
 pub mod i18n;
 pub mod metrics;
+pub mod multipart;
 pub mod page;
 pub mod proxy_auth;
 pub mod security;

@@ -56,6 +56,7 @@ const NOTICES: &[&str] = &[
     "course_unarchived",
     "token_revoked",
     "contact_created",
+    "imported",
     "contact_saved",
     "contact_archived",
     "contact_unarchived",

@@ -18,7 +18,7 @@ use crate::http::error::{AppError, AppResult, Message};
 use crate::http::forms::FieldErrors;
 use crate::http::page::{Page, html, html_status};
 use crate::http::state::AppState;
-use crate::pages::session_form::{Fields, PersonRow};
+use crate::pages::session_form::{Fields, Finder, PersonRow};
 use crate::pages::sessions::{body, query};
 use crate::pages::views::SessionRow;
 use service::Error;
@@ -65,6 +65,7 @@ pub struct CourseForm {
     pub learners: Vec<PersonRow>,
     pub learners_paste: String,
     pub blank: usize,
+    pub finder: Finder,
 }
 
 impl CourseForm {
@@ -84,6 +85,7 @@ impl CourseForm {
                 .collect(),
             learners_paste: fields.get("learners_paste"),
             blank: if fields.has("more") { 5 } else { 2 },
+            finder: Finder::parse(fields),
         }
     }
 
@@ -104,6 +106,7 @@ impl CourseForm {
                 .collect(),
             learners_paste: String::new(),
             blank: 2,
+            finder: Finder::default(),
         }
     }
 
@@ -230,8 +233,10 @@ async fn create(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResul
     require_staff(&ctx.actor()?)?;
     let caller = ctx.caller()?;
     let fields = body(&bytes);
-    let form = CourseForm::parse(&fields);
-    if fields.has("more") {
+    let mut form = CourseForm::parse(&fields);
+    if fields.has("more") || Finder::asked(&fields) {
+        let actor = ctx.actor()?;
+        form.finder.run(&app, &actor, &fields, &mut form.learners).await?;
         return html(&form_page(&app, &ctx, None, form, FieldErrors::default()).await?);
     }
     let mut errors = FieldErrors::default();
@@ -309,8 +314,9 @@ async fn update(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, b
     let caller = ctx.caller()?;
     courses::view(app.service(), &actor, &id).await?;
     let fields = body(&bytes);
-    let form = CourseForm::parse(&fields);
-    if fields.has("more") {
+    let mut form = CourseForm::parse(&fields);
+    if fields.has("more") || Finder::asked(&fields) {
+        form.finder.run(&app, &actor, &fields, &mut form.learners).await?;
         return html(&form_page(&app, &ctx, Some(id), form, FieldErrors::default()).await?);
     }
     let mut errors = FieldErrors::default();

@@ -10,6 +10,7 @@ pub mod courses;
 pub mod dashboard;
 pub mod error;
 pub mod gdpr;
+pub mod import;
 pub mod jitsi_servers;
 pub mod mail;
 pub mod oidc;

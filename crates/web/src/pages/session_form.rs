@@ -100,6 +100,62 @@ pub struct PeopleForm {
     pub guests_paste: String,
     /// Blank rows to show under each list.
     pub blank: usize,
+    pub finder: Finder,
+}
+
+/// The address book searched from a people editor without JavaScript: "find" shows the
+/// contacts matching `contact_q`, each with a button that adds them as a learner ("pick"); both
+/// only show the form again. (With JavaScript, the email inputs offer the same matches as one
+/// types, through `/contacts/suggest`.)
+#[derive(Debug, Clone, Default)]
+pub struct Finder {
+    pub q: String,
+    pub found: Vec<store::Contact>,
+    /// Whether a search was asked (then an empty `found` says "nobody").
+    pub searched: bool,
+}
+
+impl Finder {
+    pub fn parse(fields: &Fields) -> Finder {
+        Finder {
+            q: fields.get("contact_q").trim().chars().take(200).collect(),
+            ..Finder::default()
+        }
+    }
+
+    /// Whether the post only asks the finder (the form is shown again, nothing saved).
+    pub fn asked(fields: &Fields) -> bool {
+        fields.has("find") || fields.has("pick")
+    }
+
+    /// Searches when asked, and adds the picked contact (one `actor` may see) to `learners`.
+    pub async fn run(
+        &mut self,
+        app: &crate::http::state::AppState,
+        actor: &domain::Actor,
+        fields: &Fields,
+        learners: &mut Vec<PersonRow>,
+    ) -> Result<(), crate::http::error::AppError> {
+        if fields.has("find") {
+            self.found = service::contacts::suggest(app.service(), actor, &self.q).await?;
+            self.searched = true;
+        }
+        let picked = fields.get("pick");
+        let picked = picked.trim();
+        if !picked.is_empty() && !learners.iter().any(|r| r.email.trim().eq_ignore_ascii_case(picked)) {
+            let contact = service::contacts::suggest(app.service(), actor, picked)
+                .await?
+                .into_iter()
+                .find(|c| c.email.eq_ignore_ascii_case(picked));
+            if let Some(c) = contact {
+                learners.push(PersonRow {
+                    name: c.full_name(),
+                    email: c.email,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 fn rows(fields: &Fields, role: &str) -> Vec<PersonRow> {
@@ -129,6 +185,7 @@ impl PeopleForm {
             learners_paste: fields.get("learners_paste"),
             guests_paste: fields.get("guests_paste"),
             blank: if fields.get("more").is_empty() { 2 } else { 5 },
+            finder: Finder::parse(fields),
         }
     }
 

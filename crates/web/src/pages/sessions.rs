@@ -21,7 +21,7 @@ use crate::http::error::{AppError, AppResult};
 use crate::http::forms::FieldErrors;
 use crate::http::page::{Page, html, html_status};
 use crate::http::state::AppState;
-use crate::pages::session_form::{BookForm, Fields, PEOPLE_ROLES, PeopleForm, WhenForm};
+use crate::pages::session_form::{BookForm, Fields, Finder, PEOPLE_ROLES, PeopleForm, WhenForm};
 use crate::pages::views::{self, SessionRow, SessionState, When};
 use service::Error;
 use service::booking::{self, DetailsChange, PeopleInput, Scope};
@@ -422,13 +422,16 @@ async fn create(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResul
         Some(id) if actor.may_manage_courses() => service::courses::view(app.service(), &actor, &id).await.ok(),
         _ => None,
     };
-    // "Use the course's defaults" and "more rows" only show the form again.
-    if fields.has("apply_course") || fields.has("more") {
+    // "Use the course's defaults", "more rows" and the address-book finder only show the form
+    // again.
+    if fields.has("apply_course") || fields.has("more") || Finder::asked(&fields) {
         if fields.has("apply_course")
             && let Some(course) = &course
         {
             apply_course(&mut form, course);
         }
+        let people = &mut form.people;
+        people.finder.run(&app, &actor, &fields, &mut people.learners).await?;
         return html(&new_page(&app, &ctx, &actor, form, FieldErrors::default(), None).await?);
     }
     if let Some(course) = &course {
@@ -858,9 +861,11 @@ async fn people(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>, b
     let zone = zone_of(&ctx, &app);
     booking::require(app.service(), &actor, SessionAction::EditParticipants, facts)?;
     let fields = body(&bytes);
-    let form = PeopleForm::parse(&fields);
+    let mut form = PeopleForm::parse(&fields);
     let scope = Scope::parse(&fields.get("scope"));
-    if fields.has("more") {
+    if fields.has("more") || Finder::asked(&fields) {
+        let people = &mut form;
+        people.finder.run(&app, &actor, &fields, &mut people.learners).await?;
         return html(
             &people_page(
                 &app,
