@@ -319,11 +319,14 @@ impl Writer<'_> {
         })
     }
 
+    /// Who sent it; without an organisation of its own (no name configured, none in the
+    /// sender), the message says it comes from Dialogue once, not "from Dialogue with Dialogue".
     fn footer(&self) -> Block {
-        Block::Footer(self.tf(
-            "mail.footer",
-            &[("organization", &self.input.settings.organization_name())],
-        ))
+        let organization = self.input.settings.organization_name();
+        if organization == "Dialogue" {
+            return Block::Footer(self.t("mail.footer.unnamed").to_owned());
+        }
+        Block::Footer(self.tf("mail.footer", &[("organization", &organization)]))
     }
 
     fn greeting(&self) -> Block {
@@ -1267,4 +1270,35 @@ mod tests {
         });
         assert!(matches!(result, Err(RenderError::Address(_))), "{result:?}");
     }
+
+    /// On the defaults (no organisation configured, an unnamed sender), the footer names
+    /// Dialogue once.
+    #[test]
+    fn an_unnamed_organisation_is_not_dialogue_with_dialogue() {
+        let unnamed = MailSettings {
+            from: "dialogue@localhost".parse().unwrap(),
+            reply_to: None,
+            organization: String::new(),
+            contact: String::new(),
+            ..settings()
+        };
+        let m = row(MailKind::Invitation, "l1", "Zoé Lefèvre", "zoe@example.org");
+        let rendered = sent(
+            render(&Input {
+                message: &m,
+                detail: Some(&detail()),
+                course: None,
+                series: None,
+                settings: &unnamed,
+                join_key: &key,
+                now: at("2026-10-01T00:00:00Z"),
+            })
+            .unwrap(),
+        );
+        assert!(rendered.text.contains("Message envoyé par Dialogue. Répondez"), "{}", rendered.text);
+        assert!(!rendered.text.contains("avec Dialogue"), "{}", rendered.text);
+        let named = sent(run(&m, &detail(), "2026-10-01T00:00:00Z"));
+        assert!(named.text.contains("Message envoyé par Formation Exemple avec Dialogue."));
+    }
+
 }

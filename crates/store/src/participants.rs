@@ -436,9 +436,11 @@ impl Store {
         let mut changes = Vec::new();
         // New participations of this request so far (the budget bounds them all together).
         let mut adding = 0usize;
+        let mut first_title = None;
         for session_id in session_ids {
             let session = session_by_id(&mut c, session_id).await?.ok_or(StoreError::NotFound)?;
             changeable(&session, now)?;
+            first_title.get_or_insert_with(|| session.title.clone());
             let current = participants_of(&mut c, session_id).await?;
             let key = |role: ParticipantRole, email: &str| (role, email.to_lowercase());
             let wanted: BTreeMap<_, &Resolved> = resolved.iter().map(|p| (key(p.role, &p.email), p)).collect();
@@ -489,7 +491,7 @@ impl Store {
         let entry = session_ids.first().map(|first| {
             audit
                 .clone()
-                .target("session", first, "")
+                .target("session", first, first_title.as_deref().unwrap_or(""))
                 .detail(serde_json::json!({ "sessions": session_ids.len() }))
         });
         finish(tx, &self.mail, session_ids, entry, &changes, now).await

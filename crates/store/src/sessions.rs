@@ -614,9 +614,11 @@ impl Store {
             }
             lock_accounts(&mut c, &teachers).await?;
         }
+        let mut first_title = None;
         for update in updates {
             let session = session_by_id(&mut c, &update.id).await?.ok_or(StoreError::NotFound)?;
             changeable(&session, now)?;
+            first_title.get_or_insert_with(|| update.title.clone().unwrap_or_else(|| session.title.clone()));
             if let Some(Some(course_id)) = &update.course_id {
                 course_exists(&mut c, course_id).await?;
             }
@@ -674,7 +676,7 @@ impl Store {
         let entry = updates.first().map(|first| {
             audit
                 .clone()
-                .target("session", &first.id, &first.title.clone().unwrap_or_default())
+                .target("session", &first.id, first_title.as_deref().unwrap_or(""))
                 .detail(serde_json::json!({ "sessions": updates.len() }))
         });
         let ids: Vec<String> = updates.iter().map(|u| u.id.clone()).collect();

@@ -146,4 +146,23 @@
       }, 200);
     });
   }
+
+  // Copy buttons: `data-copy` names the input whose value goes to the clipboard; the status
+  // line says so. Without JavaScript the button stays hidden (the field is selectable).
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
+    var input = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.querySelector('[data-copy-status="' + button.getAttribute("data-copy") + '"]');
+    if (!input) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var done = function () { if (status) status.textContent = button.getAttribute("data-copied"); };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(input.value).then(done, function () { input.select(); document.execCommand("copy"); done(); });
+      } else {
+        input.select();
+        document.execCommand("copy");
+        done();
+      }
+    });
+  });
 })();

@@ -12,8 +12,9 @@ pub struct WebConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Where mail goes, as the outbox page tells admins (no secret in it).
-    pub mail_transport: String,
+    /// Where mail goes, as the outbox page tells admins (no secret in it): a catalogue key
+    /// (`outbox.transport.files`, `outbox.transport.smtp`) and its `where` argument.
+    pub mail_transport: (&'static str, String),
     /// Who may read `/metrics`.
     pub metrics: crate::http::metrics::MetricsAccess,
 }
@@ -23,7 +24,7 @@ impl Default for WebConfig {
         WebConfig {
             trusted_proxies: Vec::new(),
             body_limit: 1024 * 1024,
-            mail_transport: "files in ./data/outbox".into(),
+            mail_transport: ("outbox.transport.files", "./data/outbox".into()),
             metrics: crate::http::metrics::MetricsAccess::default(),
         }
     }

@@ -32,9 +32,14 @@ pub struct RsvpLine {
 }
 
 impl RsvpLine {
-    /// The catalogue key of the answer.
+    /// The catalogue key of the answer, in the words of an invitation (accepted, declined),
+    /// not of presence: the session page shows real attendance beside it.
     pub fn answer_key(&self) -> &'static str {
-        answer_key(self.answer)
+        match self.answer {
+            Rsvp::Accepted => "rsvp.staff.accepted",
+            Rsvp::Declined => "rsvp.staff.declined",
+            Rsvp::Pending => "rsvp.staff.pending",
+        }
     }
 
     /// The catalogue key of the role.
@@ -298,8 +303,8 @@ mod tests {
             html.contains("Anne &#60;b&#62;") || html.contains("Anne &lt;b&gt;"),
             "{html}"
         );
-        assert!(html.contains("Présent·es : 2"), "{html}");
-        assert!(html.contains("Absent·es : 1"), "{html}");
+        assert!(html.contains("Ont accepté : 2"), "{html}");
+        assert!(html.contains("Ont décliné : 1"), "{html}");
         assert!(html.contains("Sans réponse : 1"), "{html}");
         assert!(!html.contains("Théo"));
     }

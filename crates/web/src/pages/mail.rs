@@ -184,7 +184,10 @@ async fn list(State(app): State<AppState>, ctx: Ctx, Query(q): Query<OutboxQuery
         tabs,
         filter,
         lines,
-        transport: app.http().mail_transport.clone(),
+        transport: {
+            let (key, place) = &app.http().mail_transport;
+            ctx.locale.tf(key, &[("where", place)])
+        },
     })
 }
 
