@@ -1295,10 +1295,17 @@ mod tests {
             })
             .unwrap(),
         );
-        assert!(rendered.text.contains("Message envoyé par Dialogue. Répondez"), "{}", rendered.text);
+        assert!(
+            rendered.text.contains("Message envoyé par Dialogue. Répondez"),
+            "{}",
+            rendered.text
+        );
         assert!(!rendered.text.contains("avec Dialogue"), "{}", rendered.text);
         let named = sent(run(&m, &detail(), "2026-10-01T00:00:00Z"));
-        assert!(named.text.contains("Message envoyé par Formation Exemple avec Dialogue."));
+        assert!(
+            named
+                .text
+                .contains("Message envoyé par Formation Exemple avec Dialogue.")
+        );
     }
-
 }

@@ -289,6 +289,17 @@ impl Element<'_> {
             .await;
     }
 
+    /// Presses Enter in the element (typed after its value, as a person finishing a field does).
+    pub async fn press_enter(&self) {
+        self.browser
+            .call(
+                reqwest::Method::POST,
+                &self.path("/value"),
+                Some(json!({ "text": "\u{E007}" })),
+            )
+            .await;
+    }
+
     /// Draws a stroke through `points` (pixels from the element's centre) with a pointer of
     /// `kind` (`mouse`, `pen` or `touch`): real input events through WebDriver actions, so the
     /// page receives `pointerdown`, `pointermove` and `pointerup` as from a person.

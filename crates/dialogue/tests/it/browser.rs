@@ -128,7 +128,9 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
         .await
         .fill("zoe@partner.example")
         .await;
-    browser.find("button[name=book]").await.click().await;
+    // Enter in the title field books (the form's first submit button is its main action, not
+    // "take the course's values" or "add rows").
+    browser.find("#title").await.press_enter().await;
     let url = browser.wait_for_url(wait, |u| u.contains("notice=booked")).await;
     let first = url
         .split("/sessions/")

@@ -156,7 +156,11 @@ async fn a_refused_recipient_fails_with_the_reason_and_the_others_arrive(backend
     }
     assert!(page.contains("Recipient address rejected"));
     assert!(page.contains("Convocation : Tableur avancé"));
-    assert!(page.contains("Envoi : serveur SMTP 127.0.0.1:"), "where mail goes, in French: {}", page.body);
+    assert!(
+        page.contains("Envoi : serveur SMTP 127.0.0.1:"),
+        "where mail goes, in French: {}",
+        page.body
+    );
     let failed = admin.get("/mail?status=failed").await;
     assert!(failed.contains("zoe@example.org") && !failed.contains("ingrid@example.net"));
     assert!(failed.contains(&format!("action=\"/mail/{failed_id}/retry\"")));

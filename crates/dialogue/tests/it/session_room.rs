@@ -183,7 +183,11 @@ async fn the_session_page_joins_shows_answers_and_who_came(backend: Backend) {
     let answered = guest.post(&format!("{lea}/rsvp"), &[("answer", "declined")]).await;
     assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
     let page = browser.get(&format!("/sessions/{}", soon.session.id)).await;
-    assert!(page.contains("Ont décliné : 1"), "the decline is counted: {}", page.body);
+    assert!(
+        page.contains("Ont décliné : 1"),
+        "the decline is counted: {}",
+        page.body
+    );
     // Cancelled: no way in from the session page.
     app.store()
         .cancel_sessions(

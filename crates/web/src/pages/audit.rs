@@ -59,7 +59,11 @@ fn readable(json: &str) -> Vec<(String, String)> {
         match v {
             serde_json::Value::Object(map) => {
                 for (k, v) in map {
-                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
                     flat(&key, v, out);
                 }
             }
@@ -110,9 +114,13 @@ mod tests {
 
     #[test]
     fn details_read_as_pairs() {
-        let pairs = readable(r#"{"sessions":3,"message":"Formatrice absente","series":null,"to":["a","b"],"x":{"y":true}}"#);
+        let pairs =
+            readable(r#"{"sessions":3,"message":"Formatrice absente","series":null,"to":["a","b"],"x":{"y":true}}"#);
         let text: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        assert_eq!(text, ["message: Formatrice absente", "sessions: 3", "to: a, b", "x.y: true"]);
+        assert_eq!(
+            text,
+            ["message: Formatrice absente", "sessions: 3", "to: a, b", "x.y: true"]
+        );
         assert_eq!(readable("not json"), [(String::new(), "not json".to_owned())]);
     }
 }
