@@ -152,6 +152,26 @@ impl Browser {
         .await
     }
 
+    /// Runs an asynchronous script: it ends by calling its last argument with the result.
+    pub async fn execute_async(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
+    /// Sets the window's outer size in CSS pixels (the viewport is what the page lays out in).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
+    }
+
     /// The first element matching a CSS selector, waiting up to 10 s for it.
     pub async fn find(&self, css: &str) -> Element<'_> {
         self.wait_for(css, Duration::from_secs(10)).await

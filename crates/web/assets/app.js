@@ -165,4 +165,9 @@
       }
     });
   });
+
+  // After a refused submit, focus goes to the list of problems (it links to each field), not
+  // to the top of the page.
+  var problems = document.getElementById("form-errors");
+  if (problems) problems.focus();
 })();

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod accessibility;
 mod accounts;
 mod api;
 mod api_limits;

@@ -1,0 +1,244 @@
+//! WCAG 2.1 AA in a real browser: axe-core (npm, injected by WebDriver) over every page, in
+//! French and English, at 1280 px and at 320 px, failing on any violation; at 320 px no page may
+//! scroll sideways (1.4.10 reflow), which axe does not test.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use domain::Role;
+use jiff::civil::time;
+use serde_json::{Value, json};
+use testkit::Backend;
+use testkit::browser::Browser;
+
+use crate::helpers::{PASSWORD, TestApp};
+use crate::mailkit::{in_days, person, request};
+
+fn axe_source() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/axe/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is missing ({}: {e}); install with: npm ci --prefix crates/dialogue/tests/it/axe",
+            path.display()
+        )
+    })
+}
+
+/// The WCAG 2.1 A and AA rules' violations on the current page: `rule: target, …` lines.
+async fn violations(browser: &Browser, axe: &str) -> Vec<String> {
+    let loaded = browser.execute("return typeof window.axe;", json!([])).await;
+    if loaded != "object" {
+        browser.execute(axe, json!([])).await;
+    }
+    let result = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, \
+                                 resultTypes: ['violations'] })\
+               .then(r => done(r.violations.map(v => ({ id: v.id, help: v.help, \
+                     nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' — ' + n.failureSummary) }))))\
+               .catch(e => done([{ id: 'axe-error', help: String(e), nodes: [] }]));",
+            json!([]),
+        )
+        .await;
+    result
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|v: &Value| format!("{} ({}): {}", v["id"], v["help"], v["nodes"]))
+        .collect()
+}
+
+/// How far the page is wider than the window (0: no sideways scrolling), and the innermost
+/// elements that reach past its right edge.
+async fn overflow(browser: &Browser) -> (i64, String) {
+    let found = browser
+        .execute(
+            "const w = document.documentElement.clientWidth;\
+             const over = Array.from(document.querySelectorAll('body *')).filter(e => {\
+               const r = e.getBoundingClientRect(); return r.width > 0 && r.right > w + 0.5; });\
+             const inner = over.filter(e => !over.some(o => o !== e && e.contains(o)));\
+             const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +\
+               (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '');\
+             return [document.documentElement.scrollWidth - w, inner.slice(0, 5).map(name).join(', ')];",
+            json!([]),
+        )
+        .await;
+    (
+        found[0].as_i64().unwrap_or(0),
+        found[1].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_in_both_languages_at_1280_and_320_px() {
+    let axe = axe_source();
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.user("ada@example.org", Role::Admin).await;
+    app.user("theo@example.org", Role::Trainer).await;
+    let manager = app.user("marie@example.org", Role::Manager).await;
+    let course = app
+        .store()
+        .create_course(
+            &store::CourseInput {
+                title: "Tableur avancé".into(),
+                code: Some("TAB-2".into()),
+                description: "Formules, tableaux croisés.".into(),
+                default_duration_minutes: 90,
+                owner_id: manager.id.clone(),
+                trainer_ids: Vec::new(),
+                learners: Vec::new(),
+            },
+            jiff::Timestamp::now(),
+            &store::AuditEntry::new("course.create", None, "test", None),
+        )
+        .await
+        .unwrap()
+        .course
+        .id;
+    let mut r = request(
+        "Atelier tableur",
+        in_days(3, "Europe/Paris"),
+        time(9, 0, 0, 0),
+        "Europe/Paris",
+        90,
+    );
+    r.recurrence = Some("FREQ=WEEKLY;COUNT=2".into());
+    r.trainers = vec!["theo@example.org".into()];
+    r.learners = vec![person("Zoé Lefèvre", "zoe@example.org")];
+    let detail = crate::mailkit::book(&app, &manager, &r).await.remove(0);
+    let session = detail.session.id.clone();
+    let zoe = detail
+        .participants
+        .iter()
+        .find(|p| p.email == "zoe@example.org")
+        .unwrap();
+    let key = app.store().join_key(&zoe.id, zoe.link_version).unwrap();
+    let contact = zoe.contact_id.clone().unwrap();
+
+    let staff_pages = [
+        "/".to_owned(),
+        "/sessions".into(),
+        "/sessions/new".into(),
+        format!("/sessions/{session}"),
+        format!("/sessions/{session}/edit"),
+        format!("/sessions/{session}/participants"),
+        format!("/sessions/{session}/cancel"),
+        format!("/sessions/{session}/attendance"),
+        format!("/sessions/{session}/import"),
+        "/archives".into(),
+        "/calendar".into(),
+        "/courses".into(),
+        "/courses/new".into(),
+        format!("/courses/{course}"),
+        format!("/courses/{course}/edit"),
+        format!("/courses/{course}/attendance"),
+        "/contacts".into(),
+        "/contacts/new".into(),
+        format!("/contacts/{contact}"),
+        "/users".into(),
+        "/users/new".into(),
+        "/profile".into(),
+        "/mail".into(),
+        "/audit".into(),
+        "/jitsi-servers".into(),
+        "/jitsi-servers/new".into(),
+        "/gdpr".into(),
+    ];
+    let link_pages = [
+        format!("/j/{key}"),
+        format!("/j/{key}/rsvp"),
+        format!("/j/{key}/rsvp?answer=accepted&scope=series"),
+    ];
+    let browser = Browser::start().await;
+    let mut problems = Vec::new();
+    for lang in ["fr", "en"] {
+        browser.goto(&format!("{}/login", app.url)).await;
+        browser.goto(&format!("{}/lang/{lang}", app.url)).await;
+        for width in [1280u32, 320] {
+            browser.set_window_size(width, 900).await;
+            // Logged out: the login page and a learner's link pages.
+            for path in std::iter::once("/login".to_owned()).chain(link_pages.iter().cloned()) {
+                browser.goto(&format!("{}{path}", app.url)).await;
+                for v in violations(&browser, &axe).await {
+                    problems.push(format!("{lang} {width}px {path}: {v}"));
+                }
+                let (wider, culprits) = overflow(&browser).await;
+                if width == 320 && wider > 0 {
+                    problems.push(format!(
+                        "{lang} 320px {path}: scrolls sideways by {wider} px ({culprits})"
+                    ));
+                }
+            }
+            // Logged in as an administrator, who reaches every page.
+            browser.goto(&format!("{}/login", app.url)).await;
+            if browser.url().await.ends_with("/login") {
+                browser.find("#email").await.fill("ada@example.org").await;
+                browser.find("#password").await.fill(PASSWORD).await;
+                browser.find("form.card button[type=submit]").await.click().await;
+                browser
+                    .wait_for_url(Duration::from_secs(10), |u| u.ends_with('/'))
+                    .await;
+            }
+            for path in &staff_pages {
+                browser.goto(&format!("{}{path}", app.url)).await;
+                for v in violations(&browser, &axe).await {
+                    problems.push(format!("{lang} {width}px {path}: {v}"));
+                }
+                let (wider, culprits) = overflow(&browser).await;
+                if width == 320 && wider > 0 {
+                    problems.push(format!(
+                        "{lang} 320px {path}: scrolls sideways by {wider} px ({culprits})"
+                    ));
+                }
+            }
+            // Log out for the next round's logged-out pages.
+            browser.goto(&format!("{}/", app.url)).await;
+            browser.find(".who button[type=submit]").await.click().await;
+            browser
+                .wait_for_url(Duration::from_secs(10), |u| u.contains("/login"))
+                .await;
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} accessibility problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// What axe does not test: after a refused submit, focus is on the list of problems (which links
+/// to each field); each row of the people editor says in its labels which group and row it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_form_takes_focus_to_its_problems_and_rows_name_their_group() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.user("marie@example.org", Role::Manager).await;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/login", app.url)).await;
+    browser.find("#email").await.fill("marie@example.org").await;
+    browser.find("#password").await.fill(PASSWORD).await;
+    browser.find("form.card button[type=submit]").await.click().await;
+    browser
+        .wait_for_url(Duration::from_secs(10), |u| u.ends_with('/'))
+        .await;
+    browser.goto(&format!("{}/sessions/new", app.url)).await;
+    let label = browser
+        .find("label[for=learner-name-new-0]")
+        .await
+        .property("textContent")
+        .await;
+    assert_eq!(label, "Nom (Apprenant·es, nouvelle ligne 1)", "{label}");
+    let label = browser
+        .find("label[for=guest-email-new-1]")
+        .await
+        .property("textContent")
+        .await;
+    assert!(label.as_str().unwrap().ends_with("nouvelle ligne 2)"), "{label}");
+    // Refused: no title, no trainer.
+    browser.find("button[name=book]").await.click().await;
+    browser.find("#form-errors").await;
+    let focused = browser.execute("return document.activeElement.id;", json!([])).await;
+    assert_eq!(focused, "form-errors");
+}
