@@ -181,6 +181,36 @@ async fn every_page_passes_axe_in_both_languages_at_1280_and_320_px() {
                     .wait_for_url(Duration::from_secs(10), |u| u.ends_with('/'))
                     .await;
             }
+            // The account's language follows the switch (the footer's form, as a person uses it).
+            let html_lang = browser
+                .execute("return document.documentElement.lang;", json!([]))
+                .await;
+            if html_lang != lang {
+                browser
+                    .find(&format!("form[action^='/lang/{lang}'] button"))
+                    .await
+                    .click()
+                    .await;
+                browser
+                    .wait_for(&format!("html[lang={lang}]"), Duration::from_secs(10))
+                    .await;
+            }
+            if width == 1280 {
+                // An administrator's navigation fits on one line at 1280 px.
+                browser.goto(&format!("{}/", app.url)).await;
+                let lines = browser
+                    .execute(
+                        "return new Set(Array.from(document.querySelectorAll('.nav > ul > li')).map(li => li.offsetTop)).size;",
+                        json!([]),
+                    )
+                    .await;
+                browser
+                    .screenshot(&std::env::temp_dir().join(format!("nav-{lang}.png")))
+                    .await;
+                if lines != 1 {
+                    problems.push(format!("{lang} 1280px: the navigation wraps onto {lines} lines"));
+                }
+            }
             for path in &staff_pages {
                 browser.goto(&format!("{}{path}", app.url)).await;
                 for v in violations(&browser, &axe).await {

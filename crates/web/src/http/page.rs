@@ -13,6 +13,8 @@ pub struct NavItem {
     pub href: &'static str,
     pub label: &'static str,
     pub current: bool,
+    /// Shown under "Administration" (a disclosure that keeps the bar on one line).
+    pub admin: bool,
 }
 
 /// What the layout needs.
@@ -64,6 +66,14 @@ const NOTICES: &[&str] = &[
 ];
 
 impl Page {
+    /// Whether the navigation has an "Administration" group, and whether this page is in it.
+    pub fn admin_nav(&self) -> Option<bool> {
+        self.nav
+            .iter()
+            .any(|i| i.admin)
+            .then(|| self.nav.iter().any(|i| i.admin && i.current))
+    }
+
     /// A page titled by the catalogue key `title_key`.
     pub fn new(ctx: &Ctx, title_key: &str, default_time_zone: &str) -> Page {
         let locale = ctx.locale;
@@ -71,7 +81,7 @@ impl Page {
         let path_only = ctx.path.split('?').next().unwrap_or("/");
         let mut nav = Vec::new();
         if let Some(user) = user {
-            let mut add = |href: &'static str, key: &str| {
+            let mut add_to = |href: &'static str, key: &str, admin: bool| {
                 let current = if href == "/" {
                     path_only == "/"
                 } else {
@@ -81,8 +91,10 @@ impl Page {
                     href,
                     label: locale.t(key),
                     current,
+                    admin,
                 });
             };
+            let mut add = |href: &'static str, key: &str| add_to(href, key, false);
             add("/", "nav.dashboard");
             add("/sessions", "nav.sessions");
             add("/calendar", "nav.calendar");
@@ -91,16 +103,16 @@ impl Page {
             }
             add("/contacts", "nav.contacts");
             add("/archives", "nav.archives");
+            add("/profile", "nav.profile");
             if user.role >= Role::Manager {
-                add("/users", "nav.users");
-                add("/gdpr", "nav.gdpr");
+                add_to("/users", "nav.users", true);
+                add_to("/gdpr", "nav.gdpr", true);
             }
             if user.role == Role::Admin {
-                add("/jitsi-servers", "nav.jitsi_servers");
-                add("/audit", "nav.audit");
-                add("/mail", "nav.mail");
+                add_to("/jitsi-servers", "nav.jitsi_servers", true);
+                add_to("/audit", "nav.audit", true);
+                add_to("/mail", "nav.mail", true);
             }
-            add("/profile", "nav.profile");
         }
         let notice = ctx
             .path
