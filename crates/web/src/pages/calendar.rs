@@ -219,14 +219,14 @@ fn clock(minute: i32) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
 }
 
+/// A session's piece on a day: (index in the list, start minute, end minute, continued from the
+/// day before, continues on the next).
+pub type Piece = (usize, i32, i32, bool, bool);
+
 /// The pieces of `sessions` on `date` in `tz`: (summary index, start minute, end minute,
 /// continued from the day before, continues on the next), by start. Placed by local wall-clock
 /// time, so a session on a night the clocks change sits at the hours its people read.
-pub fn pieces_of_day(
-    sessions: &[(Timestamp, Timestamp)],
-    date: Date,
-    tz: &jiff::tz::TimeZone,
-) -> Vec<(usize, i32, i32, bool, bool)> {
+pub fn pieces_of_day(sessions: &[(Timestamp, Timestamp)], date: Date, tz: &jiff::tz::TimeZone) -> Vec<Piece> {
     let mut out = Vec::new();
     for (i, (starts, ends)) in sessions.iter().enumerate() {
         let start = starts.to_zoned(tz.clone());
@@ -415,7 +415,7 @@ async fn calendar(State(app): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery
         View::Week => {
             let times: Vec<(Timestamp, Timestamp)> =
                 found.iter().map(|s| (s.session.starts_at, s.session.ends_at)).collect();
-            let per_day: Vec<(Date, Vec<(usize, i32, i32, bool, bool)>)> = (0..7)
+            let per_day: Vec<(Date, Vec<Piece>)> = (0..7)
                 .map(|i| add_days(first, i))
                 .map(|date| (date, pieces_of_day(&times, date, &tz)))
                 .collect();
