@@ -224,9 +224,10 @@ async fn week_and_month_show_exactly_the_viewers_sessions(backend: Backend) {
     }
     // No day is marked in a month without today.
     let away = theo_browser
-        .get(&format!("/calendar?view=month&date={}", days(today, 100)))
+        .get(&format!("/calendar?view=month&date={}", days(today, 400)))
         .await;
     assert!(!away.contains("aria-current=\"date\""));
+    assert!(away.contains("Aucune séance ces semaines-là.") && !month.contains("Aucune séance ces semaines-là."));
 }
 
 /// The last Sunday of `month` in the first year where it is at least a week ahead.

@@ -207,6 +207,8 @@ struct MonthPage {
     nav: Nav,
     weekdays: Vec<String>,
     weeks: Vec<Vec<MonthCell>>,
+    /// No session in the days shown (said in words: small screens hide empty days).
+    empty: bool,
     errors: FieldErrors,
 }
 
@@ -535,6 +537,7 @@ async fn calendar(State(app): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery
                     nav,
                     weekdays,
                     weeks,
+                    empty: found.is_empty(),
                     errors,
                 },
             )
