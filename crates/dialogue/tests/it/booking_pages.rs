@@ -1018,8 +1018,8 @@ async fn the_agenda_filters_and_pages_and_the_calendar_goes_by_week(backend: Bac
         8,
         "seven of Théo's and Ana's"
     );
-    let next = crate::calendar_week(monday.checked_add(jiff::Span::new().weeks(1)).unwrap());
-    assert!(page.contains(&format!("/calendar?week={next}")));
+    let next = monday.checked_add(jiff::Span::new().weeks(1)).unwrap();
+    assert!(html_unescape(&page.body).contains(&format!("/calendar?view=week&date={next}")));
     let bad = manager.get("/calendar?week=2026-W99").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html_unescape(&bad.body).contains("Indiquez une semaine de la forme 2026-W43."));

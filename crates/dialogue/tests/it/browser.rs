@@ -216,3 +216,128 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
     browser.goto(&format!("{}{second}", app.url)).await;
     assert!(browser.text().await.contains("15:00–16:30"));
 }
+
+/// The calendar's week and month views in a real browser, at 1280 px and at 320 px: laid out by
+/// the stylesheet under the CSP (sessions placed on the time grid, the month as seven columns),
+/// and no sideways scrolling at 320 px (the month stacks its days as a list). Screenshots are
+/// saved for a person to look at (their folder is printed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_calendar_lays_out_at_1280_and_320_pixels() {
+    use crate::booking_support::{book, form, future_monday, session_id};
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (manager, _) = app.logged_in("marie@example.org", Role::Manager).await;
+    app.user("theo@example.org", Role::Trainer).await;
+    let monday = future_monday();
+    let day = |n: i64| monday.checked_add(jiff::Span::new().days(n)).unwrap();
+    let mut ids = Vec::new();
+    for (date, time, minutes, title) in [
+        (day(0), "09:00", 90, "Anglais des affaires"),
+        (day(0), "09:30", 60, "Tableur avancé"),
+        (
+            day(1),
+            "14:00",
+            120,
+            "Sécurité au travail — une séance au titre assez long",
+        ),
+        (day(3), "07:30", 45, "Réveil"),
+        (day(4), "20:00", 150, "Soirée"),
+    ] {
+        let mut fields = form(title, date, time, minutes, "theo@example.org");
+        if title == "Tableur avancé" {
+            // Another trainer would conflict-free overlap; the same trainer is refused, so a
+            // second trainer account teaches it.
+            app.user("ana@example.org", Role::Trainer).await;
+            fields.retain(|(k, _)| k != "trainer");
+            fields.push(("trainer".into(), "ana@example.org".into()));
+        }
+        ids.push(session_id(&book(&manager, &fields).await));
+    }
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/login", app.url)).await;
+    browser.find("#email").await.fill("marie@example.org").await;
+    browser.find("#password").await.fill(PASSWORD).await;
+    browser.find("form.card button[type=submit]").await.click().await;
+    browser.wait_for_url(Duration::from_secs(5), |u| u.ends_with('/')).await;
+    let shots = testkit::temp_dir("calendar-screenshots");
+    eprintln!("calendar screenshots in {}", shots.display());
+    let overflow = "return document.documentElement.scrollWidth - window.innerWidth;";
+    let rect = |css: &str| {
+        format!(
+            "const r = document.querySelector(\"{css}\").getBoundingClientRect(); return [r.left, r.top, r.width, r.height];"
+        )
+    };
+    for width in [1280u32, 320] {
+        browser.set_window_size(width, 1000).await;
+        // The week: the 09:00 session sits an hour and a half above its end, beside the overlapping one.
+        browser
+            .goto(&format!("{}/calendar?view=week&date={monday}", app.url))
+            .await;
+        browser.screenshot(&shots.join(format!("week-{width}.png"))).await;
+        let first = browser
+            .execute(
+                &rect(&format!("li.event[data-session='{}']", ids[0])),
+                serde_json::json!([]),
+            )
+            .await;
+        let second = browser
+            .execute(
+                &rect(&format!("li.event[data-session='{}']", ids[1])),
+                serde_json::json!([]),
+            )
+            .await;
+        let n = |v: &serde_json::Value, i: usize| v[i].as_f64().unwrap();
+        if width == 1280 {
+            // 90 minutes are 6 rows, 60 minutes 4: heights in that ratio, side by side, the later lower.
+            let ratio = n(&first, 3) / n(&second, 3);
+            assert!((ratio - 1.5).abs() < 0.15, "heights {first} {second}");
+            assert!(
+                n(&second, 0) > n(&first, 0) + n(&first, 2) - 2.0,
+                "side by side: {first} {second}"
+            );
+            assert!(n(&second, 1) > n(&first, 1), "09:30 below 09:00: {first} {second}");
+        } else {
+            // Stacked: the days as a list, nothing wider than the screen.
+            let week_overflow = browser.execute(overflow, serde_json::json!([])).await;
+            assert!(
+                week_overflow.as_f64().unwrap() <= 0.0,
+                "week at 320 px scrolls sideways by {week_overflow}"
+            );
+        }
+        browser
+            .goto(&format!("{}/calendar?view=month&date={monday}", app.url))
+            .await;
+        browser.screenshot(&shots.join(format!("month-{width}.png"))).await;
+        let scroll = browser.execute(overflow, serde_json::json!([])).await;
+        assert!(
+            scroll.as_f64().unwrap() <= 0.0,
+            "month at {width} px scrolls sideways by {scroll}"
+        );
+        let cell = browser
+            .execute(&rect(&format!("td[data-date='{monday}']")), serde_json::json!([]))
+            .await;
+        let next = browser
+            .execute(&rect(&format!("td[data-date='{}']", day(1))), serde_json::json!([]))
+            .await;
+        if width == 1280 {
+            assert!(
+                (n(&cell, 1) - n(&next, 1)).abs() < 1.0 && n(&next, 0) > n(&cell, 0),
+                "a row of days: {cell} {next}"
+            );
+        } else {
+            assert!(
+                n(&next, 1) > n(&cell, 1) && n(&cell, 2) <= 320.0,
+                "days stacked: {cell} {next}"
+            );
+            let label = browser
+                .find(&format!("td[data-date='{monday}'] .day-label"))
+                .await
+                .text()
+                .await;
+            assert!(
+                label.starts_with("lundi"),
+                "the full date is shown on small screens: {label}"
+            );
+        }
+    }
+}

@@ -18,6 +18,7 @@ mod booking_matrix;
 mod booking_pages;
 mod booking_support;
 mod browser;
+mod calendar;
 mod contacts;
 mod course_attendance;
 mod edges;
