@@ -247,16 +247,6 @@ impl Browser {
         self.call(reqwest::Method::POST, path, None).await;
     }
 
-    /// Resizes the window (the page's viewport follows in headless mode).
-    pub async fn set_window_size(&self, width: u32, height: u32) {
-        self.call(
-            reqwest::Method::POST,
-            "/window/rect",
-            Some(json!({ "width": width, "height": height })),
-        )
-        .await;
-    }
-
     /// Saves a PNG screenshot (for looking at a failing page).
     pub async fn screenshot(&self, path: &std::path::Path) {
         use base64::Engine;

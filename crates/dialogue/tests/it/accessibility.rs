@@ -129,6 +129,8 @@ async fn every_page_passes_axe_in_both_languages_at_1280_and_320_px() {
         format!("/sessions/{session}/import"),
         "/archives".into(),
         "/calendar".into(),
+        "/calendar?view=month".into(),
+        "/calendar?view=list".into(),
         "/courses".into(),
         "/courses/new".into(),
         format!("/courses/{course}"),
