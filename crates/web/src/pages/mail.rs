@@ -63,6 +63,7 @@ impl OutboxPage {
             MailKind::Cancellation => "outbox.kind.cancellation",
             MailKind::Reminder => "outbox.kind.reminder",
             MailKind::SignReminder => "outbox.kind.sign_reminder",
+            MailKind::Welcome => "outbox.kind.welcome",
         }
     }
 
@@ -120,8 +121,10 @@ impl OutboxPage {
         }
     }
 
+    /// A failed welcome no longer holds its link (wiped when it failed): the admin issues a new
+    /// link from the account instead.
     fn retryable(&self, line: &OutboxLine) -> bool {
-        line.message.status == OutboxStatus::Failed
+        line.message.status == OutboxStatus::Failed && line.message.kind != MailKind::Welcome
     }
 }
 
