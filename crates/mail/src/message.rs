@@ -1327,6 +1327,40 @@ mod tests {
     }
 
     #[test]
+    fn a_welcome_carries_the_link_and_its_expiry_in_the_account_language() {
+        let settings = settings();
+        let mut m = row(MailKind::Welcome, "u1", "Ada Lovelace", "ada@example.com");
+        m.session_id = None;
+        m.locale = Some("en".into());
+        m.time_zone = "America/New_York".into();
+        m.snapshot.link_expires_at = Some(at("2026-10-29T12:00:00Z").as_second());
+        let url = "https://dialogue.example.org/password/tok";
+        let input = |welcome_url| Input {
+            welcome_url,
+            message: &m,
+            detail: None,
+            course: None,
+            series: None,
+            settings: &settings,
+            join_key: &key,
+            now: at("2026-10-26T12:00:00Z"),
+        };
+        let r = sent(render(&input(Some(url))).unwrap());
+        assert_eq!(r.subject, "Your Dialogue account at Formation Exemple");
+        assert!(r.calendar.is_none());
+        assert!(
+            r.text.contains("Hello Ada Lovelace") && r.text.contains(url),
+            "{}",
+            r.text
+        );
+        assert!(r.text.contains("expires on") && r.text.contains("8:00"), "{}", r.text);
+        assert!(r.text.contains("01 23 45 67 89") && r.html.contains(url));
+        assert!(headers(&r).contains("Content-Language: en"));
+        // Without its link (wiped), nothing is sent.
+        assert!(matches!(render(&input(None)), Err(RenderError::Link(_))));
+    }
+
+    #[test]
     fn a_bad_address_is_an_error_not_a_panic() {
         let d = detail();
         let m = row(MailKind::Invitation, "l1", "Zoé", "not an address");
