@@ -158,13 +158,20 @@ pub async fn create(
     let audit = caller
         .audit("user.create")
         .detail(serde_json::json!({ "role": role.as_str() }));
-    if new.password_hash.is_some() {
+    if new.password_hash.is_some() || !svc.store().can_seal_mail() {
+        // Without the server's secret (a command before the first start) no welcome is mailed:
+        // the link comes back to pass on by hand.
         let user = svc
             .store()
             .create_user(&new, svc.now(), &audit)
             .await
             .map_err(email_taken)?;
-        return Ok((user, None));
+        let link = if user.has_password {
+            None
+        } else {
+            Some(password_link(svc, caller, &user).await?)
+        };
+        return Ok((user, link));
     }
     // Without a password: the set-password link is shown to the admin once and mailed to the
     // account (a welcome in its language), both in the account's own transaction.

@@ -105,6 +105,11 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("no server secret for sealing outbox secrets".into()))
     }
 
+    /// Whether welcome messages can be written (the server's secret is set).
+    pub fn can_seal_mail(&self) -> bool {
+        self.sealer.is_some()
+    }
+
     /// Creates an account, its set-password link and the welcome message that mails the link,
     /// in one transaction (the message goes in the account's language; `give_up_after` from the
     /// mail policy).
