@@ -82,6 +82,8 @@ pub mod reason {
     pub const STARTED: &str = "started";
     /// The session or the participant no longer exists.
     pub const GONE: &str = "gone";
+    /// Welcome: its set-password link was used, replaced or expired before it left.
+    pub const LINK_SPENT: &str = "link_spent";
 }
 
 /// What a message needs at delivery that the database will not hold any more.

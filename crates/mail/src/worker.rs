@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use store::{MailKind, OutboxMessage, SeriesView, SessionDetail, Store};
+use store::{MailKind, OutboxMessage, SeriesView, SessionDetail, Store, reason};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -212,8 +212,20 @@ impl Worker {
         // A welcome message's set-password link, opened only here and only for rendering (the
         // token is never logged; the row is wiped when finished, see the store's `welcome.rs`).
         let welcome_url = match m.kind {
-            MailKind::Welcome => match store.welcome_token(&m) {
-                Ok(token) => token.map(|t| format!("{}/password/{t}", inner.settings.public_url)),
+            MailKind::Welcome => match store.welcome_token(&m, now).await {
+                Ok(Some(token)) => Some(format!("{}/password/{token}", inner.settings.public_url)),
+                Ok(None) if m.snapshot.sealed_token.is_some() => {
+                    tracing::info!(id = %m.id, kind = m.kind.as_str(), reason = reason::LINK_SPENT, "message not needed any more");
+                    return store
+                        .outbox_superseded(&m.id, &inner.owner, now, reason::LINK_SPENT)
+                        .await
+                        .map(|_| Handled::Superseded)
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(id = %m.id, error = %e, "cannot record a delivery outcome");
+                            Handled::Retried
+                        });
+                }
+                Ok(None) => None,
                 Err(e) => {
                     tracing::warn!(id = %m.id, error = %e, "cannot open the message's link");
                     None

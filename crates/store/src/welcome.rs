@@ -172,11 +172,17 @@ impl Store {
         Ok(user)
     }
 
-    /// The set-password token a welcome message carries, opened (`None` once wiped).
-    pub fn welcome_token(&self, m: &OutboxMessage) -> Result<Option<String>> {
-        match &m.snapshot.sealed_token {
-            Some(sealed) => Ok(Some(self.mail_sealer()?.open(&m.id, sealed)?)),
-            None => Ok(None),
-        }
+    /// The set-password token a welcome message carries, opened, while it still sets a
+    /// password at `now`; `None` once wiped, or when the link was used, replaced by a newer one
+    /// or expired before the message left (the message is then pointless).
+    pub async fn welcome_token(&self, m: &OutboxMessage, now: Timestamp) -> Result<Option<String>> {
+        let Some(sealed) = &m.snapshot.sealed_token else {
+            return Ok(None);
+        };
+        let token = self.mail_sealer()?.open(&m.id, sealed)?;
+        let live = self
+            .one_time_token(&domain::links::sha256_hex(&token), TokenPurpose::SetPassword, now)
+            .await?;
+        Ok(live.map(|_| token))
     }
 }

@@ -163,7 +163,7 @@ async fn a_welcome_holds_its_token_sealed_until_finished(backend: Backend) {
         ("pia@example.org", "TOKENpia01234567890"),
     ] {
         let (new, token) = welcome(email, token);
-        let hash = format!("hash-{email}");
+        let hash = domain::links::sha256_hex(token);
         let link = store::WelcomeLink {
             token,
             token_hash: &hash,
@@ -194,7 +194,7 @@ async fn a_welcome_holds_its_token_sealed_until_finished(backend: Backend) {
     for m in &claimed {
         assert_eq!(m.kind, MailKind::Welcome);
         assert!(m.session_id.is_none());
-        let token = store.welcome_token(m).unwrap().unwrap();
+        let token = store.welcome_token(m, now).await.unwrap().unwrap();
         assert!(token.starts_with("TOKEN") && m.recipient_email.starts_with(&token[5..8]));
         assert!(m.snapshot.link_expires_at.is_some());
         ids.push(m.id.clone());
@@ -202,7 +202,30 @@ async fn a_welcome_holds_its_token_sealed_until_finished(backend: Backend) {
     // Sealed for its own row only.
     let mut moved = claimed[0].clone();
     moved.id = claimed[1].id.clone();
-    assert!(store.welcome_token(&moved).is_err());
+    assert!(store.welcome_token(&moved, now).await.is_err());
+    // A newer link for Pia (issued from her account page) makes her welcome pointless.
+    let pia = store.user_by_email("pia@example.org").await.unwrap().unwrap();
+    store
+        .create_one_time_token(
+            "newer",
+            store::TokenPurpose::SetPassword,
+            Some(&pia.id),
+            now,
+            now + SignedDuration::from_hours(1),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.welcome_token(&claimed[2], now).await.unwrap(), None);
+    assert!(store.welcome_token(&claimed[1], now).await.unwrap().is_some());
+    // Expired: pointless too.
+    assert_eq!(
+        store
+            .welcome_token(&claimed[1], now + SignedDuration::from_hours(73))
+            .await
+            .unwrap(),
+        None
+    );
     store.outbox_sent(&ids[0], "w", now, "S").await.unwrap();
     store
         .outbox_failed(&ids[1], "w", now, Some("S"), "550 no")
@@ -212,7 +235,7 @@ async fn a_welcome_holds_its_token_sealed_until_finished(backend: Backend) {
     for id in &ids {
         let m = store.outbox_message(id).await.unwrap().unwrap();
         assert_eq!(m.snapshot, store::MailSnapshot::default(), "{:?}", m.status);
-        assert_eq!(store.welcome_token(&m).unwrap(), None);
+        assert_eq!(store.welcome_token(&m, now).await.unwrap(), None);
     }
     assert!(db.find_text("sealed_token").await.unwrap().is_empty());
     // Listed without a session; a failed one is not queued again.

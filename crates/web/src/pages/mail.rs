@@ -100,6 +100,7 @@ impl OutboxPage {
                 store::reason::UNCHANGED => "outbox.reason.unchanged",
                 store::reason::DECLINED => "outbox.reason.declined",
                 store::reason::STARTED => "outbox.reason.started",
+                store::reason::LINK_SPENT => "outbox.reason.link_spent",
                 _ => "outbox.reason.gone",
             };
             return self.page.t(key).to_owned();
