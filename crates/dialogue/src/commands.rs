@@ -214,14 +214,22 @@ fn read_password(from_stdin: bool) -> Result<Option<NewPassword>, CommandError> 
 /// pages. The secret key is loaded when it exists; these commands derive nothing from it, so
 /// before the first start (creating the first admin from the shell, say) a throwaway key stands
 /// in rather than creating the file with the wrong owner.
+///
+/// With the server's key, an account created without a password is mailed its link (sealed in
+/// the outbox with that key, which the server's worker opens); with the throwaway key it is not
+/// (the server could not open it), and the printed link is the only one.
 fn command_service(store: &Store, config: &Config) -> Result<Service, CommandError> {
+    let mut store = store.clone();
     let secret = if std::fs::metadata(&config.secret_key_file).is_ok() {
-        crate::app::load_secret(&config.secret_key_file)?
+        let secret = crate::app::load_secret(&config.secret_key_file)?;
+        store.set_link_secret(secret.link_secret());
+        store.set_mail_policy(config.mail.policy.clone());
+        secret
     } else {
         service::SecretKey::new(&store::random_bytes::<32>())
     };
     Ok(Service::new(
-        store.clone(),
+        store,
         config.service.clone(),
         secret,
         service::Clock::system(),

@@ -35,15 +35,18 @@ pub enum MailKind {
     /// After the session, to a participant who attended and has not signed the attendance
     /// sheet while it still takes signatures (once).
     SignReminder,
+    /// To a new staff account: its set-password link (about no session).
+    Welcome,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 5] = [
+    pub const ALL: [MailKind; 6] = [
         Self::Invitation,
         Self::Update,
         Self::Cancellation,
         Self::Reminder,
         Self::SignReminder,
+        Self::Welcome,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +56,7 @@ impl MailKind {
             MailKind::Cancellation => "cancellation",
             MailKind::Reminder => "reminder",
             MailKind::SignReminder => "sign_reminder",
+            MailKind::Welcome => "welcome",
         }
     }
 
@@ -78,6 +82,8 @@ pub mod reason {
     pub const STARTED: &str = "started";
     /// The session or the participant no longer exists.
     pub const GONE: &str = "gone";
+    /// Welcome: its set-password link was used, replaced or expired before it left.
+    pub const LINK_SPENT: &str = "link_spent";
 }
 
 /// What a message needs at delivery that the database will not hold any more.
@@ -101,6 +107,13 @@ pub struct MailSnapshot {
     /// Cancellation: what the person who cancelled wrote to the participants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_message: Option<String>,
+    /// Welcome: the set-password token, sealed with a key derived from the server's secret (the
+    /// database keeps only its hash otherwise); wiped when the message is finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_token: Option<String>,
+    /// Welcome: when the set-password link expires (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_expires_at: Option<i64>,
 }
 
 /// What happened to a session, as far as mail is concerned.

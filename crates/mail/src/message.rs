@@ -104,6 +104,8 @@ pub enum RenderError {
 /// The data a message is rendered from.
 pub struct Input<'a> {
     pub message: &'a OutboxMessage,
+    /// A welcome message's set-password link, opened from the row (`None` once wiped).
+    pub welcome_url: Option<&'a str>,
     /// The session and its current participants (`None`: it no longer exists).
     pub detail: Option<&'a SessionDetail>,
     /// The title of the session's course, if it has one.
@@ -121,6 +123,9 @@ pub struct Input<'a> {
 /// Renders one outbox row.
 pub fn render(input: &Input<'_>) -> Result<Outcome, RenderError> {
     let m = input.message;
+    if m.kind == MailKind::Welcome {
+        return welcome(input);
+    }
     let Some(detail) = input.detail else {
         return Ok(Outcome::Skip(reason::GONE));
     };
@@ -180,6 +185,8 @@ pub fn render(input: &Input<'_>) -> Result<Outcome, RenderError> {
             }
         }
         MailKind::Cancellation => w.cancellation(me),
+        // Handled above, before any session is needed.
+        MailKind::Welcome => welcome(input),
         MailKind::SignReminder => {
             if session.status == SessionStatus::Cancelled {
                 return Ok(Outcome::Skip(reason::CANCELLED));
@@ -786,11 +793,77 @@ impl Writer<'_> {
         blocks: Vec<Block>,
         calendar: Option<(String, Method, &str)>,
     ) -> Result<Outcome, RenderError> {
-        let m = self.input.message;
-        let settings = self.input.settings;
+        finish(self.input, self.locale, subject, blocks, calendar)
+    }
+}
+
+/// A welcome to a new staff account: its set-password link and when it expires, in the
+/// account's language (no session, no calendar).
+fn welcome(input: &Input<'_>) -> Result<Outcome, RenderError> {
+    let m = input.message;
+    let settings = input.settings;
+    let locale = m
+        .locale
+        .as_deref()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(settings.default_locale);
+    let Some(url) = input.welcome_url else {
+        // Wiped (the row was finished once and retried) or unreadable: nothing to send.
+        return Err(RenderError::Link("the set-password link is no longer held".into()));
+    };
+    let zone = if TimeZone::get(&m.time_zone).is_ok() {
+        m.time_zone.as_str()
+    } else {
+        "UTC"
+    };
+    let organization = settings.organization_name();
+    let subject = locale.tf("mail.subject.welcome", &[("organization", &organization)]);
+    let name = header_text(&m.recipient_name);
+    let mut blocks = vec![
+        Block::Para(locale.tf("mail.greeting", &[("name", &name)])),
+        Block::Para(locale.tf(
+            "mail.intro.welcome",
+            &[("organization", &organization), ("email", &m.recipient_email)],
+        )),
+        Block::Link {
+            intro: locale.t("mail.link.welcome").to_owned(),
+            url: url.to_owned(),
+        },
+    ];
+    if let Some(expires) = m.snapshot.link_expires_at.and_then(|s| Timestamp::from_second(s).ok()) {
+        blocks.push(Block::Para(locale.tf(
+            "mail.welcome.expires",
+            &[("when", &format_datetime(expires, zone, locale))],
+        )));
+    }
+    blocks.push(Block::Para(locale.t("mail.welcome.later").to_owned()));
+    let contact = settings.contact.trim();
+    if !contact.is_empty() {
+        blocks.push(Block::Facts(vec![(
+            locale.t("mail.fact.contact").to_owned(),
+            format!("{organization} — {contact}"),
+        )]));
+    }
+    blocks.push(Block::Footer(
+        locale.tf("mail.footer", &[("organization", &organization)]),
+    ));
+    finish(input, locale, subject, blocks, None)
+}
+
+/// Builds the message that leaves: headers, plain text and HTML, and the calendar if any.
+fn finish(
+    input: &Input<'_>,
+    locale: Locale,
+    subject: String,
+    blocks: Vec<Block>,
+    calendar: Option<(String, Method, &str)>,
+) -> Result<Outcome, RenderError> {
+    {
+        let m = input.message;
+        let settings = input.settings;
         let subject = header_text(&subject);
         let doc = Doc {
-            lang: self.locale.as_str(),
+            lang: locale.as_str(),
             title: subject.clone(),
             blocks,
         };
@@ -806,9 +879,9 @@ impl Writer<'_> {
             .to(to)
             .subject(subject.clone())
             .message_id(Some(format!("<{}@{}>", m.id, settings.from.email.domain())))
-            .date(SystemTime::from(self.input.now))
+            .date(SystemTime::from(input.now))
             .header(AutoSubmitted)
-            .header(ContentLanguage(self.locale.as_str()));
+            .header(ContentLanguage(locale.as_str()));
         if let Some(reply_to) = &settings.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
@@ -945,7 +1018,7 @@ mod tests {
         OutboxMessage {
             id: "m1".into(),
             kind,
-            session_id: "s1".into(),
+            session_id: Some("s1".into()),
             participant_id: participant.into(),
             recipient_email: email.into(),
             recipient_name: name.into(),
@@ -972,6 +1045,7 @@ mod tests {
     fn run(m: &OutboxMessage, detail: &SessionDetail, now: &str) -> Outcome {
         let settings = settings();
         render(&Input {
+            welcome_url: None,
             message: m,
             detail: Some(detail),
             course: Some("Bureautique"),
@@ -1220,6 +1294,7 @@ mod tests {
         ));
         let settings = settings();
         let none = render(&Input {
+            welcome_url: None,
             message: &invitation,
             detail: None,
             course: None,
@@ -1255,11 +1330,46 @@ mod tests {
     }
 
     #[test]
+    fn a_welcome_carries_the_link_and_its_expiry_in_the_account_language() {
+        let settings = settings();
+        let mut m = row(MailKind::Welcome, "u1", "Ada Lovelace", "ada@example.com");
+        m.session_id = None;
+        m.locale = Some("en".into());
+        m.time_zone = "America/New_York".into();
+        m.snapshot.link_expires_at = Some(at("2026-10-29T12:00:00Z").as_second());
+        let url = "https://dialogue.example.org/password/tok";
+        let input = |welcome_url| Input {
+            welcome_url,
+            message: &m,
+            detail: None,
+            course: None,
+            series: None,
+            settings: &settings,
+            join_key: &key,
+            now: at("2026-10-26T12:00:00Z"),
+        };
+        let r = sent(render(&input(Some(url))).unwrap());
+        assert_eq!(r.subject, "Your Dialogue account at Formation Exemple");
+        assert!(r.calendar.is_none());
+        assert!(
+            r.text.contains("Hello Ada Lovelace") && r.text.contains(url),
+            "{}",
+            r.text
+        );
+        assert!(r.text.contains("expires on") && r.text.contains("8:00"), "{}", r.text);
+        assert!(r.text.contains("01 23 45 67 89") && r.html.contains(url));
+        assert!(headers(&r).contains("Content-Language: en"));
+        // Without its link (wiped), nothing is sent.
+        assert!(matches!(render(&input(None)), Err(RenderError::Link(_))));
+    }
+
+    #[test]
     fn a_bad_address_is_an_error_not_a_panic() {
         let d = detail();
         let m = row(MailKind::Invitation, "l1", "Zoé", "not an address");
         let settings = settings();
         let result = render(&Input {
+            welcome_url: None,
             message: &m,
             detail: Some(&d),
             course: None,
@@ -1289,6 +1399,7 @@ mod tests {
                 detail: Some(&detail()),
                 course: None,
                 series: None,
+                welcome_url: None,
                 settings: &unnamed,
                 join_key: &key,
                 now: at("2026-10-01T00:00:00Z"),

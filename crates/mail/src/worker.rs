@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use store::{MailKind, OutboxMessage, SeriesView, SessionDetail, Store};
+use store::{MailKind, OutboxMessage, SeriesView, SessionDetail, Store, reason};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -160,10 +160,13 @@ impl Worker {
         // Each session (and course) is read once per batch.
         let mut details: HashMap<String, Option<Arc<Loaded>>> = HashMap::new();
         for m in &claimed {
-            if details.contains_key(&m.session_id) {
+            let Some(session_id) = &m.session_id else {
+                continue;
+            };
+            if details.contains_key(session_id) {
                 continue;
             }
-            let detail = match inner.store.session(&m.session_id).await? {
+            let detail = match inner.store.session(session_id).await? {
                 Some(detail) => {
                     let course = match &detail.session.course_id {
                         Some(id) => inner.store.course(id).await?.map(|c| c.course.title),
@@ -173,7 +176,7 @@ impl Worker {
                 }
                 None => None,
             };
-            details.insert(m.session_id.clone(), detail);
+            details.insert(session_id.clone(), detail);
         }
         let mut pass = Pass::default();
         let mut tasks = JoinSet::new();
@@ -183,7 +186,7 @@ impl Worker {
                     tally(&mut pass, done);
                 }
             }
-            let detail = details.get(&m.session_id).cloned().flatten();
+            let detail = m.session_id.as_ref().and_then(|id| details.get(id).cloned().flatten());
             let worker = self.clone();
             tasks.spawn(async move { worker.deliver(m, detail).await });
         }
@@ -206,8 +209,33 @@ impl Worker {
                 return Handled::Retried;
             }
         };
+        // A welcome message's set-password link, opened only here and only for rendering (the
+        // token is never logged; the row is wiped when finished, see the store's `welcome.rs`).
+        let welcome_url = match m.kind {
+            MailKind::Welcome => match store.welcome_token(&m, now).await {
+                Ok(Some(token)) => Some(format!("{}/password/{token}", inner.settings.public_url)),
+                Ok(None) if m.snapshot.sealed_token.is_some() => {
+                    tracing::info!(id = %m.id, kind = m.kind.as_str(), reason = reason::LINK_SPENT, "message not needed any more");
+                    return store
+                        .outbox_superseded(&m.id, &inner.owner, now, reason::LINK_SPENT)
+                        .await
+                        .map(|_| Handled::Superseded)
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(id = %m.id, error = %e, "cannot record a delivery outcome");
+                            Handled::Retried
+                        });
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(id = %m.id, error = %e, "cannot open the message's link");
+                    None
+                }
+            },
+            _ => None,
+        };
         let input = Input {
             message: &m,
+            welcome_url: welcome_url.as_deref(),
             detail: detail.as_deref().map(|(d, _)| d),
             course: detail.as_deref().and_then(|(_, c)| c.as_deref()),
             series: series.as_ref(),

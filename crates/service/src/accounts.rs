@@ -130,7 +130,8 @@ pub async fn by_email(svc: &Service, email: &str) -> Result<User> {
     svc.store().user_by_email(email).await?.ok_or(Error::NotFound)
 }
 
-/// Creates an account of `role`. Without a password, a set-password link comes back to pass on.
+/// Creates an account of `role`. Without a password, a set-password link comes back to pass on,
+/// and the same link is mailed to the account (a welcome message queued with it).
 pub async fn create(
     svc: &Service,
     caller: &Caller,
@@ -157,17 +158,44 @@ pub async fn create(
     let audit = caller
         .audit("user.create")
         .detail(serde_json::json!({ "role": role.as_str() }));
+    if new.password_hash.is_some() || !svc.store().can_seal_mail() {
+        // Without the server's secret (a command before the first start) no welcome is mailed:
+        // the link comes back to pass on by hand.
+        let user = svc
+            .store()
+            .create_user(&new, svc.now(), &audit)
+            .await
+            .map_err(email_taken)?;
+        let link = if user.has_password {
+            None
+        } else {
+            Some(password_link(svc, caller, &user).await?)
+        };
+        return Ok((user, link));
+    }
+    // Without a password: the set-password link is shown to the admin once and mailed to the
+    // account (a welcome in its language), both in the account's own transaction.
+    let token = random_token();
+    let now = svc.now();
+    let ttl = SignedDuration::try_from(svc.config().password_link_ttl).map_err(|e| Error::Internal(e.to_string()))?;
+    let token_hash = storage_hash(&token);
+    let link_audit = caller.audit("user.password_link");
+    let welcome = store::WelcomeLink {
+        token: &token,
+        token_hash: &token_hash,
+        expires_at: now + ttl,
+        audit: &link_audit,
+    };
     let user = svc
         .store()
-        .create_user(&new, svc.now(), &audit)
+        .create_user_welcomed(&new, &welcome, now, &audit)
         .await
         .map_err(email_taken)?;
-    let link = if user.has_password {
-        None
-    } else {
-        Some(password_link(svc, caller, &user).await?)
+    let link = PasswordLink {
+        url: svc.url(&format!("/password/{token}")),
+        hours: ttl.as_hours(),
     };
-    Ok((user, link))
+    Ok((user, Some(link)))
 }
 
 /// Changes another account's (or one's own) name, email, language and zone.

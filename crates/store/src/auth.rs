@@ -30,7 +30,7 @@ pub enum TokenPurpose {
 }
 
 impl TokenPurpose {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TokenPurpose::Setup => "setup",
             TokenPurpose::SetPassword => "set_password",

@@ -27,6 +27,7 @@ mod series;
 mod sessions;
 mod tokens;
 mod users;
+mod welcome;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -61,6 +62,7 @@ pub use series::{Occurrence, Series, SeriesView};
 pub use sessions::{Change, NewSessions, Session, SessionDetail, SessionFilter, SessionSummary, SessionUpdate};
 pub use tokens::ApiToken;
 pub use users::{NewUser, ProfileUpdate, User, UserFilter};
+pub use welcome::WelcomeLink;
 
 use db::Pool;
 
@@ -142,6 +144,8 @@ pub struct Store {
     pool: Pool,
     /// Derives personal-link keys (see [`Store::join_key`]); set by [`Store::set_link_secret`].
     links: Option<std::sync::Arc<domain::links::LinkSecret>>,
+    /// Seals the secrets outbox rows carry (see `welcome.rs`); set with the link secret.
+    sealer: Option<std::sync::Arc<welcome::MailSealer>>,
     /// Recent join lookups (SQLite only), exact while no write has been committed since.
     joins: std::sync::Arc<rooms::JoinCache>,
     /// The mail policy and the outbox worker's wake-up (see `outbox.rs`).
@@ -200,6 +204,7 @@ impl Store {
         Ok(Store {
             pool,
             links: None,
+            sealer: None,
             joins: std::sync::Arc::default(),
             mail: outbox::MailHooks::default(),
             budget: participants::ParticipationBudget::default(),
@@ -210,6 +215,9 @@ impl Store {
     /// at least 32 bytes). Without it, booking refuses to create participants.
     pub fn set_link_secret(&mut self, secret: &[u8]) {
         self.links = Some(std::sync::Arc::new(domain::links::LinkSecret::new(secret)));
+        // HMAC takes a key of any length and yields 32 bytes, exactly an AES-256 key, so the
+        // derivation does not fail; should it, sealing reports the missing key when used.
+        self.sealer = welcome::MailSealer::new(secret).ok().map(std::sync::Arc::new);
     }
 
     /// Sets how many participations one request, and one account per hour, may add.

@@ -92,7 +92,9 @@ impl OutboxStatus {
 pub struct OutboxMessage {
     pub id: String,
     pub kind: MailKind,
-    pub session_id: String,
+    /// The session the message is about (`None`: a welcome message, about an account).
+    pub session_id: Option<String>,
+    /// The participant it goes to (for a welcome message: the account's id).
     pub participant_id: String,
     pub recipient_email: String,
     pub recipient_name: String,
@@ -122,6 +124,7 @@ pub struct OutboxMessage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxLine {
     pub message: OutboxMessage,
+    /// The session's title; empty for a message about no session (a welcome).
     pub session_title: String,
 }
 
@@ -165,7 +168,7 @@ impl Default for MailPolicy {
 /// The store's share of the mail machinery: the policy and the in-process wake-up.
 #[derive(Clone, Default)]
 pub(crate) struct MailHooks {
-    policy: Arc<MailPolicy>,
+    pub(crate) policy: Arc<MailPolicy>,
     notify: Arc<Notify>,
 }
 
@@ -264,7 +267,7 @@ fn message_row(r: &dyn Row) -> Result<OutboxMessage> {
     Ok(OutboxMessage {
         id: r.text("id")?,
         kind: mail_kind(&r.text("kind")?)?,
-        session_id: r.text("session_id")?,
+        session_id: r.opt_text("session_id")?,
         participant_id: r.text("participant_id")?,
         recipient_email: r.text("recipient_email")?,
         recipient_name: r.text("recipient_name")?,
@@ -725,7 +728,7 @@ impl Store {
     pub async fn outbox_sent(&self, id: &str, owner: &str, now: Timestamp, subject: &str) -> Result<bool> {
         self.outbox_finish(
             "UPDATE outbox SET status = 'sent', sent_at = $3, updated_at = $3, subject = $4, last_error = NULL, \
-             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+             snapshot = CASE WHEN kind = 'welcome' THEN '{}' ELSE snapshot END, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
             args![id, owner, now.as_second(), subject],
         )
         .await
@@ -762,7 +765,7 @@ impl Store {
     ) -> Result<bool> {
         self.outbox_finish(
             "UPDATE outbox SET status = 'failed', updated_at = $3, subject = COALESCE($4, subject), last_error = $5, \
-             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+             snapshot = CASE WHEN kind = 'welcome' THEN '{}' ELSE snapshot END, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
             args![id, owner, now.as_second(), subject, error],
         )
         .await
@@ -772,7 +775,7 @@ impl Store {
     pub async fn outbox_superseded(&self, id: &str, owner: &str, now: Timestamp, why: &str) -> Result<bool> {
         self.outbox_finish(
             "UPDATE outbox SET status = 'superseded', updated_at = $3, last_error = $4, lease_owner = NULL, \
-             lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+             snapshot = CASE WHEN kind = 'welcome' THEN '{}' ELSE snapshot END, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
             args![id, owner, now.as_second(), why],
         )
         .await
@@ -785,14 +788,15 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Queues a failed message again, now, with a new retry period.
+    /// Queues a failed message again, now, with a new retry period. Not a welcome: its link was
+    /// wiped when it failed (not found).
     pub async fn retry_outbox(&self, id: &str, now: Timestamp, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let changed = c
             .exec(
                 "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, give_up_at = $3, \
-                 updated_at = $2 WHERE id = $1 AND status = 'failed'",
+                 updated_at = $2 WHERE id = $1 AND status = 'failed' AND kind <> 'welcome'",
                 args![id, now.as_second(), (now + self.mail.policy.give_up_after).as_second()],
             )
             .await?;
@@ -827,7 +831,7 @@ impl Store {
                 concat!(
                     "SELECT ",
                     outbox_cols!(),
-                    ", s.title AS session_title FROM outbox o JOIN sessions s ON s.id = o.session_id \
+                    ", COALESCE(s.title, '') AS session_title FROM outbox o LEFT JOIN sessions s ON s.id = o.session_id \
                      WHERE ($1 IS NULL OR o.status IN ($1, $2, $3)) ORDER BY o.seq DESC LIMIT $4 OFFSET $5"
                 ),
                 args![pick(0), pick(1), pick(2), limit, offset],
@@ -910,7 +914,7 @@ impl Store {
                 // An invitation to a whole series stays while a session of the series does (see
                 // `series.rs`: later changes go out as overrides because of it).
                 "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'superseded') AND updated_at < $1 \
-                 AND session_id IN (SELECT id FROM sessions WHERE ends_at < $1) \
+                 AND (session_id IN (SELECT id FROM sessions WHERE ends_at < $1) OR session_id IS NULL) \
                  AND NOT EXISTS (SELECT 1 FROM sessions t WHERE t.series_id = outbox.series_id AND t.ends_at >= $1)",
                 args![before.as_second()],
             )

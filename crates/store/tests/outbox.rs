@@ -135,7 +135,115 @@ both_backends!(
     failed_messages_are_retried_on_demand,
     answers_are_recorded_by_personal_link,
     feed_keys_and_sessions,
+    a_welcome_holds_its_token_sealed_until_finished,
 );
+
+/// A welcome is written with its account; the row holds the token sealed (not in clear, and not
+/// opening under another row's id), and forgets it once finished, whichever way.
+async fn a_welcome_holds_its_token_sealed_until_finished(backend: Backend) {
+    let (db, store) = open(backend).await;
+    let now = Timestamp::now();
+    let welcome = |email: &str, token: &'static str| {
+        let new = store::NewUser {
+            email: Email::parse(email).unwrap(),
+            display_name: DisplayName::parse("Nina").unwrap(),
+            role: Role::Trainer,
+            locale: Locale::En,
+            time_zone: "Europe/Paris".into(),
+            password_hash: None,
+            auth_source: "local".into(),
+            external_id: None,
+        };
+        (new, token)
+    };
+    let mut ids = Vec::new();
+    for (email, token) in [
+        ("nina@example.org", "TOKENnina0123456789"),
+        ("omar@example.org", "TOKENomar0123456789"),
+        ("pia@example.org", "TOKENpia01234567890"),
+    ] {
+        let (new, token) = welcome(email, token);
+        let hash = domain::links::sha256_hex(token);
+        let link = store::WelcomeLink {
+            token,
+            token_hash: &hash,
+            expires_at: now + SignedDuration::from_hours(72),
+            audit: &audit(),
+        };
+        store.create_user_welcomed(&new, &link, now, &audit()).await.unwrap();
+        assert!(db.find_text(token).await.unwrap().is_empty(), "{token} stored in clear");
+    }
+    // The same address again: refused, and nothing written.
+    let (again, token) = welcome("NINA@example.org", "TOKENagain012345678");
+    let hash = "hash-again".to_owned();
+    let link = store::WelcomeLink {
+        token,
+        token_hash: &hash,
+        expires_at: now + SignedDuration::from_hours(72),
+        audit: &audit(),
+    };
+    assert!(matches!(
+        store.create_user_welcomed(&again, &link, now, &audit()).await,
+        Err(StoreError::EmailTaken)
+    ));
+    let claimed = store
+        .claim_outbox("w", now, SignedDuration::from_mins(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    for m in &claimed {
+        assert_eq!(m.kind, MailKind::Welcome);
+        assert!(m.session_id.is_none());
+        let token = store.welcome_token(m, now).await.unwrap().unwrap();
+        assert!(token.starts_with("TOKEN") && m.recipient_email.starts_with(&token[5..8]));
+        assert!(m.snapshot.link_expires_at.is_some());
+        ids.push(m.id.clone());
+    }
+    // Sealed for its own row only.
+    let mut moved = claimed[0].clone();
+    moved.id = claimed[1].id.clone();
+    assert!(store.welcome_token(&moved, now).await.is_err());
+    // A newer link for Pia (issued from her account page) makes her welcome pointless.
+    let pia = store.user_by_email("pia@example.org").await.unwrap().unwrap();
+    store
+        .create_one_time_token(
+            "newer",
+            store::TokenPurpose::SetPassword,
+            Some(&pia.id),
+            now,
+            now + SignedDuration::from_hours(1),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.welcome_token(&claimed[2], now).await.unwrap(), None);
+    assert!(store.welcome_token(&claimed[1], now).await.unwrap().is_some());
+    // Expired: pointless too.
+    assert_eq!(
+        store
+            .welcome_token(&claimed[1], now + SignedDuration::from_hours(73))
+            .await
+            .unwrap(),
+        None
+    );
+    store.outbox_sent(&ids[0], "w", now, "S").await.unwrap();
+    store
+        .outbox_failed(&ids[1], "w", now, Some("S"), "550 no")
+        .await
+        .unwrap();
+    store.outbox_superseded(&ids[2], "w", now, reason::GONE).await.unwrap();
+    for id in &ids {
+        let m = store.outbox_message(id).await.unwrap().unwrap();
+        assert_eq!(m.snapshot, store::MailSnapshot::default(), "{:?}", m.status);
+        assert_eq!(store.welcome_token(&m, now).await.unwrap(), None);
+    }
+    assert!(db.find_text("sealed_token").await.unwrap().is_empty());
+    // Listed without a session; a failed one is not queued again.
+    let lines = store.list_outbox(&[], 10, 0).await.unwrap();
+    assert_eq!(lines.len(), 3);
+    assert!(lines.iter().all(|l| l.session_title.is_empty()));
+    assert!(store.retry_outbox(&ids[1], now, &audit()).await.is_err());
+}
 
 async fn booking_writes_invitations_in_its_transaction(backend: Backend) {
     let (_db, store) = open(backend).await;
@@ -844,7 +952,10 @@ async fn a_series_is_one_invitation_kept_while_the_series_lasts(backend: Backend
         sent.iter()
             .all(|m| m.kind == MailKind::Invitation && m.series_id.as_deref() == Some(&series_id))
     );
-    assert!(sent.iter().all(|m| m.session_id == series[0].session.id));
+    assert!(
+        sent.iter()
+            .all(|m| m.session_id.as_deref() == Some(series[0].session.id.as_str()))
+    );
     let view = store
         .series_view(
             &series_id,

@@ -47,6 +47,7 @@ mod series;
 mod session_room;
 mod sign_reminders;
 mod tokens;
+mod welcome;
 
 /// The ISO week of a date, as the calendar's `week` parameter writes it (`2026-W43`).
 pub fn calendar_week(date: jiff::civil::Date) -> String {

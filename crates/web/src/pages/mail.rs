@@ -63,6 +63,7 @@ impl OutboxPage {
             MailKind::Cancellation => "outbox.kind.cancellation",
             MailKind::Reminder => "outbox.kind.reminder",
             MailKind::SignReminder => "outbox.kind.sign_reminder",
+            MailKind::Welcome => "outbox.kind.welcome",
         }
     }
 
@@ -99,6 +100,7 @@ impl OutboxPage {
                 store::reason::UNCHANGED => "outbox.reason.unchanged",
                 store::reason::DECLINED => "outbox.reason.declined",
                 store::reason::STARTED => "outbox.reason.started",
+                store::reason::LINK_SPENT => "outbox.reason.link_spent",
                 _ => "outbox.reason.gone",
             };
             return self.page.t(key).to_owned();
@@ -120,8 +122,10 @@ impl OutboxPage {
         }
     }
 
+    /// A failed welcome no longer holds its link (wiped when it failed): the admin issues a new
+    /// link from the account instead.
     fn retryable(&self, line: &OutboxLine) -> bool {
-        line.message.status == OutboxStatus::Failed
+        line.message.status == OutboxStatus::Failed && line.message.kind != MailKind::Welcome
     }
 }
 
