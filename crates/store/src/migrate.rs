@@ -38,6 +38,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(8, "contacts", "0008_contacts.sql"),
     migration!(9, "series_events", "0009_series_events.sql"),
     migration!(10, "sign_reminders", "0010_sign_reminders.sql"),
+    migration!(11, "join_notify", "0011_join_notify.sql"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
