@@ -54,7 +54,7 @@ impl JoinWatch {
     /// The generation, when notifications are being received.
     pub(crate) fn current(&self) -> Option<u64> {
         let state = self.state.load(Ordering::SeqCst);
-        (state % 2 == 0).then_some(state)
+        state.is_multiple_of(2).then_some(state)
     }
 
     /// Something a join reads changed.
@@ -67,14 +67,14 @@ impl JoinWatch {
         self.pid.store(pid, Ordering::SeqCst);
         let _ = self
             .state
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| (s % 2 == 1).then_some(s + 1));
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| (!s.is_multiple_of(2)).then_some(s + 1));
     }
 
     /// No longer listening: stop using the cache.
     fn lost(&self) {
         let _ = self
             .state
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| (s % 2 == 0).then_some(s + 1));
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| s.is_multiple_of(2).then_some(s + 1));
         self.pid.store(0, Ordering::SeqCst);
     }
 }
