@@ -65,16 +65,16 @@ impl JoinWatch {
     /// Listening (again): entries read before are stale.
     fn listening(&self, pid: i32) {
         self.pid.store(pid, Ordering::SeqCst);
-        let _ = self
-            .state
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| (!s.is_multiple_of(2)).then_some(s + 1));
+        let _ = self.state.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
+            (!s.is_multiple_of(2)).then_some(s + 1)
+        });
     }
 
     /// No longer listening: stop using the cache.
     fn lost(&self) {
-        let _ = self
-            .state
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| s.is_multiple_of(2).then_some(s + 1));
+        let _ = self.state.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
+            s.is_multiple_of(2).then_some(s + 1)
+        });
         self.pid.store(0, Ordering::SeqCst);
     }
 }
