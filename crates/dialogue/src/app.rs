@@ -251,6 +251,11 @@ impl Application {
         let mut mail = tokio::spawn(self.mail.run(mail_stopped));
         let checkpointer = tokio::spawn(checkpointer(state.clone()));
         let sign_reminders = tokio::spawn(sign_reminders(state.clone()));
+        // PostgreSQL: the join cache is used only while this listens for other instances' writes.
+        let join_watch = tokio::spawn({
+            let store = state.service().store().clone();
+            async move { store.watch_joins().await }
+        });
         let mut server = tokio::spawn(async move { server.await });
         tokio::select! {
             result = &mut server => {
@@ -259,6 +264,7 @@ impl Application {
                 mail.abort();
                 checkpointer.abort();
                 sign_reminders.abort();
+                join_watch.abort();
                 return result.map_err(std::io::Error::other)?;
             }
             () = shutdown => {}
@@ -283,6 +289,7 @@ impl Application {
         }
         checkpointer.abort();
         sign_reminders.abort();
+        join_watch.abort();
         state.service().store().close().await;
         tracing::info!("stopped");
         result

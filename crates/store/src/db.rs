@@ -214,7 +214,9 @@ pub(crate) enum Pool {
         /// embedded database goes through [`Pool::write`]).
         commits: Arc<AtomicU64>,
     },
-    Postgres(PgPool),
+    /// The pool, and the write transactions this process committed (so its own writes empty
+    /// its join cache at once, before their notification comes back; see `join_watch.rs`).
+    Postgres(PgPool, Arc<AtomicU64>),
 }
 
 /// A connection taken from the pool for reads (or single autocommit statements on PostgreSQL).
@@ -270,7 +272,7 @@ impl Pool {
     pub(crate) async fn read(&self) -> Result<Pooled> {
         Ok(match self {
             Pool::Sqlite { pool, .. } => Pooled::Sqlite(pool.acquire().await?),
-            Pool::Postgres(pool) => Pooled::Postgres(pool.acquire().await?),
+            Pool::Postgres(pool, _) => Pooled::Postgres(pool.acquire().await?),
         })
     }
 
@@ -285,9 +287,9 @@ impl Pool {
                     _writer: Some(guard),
                 }
             }
-            Pool::Postgres(pool) => Tx {
+            Pool::Postgres(pool, commits) => Tx {
                 inner: TxInner::Postgres(pool.begin().await?),
-                commits: None,
+                commits: Some(commits.clone()),
                 _writer: None,
             },
         })
@@ -299,14 +301,21 @@ impl Pool {
     pub(crate) fn commits(&self) -> Option<u64> {
         match self {
             Pool::Sqlite { commits, .. } => Some(commits.load(Ordering::SeqCst)),
-            Pool::Postgres(_) => None,
+            Pool::Postgres(..) => None,
+        }
+    }
+
+    /// The count of write transactions this process committed, on either backend.
+    pub(crate) fn local_commits(&self) -> u64 {
+        match self {
+            Pool::Sqlite { commits, .. } | Pool::Postgres(_, commits) => commits.load(Ordering::SeqCst),
         }
     }
 
     pub(crate) async fn close(&self) {
         match self {
             Pool::Sqlite { pool, .. } => pool.close().await,
-            Pool::Postgres(pool) => pool.close().await,
+            Pool::Postgres(pool, _) => pool.close().await,
         }
     }
 }

@@ -17,6 +17,7 @@ mod feeds;
 mod gdpr;
 mod ids;
 mod jitsi_servers;
+mod join_watch;
 mod migrate;
 mod outbox;
 mod participants;
@@ -146,8 +147,11 @@ pub struct Store {
     links: Option<std::sync::Arc<domain::links::LinkSecret>>,
     /// Seals the secrets outbox rows carry (see `welcome.rs`); set with the link secret.
     sealer: Option<std::sync::Arc<welcome::MailSealer>>,
-    /// Recent join lookups (SQLite only), exact while no write has been committed since.
+    /// Recent join lookups, exact while no write has been committed since (SQLite), or while no
+    /// change was notified since (PostgreSQL, see `join_watch.rs`).
     joins: std::sync::Arc<rooms::JoinCache>,
+    /// PostgreSQL: what the notifications of changes to a join's answer say (see `join_watch.rs`).
+    join_watch: std::sync::Arc<join_watch::JoinWatch>,
     /// The mail policy and the outbox worker's wake-up (see `outbox.rs`).
     mail: outbox::MailHooks,
     /// What one request and one account per hour may add (see `participants.rs`).
@@ -197,7 +201,7 @@ impl Store {
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
                 .await?;
-            Pool::Postgres(pool)
+            Pool::Postgres(pool, Arc::new(std::sync::atomic::AtomicU64::new(0)))
         } else {
             return Err(StoreError::UnsupportedUrl(redact(url)));
         };
@@ -206,6 +210,7 @@ impl Store {
             links: None,
             sealer: None,
             joins: std::sync::Arc::default(),
+            join_watch: std::sync::Arc::default(),
             mail: outbox::MailHooks::default(),
             budget: participants::ParticipationBudget::default(),
         })
@@ -228,7 +233,7 @@ impl Store {
     pub fn backend(&self) -> Backend {
         match self.pool {
             Pool::Sqlite { .. } => Backend::Sqlite,
-            Pool::Postgres(_) => Backend::Postgres,
+            Pool::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -263,7 +268,7 @@ impl Store {
                 idle: pool.num_idle(),
                 max: pool.options().get_max_connections(),
             },
-            Pool::Postgres(pool) => PoolStats {
+            Pool::Postgres(pool, _) => PoolStats {
                 size: pool.size(),
                 idle: pool.num_idle(),
                 max: pool.options().get_max_connections(),

@@ -39,6 +39,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(9, "series_events", "0009_series_events.sql"),
     migration!(10, "sign_reminders", "0010_sign_reminders.sql"),
     migration!(11, "welcome", "0011_welcome.sql"),
+    migration!(12, "join_notify", "0012_join_notify.sql"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

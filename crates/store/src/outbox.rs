@@ -660,7 +660,7 @@ impl Store {
     /// every instance's writes send when they commit; should that fail it polls.
     pub async fn outbox_waker(&self) -> OutboxWaker {
         let listener = match &self.pool {
-            Pool::Postgres(pool) => match sqlx::postgres::PgListener::connect_with(pool).await {
+            Pool::Postgres(pool, _) => match sqlx::postgres::PgListener::connect_with(pool).await {
                 Ok(mut listener) => match listener.listen(CHANNEL).await {
                     Ok(()) => Some(listener),
                     Err(e) => {

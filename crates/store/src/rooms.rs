@@ -1,5 +1,5 @@
 //! Rooms: the lookups of a join (one indexed query from a personal link to everything the token
-//! needs, cached on SQLite while nothing was written), sessions by room name, personal links
+//! needs, cached while nothing it reads changed), sessions by room name, personal links
 //! re-issued, the reservations Prosody asks for, and the room and occupant events it posts.
 
 use std::collections::HashMap;
@@ -28,33 +28,38 @@ pub struct JoinTarget {
     pub server: Option<(String, String)>,
 }
 
-/// Join lookups already made (SQLite only), each tagged with the count of committed writes it
-/// was read at: while that count has not moved, nothing in the database changed and the entry
-/// is exact (a revoked link, a moved or cancelled session, a new server all come with a commit).
+/// Join lookups already made, each tagged with what it was read at: on SQLite the count of
+/// committed writes (while it has not moved, nothing in the database changed: a revoked link, a
+/// moved or cancelled session, a new server all come with a commit); on PostgreSQL the
+/// generation of the change notifications every instance's writes send (`join_watch.rs`) and
+/// this process's own commits (so its writes count at once, before their notification is back).
 /// The hot path of a join is then no query at all.
 #[derive(Default)]
 pub(crate) struct JoinCache {
-    entries: std::sync::Mutex<HashMap<String, (u64, std::sync::Arc<JoinTarget>)>>,
+    entries: std::sync::Mutex<HashMap<String, (JoinTag, std::sync::Arc<JoinTarget>)>>,
 }
+
+/// What a cache entry was read at (see [`JoinCache`]).
+type JoinTag = (u64, u64);
 
 /// Entries kept at most (then the cache starts over).
 const JOIN_CACHE_MAX: usize = 20_000;
 
 impl JoinCache {
-    fn get(&self, link_hash: &str, commits: u64) -> Option<std::sync::Arc<JoinTarget>> {
+    fn get(&self, link_hash: &str, tag: JoinTag) -> Option<std::sync::Arc<JoinTarget>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(link_hash)
-            .filter(|(at, _)| *at == commits)
+            .filter(|(at, _)| *at == tag)
             .map(|(_, target)| target.clone())
     }
 
-    fn put(&self, link_hash: &str, commits: u64, target: std::sync::Arc<JoinTarget>) {
+    fn put(&self, link_hash: &str, tag: JoinTag, target: std::sync::Arc<JoinTarget>) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= JOIN_CACHE_MAX {
             entries.clear();
         }
-        entries.insert(link_hash.to_owned(), (commits, target));
+        entries.insert(link_hash.to_owned(), (tag, target));
     }
 }
 
@@ -158,20 +163,33 @@ macro_rules! room_query {
 
 impl Store {
     /// Everything a personal link's join needs, in one indexed query (by the key's hash), or
-    /// none at all when this process has read it since its last committed write (SQLite).
+    /// none at all when this process has read it since nothing it reads changed (see
+    /// [`JoinCache`]; on PostgreSQL only while change notifications are received).
     pub async fn join_target(&self, link_hash: &str) -> Result<Option<std::sync::Arc<JoinTarget>>> {
-        // Read the count before the query: a write committed meanwhile makes the entry stale.
-        let commits = self.pool.commits();
-        if let Some(at) = commits
+        // Read the tag before the query: a change committed meanwhile makes the entry stale.
+        let tag = self.join_tag();
+        if let Some(at) = tag
             && let Some(hit) = self.joins.get(link_hash, at)
         {
             return Ok(Some(hit));
         }
         let found = self.join_target_query(link_hash).await?.map(std::sync::Arc::new);
-        if let (Some(at), Some(target)) = (commits, &found) {
+        if let (Some(at), Some(target)) = (tag, &found) {
             self.joins.put(link_hash, at, target.clone());
         }
         Ok(found)
+    }
+
+    /// What a join read now is exact at, `None` when the cache cannot be used (PostgreSQL
+    /// while not listening for changes).
+    fn join_tag(&self) -> Option<JoinTag> {
+        match self.pool.commits() {
+            Some(commits) => Some((commits, 0)),
+            None => {
+                let generation = self.join_watch.current()?;
+                Some((generation, self.pool.local_commits()))
+            }
+        }
     }
 
     async fn join_target_query(&self, link_hash: &str) -> Result<Option<JoinTarget>> {

@@ -32,6 +32,7 @@ mod jitsi_config;
 mod jitsi_servers;
 mod jitsi_support;
 mod join;
+mod join_instances;
 mod ldap;
 mod mail;
 mod mail_faults;
