@@ -447,10 +447,19 @@ async fn news_pending(
     Ok(n > 0)
 }
 
-/// How many sessions of each series each recipient is invited to by these changes (bookings and
-/// additions): two or more make one invitation to the series.
-async fn series_invitations(c: &mut Conn<'_>, changes: &[Change]) -> Result<HashMap<(String, String), usize>> {
-    let mut counts = HashMap::new();
+/// What [`react`] reads before writing: for bookings and additions, their sessions and (in a
+/// series) their recipients, kept for the writing pass (`react` changes neither), and how many
+/// sessions of each series each recipient is invited to (two or more make one invitation to the
+/// series).
+#[derive(Default)]
+struct Invited {
+    sessions: HashMap<String, Session>,
+    recipients: HashMap<(String, Option<String>), Vec<Recipient>>,
+    counts: HashMap<(String, String), usize>,
+}
+
+async fn series_invitations(c: &mut Conn<'_>, changes: &[Change]) -> Result<Invited> {
+    let mut read = Invited::default();
     for change in changes {
         let (session_id, only) = match change {
             Change::Booked { session_id } => (session_id, None),
@@ -461,14 +470,17 @@ async fn series_invitations(c: &mut Conn<'_>, changes: &[Change]) -> Result<Hash
             _ => continue,
         };
         let session = session_of(c, session_id).await?;
-        let Some(series_id) = &session.series_id else {
-            continue;
-        };
-        for to in recipients(c, &session, only).await? {
-            *counts.entry((series_id.clone(), to.norm())).or_insert(0) += 1;
+        if let Some(series_id) = &session.series_id {
+            let people = recipients(c, &session, only).await?;
+            for to in &people {
+                *read.counts.entry((series_id.clone(), to.norm())).or_insert(0) += 1;
+            }
+            read.recipients
+                .insert((session_id.clone(), only.map(str::to_owned)), people);
         }
+        read.sessions.insert(session_id.clone(), session);
     }
-    Ok(counts)
+    Ok(read)
 }
 
 /// Whether an invitation to the whole series waits untouched for this recipient (it will show
@@ -495,7 +507,7 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
     let policy = &*hooks.policy;
     let give_up = now + policy.give_up_after;
     let mut wrote = false;
-    let series_counts = series_invitations(c, changes).await?;
+    let mut invited = series_invitations(c, changes).await?;
     // (series, recipient) already given one invitation to the whole series by these changes.
     let mut series_sent: HashSet<(String, String)> = HashSet::new();
     for change in changes {
@@ -548,7 +560,10 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
         if event == SessionEvent::Edited {
             continue;
         }
-        let session = session_of(c, session_id).await?;
+        let session = match invited.sessions.get(session_id) {
+            Some(session) => session.clone(),
+            None => session_of(c, session_id).await?,
+        };
         let event = match event {
             SessionEvent::LinkReissued { .. } => SessionEvent::LinkReissued {
                 open: session.status == SessionStatus::Scheduled && !session.ended(now),
@@ -565,7 +580,13 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
             // Their row is gone (and their reminders with it); their account or address-book
             // entry is not.
             Some(p) => vec![removed_recipient(c, &session, p).await?],
-            None => recipients(c, &session, only).await?,
+            None => match invited
+                .recipients
+                .remove(&(session_id.clone(), only.map(str::to_owned)))
+            {
+                Some(people) => people,
+                None => recipients(c, &session, only).await?,
+            },
         };
         let needs = mail_policy::needs(event);
         let inviting = matches!(event, SessionEvent::Booked | SessionEvent::ParticipantAdded);
@@ -585,7 +606,7 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
                     } if inviting && series.is_some() => {
                         let Some((series_id, norm)) = series else { continue };
                         let key = (series_id.to_owned(), norm.to_owned());
-                        let whole = series_counts.get(&key).copied().unwrap_or(0) >= 2
+                        let whole = invited.counts.get(&key).copied().unwrap_or(0) >= 2
                             || heard_as_series(c, series_id, norm).await?;
                         if !whole {
                             enqueue(c, MailKind::Invitation, session_id, None, &to, &snapshot, now, give_up).await?;

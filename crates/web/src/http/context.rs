@@ -43,6 +43,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The zone the viewer reads times in: their account's, else the configured default.
+    pub fn zone<'a>(&'a self, app: &'a AppState) -> &'a str {
+        self.user()
+            .map_or(app.config().default_time_zone.as_str(), |u| u.time_zone.as_str())
+    }
+
     pub fn user(&self) -> Option<&User> {
         self.auth.as_deref().map(|a| &a.user)
     }

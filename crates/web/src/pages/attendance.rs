@@ -243,7 +243,7 @@ async fn correct(
         Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}/attendance?notice=saved")).into_response()),
         Err(e) if !e.problems().is_empty() => {
             let mut errors = FieldErrors::default();
-            let zone = ctx.user().map_or("UTC", |u| u.time_zone.as_str()).to_owned();
+            let zone = ctx.zone(&app).to_owned();
             let status = errors.record(&e, ctx.locale, &zone, form_field);
             render(&app, &ctx, &id, status, errors, form).await
         }
@@ -301,7 +301,7 @@ async fn trainer_sign(
         Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}/attendance?notice=saved")).into_response()),
         Err(e) if !e.problems().is_empty() => {
             let mut errors = FieldErrors::default();
-            let zone = ctx.user().map_or("UTC", |u| u.time_zone.as_str()).to_owned();
+            let zone = ctx.zone(&app).to_owned();
             let status = errors.record(&e, ctx.locale, &zone, |_| "sign");
             render(&app, &ctx, &id, status, errors, CorrectionForm::default()).await
         }

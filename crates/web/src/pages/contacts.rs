@@ -209,9 +209,7 @@ fn recorded(app: &AppState, ctx: &Ctx, error: &Error) -> Option<(FieldErrors, St
         return None;
     }
     let mut errors = FieldErrors::default();
-    let zone = ctx
-        .user()
-        .map_or(app.config().default_time_zone.as_str(), |u| u.time_zone.as_str());
+    let zone = ctx.zone(app);
     let status = errors.record(
         error,
         ctx.locale,

@@ -216,9 +216,7 @@ async fn refused(app: &AppState, ctx: &Ctx, id: Option<String>, form: CourseForm
         return Err(error.into());
     }
     let mut errors = FieldErrors::default();
-    let zone = ctx
-        .user()
-        .map_or(app.config().default_time_zone.as_str(), |u| u.time_zone.as_str());
+    let zone = ctx.zone(app);
     let status = errors.record(
         &error,
         ctx.locale,

@@ -76,9 +76,7 @@ fn refused(app: &AppState, ctx: &Ctx, email: String, force: bool, error: Error) 
         return Err(error.into());
     }
     let mut errors = FieldErrors::default();
-    let zone = ctx
-        .user()
-        .map_or(app.config().default_time_zone.as_str(), |u| u.time_zone.as_str());
+    let zone = ctx.zone(app);
     let status = errors.record(&error, ctx.locale, zone, |field| match field {
         "force" => "force",
         _ => "email",

@@ -227,9 +227,7 @@ async fn post(app: &AppState, ctx: &Ctx, place: &Place, headers: &HeaderMap, byt
             // preview again, with why.
             Err(error) => {
                 let mut errors = FieldErrors::default();
-                let zone = ctx
-                    .user()
-                    .map_or(app.config().default_time_zone.as_str(), |u| u.time_zone.as_str());
+                let zone = ctx.zone(app);
                 let status = errors.record(&error, ctx.locale, zone, |_| "form");
                 return preview(app, ctx, place, &request, errors, status).await;
             }
@@ -261,9 +259,7 @@ async fn preview(
         Err(error) if error.problems().is_empty() => return Err(error.into()),
         Err(error) => {
             let mut errors = FieldErrors::default();
-            let zone = ctx
-                .user()
-                .map_or(app.config().default_time_zone.as_str(), |u| u.time_zone.as_str());
+            let zone = ctx.zone(app);
             let status = errors.record(&error, locale, zone, |_| "file");
             return upload_page(app, ctx, place, errors, status).await;
         }

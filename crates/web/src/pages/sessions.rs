@@ -54,8 +54,7 @@ pub fn body(bytes: &Bytes) -> Fields {
 }
 
 fn zone_of(ctx: &Ctx, app: &AppState) -> String {
-    ctx.user()
-        .map_or_else(|| app.config().default_time_zone.clone(), |u| u.time_zone.clone())
+    ctx.zone(app).to_owned()
 }
 
 /// The page number (1-based) of `?page=`.
