@@ -35,6 +35,10 @@ pub struct CheckRequest<'a> {
     pub server: &'a str,
     /// When the join is asked, RFC 3339 in UTC.
     pub at: String,
+    /// `true` only in the request `dialogue check` sends to see that the endpoint answers (made-up
+    /// values: nobody is joining); absent from real joins.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub probe: bool,
 }
 
 /// Who asks to enter.
@@ -111,6 +115,43 @@ impl JoinCheck {
             CheckAnswer::Allow => {}
         }
         answer
+    }
+
+    /// For `dialogue check`: sends a probe (the request of a join, with `"probe": true` and
+    /// made-up values) and says whether a well-formed answer came back in time. An answer that
+    /// denies the probe is well-formed: the endpoint works.
+    pub async fn probe(&self, at: jiff::Timestamp) -> Result<&'static str, String> {
+        let request = CheckRequest {
+            session: "dialogue-check",
+            title: "dialogue check",
+            course: None,
+            room: "dialogue-check",
+            role: "participant",
+            person: CheckPerson {
+                kind: "guest",
+                email: "check@invalid",
+                name: "dialogue check",
+            },
+            server: "",
+            at: jiff::Timestamp::from_second(at.as_second()).unwrap_or(at).to_string(),
+            probe: true,
+        };
+        let limit = self.config.timeout;
+        match tokio::time::timeout(limit, self.ask_unbounded(&request)).await {
+            Err(_) => Err(format!(
+                "{}: no answer within {} ms",
+                self.shown_url(),
+                limit.as_millis()
+            )),
+            Ok(CheckAnswer::Failed(reason)) => Err(format!("{}: {reason}", self.shown_url())),
+            Ok(CheckAnswer::Allow) => Ok("allows"),
+            Ok(CheckAnswer::Deny(_)) => Ok("denies"),
+        }
+    }
+
+    /// The endpoint as `dialogue check` names it.
+    pub fn describe(&self) -> String {
+        self.shown_url()
     }
 
     async fn ask_unbounded(&self, request: &CheckRequest<'_>) -> CheckAnswer {

@@ -232,6 +232,7 @@ async fn decide_uncounted(
                     server: &server.server.name,
                     // Whole seconds: `2026-12-07T09:00:00Z`.
                     at: jiff::Timestamp::from_second(now.as_second()).unwrap_or(now).to_string(),
+                    probe: false,
                 };
                 let answer = check.ask(&request).await;
                 svc.metrics().join_check(&answer);

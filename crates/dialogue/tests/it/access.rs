@@ -551,6 +551,72 @@ async fn bad_access_settings_stop_start_up_naming_the_key() {
     let _ = std::fs::remove_dir_all(data);
 }
 
+/// `dialogue check` asks the join check endpoint a probe (marked `"probe": true`, with the
+/// bearer) and reports whether it answers; a broken endpoint fails the check and says what the
+/// failure policy then does to joins.
+#[tokio::test]
+async fn check_probes_the_join_check_endpoint() {
+    let endpoint = CheckEndpoint::start(Behaviour::Answer(200, r#"{"allow": false, "message": "no"}"#.into())).await;
+    let data = testkit::temp_dir("access-check");
+    let check = |data: std::path::PathBuf, url: String| {
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dialogue"));
+            for (k, _) in std::env::vars() {
+                if k.starts_with("DIALOGUE_") {
+                    cmd.env_remove(k);
+                }
+            }
+            let out = cmd
+                .arg("check")
+                .env("DIALOGUE_CONFIG", "")
+                .env("DIALOGUE_DATA_DIR", &data)
+                .env("DIALOGUE_ACCESS_JOIN_CHECK_URL", &url)
+                .env("DIALOGUE_ACCESS_JOIN_CHECK_TOKEN", "bearer-for-the-check")
+                .output()
+                .unwrap();
+            (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string())
+        })
+    };
+    let (ok, out) = check(data.clone(), endpoint.url.clone()).await.unwrap();
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "ok   join check {} answers (it denies the probe)",
+            endpoint.url.split('?').next().unwrap()
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains("tenant=acme"),
+        "the query stays out of what check prints: {out}"
+    );
+    let seen = endpoint.seen();
+    assert_eq!(seen.len(), 1, "one probe");
+    assert_eq!(seen[0].0.as_deref(), Some("Bearer bearer-for-the-check"));
+    assert_eq!(seen[0].1["probe"], Value::Bool(true), "{}", seen[0].1);
+    assert_eq!(seen[0].1["person"]["kind"], "guest");
+
+    endpoint.set(Behaviour::Answer(500, "oops".into()));
+    let (ok, out) = check(data.clone(), endpoint.url.clone()).await.unwrap();
+    assert!(!ok, "{out}");
+    assert!(out.contains("FAIL join check"), "{out}");
+    assert!(out.contains("answered HTTP 500"), "{out}");
+    assert!(out.contains("join_check_failure = deny"), "{out}");
+    // Nothing listening: the connection is refused.
+    drop(endpoint);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/check", l.local_addr().unwrap())
+    };
+    let (ok, out) = check(data.clone(), closed).await.unwrap();
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("FAIL join check") && out.contains("cannot connect"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(data);
+}
+
 /// A join check endpoint over HTTPS (Python's `ssl` module), its certificate from a throwaway
 /// authority; it refuses every join with the message "checked over TLS". Killed when dropped.
 struct HttpsEndpoint {
