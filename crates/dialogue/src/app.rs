@@ -251,6 +251,7 @@ impl Application {
         let mut mail = tokio::spawn(self.mail.run(mail_stopped));
         let checkpointer = tokio::spawn(checkpointer(state.clone()));
         let sign_reminders = tokio::spawn(sign_reminders(state.clone()));
+        let directory_sync = tokio::spawn(directory_sync(state.clone()));
         // PostgreSQL: the join cache is used only while this listens for other instances' writes.
         let join_watch = tokio::spawn({
             let store = state.service().store().clone();
@@ -264,6 +265,7 @@ impl Application {
                 mail.abort();
                 checkpointer.abort();
                 sign_reminders.abort();
+                directory_sync.abort();
                 join_watch.abort();
                 return result.map_err(std::io::Error::other)?;
             }
@@ -289,6 +291,7 @@ impl Application {
         }
         checkpointer.abort();
         sign_reminders.abort();
+        directory_sync.abort();
         join_watch.abort();
         state.service().store().close().await;
         tracing::info!("stopped");
@@ -321,6 +324,25 @@ async fn sign_reminders(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(reminders = n, "reminders to sign the attendance sheet"),
             Err(e) => tracing::warn!(error = %e, "reminders to sign failed"),
+        }
+    }
+}
+
+/// Every `[ldap] sync_minutes`, the directory's accounts are looked up there; those gone or
+/// disabled are disabled here (their login sessions end). Every instance of a cluster may run
+/// it: disabling twice changes nothing.
+async fn directory_sync(state: AppState) {
+    let minutes = match &state.config().ldap {
+        Some(ldap) if ldap.sync_minutes > 0 => ldap.sync_minutes,
+        _ => return,
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(minutes * 60));
+    loop {
+        tick.tick().await;
+        match service::logins::sync_directory(state.service()).await {
+            Ok(r) if r.disabled.is_empty() => {}
+            Ok(r) => tracing::info!(checked = r.checked, disabled = r.disabled.len(), "directory sync"),
+            Err(e) => tracing::warn!(error = %e, "directory sync failed; it runs again in {minutes} minutes"),
         }
     }
 }

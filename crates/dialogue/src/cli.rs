@@ -26,7 +26,8 @@ pub enum Command {
     /// Apply pending database migrations, then exit.
     Migrate,
     /// Check the configuration and reach the database, the mail server, each OpenID provider
-    /// (discovery and keys) and the LDAP directory (the service account's bind); say what is wrong.
+    /// (discovery and keys), the LDAP directory (the service account's bind) and the external
+    /// join check (a probe); say what is wrong.
     Check,
     /// Manage accounts (admins, managers, trainers).
     #[command(subcommand)]
@@ -62,6 +63,9 @@ pub enum Command {
     /// Attendance: check the signatures of a session.
     #[command(subcommand)]
     Attendance(AttendanceCommand),
+    /// LDAP: look up every active account of the directory there now (the server does it every
+    /// [ldap] sync_minutes) and disable those whose entry is gone or disabled; print them.
+    DirectorySync,
     /// Remove or anonymise the data past its [retention] period now (the server does it daily),
     /// and print how many rows of each kind.
     Retention {

@@ -90,6 +90,7 @@ pub async fn check(config: &Config, warnings: &[String]) -> Result<(), CommandEr
         }
     }
     failed += check_logins(config).await;
+    failed += check_join_check(config).await;
     match std::fs::metadata(&config.secret_key_file) {
         Ok(_) => println!("ok   secret key {}", config.secret_key_file.display()),
         Err(_) => println!(
@@ -121,6 +122,33 @@ async fn check_logins(config: &Config) -> usize {
         }
     }
     failed
+}
+
+/// The external join check (`[access] join_check_url`) answers a probe with well-formed JSON
+/// in time. Returns how many failed (0 or 1).
+async fn check_join_check(config: &Config) -> usize {
+    let Some(settings) = config.service.access.join_check.clone() else {
+        return 0;
+    };
+    let check = service::access::JoinCheck::new(settings);
+    match check.probe(jiff::Timestamp::now()).await {
+        Ok(answer) => {
+            println!("ok   join check {} answers (it {answer} the probe)", check.describe());
+            0
+        }
+        Err(e) => {
+            let policy = match check.on_failure() {
+                domain::access::CheckFailure::Deny => {
+                    "every join is refused while it fails (join_check_failure = deny)"
+                }
+                domain::access::CheckFailure::Allow => {
+                    "joins are let in unchecked while it fails (join_check_failure = allow)"
+                }
+            };
+            println!("FAIL join check {e}; {policy}");
+            1
+        }
+    }
 }
 
 /// Each Jitsi server's secrets open with this secret key (a restored database with another key
@@ -533,6 +561,32 @@ pub async fn attendance(config: &Config, command: crate::cli::AttendanceCommand)
                 stored.map_or(0, |s| s.count())
             ))),
         }
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+/// `dialogue directory-sync`: the periodic look at the directory's accounts, now.
+pub async fn directory_sync(config: &Config) -> Result<(), CommandError> {
+    if config.service.ldap.is_none() {
+        return Err(CommandError(
+            "no [ldap] directory is configured (ldap.url is empty)".into(),
+        ));
+    }
+    let store = open_store(config).await?;
+    let result = async {
+        let svc = command_service(&store, config)?;
+        let report = service::logins::sync_directory(&svc).await.map_err(refused)?;
+        for email in &report.disabled {
+            println!("disabled {email}");
+        }
+        println!(
+            "directory sync: {} account(s) looked up, {} disabled",
+            report.checked,
+            report.disabled.len()
+        );
+        Ok(())
     }
     .await;
     store.close().await;

@@ -75,6 +75,8 @@ pub struct RawLdap {
     /// Group DN → role.
     pub role_map: BTreeMap<String, String>,
     pub timeout_seconds: i64,
+    /// Minutes between two looks at the directory's accounts (0: off).
+    pub sync_minutes: i64,
 }
 
 impl Default for RawLdap {
@@ -96,6 +98,7 @@ impl Default for RawLdap {
             default_role: "trainer".into(),
             role_map: BTreeMap::new(),
             timeout_seconds: d.timeout_seconds as i64,
+            sync_minutes: d.sync_minutes as i64,
         }
     }
 }
@@ -271,6 +274,7 @@ pub(super) fn validate_ldap(raw: &RawLdap) -> Result<Option<LdapConfig>, ConfigE
         default_role: role("ldap.default_role", &raw.default_role)?,
         role_map: role_map("ldap", &raw.role_map)?,
         timeout_seconds: non_negative("ldap.timeout_seconds", raw.timeout_seconds)?,
+        sync_minutes: non_negative("ldap.sync_minutes", raw.sync_minutes)?,
     };
     directory::Directory::new(config.clone()).map_err(|e| ConfigError(format!("invalid {e}")))?;
     Ok(Some(config))

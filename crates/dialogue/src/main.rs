@@ -63,6 +63,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Restore { path } => commands::restore(&config, &path).await.map_err(|e| e.0),
         Command::Token(command) => commands::token(&config, command).await.map_err(|e| e.0),
         Command::Attendance(command) => commands::attendance(&config, command).await.map_err(|e| e.0),
+        Command::DirectorySync => commands::directory_sync(&config).await.map_err(|e| e.0),
         Command::Retention { dry_run, format } => commands::retention(&config, dry_run, format).await.map_err(|e| e.0),
     };
     match result {

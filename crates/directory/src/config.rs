@@ -268,6 +268,9 @@ pub struct LdapConfig {
     pub role_map: Vec<(String, Role)>,
     /// Connecting and each operation.
     pub timeout_seconds: u64,
+    /// How often the accounts of the directory are looked up there, and disabled here when
+    /// gone or disabled there (0: only at their next login).
+    pub sync_minutes: u64,
 }
 
 impl Default for LdapConfig {
@@ -288,6 +291,7 @@ impl Default for LdapConfig {
             default_role: Role::Trainer,
             role_map: Vec::new(),
             timeout_seconds: 10,
+            sync_minutes: 60,
         }
     }
 }

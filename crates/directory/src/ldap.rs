@@ -122,27 +122,21 @@ impl Directory {
         if done.rc != 0 {
             return Err(result_error("user search", &done));
         }
+        // Every refusal below costs the directory the same work — the search, then one bind
+        // with the password typed — so that how long a refusal takes does not tell whether the
+        // login names someone: an unknown or disabled login binds to an entry that cannot
+        // exist, and the nested group searches wait until the password is proven.
         let Some(entry) = entries.into_iter().next() else {
             tracing::info!("LDAP: no entry matches the login");
+            self.bind_to_nobody(ldap, password).await;
             return Err(Error::BadCredentials);
         };
         let entry = SearchEntry::construct(entry);
         if is_disabled(&entry) {
-            return Err(Error::AccountDisabled);
+            self.bind_to_nobody(ldap, password).await;
+            return Err(Error::AccountDisabled { dn: entry.dn });
         }
-        let mut groups = values(&entry, &config.group_attribute);
-        if config.nested_groups {
-            for group in self.nested_mapped_groups(ldap, &entry.dn, &groups).await? {
-                groups.push(group);
-            }
-        }
-        let name = first(&entry, &config.name_attribute)
-            .or_else(|| first(&entry, "cn"))
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty());
-        let email = first(&entry, &config.email_attribute).and_then(|e| Email::parse(e).ok());
 
-        // Last: the bind as the person. Everything above was read with the service account.
         let bind = self
             .op(ldap)
             .simple_bind(&entry.dn, password)
@@ -153,12 +147,25 @@ impl Directory {
             RC_INVALID_CREDENTIALS => {
                 return Err(match ad_reason(&bind.text) {
                     // Disabled, or locked out / expired: the directory refuses this account.
-                    Some("533") => Error::AccountDisabled,
+                    Some("533") => Error::AccountDisabled { dn: entry.dn },
                     _ => Error::BadCredentials,
                 });
             }
             _ => return Err(result_error("user bind", &bind)),
         }
+        let mut groups = values(&entry, &config.group_attribute);
+        if config.nested_groups && self.has_indirect_candidates(&groups) {
+            // The person may not read their groups' chain: back to the service account.
+            self.service_bind(ldap).await?;
+            for group in self.nested_mapped_groups(ldap, &entry.dn, &groups).await? {
+                groups.push(group);
+            }
+        }
+        let name = first(&entry, &config.name_attribute)
+            .or_else(|| first(&entry, "cn"))
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
+        let email = first(&entry, &config.email_attribute).and_then(|e| Email::parse(e).ok());
         let normalized: Vec<String> = groups.iter().map(|g| normalize_dn(g)).collect();
         Ok(Identity {
             subject: entry.dn,
@@ -171,6 +178,24 @@ impl Directory {
             default_role: config.default_role,
             id_token: None,
         })
+    }
+
+    /// A bind with `password` to an entry that does not exist under `base_dn`, which the
+    /// directory refuses (invalid credentials) after as much work as a real person's bind:
+    /// what a refusal for an unknown or disabled login costs.
+    async fn bind_to_nobody(&self, ldap: &mut Ldap, password: &str) {
+        let dn = format!("cn=dialogue-no-such-entry,{}", self.config.base_dn);
+        let _ = self.op(ldap).simple_bind(&dn, password).await;
+    }
+
+    /// Whether some mapped group is not among the person's direct groups (only then can a
+    /// nested search add one).
+    fn has_indirect_candidates(&self, direct: &[String]) -> bool {
+        let direct: Vec<String> = direct.iter().map(|g| normalize_dn(g)).collect();
+        self.config
+            .role_map
+            .iter()
+            .any(|(group, _)| !direct.contains(&normalize_dn(group)))
     }
 
     /// The mapped groups the person belongs to through other groups (Active Directory's

@@ -104,8 +104,9 @@ pub enum Error {
     },
     #[error("unknown login or wrong password")]
     BadCredentials,
+    /// `dn`: the person's entry, whose account here is disabled too.
     #[error("the account is disabled or locked in the directory")]
-    AccountDisabled,
+    AccountDisabled { dn: String },
 
     // OpenID Connect
     #[error("the state returned by the provider is not the one this login started with")]
@@ -170,7 +171,7 @@ impl Error {
         match self {
             Error::Config { .. } => ErrorKind::Config,
             Error::BadCredentials => ErrorKind::BadCredentials,
-            Error::AccountDisabled => ErrorKind::AccountDisabled,
+            Error::AccountDisabled { .. } => ErrorKind::AccountDisabled,
             Error::StateMismatch | Error::LoginExpired | Error::IdToken(_) => ErrorKind::Rejected,
             // A code used twice, expired or issued to another client; anything else from the
             // token endpoint (a wrong client secret…) is the configuration's fault.
@@ -207,7 +208,10 @@ mod tests {
     #[test]
     fn errors_tell_the_caller_what_to_show() {
         assert_eq!(Error::BadCredentials.kind(), ErrorKind::BadCredentials);
-        assert_eq!(Error::AccountDisabled.kind(), ErrorKind::AccountDisabled);
+        assert_eq!(
+            Error::AccountDisabled { dn: "uid=x".into() }.kind(),
+            ErrorKind::AccountDisabled
+        );
         assert_eq!(Error::StateMismatch.kind(), ErrorKind::Rejected);
         assert_eq!(Error::IdToken(TokenProblem::Nonce).kind(), ErrorKind::Rejected);
         let refused = |error: &str| Error::CodeRefused {

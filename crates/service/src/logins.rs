@@ -327,6 +327,9 @@ pub(crate) async fn ldap_login(svc: &Service, login: &str, password: &str, ip: &
             ErrorKind::BadCredentials => Err(Error::BadCredentials),
             ErrorKind::AccountDisabled => {
                 tracing::info!("LDAP: the directory disables this account; login refused");
+                if let directory::Error::AccountDisabled { dn } = &e {
+                    disable_for_directory(svc, dn, "disabled", Some(ip)).await?;
+                }
                 Err(Error::BadCredentials)
             }
             ErrorKind::Rejected | ErrorKind::Unavailable | ErrorKind::Config => {
@@ -335,6 +338,73 @@ pub(crate) async fn ldap_login(svc: &Service, login: &str, password: &str, ip: &
             }
         },
     }
+}
+
+/// Disables the account the directory knows as `dn`, if there is one and it is active: the
+/// directory says `why` ("disabled" or "gone"). Its login sessions end with it. The last active
+/// admin is kept (and a warning says so): the directory cannot lock everyone out.
+async fn disable_for_directory(svc: &Service, dn: &str, why: &str, ip: Option<&str>) -> Result<bool> {
+    let store = svc.store();
+    let Some(user) = store.user_by_external_id(directory::ldap::SOURCE, dn).await? else {
+        return Ok(false);
+    };
+    if !user.active {
+        return Ok(false);
+    }
+    let audit = AuditEntry::new("user.disable", None, "directory", ip)
+        .target("user", &user.id, &user.email)
+        .detail(serde_json::json!({ "source": directory::ldap::SOURCE, "directory": why }));
+    match store.set_active(&user.id, false, svc.now(), &audit).await {
+        Ok(_) => {
+            tracing::info!(account = %user.id, directory = why, "account disabled: the directory no longer lets it in");
+            Ok(true)
+        }
+        Err(store::StoreError::LastAdmin) => {
+            tracing::warn!(account = %user.id, "the directory disables the last active admin: kept active");
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What a directory sync did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DirectorySync {
+    /// Active accounts of the directory looked up.
+    pub checked: usize,
+    /// The addresses of the accounts disabled.
+    pub disabled: Vec<String>,
+}
+
+/// The periodic sync (`[ldap] sync_minutes`): each active account of the directory whose entry
+/// is gone or disabled there is disabled here. A directory that cannot be asked stops the run
+/// and disables nobody it did not hear about; the next run starts over.
+pub async fn sync_directory(svc: &Service) -> Result<DirectorySync> {
+    let mut report = DirectorySync::default();
+    let directory = match &svc.logins().directory {
+        Some(Ok(d)) => d,
+        _ => return Ok(report),
+    };
+    let accounts = svc.store().list_users(&store::UserFilter::default()).await?;
+    for user in accounts {
+        let (Some(dn), true) = (&user.external_id, user.auth_source == directory::ldap::SOURCE) else {
+            continue;
+        };
+        let state = directory.account_state(dn).await.map_err(|e| {
+            tracing::warn!(error = %e, "directory sync stopped: the directory cannot be asked");
+            unavailable()
+        })?;
+        report.checked += 1;
+        let why = match state {
+            directory::ldap::AccountState::Active => continue,
+            directory::ldap::AccountState::Disabled => "disabled",
+            directory::ldap::AccountState::Gone => "gone",
+        };
+        if disable_for_directory(svc, dn, why, None).await? {
+            report.disabled.push(user.email.clone());
+        }
+    }
+    Ok(report)
 }
 
 /// Finds, links or creates the account of `identity` (the proxy login's rules). An address the

@@ -108,12 +108,14 @@ async fn slapd() -> Slapd {
          modulepath /usr/lib/ldap\n\
          moduleload back_mdb\n\
          moduleload memberof\n\
+         moduleload ppolicy\n\
          database mdb\n\
          suffix \"dc=example,dc=org\"\n\
          rootdn \"cn=admin,dc=example,dc=org\"\n\
          rootpw admin-secret\n\
          directory {d}/db\n\
          overlay memberof\n\
+         overlay ppolicy\n\
          access to attrs=userPassword by self write by anonymous auth by * none\n\
          access to * by users read by * none\n"
     );
@@ -153,7 +155,118 @@ async fn slapd() -> Slapd {
     slapd
 }
 
-both_backends!(directory_people_log_in_on_the_login_form_and_local_passwords_come_first);
+both_backends!(
+    directory_people_log_in_on_the_login_form_and_local_passwords_come_first,
+    accounts_the_directory_locks_or_removes_are_disabled_here,
+);
+
+/// Applies `ldif` with `ldapmodify` as the directory's administrator.
+fn ldapmodify(slapd: &Slapd, ldif: &str) {
+    let file = slapd.dir.join("modify.ldif");
+    std::fs::write(&file, ldif).unwrap();
+    let out = Command::new("ldapmodify")
+        .args(["-x", "-H", &format!("ldap://127.0.0.1:{}", slapd.port)])
+        .args(["-D", "cn=admin,dc=example,dc=org", "-w", "admin-secret", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run ldapmodify ({e}): {INSTALL}"));
+    assert!(
+        out.status.success(),
+        "ldapmodify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An account the directory locks is disabled here at its next login attempt, and one it
+/// removes at the next sync; their open login sessions end with them, the audit log says
+/// the directory did it, and a second sync changes nothing.
+async fn accounts_the_directory_locks_or_removes_are_disabled_here(backend: Backend) {
+    let slapd = slapd().await;
+    let url = format!("ldap://127.0.0.1:{}", slapd.port);
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("DIALOGUE_LDAP_URL", &url),
+            ("DIALOGUE_LDAP_BIND_DN", "cn=dialogue,ou=services,dc=example,dc=org"),
+            ("DIALOGUE_LDAP_BIND_PASSWORD", "service-secret"),
+            ("DIALOGUE_LDAP_BASE_DN", "ou=people,dc=example,dc=org"),
+        ],
+    )
+    .await;
+    let alice = app.browser();
+    assert_eq!(alice.login("alice", "alice-password").await.path, "/");
+    let carl = app.browser();
+    assert_eq!(carl.login("carl", "carl-password").await.path, "/");
+    let active = |email: &'static str| {
+        let store = app.store().clone();
+        async move { store.user_by_email(email).await.unwrap().unwrap().active }
+    };
+
+    // An administrator locks Alice in the directory (OpenLDAP ppolicy).
+    ldapmodify(
+        &slapd,
+        "dn: uid=alice,ou=people,dc=example,dc=org\nchangetype: modify\nadd: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n",
+    );
+    assert!(
+        active("alice@example.org").await,
+        "nothing happens before Dialogue asks"
+    );
+    let page = app.browser().login("alice", "alice-password").await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    assert!(!active("alice@example.org").await, "disabled at her login attempt");
+    let page = alice.get("/").await;
+    assert_eq!(page.path, "/login", "her open session ended with her account");
+
+    // Carl's entry is removed: the sync finds it gone. Alice, disabled already, is not asked.
+    ldapmodify(&slapd, "dn: uid=carl,ou=people,dc=example,dc=org\nchangetype: delete\n");
+    assert!(active("carl@example.org").await);
+    let report = service::logins::sync_directory(app.state.service()).await.unwrap();
+    assert_eq!(
+        (report.checked, report.disabled),
+        (1, vec!["carl@example.org".to_owned()])
+    );
+    assert!(!active("carl@example.org").await);
+    assert_eq!(carl.get("/").await.path, "/login");
+    let again = service::logins::sync_directory(app.state.service()).await.unwrap();
+    assert_eq!((again.checked, again.disabled.len()), (0, 0), "nothing left to do");
+
+    let log = app.store().audit_log(50, None).await.unwrap();
+    let by_directory: Vec<(String, Option<String>)> = log
+        .iter()
+        .filter(|r| r.action == "user.disable")
+        .map(|r| {
+            assert_eq!(r.actor_label, "directory");
+            (r.target_label.clone().unwrap_or_default(), r.detail.clone())
+        })
+        .collect();
+    assert_eq!(by_directory.len(), 2, "{by_directory:?}");
+    assert!(
+        by_directory
+            .iter()
+            .any(|(who, d)| who == "alice@example.org" && d.as_deref().unwrap_or("").contains("disabled"))
+    );
+    assert!(
+        by_directory
+            .iter()
+            .any(|(who, d)| who == "carl@example.org" && d.as_deref().unwrap_or("").contains("gone"))
+    );
+
+    // A directory that cannot be reached disables nobody.
+    drop(slapd);
+    let bob_like = app.store().user_by_email("alice@example.org").await.unwrap().unwrap();
+    app.store()
+        .set_active(
+            &bob_like.id,
+            true,
+            jiff::Timestamp::now(),
+            &store::AuditEntry::new("user.enable", None, "test", None),
+        )
+        .await
+        .unwrap();
+    let e = service::logins::sync_directory(app.state.service()).await;
+    assert!(e.is_err(), "{e:?}");
+    assert!(active("alice@example.org").await);
+}
 
 async fn directory_people_log_in_on_the_login_form_and_local_passwords_come_first(backend: Backend) {
     let slapd = slapd().await;

@@ -210,7 +210,8 @@ impl Slapd {
             let mut child = match Command::new("slapd")
                 .arg("-f")
                 .arg(&conf_path)
-                .args(["-h", &urls, "-d", "0"])
+                // `stats` (256): one line per operation, read by the refusal-cost test.
+                .args(["-h", &urls, "-d", "256"])
                 .stdin(Stdio::null())
                 .stdout(log_file.try_clone().expect("log handle"))
                 .stderr(log_file)
@@ -364,6 +365,99 @@ async fn wrong_passwords_and_unknown_logins_are_bad_credentials() {
     }
 }
 
+/// The operations slapd logged (`-d 256`) for connections it opened after `from` bytes of its
+/// log, once each is closed: `["BIND", "SRCH", …]` per connection, and each BIND's result code.
+async fn operations_since(slapd: &Slapd, from: usize) -> Vec<(Vec<String>, Vec<String>)> {
+    let log_path = slapd.dir.join("slapd.log");
+    for _ in 0..200 {
+        let log = std::fs::read(&log_path).expect("read the slapd log");
+        let text = String::from_utf8_lossy(&log[from.min(log.len())..]).to_string();
+        let mut conns: Vec<String> = Vec::new();
+        for line in text.lines() {
+            if let Some(at) = line.find("conn=") {
+                let id = line[at..].split_whitespace().next().unwrap_or("").to_owned();
+                if line.contains(" op=") && !conns.contains(&id) {
+                    conns.push(id);
+                }
+            }
+        }
+        let closed = conns.iter().all(|c| {
+            text.lines()
+                .any(|l| l.contains(&format!("{c} fd=")) && l.ends_with("closed"))
+        });
+        if !conns.is_empty() && closed {
+            return conns
+                .iter()
+                .map(|c| {
+                    let mine = || text.lines().filter(move |l| l.contains(&format!("{c} op=")));
+                    // One entry per operation (slapd writes a BIND or a SRCH on two lines).
+                    let mut ops: Vec<(String, String)> = Vec::new();
+                    for l in mine() {
+                        let mut words = l.split(" op=").nth(1).unwrap_or("").split_whitespace();
+                        let (Some(op), Some(verb)) = (words.next(), words.next()) else {
+                            continue;
+                        };
+                        if ["BIND", "SRCH", "UNBIND"].contains(&verb) && !ops.iter().any(|(o, _)| o == op) {
+                            ops.push((op.to_owned(), verb.to_owned()));
+                        }
+                    }
+                    let ops = ops.into_iter().map(|(_, verb)| verb).collect();
+                    let binds = mine()
+                        .filter(|l| l.contains("RESULT tag=97"))
+                        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("err=")).map(str::to_owned))
+                        .collect();
+                    (ops, binds)
+                })
+                .collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("slapd logged no closed connection");
+}
+
+/// Every refusal costs the directory the same operations — the service account's bind, the
+/// search, one bind with the typed password, the unbind — whether the login names a person
+/// (wrong password), a disabled one, a person outside the base, or nobody: how long a refusal
+/// takes does not tell which.
+#[tokio::test]
+async fn every_refusal_costs_the_directory_the_same_operations() {
+    let slapd = Slapd::start(false).await;
+    let directory = slapd.directory();
+    let log = slapd.dir.join("slapd.log");
+    let mut seen = Vec::new();
+    for (login, password) in [
+        ("alice", "wrong-password"),
+        ("nobody", "wrong-password"),
+        ("gina", "gina-password"),
+        ("dave", "dave-password"),
+        ("erin", "erin-password"),
+    ] {
+        let from = std::fs::metadata(&log).expect("the log").len() as usize;
+        let e = directory.authenticate(login, password).await.unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::BadCredentials | ErrorKind::AccountDisabled),
+            "{login}: {e:?}"
+        );
+        let ops = operations_since(&slapd, from).await;
+        assert_eq!(ops.len(), 1, "{login}: one connection: {ops:?}");
+        seen.push((login, ops[0].clone()));
+    }
+    for (login, (ops, binds)) in &seen {
+        assert_eq!(ops, &["BIND", "SRCH", "BIND", "UNBIND"], "{login}");
+        assert_eq!(
+            binds,
+            &["err=0", "err=49"],
+            "{login}: the service account, then a refused bind"
+        );
+    }
+    // A good password: the same start, and the bind succeeds.
+    let from = std::fs::metadata(&log).expect("the log").len() as usize;
+    directory.authenticate("alice", "alice-password").await.unwrap();
+    let ops = operations_since(&slapd, from).await;
+    assert_eq!(ops[0].0[..3], ["BIND", "SRCH", "BIND"]);
+    assert_eq!(ops[0].1[..2], ["err=0", "err=0"]);
+}
+
 #[tokio::test]
 async fn an_empty_password_is_refused_before_any_bind() {
     let slapd = Slapd::start(false).await;
@@ -467,7 +561,10 @@ async fn disabled_and_locked_accounts_are_refused_and_reported() {
             .authenticate(login, &format!("{login}-password"))
             .await
             .unwrap_err();
-        assert!(matches!(e, Error::AccountDisabled), "{login}: {e:?}");
+        assert!(
+            matches!(&e, Error::AccountDisabled { dn } if dn == &format!("uid={login},ou=people,dc=example,dc=org")),
+            "{login}: {e:?}"
+        );
         assert_eq!(e.kind(), ErrorKind::AccountDisabled);
     }
     assert_eq!(directory.account_state(ALICE).await.unwrap(), AccountState::Active);
