@@ -270,6 +270,11 @@ pub struct RawMail {
     pub give_up_hours: i64,
     /// Messages delivered at the same time.
     pub concurrency: i64,
+    /// This instance's name, stable across restarts and distinct among the instances sharing
+    /// a database: the owner of its outbox leases, taken back at once when it restarts after a
+    /// crash. Empty: `<hostname>:<listen port>` (a random name per process when listening on
+    /// port 0, whose leases then wait for their expiry).
+    pub instance: String,
 }
 
 impl Default for RawMail {
@@ -293,6 +298,7 @@ impl Default for RawMail {
             lease_seconds: 300,
             give_up_hours: 24,
             concurrency: 4,
+            instance: String::new(),
         }
     }
 }
@@ -1003,7 +1009,10 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
         learner_open_before: minutes("join.learner_open_before_minutes", raw.join.learner_open_before_minutes)?,
         grace: minutes("join.grace_minutes", raw.join.grace_minutes)?,
     };
-    let mail = validate_mail(&raw.mail, &data_dir, &bad)?;
+    let mut mail = validate_mail(&raw.mail, &data_dir, &bad)?;
+    if mail.worker.instance.is_none() && listen.port() != 0 {
+        mail.worker.instance = host_name().map(|host| format!("{host}:{}", listen.port()));
+    }
     let noon = raw
         .attendance
         .noon
@@ -1278,8 +1287,22 @@ fn validate_mail(
             lease: jiff::SignedDuration::from_secs(lease),
             batch: (concurrency * 5).max(20) as i64,
             concurrency,
+            instance: match raw.instance.trim() {
+                "" => None,
+                name if name.len() <= 200 && !name.chars().any(char::is_control) => Some(name.to_owned()),
+                name => return Err(bad("mail.instance", &name, "a name of at most 200 characters")),
+            },
         },
     })
+}
+
+/// This machine's name (Linux), for the default `mail.instance`.
+fn host_name() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .map(|name| name.trim().to_owned())
+        .find(|name| !name.is_empty())
 }
 
 /// `[access]`: the booking rules and the join check, each value checked with the key named.

@@ -66,6 +66,24 @@ pub fn safe_file_name(text: &str, extension: &str) -> String {
 /// extension when a name has none that is safe), made unique by `(2)`, `(3)`… when two
 /// people share a name. `modified` is the local time the entries are dated with.
 pub fn certificates_zip(files: &[(String, Vec<u8>)], modified: DateTime) -> Result<Vec<u8>, DocumentError> {
+    let files: Vec<(String, &str, &[u8])> = files
+        .iter()
+        .map(|(name, bytes)| (name.clone(), "pdf", bytes.as_slice()))
+        .collect();
+    write_zip(&files, modified)
+}
+
+/// A ZIP archive of files of several kinds: each `(name, extension, bytes)` under a safe name
+/// with that extension (see [`safe_file_name`]), made unique as in [`certificates_zip`].
+pub fn zip_files(files: &[(String, &str, Vec<u8>)], modified: DateTime) -> Result<Vec<u8>, DocumentError> {
+    let files: Vec<(String, &str, &[u8])> = files
+        .iter()
+        .map(|(name, extension, bytes)| (name.clone(), *extension, bytes.as_slice()))
+        .collect();
+    write_zip(&files, modified)
+}
+
+fn write_zip(files: &[(String, &str, &[u8])], modified: DateTime) -> Result<Vec<u8>, DocumentError> {
     let time = zip::DateTime::from_date_and_time(
         u16::try_from(modified.year()).unwrap_or(1980),
         modified.month().unsigned_abs(),
@@ -82,8 +100,8 @@ pub fn certificates_zip(files: &[(String, Vec<u8>)], modified: DateTime) -> Resu
         .unix_permissions(0o644);
     let mut archive = ZipWriter::new(Cursor::new(Vec::new()));
     let mut used = HashSet::new();
-    for (name, bytes) in files {
-        let name = unique(safe_file_name(name, "pdf"), &mut used);
+    for (name, extension, bytes) in files {
+        let name = unique(safe_file_name(name, extension), &mut used);
         archive.start_file(name, options)?;
         archive.write_all(bytes).map_err(zip::result::ZipError::Io)?;
     }

@@ -64,7 +64,7 @@ mod signature;
 mod table;
 mod text;
 
-pub use archive::{certificates_zip, safe_file_name};
+pub use archive::{certificates_zip, safe_file_name, zip_files};
 pub use i18n::Locale;
 pub use model::{
     ActionNature, Attendance, Attendee, CertificateInput, CsvInput, CsvRow, HalfDay, Organisation, Part, Seal,

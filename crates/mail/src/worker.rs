@@ -33,6 +33,10 @@ pub struct WorkerOptions {
     pub batch: i64,
     /// Messages delivered at the same time.
     pub concurrency: usize,
+    /// This instance's stable name (`mail.instance`), the lease owner of its rows: at start the
+    /// worker queues again the rows it held before a crash. `None`: a random name per process,
+    /// whose rows wait for their lease to expire.
+    pub instance: Option<String>,
 }
 
 impl Default for WorkerOptions {
@@ -42,6 +46,7 @@ impl Default for WorkerOptions {
             lease: SignedDuration::from_mins(5),
             batch: 20,
             concurrency: 4,
+            instance: None,
         }
     }
 }
@@ -73,9 +78,28 @@ struct Inner {
     settings: MailSettings,
     clock: Clock,
     options: WorkerOptions,
-    /// This worker's lease owner name: random, so a restarted process is another owner.
+    /// This worker's lease owner name: the instance's stable name, or random per process.
     owner: String,
+    /// Whether `owner` is stable across restarts (its rows are released at start).
+    stable_owner: bool,
+    /// The SMTP outage in progress, if any (see [`Outage`]).
+    outage: std::sync::Mutex<Outage>,
 }
+
+/// Temporary delivery failures in a row, logged as one outage: the first failure at INFO, one
+/// WARN once it has lasted [`OUTAGE_WARN_AFTER`] or [`OUTAGE_WARN_FAILURES`] failed attempts,
+/// and an INFO when a message goes through again; each message's own retry is at DEBUG.
+#[derive(Debug, Default)]
+struct Outage {
+    since: Option<Timestamp>,
+    failures: u64,
+    warned: bool,
+}
+
+/// An outage is logged at WARN once it has lasted this long…
+pub const OUTAGE_WARN_AFTER: SignedDuration = SignedDuration::from_secs(60);
+/// …or this many delivery attempts have failed, whichever comes first.
+pub const OUTAGE_WARN_FAILURES: u64 = 10;
 
 /// Finished messages of sessions over for this long are forgotten (they hold addresses).
 pub const KEEP_FINISHED: SignedDuration = SignedDuration::from_hours(90 * 24);
@@ -93,6 +117,10 @@ impl Worker {
         clock: Clock,
         options: WorkerOptions,
     ) -> Self {
+        let (owner, stable_owner) = match options.instance.as_deref() {
+            Some(name) => (format!("instance:{name}"), true),
+            None => (format!("worker-{}", store::new_id()), false),
+        };
         Worker {
             inner: Arc::new(Inner {
                 store,
@@ -100,7 +128,9 @@ impl Worker {
                 settings,
                 clock,
                 options,
-                owner: format!("worker-{}", store::new_id()),
+                owner,
+                stable_owner,
+                outage: std::sync::Mutex::new(Outage::default()),
             }),
         }
     }
@@ -113,7 +143,27 @@ impl Worker {
     /// cut off half-way by a graceful stop).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut waker = self.inner.store.outbox_waker().await;
-        tracing::info!(transport = %self.inner.transport.describe(), "mail outbox worker started");
+        tracing::info!(transport = %self.inner.transport.describe(), owner = %self.inner.owner, "mail outbox worker started");
+        if self.inner.stable_owner {
+            // This instance's previous process is gone (the same name cannot run twice, see
+            // `mail.instance`): what it held is not being delivered, so it goes out now rather
+            // than when the leases expire.
+            match self
+                .inner
+                .store
+                .release_own_leases(&self.inner.owner, (self.inner.clock)())
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    messages = n,
+                    "messages held by this instance before it stopped queued again"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot release this instance's earlier leases: they wait for their expiry")
+                }
+            }
+        }
         let mut purged_at: Option<Timestamp> = None;
         loop {
             if *stop.borrow() {
@@ -264,6 +314,7 @@ impl Worker {
                 let now = (inner.clock)();
                 match sent {
                     Ok(()) => {
+                        self.delivered(now);
                         tracing::info!(id = %m.id, kind = m.kind.as_str(), attempts = m.attempts, "message sent");
                         match store.outbox_sent(&m.id, &inner.owner, now, &rendered.subject).await {
                             Ok(true) => Ok(Handled::Sent),
@@ -282,6 +333,7 @@ impl Worker {
                             .map(|_| Handled::Failed)
                     }
                     Err(SendError::Temporary(e)) => {
+                        self.failed_for_now(now, &e);
                         let next = now + backoff(m.attempts);
                         if next > m.give_up_at {
                             tracing::warn!(id = %m.id, error = %e, attempts = m.attempts, "message given up");
@@ -291,7 +343,7 @@ impl Worker {
                                 .await
                                 .map(|_| Handled::Failed)
                         } else {
-                            tracing::info!(id = %m.id, error = %e, attempts = m.attempts, next = %next, "message delayed");
+                            tracing::debug!(id = %m.id, error = %e, attempts = m.attempts, next = %next, "message delayed");
                             store
                                 .outbox_retry_later(&m.id, &inner.owner, now, next, Some(&rendered.subject), &e)
                                 .await
@@ -310,6 +362,40 @@ impl Worker {
 }
 
 impl Worker {
+    /// A temporary failure: part of an outage, logged once when it begins and once when it lasts.
+    fn failed_for_now(&self, now: Timestamp, error: &str) {
+        // A poisoned lock only means a logging decision was interrupted: go on with its state.
+        let mut outage = self.inner.outage.lock().unwrap_or_else(|e| e.into_inner());
+        outage.failures += 1;
+        let since = *outage.since.get_or_insert(now);
+        if outage.failures == 1 {
+            tracing::info!(error, "mail server not accepting messages: retrying later");
+        }
+        let lasted = now.duration_since(since);
+        if !outage.warned && (lasted >= OUTAGE_WARN_AFTER || outage.failures >= OUTAGE_WARN_FAILURES) {
+            outage.warned = true;
+            tracing::warn!(
+                error,
+                since = %since,
+                failures = outage.failures,
+                "mail server outage: messages are waiting and retried with backoff"
+            );
+        }
+    }
+
+    /// A message went through: an outage in progress is over.
+    fn delivered(&self, now: Timestamp) {
+        let mut outage = self.inner.outage.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(since) = outage.since.take() {
+            tracing::info!(
+                failures = outage.failures,
+                lasted_seconds = now.duration_since(since).as_secs(),
+                "mail delivery recovered"
+            );
+            *outage = Outage::default();
+        }
+    }
+
     /// The series a message is about as its recipient's calendar holds it: for an invitation to
     /// the whole series, and for any message about one of its sessions once the recipient was
     /// sent one (their calendar then holds one event, which only overrides may change).

@@ -4,7 +4,8 @@
 //! are refused. Both are audited (the export too: who saw whose data). See `store::gdpr` for
 //! what is exported and what erasure changes.
 
-use domain::{Email, Role};
+use domain::window::JoinWindow;
+use domain::{Email, Locale, Role};
 use serde_json::Value;
 use store::{Erasure, ErasureCounts, ErasureRequest};
 
@@ -41,6 +42,128 @@ pub async fn export(svc: &Service, caller: &Caller, email: &str) -> Result<Value
         .audit(&caller.audit("gdpr.export").target("email", &norm, &norm), now)
         .await?;
     Ok(data)
+}
+
+/// What an export is delivered as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// The JSON document alone.
+    Json,
+    /// A ZIP with the JSON document and the person's documents (see [`export_zip`]).
+    Zip,
+}
+
+impl ExportFormat {
+    /// `json` (or nothing) or `zip`; anything else is refused with the field named.
+    pub fn parse(text: Option<&str>) -> Result<ExportFormat> {
+        match text.map(str::trim) {
+            None | Some("") | Some("json") => Ok(ExportFormat::Json),
+            Some("zip") => Ok(ExportFormat::Zip),
+            Some(_) => Err(Error::invalid("format", Message::new("gdpr.error.format"))),
+        }
+    }
+}
+
+/// The file name of the JSON document inside the export's ZIP.
+pub const EXPORT_JSON: &str = "personal-data.json";
+/// The file name of the calendar of their sessions inside the export's ZIP.
+pub const EXPORT_CALENDAR: &str = "sessions.ics";
+
+/// The export as a ZIP: the JSON document ([`EXPORT_JSON`]), the calendar of the sessions they
+/// are or were booked into ([`EXPORT_CALENDAR`], with their own join links; absent when none),
+/// and the certificate of completion (PDF, in `locale`) of each course where they attended some
+/// time. Audited once, as the JSON export.
+pub async fn export_zip(svc: &Service, caller: &Caller, email: &str, locale: Locale) -> Result<Vec<u8>> {
+    let data = export(svc, caller, email).await?;
+    let json = serde_json::to_vec_pretty(&data).map_err(|e| Error::Internal(format!("person data: {e}")))?;
+    let mut files: Vec<(String, &'static str, Vec<u8>)> = vec![(EXPORT_JSON.into(), "json", json)];
+    let (ics, mut courses) = calendar(svc, &data, locale).await?;
+    if let Some(ics) = ics {
+        files.push((EXPORT_CALENDAR.into(), "ics", ics.into_bytes()));
+    }
+    let norm = address(email)?;
+    courses.extend(
+        data["course_enrolments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["course_id"].as_str().map(str::to_owned)),
+    );
+    courses.sort_unstable();
+    courses.dedup();
+    let everything = crate::course_attendance::DateRange::default();
+    for course_id in &courses {
+        let report = crate::course_attendance::report(svc, &caller.actor, course_id, everything).await?;
+        let attended = report
+            .learners
+            .iter()
+            .any(|l| l.email.eq_ignore_ascii_case(&norm) && l.attended_minutes > 0);
+        if !attended {
+            continue;
+        }
+        let (_, pdf) =
+            crate::course_attendance::certificate(svc, &caller.actor, course_id, &norm, everything, locale).await?;
+        let title = locale.tf("gdpr.export.certificate", &[("course", &report.course.course.title)]);
+        files.push((title, "pdf", pdf));
+    }
+    let local = jiff::tz::TimeZone::get(&svc.config().default_time_zone)
+        .map_or_else(
+            |_| svc.now().to_zoned(jiff::tz::TimeZone::UTC),
+            |z| svc.now().to_zoned(z),
+        )
+        .datetime();
+    documents::zip_files(&files, local).map_err(|e| Error::Internal(format!("export zip: {e}")))
+}
+
+/// Their sessions as one calendar, each event with their own join link (`None`: no session),
+/// and the courses of those sessions.
+async fn calendar(svc: &Service, data: &Value, locale: Locale) -> Result<(Option<String>, Vec<String>)> {
+    let mut events = Vec::new();
+    let mut courses = Vec::new();
+    for p in data["participations"].as_array().into_iter().flatten() {
+        let (Some(participant_id), Some(session_id)) = (p["id"].as_str(), p["session_id"].as_str()) else {
+            continue;
+        };
+        let Some(detail) = svc.store().session(session_id).await? else {
+            continue;
+        };
+        let Some(me) = detail.participants.iter().find(|q| q.id == participant_id) else {
+            continue;
+        };
+        let s = &detail.session;
+        courses.extend(s.course_id.clone());
+        let join = svc.store().join_key(&me.id, me.link_version).ok().map(|key| {
+            let window =
+                JoinWindow::for_participant(s.starts_at, s.ends_at, me.role.is_moderator(), &svc.config().join);
+            mail::calendar::JoinInfo {
+                url: svc.url(&format!("/j/{key}")),
+                opens_at: window.opens,
+            }
+        });
+        let trainers: Vec<store::Participant> = detail
+            .participants
+            .iter()
+            .filter(|q| q.role == store::ParticipantRole::Trainer)
+            .cloned()
+            .collect();
+        events.push(mail::calendar::session_event_in(
+            s,
+            &trainers,
+            join.as_ref(),
+            None,
+            locale,
+            s.updated_at,
+            &s.time_zone,
+        ));
+    }
+    if events.is_empty() {
+        return Ok((None, courses));
+    }
+    let name = locale.t("gdpr.export.calendar").to_owned();
+    Ok((
+        Some(mail::calendar::calendar(None, Some(name), events).render()),
+        courses,
+    ))
 }
 
 /// Erases the person with this address; `force` (admins only) erases signatures still within

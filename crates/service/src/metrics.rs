@@ -43,6 +43,11 @@ struct StatusLabels {
     status: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HowLabels {
+    how: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -117,6 +122,9 @@ pub struct Metrics {
     lockouts: Counter,
     outbox: Family<StatusLabels, Gauge>,
     outbox_oldest: Gauge,
+    /// Follows the store's own counts, caught up at scrape time under `reclaimed_sync`.
+    reclaimed: Family<HowLabels, Counter>,
+    reclaimed_sync: std::sync::Mutex<()>,
     pool_size: Gauge,
     pool_idle: Gauge,
     pool_max: Gauge,
@@ -191,6 +199,15 @@ impl Metrics {
             "Age of the oldest message waiting to be delivered (0 when none)",
             outbox_oldest.clone(),
         );
+        let reclaimed = Family::<HowLabels, Counter>::default();
+        registry.register(
+            "outbox_leases_reclaimed",
+            "Outbox leases taken back by this instance: its own at start after a crash (restart), or expired ones (expired)",
+            reclaimed.clone(),
+        );
+        for how in ["restart", "expired"] {
+            reclaimed.get_or_create(&HowLabels { how }).inc_by(0);
+        }
         let pool_size = Gauge::default();
         registry.register(
             "db_pool_connections",
@@ -226,6 +243,8 @@ impl Metrics {
             lockouts,
             outbox,
             outbox_oldest,
+            reclaimed,
+            reclaimed_sync: std::sync::Mutex::new(()),
             pool_size,
             pool_idle,
             pool_max,
@@ -304,6 +323,18 @@ impl Metrics {
             self.outbox.get_or_create(&StatusLabels { status }).set(n);
         }
         self.outbox_oldest.set(health.oldest_pending_age_secs);
+        {
+            let counts = store.outbox_leases_reclaimed();
+            // A poisoned lock guards no data: go on.
+            let _one_at_a_time = self.reclaimed_sync.lock().unwrap_or_else(|e| e.into_inner());
+            for (how, n) in [("restart", counts.restart), ("expired", counts.expired)] {
+                let counter = self.reclaimed.get_or_create(&HowLabels { how });
+                let seen = counter.get();
+                if n > seen {
+                    counter.inc_by(n - seen);
+                }
+            }
+        }
         let pool = store.pool_stats();
         self.pool_size.set(i64::from(pool.size));
         self.pool_idle.set(pool.idle as i64);

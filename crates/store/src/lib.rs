@@ -52,8 +52,8 @@ pub use ids::{new_id, random_bytes};
 pub use jitsi_servers::{JitsiRefusal, JitsiServer, JitsiServerInput, TokenModeKind};
 pub use migrate::MIGRATIONS;
 pub use outbox::{
-    MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxHealth, OutboxLine, OutboxMessage, OutboxStatus,
-    OutboxWaker, reason,
+    LeasesReclaimed, MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxHealth, OutboxLine, OutboxMessage,
+    OutboxStatus, OutboxWaker, reason,
 };
 pub use participants::RsvpCounts;
 pub use participants::{Participant, ParticipationBudget, People};

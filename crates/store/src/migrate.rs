@@ -56,6 +56,11 @@ pub(crate) async fn run(pool: &Pool, now: jiff::Timestamp) -> Result<usize> {
         let mut c = tx.conn();
         if c.is_postgres() {
             c.exec("SELECT pg_advisory_xact_lock($1)", args![PG_LOCK_KEY]).await?;
+            // `CREATE TABLE IF NOT EXISTS` on an existing table sends a NOTICE ("relation …
+            // already exists, skipping"), which sqlx logs at INFO (target
+            // `sqlx::postgres::notice`): one per migration at every start. Not news: silenced for
+            // this transaction only.
+            c.script("SET LOCAL client_min_messages = warning").await?;
         }
         c.script(BOOKKEEPING).await?;
         let latest = c

@@ -170,6 +170,26 @@ impl Default for MailPolicy {
 pub(crate) struct MailHooks {
     pub(crate) policy: Arc<MailPolicy>,
     notify: Arc<Notify>,
+    /// Leases taken back by this process, since it started (read by `/metrics`).
+    reclaimed: Arc<Reclaimed>,
+}
+
+/// Counts of leases taken back: a dead worker's rows made claimable again.
+#[derive(Default)]
+struct Reclaimed {
+    /// Released at start by the instance that had leased them before a crash.
+    restart: std::sync::atomic::AtomicU64,
+    /// Claimed again after their lease expired (any instance's).
+    expired: std::sync::atomic::AtomicU64,
+}
+
+/// How many outbox leases this process took back since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeasesReclaimed {
+    /// Its own, released at start (the instance restarted after a crash).
+    pub restart: u64,
+    /// Expired ones, claimed again.
+    pub expired: u64,
 }
 
 /// Waits for outbox work: a local wake-up ([`Store::wake_outbox`], or a write by this process),
@@ -702,6 +722,40 @@ impl Store {
         }
     }
 
+    /// Queues the rows `owner` holds again, due `now`: called when an instance starts under the
+    /// same identity as before, whose previous process cannot be delivering any more, so they
+    /// need not wait for their lease to expire. Each keeps its place in its thread (the order is
+    /// the rows' own). Returns how many there were.
+    pub async fn release_own_leases(&self, owner: &str, now: Timestamp) -> Result<u64> {
+        let mut tx = self.pool.write().await?;
+        let released = tx
+            .conn()
+            .exec(
+                "UPDATE outbox SET status = 'queued', next_attempt_at = $2, lease_owner = NULL, lease_until = NULL, \
+                 updated_at = $2 WHERE status = 'sending' AND lease_owner = $1",
+                args![owner, now.as_second()],
+            )
+            .await?;
+        tx.commit().await?;
+        self.mail
+            .reclaimed
+            .restart
+            .fetch_add(released, std::sync::atomic::Ordering::Relaxed);
+        if released > 0 {
+            self.wake_outbox();
+        }
+        Ok(released)
+    }
+
+    /// The leases this process took back since it started.
+    pub fn outbox_leases_reclaimed(&self) -> LeasesReclaimed {
+        let r = &self.mail.reclaimed;
+        LeasesReclaimed {
+            restart: r.restart.load(std::sync::atomic::Ordering::Relaxed),
+            expired: r.expired.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
     /// Takes up to `limit` messages that are due (queued and due, or held under an expired
     /// lease), for `owner`, until `now + lease`. Each comes back with its attempt counted.
     pub async fn claim_outbox(
@@ -715,6 +769,7 @@ impl Store {
         let mut c = tx.conn();
         let until = (now + lease).as_second();
         let mut claimed = Vec::new();
+        let mut expired_count = 0;
         // Expired leases first (their messages were due before anything queued now), then the
         // queue, up to `limit` in all.
         for expired in [true, false] {
@@ -731,7 +786,11 @@ impl Store {
                 (false, true) => claim_sql!(expired, ""),
                 (false, false) => claim_sql!(queued, ""),
             };
-            claimed.extend(c.all(sql, args, |r| Ok((r.i64("seq")?, message_row(r)?))).await?);
+            let rows = c.all(sql, args, |r| Ok((r.i64("seq")?, message_row(r)?))).await?;
+            if expired {
+                expired_count = rows.len() as u64;
+            }
+            claimed.extend(rows);
         }
         if claimed.is_empty() {
             // Nothing claimed, nothing written: rolled back rather than committed, so an idle
@@ -741,6 +800,10 @@ impl Store {
             return Ok(Vec::new());
         }
         tx.commit().await?;
+        self.mail
+            .reclaimed
+            .expired
+            .fetch_add(expired_count, std::sync::atomic::Ordering::Relaxed);
         claimed.sort_by_key(|(seq, _)| *seq);
         Ok(claimed.into_iter().map(|(_, m)| m).collect())
     }

@@ -18,6 +18,7 @@ both_backends!(
     totals_per_learner_over_the_course,
     course_routes_by_role,
     course_exports_and_certificates,
+    a_persons_export_as_zip_holds_their_certificate_and_calendar,
 );
 
 const MIN: i64 = 60;
@@ -566,4 +567,115 @@ async fn course_exports_and_certificates(backend: Backend) {
     assert_eq!(names, ["Gaby Guest.pdf", "Léa Martin.pdf", "Max Durand.pdf"]);
     let max = qpdf_and_text(&std::fs::read(out_dir.join("Max Durand.pdf")).unwrap());
     assert!(max.contains("Max Durand") && max.contains("0 h 30"), "{max}");
+}
+
+/// The GDPR export as a ZIP (API `?format=zip` and the page's second button): the JSON, the
+/// calendar of the person's sessions with their own links, and the certificate of each course
+/// they attended, read back with Python's zipfile and icalendar, qpdf and pdftotext.
+async fn a_persons_export_as_zip_holds_their_certificate_and_calendar(backend: Backend) {
+    let f = fixture(backend).await;
+    scenario(&f).await;
+    let token = token_for(&f.app, &f.manager.id).await;
+    let export = |query: &'static str, token: String| {
+        let url = format!("{}/api/v1/gdpr/export{query}", f.app.url);
+        async move {
+            testkit::client()
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"email": "Lea@Example.org"}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = export("?format=zip", token.clone()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("personal-data.zip")
+    );
+    let zip = scratch("personal-data.zip", &r.bytes().await.unwrap());
+    let out_dir = zip.with_file_name("export");
+    let script = "import json, sys, zipfile, icalendar\n\
+                  z = zipfile.ZipFile(sys.argv[1])\n\
+                  assert z.testzip() is None\n\
+                  z.extractall(sys.argv[2])\n\
+                  cal = icalendar.Calendar.from_ical(z.read('sessions.ics'))\n\
+                  events = [(str(e['SUMMARY']), e['DTSTART'].dt.isoformat(), str(e.get('URL', ''))) for e in cal.walk('VEVENT')]\n\
+                  print(json.dumps({'names': sorted(z.namelist()), 'events': sorted(events)}))\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, zip.to_str().unwrap(), out_dir.to_str().unwrap()])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{} (python3 -m pip install icalendar)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        read["names"],
+        json!([
+            format!("Certificat de réalisation - {TITLE}.pdf"),
+            "personal-data.json",
+            "sessions.ics"
+        ])
+    );
+    // The JSON is the API's document.
+    let data: Value = serde_json::from_slice(&std::fs::read(out_dir.join("personal-data.json")).unwrap()).unwrap();
+    assert_eq!(data["email"], "lea@example.org");
+    assert_eq!(data["participations"].as_array().unwrap().len(), 2);
+    // Her two sessions, each with her own link.
+    let events = read["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{read}");
+    let ics = std::fs::read_to_string(out_dir.join("sessions.ics")).unwrap();
+    for detail in [&f.first, &f.second] {
+        let lea = named(detail, "Léa Martin");
+        let key = f.app.store().join_key(&lea.id, lea.link_version).unwrap();
+        assert!(ics.replace("\r\n ", "").contains(&format!("/j/{key}")), "{ics}");
+        let max = named(detail, "Max Durand");
+        let other = f.app.store().join_key(&max.id, max.link_version).unwrap();
+        assert!(!ics.replace("\r\n ", "").contains(&other), "{ics}");
+    }
+    // Her certificate: her name, the course, the three hours she attended.
+    let pdf = std::fs::read(out_dir.join(format!("Certificat de réalisation - {TITLE}.pdf"))).unwrap();
+    let text = qpdf_and_text(&pdf);
+    assert!(text.contains("Léa Martin") && text.contains(TITLE), "{text}");
+    assert!(text.contains("3 h 00") && !text.contains("Max Durand"), "{text}");
+    // JSON stays the default; an unknown format is refused in the caller's language.
+    let r = export("", token.clone()).await;
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let r = export("?format=pdf", token.clone()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = r.json().await.unwrap();
+    assert!(problem.to_string().contains("json ou zip"), "{problem}");
+    // Trainers may not export.
+    let theo = token_for(&f.app, &f.theo.id).await;
+    assert_eq!(export("?format=zip", theo).await.status(), StatusCode::FORBIDDEN);
+    // The page's ZIP button.
+    let browser = f.app.browser();
+    browser.login(&f.manager.email, PASSWORD).await;
+    assert!(browser.get("/gdpr").await.contains("name=\"format\" value=\"zip\""));
+    let r = browser
+        .post_raw("/gdpr/export", &[("email", "lea@example.org"), ("format", "zip")])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    let zip = scratch("page.zip", &r.bytes().await.unwrap());
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, zipfile; print(json.dumps(sorted(zipfile.ZipFile(sys.argv[1]).namelist())))",
+            zip.to_str().unwrap(),
+        ])
+        .output()
+        .expect("python3");
+    let names: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(names.as_array().unwrap().len(), 3, "{names}");
+    // Each export is audited.
+    let log = f.app.store().audit_log(50, None).await.unwrap();
+    assert!(log.iter().filter(|e| e.action == "gdpr.export").count() >= 3);
 }

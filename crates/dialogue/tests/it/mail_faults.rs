@@ -195,6 +195,11 @@ async fn a_refused_recipient_fails_with_the_reason_and_the_others_arrive(backend
 
 /// `dialogue serve` with these settings.
 fn serve(env: &[(String, String)]) -> Child {
+    serve_logging(env, Stdio::null())
+}
+
+/// `dialogue serve` with these settings, its log (standard error) going to `log`.
+pub(crate) fn serve_logging(env: &[(String, String)], log: impl Into<Stdio>) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialogue"));
     for (k, _) in std::env::vars() {
         if k.starts_with("DIALOGUE_") {
@@ -209,9 +214,83 @@ fn serve(env: &[(String, String)]) -> Child {
     cmd.arg("serve")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("start dialogue")
+}
+
+/// The database of a server whose data directory is `data`, with its secret (links match).
+pub(crate) async fn store_of(db_url: &str, data: &std::path::Path) -> Store {
+    let secret = std::fs::read_to_string(data.join("secret.key")).unwrap();
+    let key = service::SecretKey::new(&hex_decode(secret.trim()));
+    let mut store = Store::connect(db_url, &ConnectOptions::default()).await.unwrap();
+    store.set_link_secret(key.link_secret());
+    store
+}
+
+/// Books a session `hours` ahead (rounded to the minute) with a trainer and these learners, from the test, on the
+/// database of a server whose data directory is `data` (with its secret, so the links match);
+/// returns the store used and the session.
+pub(crate) async fn book_from_outside(
+    db_url: &str,
+    data: &std::path::Path,
+    title: &str,
+    hours: i64,
+    learners: &[(&str, &str)],
+) -> (Store, store::SessionDetail) {
+    let store = store_of(db_url, data).await;
+    let audit = AuditEntry::new("test", None, "test", None);
+    for (email, role) in [
+        ("theo@example.org", Role::Trainer),
+        ("manon@example.org", Role::Manager),
+    ] {
+        if store.user_by_email(email).await.unwrap().is_some() {
+            continue;
+        }
+        let new = NewUser {
+            email: Email::parse(email).unwrap(),
+            display_name: DisplayName::parse("Théo Dupré").unwrap(),
+            role,
+            locale: Locale::Fr,
+            time_zone: "Europe/Paris".into(),
+            password_hash: None,
+            auth_source: "local".into(),
+            external_id: None,
+        };
+        store.create_user(&new, jiff::Timestamp::now(), &audit).await.unwrap();
+    }
+    let manager = store.user_by_email("manon@example.org").await.unwrap().unwrap();
+    let start = Timestamp::from_second((Timestamp::now().as_second() / 60 + hours * 60) * 60).unwrap();
+    let person = |name: &str, email: &str| Person {
+        name: DisplayName::parse(name).unwrap(),
+        email: Email::parse(email).unwrap(),
+    };
+    let detail = store
+        .book_sessions(
+            &NewSessions {
+                course_id: None,
+                title: title.into(),
+                notes: String::new(),
+                time_zone: "Europe/Paris".into(),
+                times: vec![(start, start + SignedDuration::from_mins(60))],
+                rrule: None,
+                people: People {
+                    trainers: vec![Email::parse("theo@example.org").unwrap()],
+                    moderators: vec![],
+                    learners: learners.iter().map(|(name, email)| person(name, email)).collect(),
+                    guests: vec![],
+                    external_moderators_only: false,
+                },
+                created_by: manager.id.clone(),
+                jitsi_server_id: None,
+            },
+            jiff::Timestamp::now(),
+            &audit,
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    (store, detail)
 }
 
 fn hex_decode(text: &str) -> Vec<u8> {
@@ -232,73 +311,30 @@ async fn the_binary_killed_mid_delivery_resumes_after_a_restart(backend: Backend
             ("DIALOGUE_LISTEN", format!("127.0.0.1:{port}")),
             ("DIALOGUE_DATABASE_URL", db.url.clone()),
             ("DIALOGUE_DATA_DIR", dir.join("data").display().to_string()),
-            // One delivery at a time, short leases: a dead worker's messages come back soon.
+            // One delivery at a time, and leases of an hour: the messages the dead process held
+            // can only come back before the test's end if the restarted instance (same
+            // `mail.instance`: by default this host and the same port) takes them back at start.
             ("DIALOGUE_MAIL_CONCURRENCY", "1".to_owned()),
             ("DIALOGUE_MAIL_TIMEOUT_SECONDS", "5".to_owned()),
-            ("DIALOGUE_MAIL_LEASE_SECONDS", "20".to_owned()),
+            ("DIALOGUE_MAIL_LEASE_SECONDS", "3600".to_owned()),
             ("DIALOGUE_LOG_LEVEL", "warn".to_owned()),
         ]
         .map(|(k, v)| (k.to_owned(), v)),
     );
     let mut child = serve(&env);
     testkit::wait_for_port(port, "dialogue").await;
-    // Book from here, on the same database with the server's own secret.
-    let secret = std::fs::read_to_string(dir.join("data/secret.key")).unwrap();
-    let key = service::SecretKey::new(&hex_decode(secret.trim()));
-    let mut store = Store::connect(&db.url, &ConnectOptions::default()).await.unwrap();
-    store.set_link_secret(key.link_secret());
-    let audit = AuditEntry::new("test", None, "test", None);
-    for (email, role) in [
-        ("theo@example.org", Role::Trainer),
-        ("manon@example.org", Role::Manager),
-    ] {
-        let new = NewUser {
-            email: Email::parse(email).unwrap(),
-            display_name: DisplayName::parse("Théo Dupré").unwrap(),
-            role,
-            locale: Locale::Fr,
-            time_zone: "Europe/Paris".into(),
-            password_hash: None,
-            auth_source: "local".into(),
-            external_id: None,
-        };
-        store.create_user(&new, jiff::Timestamp::now(), &audit).await.unwrap();
-    }
-    let manager = store.user_by_email("manon@example.org").await.unwrap().unwrap();
-    let start = Timestamp::from_second((Timestamp::now().as_second() / 60 + 48 * 60) * 60).unwrap();
-    let person = |name: &str, email: &str| Person {
-        name: DisplayName::parse(name).unwrap(),
-        email: Email::parse(email).unwrap(),
-    };
-    let detail = store
-        .book_sessions(
-            &NewSessions {
-                course_id: None,
-                title: "Reprise après incident".into(),
-                notes: String::new(),
-                time_zone: "Europe/Paris".into(),
-                times: vec![(start, start + SignedDuration::from_mins(60))],
-                rrule: None,
-                people: People {
-                    trainers: vec![Email::parse("theo@example.org").unwrap()],
-                    moderators: vec![],
-                    learners: vec![
-                        person("Zoé", "zoe@example.org"),
-                        person("Ingrid", "ingrid@example.net"),
-                        person("Yann", "yann@example.org"),
-                    ],
-                    guests: vec![],
-                    external_moderators_only: false,
-                },
-                created_by: manager.id.clone(),
-                jitsi_server_id: None,
-            },
-            jiff::Timestamp::now(),
-            &audit,
-        )
-        .await
-        .unwrap()
-        .remove(0);
+    let (store, detail) = book_from_outside(
+        &db.url,
+        &dir.join("data"),
+        "Reprise après incident",
+        48,
+        &[
+            ("Zoé", "zoe@example.org"),
+            ("Ingrid", "ingrid@example.net"),
+            ("Yann", "yann@example.org"),
+        ],
+    )
+    .await;
     // The first message reaches the server, which never confirms it: killed right then.
     for _ in 0..600 {
         if smtp.stalled() {
@@ -316,7 +352,7 @@ async fn the_binary_killed_mid_delivery_resumes_after_a_restart(backend: Backend
         "{counts:?}: held by the dead process"
     );
     assert_eq!(smtp.count(), 1);
-    // Restarted: once the dead worker's leases expire, the outbox resumes.
+    // Restarted: the instance takes its own leases back at once (not an hour later).
     let mut child = serve(&env);
     testkit::wait_for_port(port, "dialogue").await;
     for _ in 0..900 {
@@ -342,6 +378,10 @@ async fn the_binary_killed_mid_delivery_resumes_after_a_restart(backend: Backend
     assert!(by_id.values().all(|to| to.len() <= 2));
     let recipients: std::collections::BTreeSet<&str> = by_id.values().map(|to| to[0]).collect();
     assert_eq!(recipients.len(), 4);
+    // Counted: the four rows the dead process held, taken back at start; none by expiry.
+    let metrics = crate::metrics::scrape_url(&format!("http://127.0.0.1:{port}")).await;
+    let reclaimed = |how| crate::metrics::value(&metrics, "dialogue_outbox_leases_reclaimed_total", &[("how", how)]);
+    assert_eq!((reclaimed("restart"), reclaimed("expired")), (4.0, 0.0));
     for m in &mails {
         assert!(m.text().contains(&{
             let p = detail

@@ -24,7 +24,7 @@ const TOKEN: &str = "metrics-token-0123456789abcdef";
 
 /// One sample as the parser read it.
 #[derive(Debug)]
-struct Sample {
+pub(crate) struct Sample {
     family: String,
     kind: String,
     name: String,
@@ -34,7 +34,7 @@ struct Sample {
 
 /// Parses an exposition with `prometheus_client`; panics with its complaint when it does not
 /// parse, and with how to install it when it is missing (never skipped).
-fn parse(text: &str) -> Vec<Sample> {
+pub(crate) fn parse(text: &str) -> Vec<Sample> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/parse_metrics.py");
     let mut child = Command::new("python3")
         .arg(script)
@@ -67,7 +67,7 @@ fn parse(text: &str) -> Vec<Sample> {
 }
 
 /// The value of the sample `name` with exactly these labels among others (0 when absent).
-fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
     samples
         .iter()
         .filter(|s| {
@@ -89,7 +89,12 @@ fn kind(samples: &[Sample], family: &str) -> String {
 }
 
 async fn scrape(app: &TestApp) -> Vec<Sample> {
-    let r = testkit::get(format!("{}/metrics", app.url)).await.unwrap();
+    scrape_url(&app.url).await
+}
+
+/// `/metrics` of the server at `url` (from a loopback address), parsed.
+pub(crate) async fn scrape_url(url: &str) -> Vec<Sample> {
+    let r = testkit::get(format!("{url}/metrics")).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
         r.headers()["content-type"],

@@ -4,12 +4,12 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::json;
 use super::{ApiCaller, ApiError, BadRequest, Conflict, ForCaller, Forbidden, Invalid, Unauthorized};
@@ -27,6 +27,16 @@ pub struct ExportBody {
     /// The person's address (compared case-insensitively)
     #[schema(format = Email)]
     pub email: Option<String>,
+}
+
+/// How the export is delivered.
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `json` (the default): the document alone; `zip`: a ZIP holding `personal-data.json`, the
+    /// calendar of their sessions (`sessions.ics`, with their join links) and the certificate of
+    /// completion (PDF) of each course where they attended some time
+    pub format: Option<String>,
 }
 
 /// The person to erase.
@@ -98,22 +108,40 @@ pub struct ErasureJson {
 }
 
 /// Everything Dialogue holds about a person (admins and managers)
+///
+/// As JSON, or with `?format=zip` as a ZIP of that JSON and their documents.
 #[utoipa::path(
     post,
     path = "/gdpr/export",
     operation_id = "exportPersonData",
+    params(ExportQuery),
     request_body(content = ExportBody, description = "The person"),
     responses(
-        (status = 200, description = "Their data", body = PersonDataJson),
+        (status = 200, description = "Their data (JSON), or with `format=zip` a ZIP of it and their documents",
+            content((PersonDataJson = "application/json"), (Vec<u8> = "application/zip"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 422, response = Invalid),
     )
 )]
-pub async fn export(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes) -> Result<Response, ApiError> {
+pub async fn export(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    RawQuery(raw): RawQuery,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let fields = crate::pages::sessions::query(raw);
+    let format = fields.has("format").then(|| fields.get("format"));
+    let format = service::gdpr::ExportFormat::parse(format.as_deref()).api(&caller)?;
     let body: ExportBody = json::body(&caller, &bytes)?;
     let email = body.email.unwrap_or_default();
+    if format == service::gdpr::ExportFormat::Zip {
+        let zip = service::gdpr::export_zip(app.service(), &caller.caller(), &email, caller.locale)
+            .await
+            .api(&caller)?;
+        return Ok(super::attendance::download(zip, "application/zip", "personal-data.zip"));
+    }
     let data = service::gdpr::export(app.service(), &caller.caller(), &email)
         .await
         .api(&caller)?;

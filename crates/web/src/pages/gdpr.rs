@@ -1,4 +1,4 @@
-//! `/gdpr`: a person's data, for admins and managers — export as a JSON download, erasure (an
+//! `/gdpr`: a person's data, for admins and managers — export as a JSON or ZIP download, erasure (an
 //! admin may force it over attendance evidence still kept), and the retention periods in force.
 //! Every refusal is the service's (`service::gdpr`).
 
@@ -87,7 +87,30 @@ fn refused(app: &AppState, ctx: &Ctx, email: String, force: bool, error: Error) 
 async fn export(State(app): State<AppState>, ctx: Ctx, bytes: Bytes) -> AppResult {
     staff(&ctx)?;
     let caller = ctx.caller()?;
-    let email = body(&bytes).get("email").trim().to_owned();
+    let fields = body(&bytes);
+    let email = fields.get("email").trim().to_owned();
+    let format = match service::gdpr::ExportFormat::parse(Some(&fields.get("format"))) {
+        Ok(format) => format,
+        Err(error) => return refused(&app, &ctx, email, false, error),
+    };
+    if format == service::gdpr::ExportFormat::Zip {
+        return match service::gdpr::export_zip(app.service(), &caller, &email, ctx.locale).await {
+            Ok(zip) => Ok((
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "application/zip"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"personal-data.zip\"",
+                    ),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                zip,
+            )
+                .into_response()),
+            Err(error) => refused(&app, &ctx, email, false, error),
+        };
+    }
     match service::gdpr::export(app.service(), &caller, &email).await {
         Ok(data) => {
             let json = serde_json::to_vec_pretty(&data).map_err(|e| Error::Internal(e.to_string()))?;
