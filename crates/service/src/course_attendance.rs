@@ -262,7 +262,7 @@ pub async fn sheet_pdf(
     }
     let mut sessions = Vec::new();
     for r in &report.sessions {
-        sessions.push(attendance::sheet_session(svc, r, locale).await?);
+        sessions.extend(attendance::sheet_sessions(svc, r, locale).await?);
     }
     attendance::render_sheet(documents::SheetInput {
         locale,

@@ -18,6 +18,7 @@ both_backends!(
     totals_per_learner_over_the_course,
     course_routes_by_role,
     course_exports_and_certificates,
+    a_session_over_several_days_on_both_sheets,
 );
 
 const MIN: i64 = 60;
@@ -566,4 +567,90 @@ async fn course_exports_and_certificates(backend: Backend) {
     assert_eq!(names, ["Gaby Guest.pdf", "Léa Martin.pdf", "Max Durand.pdf"]);
     let max = qpdf_and_text(&std::fs::read(out_dir.join("Max Durand.pdf")).unwrap());
     assert!(max.contains("Max Durand") && max.contains("0 h 30"), "{max}");
+}
+
+/// An evening-to-morning session, from day 5, 18:00, to day 6, 10:00 (Paris; sessions last
+/// at most 24 hours): both sheets print it per calendar day, each day with its own half-day,
+/// numbered as one session.
+async fn a_session_over_several_days_on_both_sheets(backend: Backend) {
+    let f = fixture(backend).await;
+    let night = book(
+        &f.app,
+        &f.course_id,
+        &[&f.theo],
+        &f.manager,
+        at(day(5), 18),
+        16 * 60,
+        false,
+    )
+    .await;
+    // Léa: 18:00–20:00 on the first day, 09:00–10:00 on the second.
+    let lea = named(&night, "Léa Martin");
+    connect(&f, &night, lea, 0, 120 * MIN).await;
+    connect(&f, &night, lea, 15 * 60 * MIN, 16 * 60 * MIN).await;
+    f.app.clock.freeze_at(at(day(8), 12));
+    let token = token_for(&f.app, &f.manager.id).await;
+
+    let r = get(
+        &f.app,
+        &token,
+        &format!("/api/v1/sessions/{}/attendance.pdf", night.session.id),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK, "no longer refused");
+    let text = qpdf_and_text(&r.bytes().await.unwrap());
+    let first = text.find("jour 1 sur 2").unwrap_or_else(|| panic!("{text}"));
+    let second = text.find("jour 2 sur 2").unwrap_or_else(|| panic!("{text}"));
+    assert!(first < second, "{text}");
+    assert!(!text.contains("séance 1 sur"), "one session, not two: {text}");
+    let (day1, day2) = text.split_at(second);
+    let long_day = |d: Date| format!("{} {}", d.day(), i18n_month(d.month()));
+    assert!(day1.contains(&long_day(day(5))), "{day1}");
+    assert!(day2.contains(&long_day(day(6))), "{day2}");
+    // Each day its half-day and hours, and Léa's minutes on their own day.
+    assert!(
+        day1.contains("Après-midi 18:00–00:00") && !day1.contains("Matin"),
+        "{day1}"
+    );
+    assert!(
+        day2.contains("Matin 00:00–10:00") && !day2.contains("Après-midi"),
+        "{day2}"
+    );
+    for part in [day1, day2] {
+        assert!(part.contains(&night.session.id), "the seal on each day: {part}");
+    }
+    // pdftotext reads each row as name, planned, present.
+    assert!(day1.contains("Léa Martin\n\n360\n\n120\n"), "{day1}");
+    assert!(day2.contains("Léa Martin\n\n600\n\n60\n"), "{day2}");
+
+    // The course sheet: three sessions, the night one over two days.
+    let r = get(
+        &f.app,
+        &token,
+        &format!("/api/v1/courses/{}/attendance.pdf", f.course_id),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = qpdf_and_text(&r.bytes().await.unwrap());
+    assert!(text.contains("séance 3 sur 3"), "{text}");
+    assert!(!text.contains("sur 4"), "{text}");
+    assert!(text.contains("jour 1 sur 2") && text.contains("jour 2 sur 2"), "{text}");
+}
+
+/// The French month name as the documents print it.
+fn i18n_month(month: i8) -> &'static str {
+    [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ][month as usize - 1]
 }
