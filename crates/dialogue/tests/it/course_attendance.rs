@@ -19,6 +19,7 @@ both_backends!(
     course_routes_by_role,
     course_exports_and_certificates,
     a_session_over_several_days_on_both_sheets,
+    certificates_state_the_nature_and_print_the_signatory,
 );
 
 const MIN: i64 = 60;
@@ -115,7 +116,11 @@ async fn book(
 }
 
 async fn fixture(backend: Backend) -> Fixture {
-    let app = TestApp::spawn(backend).await;
+    fixture_with(backend, &[]).await
+}
+
+async fn fixture_with(backend: Backend, env: &[(&str, &str)]) -> Fixture {
+    let app = TestApp::spawn_with(backend, env).await;
     let meet = server(&app, hs256("Meet", "https://meet.example.org")).await;
     let manager = app.user("marie@example.org", domain::Role::Manager).await;
     let admin = app.user("ada@example.org", domain::Role::Admin).await;
@@ -131,6 +136,7 @@ async fn fixture(backend: Backend) -> Fixture {
                 description: String::new(),
                 default_duration_minutes: 180,
                 owner_id: manager.id.clone(),
+                action_nature: Default::default(),
                 trainer_ids: vec![theo.id.clone()],
                 learners: vec![],
             },
@@ -653,4 +659,99 @@ fn i18n_month(month: i8) -> &'static str {
         "novembre",
         "décembre",
     ][month as usize - 1]
+}
+
+/// A 240×80 PNG with a dark stroke, written by Python's zlib (a signature as a scanner gives).
+fn signature_png(path: &std::path::Path) {
+    let script = "import struct,sys,zlib\n\
+        w,h=240,80\n\
+        rows=b''.join(b'\\x00'+b''.join(b'\\x10\\x10\\x40\\xff' if abs(y-h*x//w)<3 else b'\\x00\\x00\\x00\\x00' for x in range(w)) for y in range(h))\n\
+        c=lambda t,d:struct.pack('>I',len(d))+t+d+struct.pack('>I',zlib.crc32(t+d))\n\
+        open(sys.argv[1],'wb').write(b'\\x89PNG\\r\\n\\x1a\\n'+c(b'IHDR',struct.pack('>IIBBBBB',w,h,8,6,0,0,0))+c(b'IDAT',zlib.compress(rows))+c(b'IEND',b''))";
+    let status = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .status()
+        .expect("python3");
+    assert!(status.success());
+}
+
+/// The nature of the action set on the course (API) is the one ticked on its certificates;
+/// the signatory's image from `[organisation]` is printed on them.
+async fn certificates_state_the_nature_and_print_the_signatory(backend: Backend) {
+    let png = testkit::temp_dir("signatory").join("signature.png");
+    signature_png(&png);
+    let f = fixture_with(
+        backend,
+        &[
+            ("DIALOGUE_ORGANISATION_SIGNATORY_IMAGE", png.to_str().unwrap()),
+            ("DIALOGUE_ORGANISATION_SIGNATORY_NAME", "Inès Directrice"),
+            ("DIALOGUE_ORGANISATION_SIGNATORY_ROLE", "Gérante"),
+        ],
+    )
+    .await;
+    scenario(&f).await;
+    let id = &f.course_id;
+    let token = token_for(&f.app, &f.manager.id).await;
+    let lea = named(&f.first, "Léa Martin").contact_id.clone().unwrap();
+    let certificate = |nature: &'static str| {
+        let (app, token, id, lea) = (&f.app, token.clone(), id.clone(), lea.clone());
+        async move {
+            let r = get(
+                app,
+                &token,
+                &format!("/api/v1/courses/{id}/learners/{lea}/certificate.pdf"),
+            )
+            .await;
+            assert_eq!(r.status(), StatusCode::OK, "{nature}");
+            r.bytes().await.unwrap().to_vec()
+        }
+    };
+
+    // By default: an action de formation.
+    let (_, course) = get_json(&f.app, &token, &format!("/api/v1/courses/{id}")).await;
+    assert_eq!(course["action_nature"], "training");
+    let text = qpdf_and_text(&certificate("training").await);
+    assert!(text.contains("☒ action de formation\n"), "{text}");
+    assert!(text.contains("☐ action de validation des acquis"), "{text}");
+
+    // Set to VAE through the API: that one is ticked.
+    let patch = |body: Value| {
+        testkit::client()
+            .patch(format!("{}/api/v1/courses/{id}", f.app.url))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let r = patch(json!({"action_nature": "vae"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let course: Value = r.json().await.unwrap();
+    assert_eq!(course["action_nature"], "vae");
+    let pdf = certificate("vae").await;
+    let text = qpdf_and_text(&pdf);
+    assert!(
+        text.contains("☒ action de validation des acquis de l’expérience (VAE)"),
+        "{text}"
+    );
+    assert!(text.contains("☐ action de formation\n"), "{text}");
+    assert!(text.contains("Inès Directrice") && text.contains("Gérante"), "{text}");
+
+    // The signatory's image is on it.
+    let file = scratch("certificate.pdf", &pdf);
+    let images = std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(&file)
+        .output()
+        .expect("pdfimages (apt-get install -y poppler-utils)");
+    let images = String::from_utf8(images.stdout).unwrap();
+    let rows: Vec<&str> = images.lines().skip(2).filter(|l| l.contains("image")).collect();
+    assert_eq!(rows.len(), 1, "the signature: {images}");
+
+    // A nature the model does not list: refused with its field, nothing changed.
+    let r = patch(json!({"action_nature": "seminar"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "action_nature", "{problem}");
+    let (_, course) = get_json(&f.app, &token, &format!("/api/v1/courses/{id}")).await;
+    assert_eq!(course["action_nature"], "vae");
 }
