@@ -208,6 +208,8 @@ pub struct RawOrganisation {
     /// Who signs certificates, and their position.
     pub signatory_name: String,
     pub signatory_role: String,
+    /// A PNG of the signatory's signature (or stamp) printed on certificates; read at start.
+    pub signatory_image: String,
     /// Where certificates are issued (`Fait à`).
     pub place: String,
 }
@@ -1039,6 +1041,25 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
         return Err(bad("organisation.siret", &raw.organisation.siret, "14 digits"));
     }
     let o = &raw.organisation;
+    let signatory_image = match o.signatory_image.trim() {
+        "" => None,
+        path => {
+            let png = std::fs::read(path).map_err(|e| {
+                bad(
+                    "organisation.signatory_image",
+                    &path,
+                    &format!("a readable PNG file ({e})"),
+                )
+            })?;
+            Some(service::SignatoryImage::new(png).map_err(|why| {
+                bad(
+                    "organisation.signatory_image",
+                    &path,
+                    &format!("a signature image: {why}"),
+                )
+            })?)
+        }
+    };
     let organisation = service::OrganisationConfig {
         name: if o.name.trim().is_empty() {
             mail.organization.clone()
@@ -1050,6 +1071,7 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
         nda: o.nda.trim().to_owned(),
         signatory_name: o.signatory_name.trim().to_owned(),
         signatory_role: o.signatory_role.trim().to_owned(),
+        signatory_image,
         place: o.place.trim().to_owned(),
     };
     let oidc = logins::validate_oidc(&raw.oidc)?;

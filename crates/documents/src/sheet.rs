@@ -261,13 +261,15 @@ impl<'a> SessionWriter<'a> {
         // The session.
         let mut lines = Vec::new();
         let mut heading = locale.tf("documents.sheet.session", &[("title", &session.title)]);
-        if input.sessions.len() > 1 {
+        // A session over several days comes as one block per day, under the same id: the
+        // numbering counts sessions.
+        let starts = |i: &usize| *i == 0 || input.sessions[*i - 1].id != input.sessions[*i].id;
+        let total = (0..input.sessions.len()).filter(starts).count();
+        if total > 1 {
+            let n = (0..=self.index).filter(starts).count();
             heading = format!(
                 "{heading} · {}",
-                locale.tf(
-                    "documents.sheet.session_of",
-                    &[("n", &(self.index + 1)), ("total", &input.sessions.len())]
-                )
+                locale.tf("documents.sheet.session_of", &[("n", &n), ("total", &total)])
             );
         }
         if continued {

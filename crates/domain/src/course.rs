@@ -27,6 +27,9 @@ pub struct CourseRequest {
     /// Emails of trainer accounts.
     pub trainers: Vec<String>,
     pub learners: Vec<PersonInput>,
+    /// The nature of the action its certificates state (an [`ActionNature`] name); empty:
+    /// an action de formation.
+    pub action_nature: String,
 }
 
 /// The request, valid.
@@ -38,6 +41,45 @@ pub struct CoursePlan {
     pub default_duration: SignedDuration,
     pub trainers: Vec<Email>,
     pub learners: Vec<Person>,
+    pub action_nature: ActionNature,
+}
+
+/// The nature of the action, as the ministry's model of the certificate of completion
+/// (certificat de réalisation) lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ActionNature {
+    /// Action de formation (the default).
+    #[default]
+    Training,
+    /// Bilan de compétences.
+    SkillsAssessment,
+    /// Action de validation des acquis de l'expérience (VAE).
+    Vae,
+    /// Action de formation par apprentissage.
+    Apprenticeship,
+}
+
+impl ActionNature {
+    pub const ALL: [ActionNature; 4] = [
+        ActionNature::Training,
+        ActionNature::SkillsAssessment,
+        ActionNature::Vae,
+        ActionNature::Apprenticeship,
+    ];
+
+    /// The name forms, the API and the database use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionNature::Training => "training",
+            ActionNature::SkillsAssessment => "skills_assessment",
+            ActionNature::Vae => "vae",
+            ActionNature::Apprenticeship => "apprenticeship",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ActionNature> {
+        ActionNature::ALL.into_iter().find(|n| n.as_str() == s)
+    }
 }
 
 /// Why a course request was refused. [`CourseError::field`] tells which input it concerns.
@@ -52,6 +94,8 @@ pub enum CourseError {
     CodeInvalid,
     #[error("the description is longer than {max} characters")]
     DescriptionTooLong { max: usize },
+    #[error("unknown nature of action")]
+    ActionNature,
 }
 
 impl CourseError {
@@ -62,6 +106,7 @@ impl CourseError {
             CourseError::Booking(e) => e.field(),
             CourseError::CodeTooLong { .. } | CourseError::CodeInvalid => "code",
             CourseError::DescriptionTooLong { .. } => "description",
+            CourseError::ActionNature => "action_nature",
         }
     }
 }
@@ -138,14 +183,22 @@ pub fn plan_course(request: &CourseRequest, limits: &BookingLimits) -> Result<Co
             max: limits.max_participants,
         }));
     }
-    match (title, code, duration, errors.is_empty()) {
-        (Some(title), Some(code), Some(default_duration), true) => Ok(CoursePlan {
+    let action_nature = match request.action_nature.trim() {
+        "" => Some(ActionNature::Training),
+        name => ActionNature::parse(name),
+    };
+    if action_nature.is_none() {
+        errors.push(CourseError::ActionNature);
+    }
+    match (title, code, duration, action_nature, errors.is_empty()) {
+        (Some(title), Some(code), Some(default_duration), Some(action_nature), true) => Ok(CoursePlan {
             title,
             code,
             description,
             default_duration,
             trainers,
             learners,
+            action_nature,
         }),
         _ => Err(errors),
     }
@@ -172,6 +225,7 @@ mod tests {
                     email: "Lea@Example.org".into(),
                 },
             ],
+            action_nature: String::new(),
         }
     }
 
@@ -186,6 +240,16 @@ mod tests {
         let mut r = request();
         r.code = "  ".into();
         assert_eq!(plan_course(&r, &BookingLimits::default()).unwrap().code, None);
+        assert_eq!(plan.action_nature, ActionNature::Training, "by default");
+        r.action_nature = "vae".into();
+        assert_eq!(
+            plan_course(&r, &BookingLimits::default()).unwrap().action_nature,
+            ActionNature::Vae
+        );
+        r.action_nature = "bilan".into();
+        let errors = plan_course(&r, &BookingLimits::default()).unwrap_err();
+        assert_eq!(errors, vec![CourseError::ActionNature]);
+        assert_eq!(errors[0].field(), "action_nature");
     }
 
     #[test]

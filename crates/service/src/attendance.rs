@@ -383,13 +383,15 @@ pub async fn csv(svc: &Service, actor: &Actor, session_id: &str, locale: Locale)
     }))
 }
 
-fn sheet_attendee(report: &Report, p: &Participant, locale: Locale) -> documents::Attendee {
+/// A person's line on the sheet of one day of the session.
+fn sheet_attendee(report: &Report, p: &Participant, locale: Locale, day: Date) -> documents::Attendee {
     documents::Attendee {
         name: p.name.clone(),
         attendance: report
             .attendance
             .planned
             .iter()
+            .filter(|planned| planned.half_day.date == day)
             .map(|planned| {
                 let h = report.person(&p.id).and_then(|a| a.half_day(planned.half_day));
                 documents::Attendance {
@@ -409,49 +411,63 @@ fn sheet_attendee(report: &Report, p: &Participant, locale: Locale) -> documents
     }
 }
 
-/// The sheet's part of one session (its half-days, people and seal). A session over several
-/// days has no sheet of its own.
-pub(crate) async fn sheet_session(svc: &Service, report: &Report, locale: Locale) -> Result<documents::SheetSession> {
+/// The sheet's part of one session: one block per calendar day it touches in its zone (a
+/// session over several days, "day 2 of 3" in its title), each with that day's half-days
+/// (morning, afternoon or both), people and the session's seal.
+pub(crate) async fn sheet_sessions(
+    svc: &Service,
+    report: &Report,
+    locale: Locale,
+) -> Result<Vec<documents::SheetSession>> {
     let zone =
         jiff::tz::TimeZone::get(&report.detail.session.time_zone).map_err(|e| Error::Internal(format!("zone: {e}")))?;
     let s = &report.detail.session;
-    let mut parts = Vec::new();
-    for planned in &report.attendance.planned {
-        let (from, until) = planned
-            .half_day
-            .bounds(&zone, svc.config().attendance.noon)
-            .map_err(|e| Error::Internal(format!("half-day bounds: {e}")))?;
-        parts.push(documents::Part {
-            half_day: doc_half(planned.half_day.half),
-            start: from.max(s.starts_at),
-            end: until.min(s.ends_at),
-        });
-    }
-    let dates: std::collections::BTreeSet<Date> = report.attendance.planned.iter().map(|p| p.half_day.date).collect();
-    if dates.len() > 1 {
-        return Err(Error::conflict("", Message::new("attendance.error.several_days")));
-    }
     let seal = svc
         .store()
         .signature_seal(&s.id)
         .await?
         .unwrap_or_else(|| domain::evidence::genesis(&svc.secret().evidence_key(), &s.id));
-    Ok(documents::SheetSession {
-        id: s.id.clone(),
-        title: s.title.clone(),
-        time_zone: s.time_zone.clone(),
-        parts,
-        trainers: trainers(&report.detail)
-            .map(|p| sheet_attendee(report, p, locale))
-            .collect(),
-        learners: learners(&report.detail)
-            .map(|p| sheet_attendee(report, p, locale))
-            .collect(),
-        seal: documents::Seal {
-            digest: hex(seal.head()),
-            records: seal.count() as u64,
-        },
-    })
+    let days: std::collections::BTreeSet<Date> = report.attendance.planned.iter().map(|p| p.half_day.date).collect();
+    let mut out = Vec::with_capacity(days.len());
+    for (n, day) in days.iter().enumerate() {
+        let mut parts = Vec::new();
+        for planned in report.attendance.planned.iter().filter(|p| p.half_day.date == *day) {
+            let (from, until) = planned
+                .half_day
+                .bounds(&zone, svc.config().attendance.noon)
+                .map_err(|e| Error::Internal(format!("half-day bounds: {e}")))?;
+            parts.push(documents::Part {
+                half_day: doc_half(planned.half_day.half),
+                start: from.max(s.starts_at),
+                end: until.min(s.ends_at),
+            });
+        }
+        let title = if days.len() > 1 {
+            locale.tf(
+                "documents.sheet.session_day",
+                &[("title", &s.title), ("n", &(n + 1)), ("total", &days.len())],
+            )
+        } else {
+            s.title.clone()
+        };
+        out.push(documents::SheetSession {
+            id: s.id.clone(),
+            title,
+            time_zone: s.time_zone.clone(),
+            parts,
+            trainers: trainers(&report.detail)
+                .map(|p| sheet_attendee(report, p, locale, *day))
+                .collect(),
+            learners: learners(&report.detail)
+                .map(|p| sheet_attendee(report, p, locale, *day))
+                .collect(),
+            seal: documents::Seal {
+                digest: hex(seal.head()),
+                records: seal.count() as u64,
+            },
+        });
+    }
+    Ok(out)
 }
 
 /// Renders a sheet off the async runtime.
@@ -462,11 +478,11 @@ pub(crate) async fn render_sheet(input: documents::SheetInput) -> Result<Vec<u8>
         .map_err(|e| Error::Internal(format!("sheet: {e}")))
 }
 
-/// The PDF attendance sheet of a session (one session's half-days: a morning, an afternoon or
-/// both of one date).
+/// The PDF attendance sheet of a session: its half-days (a morning, an afternoon or both) of
+/// each date it touches.
 pub async fn sheet_pdf(svc: &Service, actor: &Actor, session_id: &str, locale: Locale) -> Result<Vec<u8>> {
     let report = report(svc, actor, session_id).await?;
-    let session = sheet_session(svc, &report, locale).await?;
+    let sessions = sheet_sessions(svc, &report, locale).await?;
     let s = &report.detail.session;
     let course_title = match &s.course_id {
         Some(course) => svc
@@ -481,7 +497,7 @@ pub async fn sheet_pdf(svc: &Service, actor: &Actor, session_id: &str, locale: L
         locale,
         organisation: organisation(svc),
         course_title,
-        sessions: vec![session],
+        sessions,
         generated_at: svc.now(),
     })
     .await

@@ -145,8 +145,29 @@ pub struct OrganisationConfig {
     /// Who signs certificates, and their position.
     pub signatory_name: String,
     pub signatory_role: String,
+    /// The signatory's signature (or stamp) printed on certificates, when configured.
+    pub signatory_image: Option<SignatoryImage>,
     /// Where certificates are issued (`Fait à`).
     pub place: String,
+}
+
+/// A PNG read (and checked) when the configuration is: `Debug` shows its size only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignatoryImage(pub std::sync::Arc<Vec<u8>>);
+
+impl SignatoryImage {
+    /// Checks `png` as the certificates will print it (a PNG within the signature limits, not
+    /// blank); the problem in words otherwise.
+    pub fn new(png: Vec<u8>) -> std::result::Result<SignatoryImage, String> {
+        documents::check_signature(&png).map_err(|p| p.message(i18n::Locale::En))?;
+        Ok(SignatoryImage(std::sync::Arc::new(png)))
+    }
+}
+
+impl std::fmt::Debug for SignatoryImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SignatoryImage({} bytes)", self.0.len())
+    }
 }
 
 /// One OpenID Connect provider as configured, with the label of its button.

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use domain::Actor;
+use domain::course::ActionNature;
 use i18n::{Locale, Message};
 use jiff::civil::Date;
 use store::{CourseDetail, SessionFilter, SessionStatus};
@@ -262,7 +263,7 @@ pub async fn sheet_pdf(
     }
     let mut sessions = Vec::new();
     for r in &report.sessions {
-        sessions.push(attendance::sheet_session(svc, r, locale).await?);
+        sessions.extend(attendance::sheet_sessions(svc, r, locale).await?);
     }
     attendance::render_sheet(documents::SheetInput {
         locale,
@@ -292,12 +293,17 @@ fn certificate_input(
         signatory: documents::Signatory {
             name: o.signatory_name.clone(),
             role: o.signatory_role.clone(),
-            signature: None,
+            signature: o.signatory_image.as_ref().map(|i| i.0.as_ref().clone()),
         },
         learner: learner.name.clone(),
         company,
         course_title: report.course.course.title.clone(),
-        nature: documents::ActionNature::Training,
+        nature: match report.course.course.action_nature {
+            ActionNature::Training => documents::ActionNature::Training,
+            ActionNature::SkillsAssessment => documents::ActionNature::SkillsAssessment,
+            ActionNature::Vae => documents::ActionNature::Vae,
+            ActionNature::Apprenticeship => documents::ActionNature::Apprenticeship,
+        },
         first_day: learner.first_day.unwrap_or(today),
         last_day: learner.last_day.unwrap_or(today),
         completed_minutes: u32::try_from(learner.attended_minutes.max(0)).unwrap_or(u32::MAX),

@@ -67,6 +67,7 @@ async fn input(svc: &Service, caller: &Caller, request: &CourseRequest) -> Resul
         owner_id: caller.actor.user_id.clone(),
         trainer_ids,
         learners: plan.learners,
+        action_nature: plan.action_nature,
     })
 }
 
@@ -115,5 +116,6 @@ pub fn request_of(detail: &CourseDetail) -> CourseRequest {
                 email: l.email.clone(),
             })
             .collect(),
+        action_nature: detail.course.action_nature.as_str().to_owned(),
     }
 }

@@ -96,6 +96,8 @@ pub struct ServerRuntime {
     pub mode: TokenMode,
     /// The bearer Prosody sends.
     pub api_secret: String,
+    /// JaaS: the secret its webhook deliveries are signed with, when set.
+    pub webhook_secret: Option<jitsi::WebhookSecret>,
     /// `hex(sha256(kid)).pem` for RS256 servers (where Prosody fetches the public key).
     pub key_path: Option<String>,
 }
@@ -179,6 +181,13 @@ pub fn open_server(sealer: &Sealer, server: JitsiServer) -> Result<ServerRuntime
     let id = server.id.clone();
     let missing = |what: &str| StoreError::Corrupt(format!("Jitsi server {id} has no {what}"));
     let api_secret = sealer.open(&id, "api_secret", &server.api_secret_enc)?;
+    let webhook_secret = match &server.webhook_secret_enc {
+        Some(sealed) => Some(
+            jitsi::WebhookSecret::new(&sealer.open(&id, "webhook_secret", sealed)?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        ),
+        None => None,
+    };
     let (mode, key_path) = match server.token_mode {
         TokenModeKind::Hs256 => {
             let sealed = server.app_secret_enc.as_deref().ok_or_else(|| missing("app secret"))?;
@@ -226,6 +235,7 @@ pub fn open_server(sealer: &Sealer, server: JitsiServer) -> Result<ServerRuntime
         server,
         mode,
         api_secret,
+        webhook_secret,
         key_path,
     })
 }
@@ -322,6 +332,17 @@ impl Runtime {
         Ok(())
     }
 
+    /// The open server `id`, whatever its revision (for calls that name their server).
+    pub async fn by_id(&self, store: &Store, id: &str) -> Result<Option<Arc<ServerRuntime>>, StoreError> {
+        match store.jitsi_server(id).await? {
+            Some(server) => match self.cached(&server.id, &server.revision) {
+                Some(hit) => Ok(Some(hit)),
+                None => self.remember(server).map(Some),
+            },
+            None => Ok(None),
+        }
+    }
+
     /// The server whose bearer secret is `presented`, comparing with each in constant time.
     pub async fn by_bearer(&self, store: &Store, presented: &str) -> Result<Option<Arc<ServerRuntime>>, StoreError> {
         let mut found = None;
@@ -352,6 +373,9 @@ pub struct ServerChange {
     pub private_key: Option<String>,
     /// Write-only; empty or `None` keeps the current one (a new server gets a generated one).
     pub api_secret: Option<String>,
+    /// JaaS only, write-only: the webhook endpoint's secret from the JaaS console; empty or
+    /// `None` keeps the current one.
+    pub webhook_secret: Option<String>,
     pub moderator_features: Option<BTreeMap<String, bool>>,
     pub participant_features: Option<BTreeMap<String, bool>>,
     pub lobby: Option<bool>,
@@ -547,6 +571,28 @@ pub fn prepare(
         },
     };
 
+    // JaaS: the webhook secret, kept while the server stays a JaaS one.
+    let webhook_secret = match text(&change.webhook_secret).filter(|s| !s.is_empty()) {
+        Some(_) if !jaas => {
+            problems.push(Problem::new(
+                "webhook_secret",
+                Message::new("jitsi.error.webhook_secret_jaas_only"),
+            ));
+            None
+        }
+        Some(s) => {
+            if !valid_webhook_secret(s) {
+                problems.push(Problem::new(
+                    "webhook_secret",
+                    Message::new("jitsi.error.webhook_secret"),
+                ));
+            }
+            Some(s.to_owned())
+        }
+        None if jaas && same_mode => current.and_then(|c| open_current("webhook_secret", &c.webhook_secret_enc)),
+        None => None,
+    };
+
     let moderator_features = change
         .moderator_features
         .clone()
@@ -622,9 +668,13 @@ pub fn prepare(
                 .map(|s| seal("private_key", s))
                 .transpose()?,
             seal("api_secret", api_secret.as_deref().unwrap_or_default())?,
+            webhook_secret
+                .as_deref()
+                .map(|s| seal("webhook_secret", s))
+                .transpose()?,
         ))
     })();
-    let Ok((app_secret_enc, private_key_enc, api_secret_enc)) = sealed else {
+    let Ok((app_secret_enc, private_key_enc, api_secret_enc, webhook_secret_enc)) = sealed else {
         return Err(vec![Problem::new("", Message::new("error.internal"))]);
     };
     let public_key_pem = token_mode
@@ -644,6 +694,7 @@ pub fn prepare(
             private_key_enc,
             public_key_pem,
             api_secret_enc,
+            webhook_secret_enc,
             moderator_features,
             participant_features,
             lobby: change.lobby.or(current.map(|c| c.lobby)).unwrap_or(false),
@@ -652,6 +703,11 @@ pub fn prepare(
         },
         generated_api_secret,
     })
+}
+
+/// A JaaS webhook secret as the console shows it: visible ASCII, 8 to 200 characters.
+fn valid_webhook_secret(s: &str) -> bool {
+    (8..=200).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic())
 }
 
 // ---- Use cases (admins only: `domain::perm`) ----
@@ -799,6 +855,11 @@ pub fn key_server_url(public_url: &str, kid: &str) -> String {
     )
 }
 
+/// Where a JaaS server's webhooks go: the address to enter in the JaaS console.
+pub fn jaas_webhook_url(public_url: &str, server_id: &str) -> String {
+    format!("{}/jitsi/jaas/{server_id}/webhook", public_url.trim_end_matches('/'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -863,6 +924,7 @@ mod tests {
             private_key_enc: i.private_key_enc.clone(),
             public_key_pem: i.public_key_pem.clone(),
             api_secret_enc: i.api_secret_enc.clone(),
+            webhook_secret_enc: i.webhook_secret_enc.clone(),
             moderator_features: i.moderator_features.clone(),
             participant_features: i.participant_features.clone(),
             lobby: i.lobby,

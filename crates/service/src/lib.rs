@@ -42,7 +42,7 @@ use store::Store;
 pub use clock::Clock;
 pub use config::{
     AccessConfig, AttendanceConfig, BookingSettings, Config, JoinCheckConfig, OidcLogin, OrganisationConfig,
-    ProxyAuthConfig, RetentionConfig,
+    ProxyAuthConfig, RetentionConfig, SignatoryImage,
 };
 pub use crypto::SecretKey;
 pub use error::{Error, Problem, Result};

@@ -151,6 +151,7 @@ pub fn course(e: &CourseError) -> Message {
         CourseError::CodeTooLong { max } => Message::new("course.error.code_too_long").arg("max", max),
         CourseError::CodeInvalid => Message::new("course.error.code_invalid"),
         CourseError::DescriptionTooLong { max } => Message::new("course.error.description_too_long").arg("max", max),
+        CourseError::ActionNature => Message::new("course.error.action_nature"),
     }
 }
 

@@ -289,3 +289,110 @@ pub async fn public_key(svc: &Service, file: &str) -> Result<String> {
         .and_then(|s| s.server.public_key_pem.clone())
         .ok_or_else(not_found)
 }
+
+// ---- JaaS webhooks ----
+
+/// What a JaaS webhook delivery came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JaasDelivery {
+    /// Stored: how many rows were new (0 for a repeated delivery, or a replay).
+    Stored(usize),
+    /// Verified, and of no use to attendance: another event type (recordings, polls…), or a
+    /// room that is not a session of this server. Not stored; answered 2xx all the same, for
+    /// JaaS retries every other answer.
+    Ignored,
+}
+
+fn jaas_store_kind(kind: &jitsi::JaasEventType) -> Option<JitsiEventKind> {
+    match kind {
+        jitsi::JaasEventType::RoomCreated => Some(JitsiEventKind::RoomCreated),
+        jitsi::JaasEventType::RoomDestroyed => Some(JitsiEventKind::RoomDestroyed),
+        jitsi::JaasEventType::ParticipantJoined => Some(JitsiEventKind::OccupantJoined),
+        jitsi::JaasEventType::ParticipantLeft => Some(JitsiEventKind::OccupantLeft),
+        jitsi::JaasEventType::Other(_) => None,
+    }
+}
+
+fn webhook_problem(e: &jitsi::WebhookError) -> Error {
+    use jitsi::WebhookError as W;
+    match e {
+        W::MissingField(f) => Error::invalid("", Message::new("jitsi.api.missing_field").arg("field", f)),
+        W::InvalidRoomName(r) => Error::invalid("", Message::new("jitsi.api.invalid_room").arg("room", r)),
+        _ => Error::invalid("", Message::new("jitsi.api.malformed")),
+    }
+}
+
+/// Receives a JaaS webhook for server `server_id`: checks the `X-Jaas-Signature` (constant
+/// time, within [`jitsi::JAAS_WEBHOOK_TOLERANCE_SECS`] of now) and that it is for this server's
+/// app, then stores a participant's join or leave (and the room's creation and destruction) of
+/// one of this server's sessions as `event_sync`'s are stored, once under JaaS's idempotency
+/// key: a repeated delivery or a replay stores nothing more.
+///
+/// Refusals: no such JaaS server, or none with a webhook secret → not found; a missing, wrong
+/// or stale signature → unauthenticated; another app → forbidden; a body that is not a JaaS
+/// event → invalid.
+pub async fn record_jaas_webhook(
+    svc: &Service,
+    server_id: &str,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<JaasDelivery> {
+    let server = svc.jitsi().by_id(svc.store(), server_id).await?.ok_or_else(not_found)?;
+    let secret = match (&server.server.token_mode, &server.webhook_secret) {
+        (store::TokenModeKind::Jaas, Some(secret)) => secret,
+        _ => return Err(not_found()),
+    };
+    let hook = match jitsi::verify_jaas_webhook(
+        secret,
+        signature,
+        body,
+        svc.now().as_second(),
+        jitsi::JAAS_WEBHOOK_TOLERANCE_SECS,
+    ) {
+        Ok(hook) => hook,
+        Err(
+            e @ (jitsi::WebhookError::MissingSignature
+            | jitsi::WebhookError::MalformedSignature(_)
+            | jitsi::WebhookError::NoV1Signature
+            | jitsi::WebhookError::BadSignature
+            | jitsi::WebhookError::OutsideTolerance { .. }
+            | jitsi::WebhookError::EmptySecret),
+        ) => {
+            tracing::warn!(server = %server.server.name, error = %e, "a JaaS webhook was refused");
+            return Err(Error::Unauthenticated);
+        }
+        Err(e) => return Err(webhook_problem(&e)),
+    };
+    if !hook.is_for_app(&server.server.app_id) {
+        tracing::warn!(server = %server.server.name, app = %hook.app_id, "a JaaS webhook for another app was refused");
+        return Err(Error::Forbidden);
+    }
+    let Some(kind) = jaas_store_kind(&hook.event_type) else {
+        return Ok(JaasDelivery::Ignored);
+    };
+    let session_id = match svc.store().room_session(&hook.room).await? {
+        Some(rs) if served_by(&rs, &server, None) => rs.session.id,
+        _ => return Ok(JaasDelivery::Ignored),
+    };
+    let at = hook.at();
+    let participant = hook.participant.as_ref();
+    let row = NewJitsiEvent {
+        idem_key: hook.storage_key(),
+        server_id: Some(server.server.id.clone()),
+        kind,
+        room: hook.room.clone(),
+        tenant: None,
+        breakout_room_id: hook.breakout_room_id.clone().unwrap_or_default(),
+        session_id: Some(session_id),
+        occupant_jid: participant.map(|p| p.connection_jid().to_owned()).unwrap_or_default(),
+        occupant_id: participant.and_then(|p| p.user_id.clone()),
+        occupant_name: participant.and_then(|p| p.name.clone()),
+        occupant_email: participant.and_then(|p| p.email.clone()),
+        joined_at: (kind == JitsiEventKind::OccupantJoined).then_some(at),
+        left_at: (kind == JitsiEventKind::OccupantLeft).then_some(at),
+        at,
+        received_at: svc.now().as_second(),
+        payload: String::from_utf8_lossy(body).into_owned(),
+    };
+    Ok(JaasDelivery::Stored(svc.store().record_jitsi_events(&[row]).await?))
+}

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use domain::Role;
 use domain::booking::Person;
+use domain::course::ActionNature;
 use domain::session::BookingRefusal;
 use jiff::Timestamp;
 
@@ -23,6 +24,8 @@ pub struct Course {
     pub description: String,
     pub default_duration_minutes: i64,
     pub owner_id: String,
+    /// What its certificates of completion state.
+    pub action_nature: ActionNature,
     pub archived: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -44,6 +47,7 @@ pub struct CourseInput {
     pub description: String,
     pub default_duration_minutes: i64,
     pub owner_id: String,
+    pub action_nature: ActionNature,
     /// Trainer account ids.
     pub trainer_ids: Vec<String>,
     pub learners: Vec<Person>,
@@ -57,6 +61,10 @@ pub(crate) fn course_row(r: &dyn Row) -> Result<Course> {
         description: r.text("description")?,
         default_duration_minutes: r.i64("default_duration_minutes")?,
         owner_id: r.text("owner_id")?,
+        action_nature: {
+            let name = r.text("action_nature")?;
+            ActionNature::parse(&name).ok_or_else(|| StoreError::Corrupt(format!("action nature {name:?}")))?
+        },
         archived: r.bool("archived")?,
         created_at: ts(r.i64("created_at")?)?,
         updated_at: ts(r.i64("updated_at")?)?,
@@ -66,7 +74,8 @@ pub(crate) fn course_row(r: &dyn Row) -> Result<Course> {
 pub(crate) async fn course_detail(c: &mut Conn<'_>, id: &str) -> Result<Option<CourseDetail>> {
     let Some(course) = c
         .opt(
-            "SELECT id, title, code, description, default_duration_minutes, owner_id, archived, created_at, updated_at \
+            "SELECT id, title, code, description, default_duration_minutes, owner_id, action_nature, archived, created_at, \
+             updated_at \
              FROM courses WHERE id = $1",
             args![id],
             course_row,
@@ -220,7 +229,7 @@ impl Store {
         let mut c = tx.conn();
         c.exec(
             "INSERT INTO courses (id, title, code, description, default_duration_minutes, owner_id, archived, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+             updated_at, action_nature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
             args![
                 id.as_str(),
                 input.title.as_str(),
@@ -229,7 +238,8 @@ impl Store {
                 input.default_duration_minutes,
                 input.owner_id.as_str(),
                 false,
-                now_s
+                now_s,
+                input.action_nature.as_str()
             ],
         )
         .await
@@ -254,7 +264,7 @@ impl Store {
         let changed = c
             .exec(
                 "UPDATE courses SET title = $2, code = $3, description = $4, default_duration_minutes = $5, owner_id = $6, \
-                 updated_at = $7 WHERE id = $1",
+                 updated_at = $7, action_nature = $8 WHERE id = $1",
                 args![
                     id,
                     input.title.as_str(),
@@ -262,7 +272,8 @@ impl Store {
                     input.description.as_str(),
                     input.default_duration_minutes,
                     input.owner_id.as_str(),
-                    now_s
+                    now_s,
+                    input.action_nature.as_str()
                 ],
             )
             .await
@@ -302,7 +313,8 @@ impl Store {
         let mut c = self.pool.read().await?;
         c.conn()
             .all(
-                "SELECT id, title, code, description, default_duration_minutes, owner_id, archived, created_at, updated_at \
+                "SELECT id, title, code, description, default_duration_minutes, owner_id, action_nature, archived, created_at, \
+             updated_at \
                  FROM courses WHERE NOT archived OR $1 ORDER BY title, id",
                 args![include_archived],
                 course_row,

@@ -36,6 +36,8 @@ pub struct JitsiServer {
     pub public_key_pem: Option<String>,
     /// The sealed bearer secret Prosody sends to the reservation and event endpoints.
     pub api_secret_enc: String,
+    /// JaaS: the sealed secret of its webhook endpoint (`X-Jaas-Signature`), when set.
+    pub webhook_secret_enc: Option<String>,
     pub moderator_features: BTreeMap<String, bool>,
     pub participant_features: BTreeMap<String, bool>,
     /// Lobby on: moderators' tokens carry `lobby_bypass`, reservations answer `lobby: true`.
@@ -80,6 +82,7 @@ pub struct JitsiServerInput {
     pub private_key_enc: Option<String>,
     pub public_key_pem: Option<String>,
     pub api_secret_enc: String,
+    pub webhook_secret_enc: Option<String>,
     pub moderator_features: BTreeMap<String, bool>,
     pub participant_features: BTreeMap<String, bool>,
     pub lobby: bool,
@@ -102,7 +105,7 @@ macro_rules! server_cols {
     () => {
         "j.id, j.name, j.base_url, j.domain, j.tenant, j.token_mode, j.app_id, j.key_id, j.app_secret_enc, \
          j.private_key_enc, j.public_key_pem, j.api_secret_enc, j.moderator_features, j.participant_features, \
-         j.lobby, j.max_occupants, j.is_default, j.revision, j.created_at, j.updated_at"
+         j.lobby, j.max_occupants, j.is_default, j.revision, j.created_at, j.updated_at, j.webhook_secret_enc"
     };
 }
 
@@ -130,6 +133,7 @@ pub(crate) fn server_row(r: &dyn Row) -> Result<JitsiServer> {
         private_key_enc: r.opt_text("private_key_enc")?,
         public_key_pem: r.opt_text("public_key_pem")?,
         api_secret_enc: r.text("api_secret_enc")?,
+        webhook_secret_enc: r.opt_text("webhook_secret_enc")?,
         moderator_features: features(&r.text("moderator_features")?)?,
         participant_features: features(&r.text("participant_features")?)?,
         lobby: r.bool("lobby")?,
@@ -170,8 +174,8 @@ pub(crate) async fn save_server(
     c.exec(
         "INSERT INTO jitsi_servers (id, name, name_norm, base_url, domain, tenant, token_mode, app_id, key_id, \
          app_secret_enc, private_key_enc, public_key_pem, api_secret_enc, moderator_features, participant_features, \
-         lobby, max_occupants, is_default, revision, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
+         lobby, max_occupants, is_default, revision, created_at, updated_at, webhook_secret_enc) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_norm = excluded.name_norm, \
          base_url = excluded.base_url, domain = excluded.domain, tenant = excluded.tenant, \
          token_mode = excluded.token_mode, app_id = excluded.app_id, key_id = excluded.key_id, \
@@ -179,7 +183,8 @@ pub(crate) async fn save_server(
          public_key_pem = excluded.public_key_pem, api_secret_enc = excluded.api_secret_enc, \
          moderator_features = excluded.moderator_features, participant_features = excluded.participant_features, \
          lobby = excluded.lobby, max_occupants = excluded.max_occupants, is_default = excluded.is_default, \
-         revision = excluded.revision, updated_at = excluded.updated_at",
+         revision = excluded.revision, updated_at = excluded.updated_at, \
+         webhook_secret_enc = excluded.webhook_secret_enc",
         args![
             id,
             input.name.as_str(),
@@ -201,6 +206,7 @@ pub(crate) async fn save_server(
             is_default,
             new_id().as_str(),
             now,
+            input.webhook_secret_enc.as_deref(),
         ],
     )
     .await

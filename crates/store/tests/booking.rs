@@ -602,6 +602,7 @@ async fn courses_and_api_tokens(backend: Backend) {
         description: "Trois jours".into(),
         default_duration_minutes: 180,
         owner_id: manager.id.clone(),
+        action_nature: Default::default(),
         trainer_ids: vec![theo.id.clone()],
         learners: vec![person("Léa", "lea@example.org")],
     };
@@ -686,6 +687,7 @@ async fn a_listing_is_one_row_per_session_with_every_trainer(backend: Backend) {
                 description: String::new(),
                 default_duration_minutes: 60,
                 owner_id: manager.id.clone(),
+                action_nature: Default::default(),
                 trainer_ids: vec![],
                 learners: vec![],
             },

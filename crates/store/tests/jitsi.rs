@@ -52,6 +52,7 @@ fn server(name: &str, default: bool) -> JitsiServerInput {
         private_key_enc: None,
         public_key_pem: None,
         api_secret_enc: "sealed-api-secret".into(),
+        webhook_secret_enc: None,
         moderator_features: BTreeMap::from([("recording".into(), true)]),
         participant_features: BTreeMap::from([("recording".into(), false)]),
         lobby: false,

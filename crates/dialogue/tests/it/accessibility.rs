@@ -87,6 +87,7 @@ async fn every_page_passes_axe_in_both_languages_at_1280_and_320_px() {
                 description: "Formules, tableaux croisés.".into(),
                 default_duration_minutes: 90,
                 owner_id: manager.id.clone(),
+                action_nature: Default::default(),
                 trainer_ids: Vec::new(),
                 learners: Vec::new(),
             },

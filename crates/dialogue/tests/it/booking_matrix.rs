@@ -351,6 +351,7 @@ async fn walk(backend: Backend, who: Who) {
                 description: String::new(),
                 default_duration_minutes: 60,
                 owner_id: m0.clone(),
+                action_nature: Default::default(),
                 trainer_ids: vec![t1.clone()],
                 learners: vec![],
             },

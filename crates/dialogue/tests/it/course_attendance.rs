@@ -19,6 +19,8 @@ both_backends!(
     course_routes_by_role,
     course_exports_and_certificates,
     a_persons_export_as_zip_holds_their_certificate_and_calendar,
+    a_session_over_several_days_on_both_sheets,
+    certificates_state_the_nature_and_print_the_signatory,
 );
 
 const MIN: i64 = 60;
@@ -115,7 +117,11 @@ async fn book(
 }
 
 async fn fixture(backend: Backend) -> Fixture {
-    let app = TestApp::spawn(backend).await;
+    fixture_with(backend, &[]).await
+}
+
+async fn fixture_with(backend: Backend, env: &[(&str, &str)]) -> Fixture {
+    let app = TestApp::spawn_with(backend, env).await;
     let meet = server(&app, hs256("Meet", "https://meet.example.org")).await;
     let manager = app.user("marie@example.org", domain::Role::Manager).await;
     let admin = app.user("ada@example.org", domain::Role::Admin).await;
@@ -131,6 +137,7 @@ async fn fixture(backend: Backend) -> Fixture {
                 description: String::new(),
                 default_duration_minutes: 180,
                 owner_id: manager.id.clone(),
+                action_nature: Default::default(),
                 trainer_ids: vec![theo.id.clone()],
                 learners: vec![],
             },
@@ -678,4 +685,185 @@ async fn a_persons_export_as_zip_holds_their_certificate_and_calendar(backend: B
     // Each export is audited.
     let log = f.app.store().audit_log(50, None).await.unwrap();
     assert!(log.iter().filter(|e| e.action == "gdpr.export").count() >= 3);
+}
+
+/// An evening-to-morning session, from day 5, 18:00, to day 6, 10:00 (Paris; sessions last
+/// at most 24 hours): both sheets print it per calendar day, each day with its own half-day,
+/// numbered as one session.
+async fn a_session_over_several_days_on_both_sheets(backend: Backend) {
+    let f = fixture(backend).await;
+    let night = book(
+        &f.app,
+        &f.course_id,
+        &[&f.theo],
+        &f.manager,
+        at(day(5), 18),
+        16 * 60,
+        false,
+    )
+    .await;
+    // Léa: 18:00–20:00 on the first day, 09:00–10:00 on the second.
+    let lea = named(&night, "Léa Martin");
+    connect(&f, &night, lea, 0, 120 * MIN).await;
+    connect(&f, &night, lea, 15 * 60 * MIN, 16 * 60 * MIN).await;
+    f.app.clock.freeze_at(at(day(8), 12));
+    let token = token_for(&f.app, &f.manager.id).await;
+
+    let r = get(
+        &f.app,
+        &token,
+        &format!("/api/v1/sessions/{}/attendance.pdf", night.session.id),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK, "no longer refused");
+    let text = qpdf_and_text(&r.bytes().await.unwrap());
+    let first = text.find("jour 1 sur 2").unwrap_or_else(|| panic!("{text}"));
+    let second = text.find("jour 2 sur 2").unwrap_or_else(|| panic!("{text}"));
+    assert!(first < second, "{text}");
+    assert!(!text.contains("séance 1 sur"), "one session, not two: {text}");
+    let (day1, day2) = text.split_at(second);
+    let long_day = |d: Date| format!("{} {}", d.day(), i18n_month(d.month()));
+    assert!(day1.contains(&long_day(day(5))), "{day1}");
+    assert!(day2.contains(&long_day(day(6))), "{day2}");
+    // Each day its half-day and hours, and Léa's minutes on their own day.
+    assert!(
+        day1.contains("Après-midi 18:00–00:00") && !day1.contains("Matin"),
+        "{day1}"
+    );
+    assert!(
+        day2.contains("Matin 00:00–10:00") && !day2.contains("Après-midi"),
+        "{day2}"
+    );
+    for part in [day1, day2] {
+        assert!(part.contains(&night.session.id), "the seal on each day: {part}");
+    }
+    // pdftotext reads each row as name, planned, present.
+    assert!(day1.contains("Léa Martin\n\n360\n\n120\n"), "{day1}");
+    assert!(day2.contains("Léa Martin\n\n600\n\n60\n"), "{day2}");
+
+    // The course sheet: three sessions, the night one over two days.
+    let r = get(
+        &f.app,
+        &token,
+        &format!("/api/v1/courses/{}/attendance.pdf", f.course_id),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = qpdf_and_text(&r.bytes().await.unwrap());
+    assert!(text.contains("séance 3 sur 3"), "{text}");
+    assert!(!text.contains("sur 4"), "{text}");
+    assert!(text.contains("jour 1 sur 2") && text.contains("jour 2 sur 2"), "{text}");
+}
+
+/// The French month name as the documents print it.
+fn i18n_month(month: i8) -> &'static str {
+    [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ][month as usize - 1]
+}
+
+/// A 240×80 PNG with a dark stroke, written by Python's zlib (a signature as a scanner gives).
+fn signature_png(path: &std::path::Path) {
+    let script = "import struct,sys,zlib\n\
+        w,h=240,80\n\
+        rows=b''.join(b'\\x00'+b''.join(b'\\x10\\x10\\x40\\xff' if abs(y-h*x//w)<3 else b'\\x00\\x00\\x00\\x00' for x in range(w)) for y in range(h))\n\
+        c=lambda t,d:struct.pack('>I',len(d))+t+d+struct.pack('>I',zlib.crc32(t+d))\n\
+        open(sys.argv[1],'wb').write(b'\\x89PNG\\r\\n\\x1a\\n'+c(b'IHDR',struct.pack('>IIBBBBB',w,h,8,6,0,0,0))+c(b'IDAT',zlib.compress(rows))+c(b'IEND',b''))";
+    let status = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .status()
+        .expect("python3");
+    assert!(status.success());
+}
+
+/// The nature of the action set on the course (API) is the one ticked on its certificates;
+/// the signatory's image from `[organisation]` is printed on them.
+async fn certificates_state_the_nature_and_print_the_signatory(backend: Backend) {
+    let png = testkit::temp_dir("signatory").join("signature.png");
+    signature_png(&png);
+    let f = fixture_with(
+        backend,
+        &[
+            ("DIALOGUE_ORGANISATION_SIGNATORY_IMAGE", png.to_str().unwrap()),
+            ("DIALOGUE_ORGANISATION_SIGNATORY_NAME", "Inès Directrice"),
+            ("DIALOGUE_ORGANISATION_SIGNATORY_ROLE", "Gérante"),
+        ],
+    )
+    .await;
+    scenario(&f).await;
+    let id = &f.course_id;
+    let token = token_for(&f.app, &f.manager.id).await;
+    let lea = named(&f.first, "Léa Martin").contact_id.clone().unwrap();
+    let certificate = |nature: &'static str| {
+        let (app, token, id, lea) = (&f.app, token.clone(), id.clone(), lea.clone());
+        async move {
+            let r = get(
+                app,
+                &token,
+                &format!("/api/v1/courses/{id}/learners/{lea}/certificate.pdf"),
+            )
+            .await;
+            assert_eq!(r.status(), StatusCode::OK, "{nature}");
+            r.bytes().await.unwrap().to_vec()
+        }
+    };
+
+    // By default: an action de formation.
+    let (_, course) = get_json(&f.app, &token, &format!("/api/v1/courses/{id}")).await;
+    assert_eq!(course["action_nature"], "training");
+    let text = qpdf_and_text(&certificate("training").await);
+    assert!(text.contains("☒ action de formation\n"), "{text}");
+    assert!(text.contains("☐ action de validation des acquis"), "{text}");
+
+    // Set to VAE through the API: that one is ticked.
+    let patch = |body: Value| {
+        testkit::client()
+            .patch(format!("{}/api/v1/courses/{id}", f.app.url))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let r = patch(json!({"action_nature": "vae"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let course: Value = r.json().await.unwrap();
+    assert_eq!(course["action_nature"], "vae");
+    let pdf = certificate("vae").await;
+    let text = qpdf_and_text(&pdf);
+    assert!(
+        text.contains("☒ action de validation des acquis de l’expérience (VAE)"),
+        "{text}"
+    );
+    assert!(text.contains("☐ action de formation\n"), "{text}");
+    assert!(text.contains("Inès Directrice") && text.contains("Gérante"), "{text}");
+
+    // The signatory's image is on it.
+    let file = scratch("certificate.pdf", &pdf);
+    let images = std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(&file)
+        .output()
+        .expect("pdfimages (apt-get install -y poppler-utils)");
+    let images = String::from_utf8(images.stdout).unwrap();
+    let rows: Vec<&str> = images.lines().skip(2).filter(|l| l.contains("image")).collect();
+    assert_eq!(rows.len(), 1, "the signature: {images}");
+
+    // A nature the model does not list: refused with its field, nothing changed.
+    let r = patch(json!({"action_nature": "seminar"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "action_nature", "{problem}");
+    let (_, course) = get_json(&f.app, &token, &format!("/api/v1/courses/{id}")).await;
+    assert_eq!(course["action_nature"], "vae");
 }

@@ -28,6 +28,7 @@ mod fuzz_api;
 mod gdpr;
 mod http_basics;
 mod import;
+mod jaas_webhook;
 mod jitsi_browser;
 mod jitsi_config;
 mod jitsi_servers;

@@ -111,6 +111,9 @@ pub struct CourseBody {
     pub trainers: Option<Vec<String>>,
     /// Enrolled learners (duplicates merged), at most the configured number of participants
     pub learners: Option<Vec<PersonJson>>,
+    /// What its certificates of completion state; `training` when a course is created without
+    #[schema(value_type = Option<super::json::ActionNature>)]
+    pub action_nature: Option<String>,
     pub archived: Option<bool>,
 }
 
@@ -124,6 +127,7 @@ impl CourseBody {
             "default_duration_minutes",
             "trainers",
             "learners",
+            "action_nature",
             "archived",
         ],
         null_changes: &["code"],
@@ -141,6 +145,7 @@ impl CourseBody {
             default_duration_minutes: self.default_duration_minutes.unwrap_or(base.default_duration_minutes),
             trainers: self.trainers.unwrap_or(base.trainers),
             learners: json::people(self.learners).unwrap_or(base.learners),
+            action_nature: self.action_nature.unwrap_or(base.action_nature),
         }
     }
 }
@@ -255,7 +260,8 @@ pub async fn update(
         || body.description.is_some()
         || body.default_duration_minutes.is_some()
         || body.trainers.is_some()
-        || body.learners.is_some();
+        || body.learners.is_some()
+        || body.action_nature.is_some();
     let mut detail = current.clone();
     if touches_fields {
         let request = body.over(courses::request_of(&current));

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use serde::{Deserialize, Deserializer, Serialize};
-use service::jitsi_servers::{self, ServerChange, key_server_url};
+use service::jitsi_servers::{self, ServerChange, jaas_webhook_url, key_server_url};
 use service::links;
 use store::{JitsiServer, TokenModeKind};
 use utoipa::openapi::RefOr;
@@ -116,6 +116,11 @@ pub struct ServerOut {
     pub key_server_url: Option<String>,
     pub has_app_secret: bool,
     pub has_private_key: bool,
+    /// JaaS: whether a webhook secret is set (the secret itself is never returned).
+    pub has_webhook_secret: bool,
+    /// JaaS: the address to enter in the JaaS console for its webhooks.
+    #[schema(required = true)]
+    pub webhook_url: Option<String>,
     pub moderator_features: JitsiFeatures,
     pub participant_features: JitsiFeatures,
     pub lobby: bool,
@@ -141,6 +146,8 @@ fn out(app: &AppState, s: JitsiServer, api_secret: Option<String>) -> ServerOut 
         key_server_url,
         has_app_secret: s.app_secret_enc.is_some(),
         has_private_key: s.private_key_enc.is_some(),
+        has_webhook_secret: s.webhook_secret_enc.is_some(),
+        webhook_url: (s.token_mode == TokenModeKind::Jaas).then(|| jaas_webhook_url(&app.config().public_url, &s.id)),
         token_mode: s.token_mode.into(),
         id: s.id,
         name: s.name,
@@ -202,6 +209,10 @@ pub struct ServerBody {
         pattern = "^[A-Za-z0-9._~+/=-]{32,200}$"
     )]
     api_secret: Option<String>,
+    /// JaaS only: the webhook endpoint's secret from the JaaS console (8 to 200 visible ASCII
+    /// characters), with which Dialogue verifies X-Jaas-Signature.
+    #[schema(write_only, min_length = 8, max_length = 200, pattern = "^[!-~]{8,200}$")]
+    webhook_secret: Option<String>,
     moderator_features: Option<JitsiFeatures>,
     participant_features: Option<JitsiFeatures>,
     /// Moderators' tokens carry lobby_bypass; reservations answer lobby: true.
@@ -226,6 +237,7 @@ impl ServerBody {
             "app_secret",
             "private_key",
             "api_secret",
+            "webhook_secret",
             "moderator_features",
             "participant_features",
             "lobby",
@@ -254,6 +266,16 @@ impl ServerBody {
         {
             problems.push(Problem::new("api_secret", Message::new("jitsi.error.api_secret")));
         }
+        if self
+            .webhook_secret
+            .as_deref()
+            .is_some_and(|s| s.is_empty() || s.trim() != s)
+        {
+            problems.push(Problem::new(
+                "webhook_secret",
+                Message::new("jitsi.error.webhook_secret"),
+            ));
+        }
         // The rules count the name trimmed; the document counts it as sent.
         if self.name.as_deref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
             problems.push(Problem::new("name", Message::new("jitsi.error.name_invalid")));
@@ -276,6 +298,7 @@ impl ServerBody {
             app_secret: self.app_secret,
             private_key: self.private_key,
             api_secret: self.api_secret,
+            webhook_secret: self.webhook_secret,
             moderator_features: self.moderator_features.map(|f| f.0),
             participant_features: self.participant_features.map(|f| f.0),
             lobby: self.lobby,

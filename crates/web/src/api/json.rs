@@ -415,6 +415,9 @@ pub struct CourseJson {
     pub code: Option<String>,
     pub description: String,
     pub default_duration_minutes: i64,
+    /// What its certificates of completion state
+    #[schema(value_type = ActionNature)]
+    pub action_nature: &'static str,
     pub archived: bool,
     pub owner_id: String,
     #[schema(format = DateTime)]
@@ -431,6 +434,18 @@ pub struct CourseJson {
     pub learners: Option<Vec<CourseLearnerJson>>,
 }
 
+/// The nature of the action, as the ministry's model of the certificate of completion lists
+/// them: action de formation, bilan de compétences, action de VAE, action de formation par
+/// apprentissage.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionNature {
+    Training,
+    SkillsAssessment,
+    Vae,
+    Apprenticeship,
+}
+
 /// The courses.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CourseList {
@@ -445,6 +460,7 @@ impl CourseJson {
             code: c.code.clone(),
             description: c.description.clone(),
             default_duration_minutes: c.default_duration_minutes,
+            action_nature: c.action_nature.as_str(),
             archived: c.archived,
             owner_id: c.owner_id.clone(),
             created_at: c.created_at.to_string(),

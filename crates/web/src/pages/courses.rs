@@ -60,6 +60,8 @@ pub struct CourseForm {
     pub code: String,
     pub description: String,
     pub duration: String,
+    /// `training` (the default), `skills_assessment`, `vae` or `apprenticeship`.
+    pub action_nature: String,
     /// Emails of the trainer accounts ticked.
     pub trainers: Vec<String>,
     pub learners: Vec<PersonRow>,
@@ -75,6 +77,7 @@ impl CourseForm {
             code: fields.get("code"),
             description: fields.get("description"),
             duration: fields.get("duration").trim().to_owned(),
+            action_nature: fields.get("action_nature"),
             trainers: fields.all("trainer"),
             learners: fields
                 .all("learner_name")
@@ -95,6 +98,7 @@ impl CourseForm {
             code: detail.course.code.clone().unwrap_or_default(),
             description: detail.course.description.clone(),
             duration: detail.course.default_duration_minutes.to_string(),
+            action_nature: detail.course.action_nature.as_str().to_owned(),
             trainers: detail.trainers.iter().map(|t| t.email.clone()).collect(),
             learners: detail
                 .learners
@@ -158,6 +162,7 @@ impl CourseForm {
             default_duration_minutes: duration,
             trainers: self.trainers.clone(),
             learners,
+            action_nature: self.action_nature.clone(),
         })
     }
 }
@@ -171,6 +176,7 @@ struct FormPage {
     form: CourseForm,
     errors: FieldErrors,
     trainers: Vec<User>,
+    natures: [domain::course::ActionNature; 4],
 }
 
 async fn form_page(
@@ -189,6 +195,7 @@ async fn form_page(
         trainers: service::booking::choices(app.service(), &ctx.actor()?, false)
             .await?
             .trainers,
+        natures: domain::course::ActionNature::ALL,
     })
 }
 
@@ -204,6 +211,7 @@ async fn new_form(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     require_staff(&ctx.actor()?)?;
     let form = CourseForm {
         duration: "60".into(),
+        action_nature: "training".into(),
         blank: 2,
         ..Default::default()
     };

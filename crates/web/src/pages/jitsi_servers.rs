@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::{Form, Router, routing::get, routing::post};
-use service::jitsi_servers::{self, KNOWN_FEATURES, ServerChange, default_features, key_server_url};
+use service::jitsi_servers::{self, KNOWN_FEATURES, ServerChange, default_features, jaas_webhook_url, key_server_url};
 use service::{Error, Problem};
 use store::{JitsiServer, TokenModeKind};
 
@@ -159,6 +159,7 @@ fn read_form(fields: &[(String, String)]) -> (ServerForm, ServerChange) {
         app_secret: Some(get("app_secret")),
         private_key: Some(get("private_key")),
         api_secret: Some(get("api_secret")),
+        webhook_secret: Some(get("webhook_secret")),
         moderator_features: Some(form.moderator.clone()),
         participant_features: Some(form.participant.clone()),
         lobby: Some(form.lobby),
@@ -189,6 +190,8 @@ struct FormPage {
     errors: FieldErrors,
     key_server: Option<String>,
     config_command: Option<String>,
+    /// JaaS: where its webhooks go.
+    webhook_url: Option<String>,
 }
 
 fn form_page(
@@ -211,6 +214,10 @@ fn form_page(
         (TokenModeKind::Rs256, Some(kid)) => Some(key_server_url(&app.config().public_url, kid)),
         _ => None,
     });
+    let webhook_url = server
+        .as_ref()
+        .filter(|s| s.token_mode == TokenModeKind::Jaas)
+        .map(|s| jaas_webhook_url(&app.config().public_url, &s.id));
     let config_command = server
         .as_ref()
         .filter(|s| s.token_mode != TokenModeKind::Jaas)
@@ -223,6 +230,7 @@ fn form_page(
         errors,
         key_server,
         config_command,
+        webhook_url,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The endpoints Jitsi's Prosody calls: the reservation API of `mod_reservations`
 //! (`/jitsi/reservations/conference…`), the events of `mod_event_sync_component`
-//! (`/jitsi/events/…`), and the public keys `asap_key_server` fetches (`/jitsi/asap/…`).
+//! (`/jitsi/events/…`), the public keys `asap_key_server` fetches (`/jitsi/asap/…`), and the
+//! signed webhooks of 8x8 JaaS (`/jitsi/jaas/{server id}/webhook`).
 //!
 //! This module reads the requests (bearer, content type, body) and answers as Prosody expects:
 //! JSON, a refusal as `{"message": …}` in the installation's default language (Jitsi Meet shows
@@ -19,7 +20,7 @@ use axum::routing::{get, post};
 use jitsi::{EventError, EventKind, ReservationError};
 use serde::Serialize;
 use service::jitsi_servers::ServerRuntime;
-use service::prosody::{self, Reserved};
+use service::prosody::{self, JaasDelivery, Reserved};
 
 use crate::http::error::{AppError, Message};
 use crate::http::state::AppState;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/jitsi/events/{group}/{kind}", post(event))
         .route("/jitsi/asap/{file}", get(public_key))
+        .route("/jitsi/jaas/{server}/webhook", post(jaas_webhook))
 }
 
 fn json(status: StatusCode, body: &impl Serialize) -> Response {
@@ -204,6 +206,42 @@ async fn event(
         .await
         .map_err(|e| fail(&app, e))?;
     Ok(json(StatusCode::OK, &serde_json::json!({ "stored": stored })))
+}
+
+/// `POST /jitsi/jaas/{server id}/webhook`: a JaaS webhook (JSON, signed in `X-Jaas-Signature`).
+/// 200 once stored, repeated or ignored (another event type, a room that is not one of this
+/// server's sessions: JaaS retries every other answer); 401 for a missing, wrong or stale
+/// signature; 403 for another app's event; 400 for a body that is not a JaaS event; 404 when
+/// the server is not a JaaS one with a webhook secret.
+async fn jaas_webhook(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(server): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let signature = headers.get(jitsi::JAAS_SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    match prosody::record_jaas_webhook(app.service(), &server, signature, &body).await {
+        Ok(JaasDelivery::Stored(n)) => Ok(json(StatusCode::OK, &serde_json::json!({ "stored": n }))),
+        Ok(JaasDelivery::Ignored) => Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({ "stored": 0, "ignored": true }),
+        )),
+        Err(service::Error::Unauthenticated) => Err(fail(
+            &app,
+            AppError::Unauthorized(Message::new("jitsi.api.webhook_signature")),
+        )),
+        Err(service::Error::Invalid(problems)) => {
+            let message = problems
+                .into_iter()
+                .next()
+                .map_or_else(|| Message::new("jitsi.api.malformed"), |p| p.message);
+            Err(fail(&app, AppError::BadRequest(message)))
+        }
+        Err(e) => Err(ProsodyError {
+            not_found: "jitsi.api.webhook_unknown",
+            ..fail(&app, e)
+        }),
+    }
 }
 
 /// `GET /jitsi/asap/<hex(sha256(kid))>.pem`: the public key Prosody verifies RS256 tokens with.
