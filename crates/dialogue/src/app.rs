@@ -251,6 +251,8 @@ impl Application {
         let mut mail = tokio::spawn(self.mail.run(mail_stopped));
         let checkpointer = tokio::spawn(checkpointer(state.clone()));
         let sign_reminders = tokio::spawn(sign_reminders(state.clone()));
+        // Secure-domain servers: the hosts' Prosody accounts, kept in line with the accounts.
+        let prosody = tokio::spawn(service::prosody_accounts::run(state.service().clone()));
         // PostgreSQL: the join cache is used only while this listens for other instances' writes.
         let join_watch = tokio::spawn({
             let store = state.service().store().clone();
@@ -264,6 +266,7 @@ impl Application {
                 mail.abort();
                 checkpointer.abort();
                 sign_reminders.abort();
+                prosody.abort();
                 join_watch.abort();
                 return result.map_err(std::io::Error::other)?;
             }
@@ -289,6 +292,7 @@ impl Application {
         }
         checkpointer.abort();
         sign_reminders.abort();
+        prosody.abort();
         join_watch.abort();
         state.service().store().close().await;
         tracing::info!("stopped");

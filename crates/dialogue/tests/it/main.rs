@@ -41,6 +41,7 @@ mod matrix;
 mod metrics;
 mod oidc;
 mod prosody;
+mod prosody_accounts;
 mod proxy;
 mod reverse_proxy_examples;
 mod review_findings;
