@@ -22,6 +22,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use i18n::Message;
 use jiff::{SignedDuration, Timestamp};
 use store::{AuditEntry, ProsodyAccount, UserFilter};
 
@@ -457,10 +458,14 @@ pub async fn my_login_for_session(svc: &Service, caller: &Caller, session_id: &s
 /// applied on Prosody right away by the reconciler.
 pub async fn new_password(svc: &Service, caller: &Caller, server_id: &str) -> Result<HostLogin> {
     let servers = secure_servers(svc).await?;
-    let server = servers
-        .iter()
-        .find(|s| s.server.id == server_id)
-        .ok_or(Error::NotFound)?;
+    let no_login = || Error::conflict("", Message::new("prosody.no_login"));
+    let Some(server) = servers.iter().find(|s| s.server.id == server_id) else {
+        // A server of another kind has no logins; an unknown one is not found.
+        return Err(match svc.store().jitsi_server(server_id).await? {
+            Some(_) => no_login(),
+            None => Error::NotFound,
+        });
+    };
     let user_id = &caller.actor.user_id;
     let password = random_token();
     let sealed = svc
@@ -473,7 +478,7 @@ pub async fn new_password(svc: &Service, caller: &Caller, server_id: &str) -> Re
         .new_prosody_password(server_id, user_id, &sealed, svc.now(), &audit)
         .await?
     {
-        return Err(Error::NotFound);
+        return Err(no_login());
     }
     svc.prosody().poke();
     let row = svc

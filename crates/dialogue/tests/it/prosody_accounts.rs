@@ -93,6 +93,40 @@ async fn hosts_get_prosody_accounts_that_follow_their_dialogue_accounts(backend:
         "sealed at rest"
     );
 
+    // The admin pages show the kind and the settings, never the password.
+    let admin_browser = app.browser();
+    assert_eq!(
+        admin_browser.login(&admin.email, crate::helpers::PASSWORD).await.status,
+        StatusCode::OK
+    );
+    let page = admin_browser.get(&format!("/jitsi-servers/{server_id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.contains("domaine sécurisé") && page.contains(ADMIN),
+        "{}",
+        page.body
+    );
+    assert!(!page.contains(ADMIN_PASSWORD));
+    // Saved from the form with the password left blank: the current one is kept.
+    let saved = admin_browser
+        .post(
+            &format!("/jitsi-servers/{server_id}"),
+            &[
+                ("name", "Secure"),
+                ("token_mode", "secure-domain"),
+                ("base_url", "https://meet.example.org"),
+                ("domain", DOMAIN),
+                ("xmpp_host", "127.0.0.1"),
+                ("xmpp_port", &prosody.port.to_string()),
+                ("admin_jid", ADMIN),
+                ("admin_password", ""),
+                ("max_occupants", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(saved.contains("Modifications enregistrées"), "{}", saved.body);
+
     // A trainer and their session on it (the default server).
     let (_, trainer, detail) = people_and_session(&app, minutes_from_now(1), 60).await;
     let trainer_api = Api::new(&app, &trainer.id).await;
@@ -157,7 +191,7 @@ async fn hosts_get_prosody_accounts_that_follow_their_dialogue_accounts(backend:
     .await;
     assert!(matches!(prosody.login(&jid, &password).await, Login::Refused(_)));
     assert_eq!(prosody.login(&jid, &new_password).await, Login::Ok);
-    // Someone else's server id is nobody's login.
+    // An unknown server has no login to renew.
     let (status, _) = trainer_api
         .post("/me/jitsi-logins/no-such-server/password", &json!({}))
         .await;

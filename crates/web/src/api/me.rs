@@ -149,6 +149,7 @@ pub async fn jitsi_logins(State(app): State<AppState>, caller: ApiCaller) -> Res
         (status = 200, description = "The login with its new password", body = JitsiLogin),
         (status = 401, response = super::Unauthorized),
         (status = 404, response = super::NotFound),
+        (status = 409, response = super::Conflict),
     )
 )]
 pub async fn renew_jitsi_login(
