@@ -252,6 +252,8 @@ impl Application {
         let checkpointer = tokio::spawn(checkpointer(state.clone()));
         let sign_reminders = tokio::spawn(sign_reminders(state.clone()));
         let directory_sync = tokio::spawn(directory_sync(state.clone()));
+        // Secure-domain servers: the hosts' Prosody accounts, kept in line with the accounts.
+        let prosody = tokio::spawn(service::prosody_accounts::run(state.service().clone()));
         // PostgreSQL: the join cache is used only while this listens for other instances' writes.
         let join_watch = tokio::spawn({
             let store = state.service().store().clone();
@@ -266,6 +268,7 @@ impl Application {
                 checkpointer.abort();
                 sign_reminders.abort();
                 directory_sync.abort();
+                prosody.abort();
                 join_watch.abort();
                 return result.map_err(std::io::Error::other)?;
             }
@@ -292,6 +295,7 @@ impl Application {
         checkpointer.abort();
         sign_reminders.abort();
         directory_sync.abort();
+        prosody.abort();
         join_watch.abort();
         state.service().store().close().await;
         tracing::info!("stopped");

@@ -26,15 +26,19 @@ pub enum Command {
     /// Apply pending database migrations, then exit.
     Migrate,
     /// Check the configuration and reach the database, the mail server, each OpenID provider
-    /// (discovery and keys), the LDAP directory (the service account's bind) and the external
-    /// join check (a probe); say what is wrong.
+    /// (discovery and keys), the LDAP directory (the service account's bind), each Jitsi server's
+    /// page, each secure-domain server's Prosody (a login as its admin JID, the account commands
+    /// offered) and the external join check (a probe); say what is wrong.
     Check,
     /// Manage accounts (admins, managers, trainers).
     #[command(subcommand)]
     User(UserCommand),
     /// Print the Prosody, Jicofo and Jitsi Meet settings for a Jitsi server configured in
     /// Dialogue (app id, secret or key server, reservation and event API with their bearer),
-    /// ready to paste, one comment line per block saying where it goes.
+    /// ready to paste, one comment line per block saying where it goes. For a secure-domain
+    /// server (hosts' Prosody accounts managed by Dialogue, no tokens): the internal_hashed
+    /// VirtualHost with its admins and admin_adhoc, the anonymous guest domain, Jicofo and
+    /// config.js.
     JitsiConfig {
         /// The server's name, as on the Jitsi servers page.
         #[arg(long, value_name = "NAME")]

@@ -202,7 +202,19 @@ async fn check_jitsi_servers(store: &Store, config: &Config) -> usize {
         let name = server.name.clone();
         let mode = server.token_mode.as_str();
         match service::jitsi_servers::open_server(runtime.sealer(), server) {
-            Ok(_) => println!("ok   Jitsi server {name:?} ({mode}): secrets open with this secret key"),
+            Ok(open) => {
+                println!("ok   Jitsi server {name:?} ({mode}): secrets open with this secret key");
+                if open.is_secure_domain() {
+                    // Dialogue manages the hosts' accounts there: its Prosody must take the admin.
+                    match service::prosody_accounts::check(&open).await {
+                        Ok(what) => println!("ok   Jitsi server {name:?}: Prosody reached at {what}"),
+                        Err(e) => {
+                            failed += 1;
+                            println!("FAIL Jitsi server {name:?}: Prosody account administration does not work ({e})");
+                        }
+                    }
+                }
+            }
             Err(_) => {
                 failed += 1;
                 println!("FAIL Jitsi server {name:?}: its secrets do not open with this secret key (was it changed?)");
@@ -469,11 +481,24 @@ async fn jitsi_config_inner(
             "cannot open the secrets of Jitsi server {name:?} ({e}): is this the secret key they were saved with?"
         ))
     })?;
+    let Some(mode) = &open.mode else {
+        // A secure-domain server: Prosody accounts for the hosts, an anonymous guest domain.
+        let admin_jid = open.xmpp.as_ref().map(|x| x.admin_jid.as_str()).unwrap_or_default();
+        print!(
+            "{}",
+            jitsi::secure_domain_config(&jitsi::SecureDomainInput {
+                server_name: &open.server.name,
+                xmpp_domain: &open.server.domain,
+                admin_jid,
+            })
+        );
+        return Ok(());
+    };
     let input = jitsi::ConfigInput {
         server_name: &open.server.name,
         xmpp_domain: &open.server.domain,
         tenant: open.tenant(),
-        mode: &open.mode,
+        mode,
         public_url: &config.service.public_url,
         api_secret: &open.api_secret,
         muc_domain,

@@ -13,17 +13,26 @@ pub enum TokenModeKind {
     Rs256,
     /// 8x8 JaaS.
     Jaas,
+    /// A plain Jitsi "secure domain" without tokens: hosts log in with a Prosody account
+    /// (`internal_hashed`) that Dialogue manages over XMPP, everyone else is an anonymous guest.
+    SecureDomain,
 }
 
 impl TokenModeKind {
-    pub const ALL: [TokenModeKind; 3] = [Self::Hs256, Self::Rs256, Self::Jaas];
+    pub const ALL: [TokenModeKind; 4] = [Self::Hs256, Self::Rs256, Self::Jaas, Self::SecureDomain];
 
     pub fn as_str(self) -> &'static str {
         match self {
             TokenModeKind::Hs256 => "hs256",
             TokenModeKind::Rs256 => "rs256",
             TokenModeKind::Jaas => "jaas",
+            TokenModeKind::SecureDomain => "secure-domain",
         }
+    }
+
+    /// Whether joins carry a token (every kind but the secure domain).
+    pub fn has_tokens(self) -> bool {
+        self != TokenModeKind::SecureDomain
     }
 
     pub fn parse(s: &str) -> Option<TokenModeKind> {
@@ -105,6 +114,14 @@ pub enum SettingError {
     Features,
     #[error("the occupant limit is 1 to 10000")]
     MaxOccupants,
+    #[error("not a host name or address")]
+    XmppHost,
+    #[error("the port is 1 to 65535")]
+    XmppPort,
+    #[error("the admin JID must be user@<the XMPP domain>")]
+    AdminJid,
+    #[error("the admin password is required (1 to 1023 bytes, no control characters)")]
+    AdminPassword,
 }
 
 impl SettingError {
@@ -121,6 +138,10 @@ impl SettingError {
             SettingError::ApiSecret => "api_secret",
             SettingError::Features => "moderator_features",
             SettingError::MaxOccupants => "max_occupants",
+            SettingError::XmppHost => "xmpp_host",
+            SettingError::XmppPort => "xmpp_port",
+            SettingError::AdminJid => "admin_jid",
+            SettingError::AdminPassword => "admin_password",
         }
     }
 }
@@ -247,6 +268,85 @@ pub fn check_max_occupants(limit: Option<i64>) -> Result<(), SettingError> {
     }
 }
 
+/// The host Dialogue connects to for a secure-domain server's Prosody (c2s): a DNS name or an
+/// IP address, lower case.
+pub fn parse_xmpp_host(raw: &str) -> Result<String, SettingError> {
+    let host = raw.trim().to_ascii_lowercase();
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    if ok { Ok(host) } else { Err(SettingError::XmppHost) }
+}
+
+/// A TCP port, 1 to 65535.
+pub fn check_xmpp_port(port: i64) -> Result<u16, SettingError> {
+    u16::try_from(port)
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or(SettingError::XmppPort)
+}
+
+/// The admin JID: `user@domain`, in the server's XMPP domain (Prosody's admin commands act on
+/// the domain they are sent to), lower case.
+pub fn parse_admin_jid(raw: &str, domain: &str) -> Result<String, SettingError> {
+    let jid = raw.trim().to_lowercase();
+    match jid.split_once('@') {
+        Some((node, host)) if is_valid_node(node) && !domain.is_empty() && host == domain.to_ascii_lowercase() => {
+            Ok(jid)
+        }
+        _ => Err(SettingError::AdminJid),
+    }
+}
+
+/// The admin password: 1 to 1023 bytes without control characters.
+pub fn check_admin_password(password: Option<&str>) -> Result<&str, SettingError> {
+    match password {
+        Some(p) if !p.is_empty() && p.len() < 1024 && !p.chars().any(char::is_control) => Ok(p),
+        _ => Err(SettingError::AdminPassword),
+    }
+}
+
+/// A JID localpart Dialogue writes: 1 to 64 of `[a-z0-9._-]`, starting with a letter or digit.
+pub fn is_valid_node(node: &str) -> bool {
+    !node.is_empty()
+        && node.len() <= 64
+        && node.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && node
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The Prosody account name (JID localpart) for the account with `email`: its local part,
+/// lower case, reduced to `[a-z0-9._-]` (anything else becomes `-`), 40 characters at most;
+/// `attempt` > 0 adds a disambiguating suffix `-<attempt+1>` (`zoe`, `zoe-2`, `zoe-3`…).
+pub fn prosody_node(email: &str, attempt: u32) -> String {
+    let local = email.split('@').next().unwrap_or_default().to_lowercase();
+    let mut base: String = local
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    base = base
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .chars()
+        .take(40)
+        .collect();
+    let base = base.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned();
+    let base = if base.is_empty() { "host".to_owned() } else { base };
+    if attempt == 0 {
+        base
+    } else {
+        format!("{base}-{}", attempt + 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,5 +396,49 @@ mod tests {
         assert_eq!(check_max_occupants(Some(0)), Err(SettingError::MaxOccupants));
         assert_eq!(check_max_occupants(None), Ok(()));
         assert_eq!(SettingError::SecretShort.field(), "app_secret");
+    }
+
+    #[test]
+    fn secure_domain_settings() {
+        assert_eq!(TokenModeKind::parse("secure-domain"), Some(TokenModeKind::SecureDomain));
+        assert!(!TokenModeKind::SecureDomain.has_tokens() && TokenModeKind::Jaas.has_tokens());
+        assert_eq!(parse_xmpp_host(" Meet.Example.org "), Ok("meet.example.org".into()));
+        assert_eq!(parse_xmpp_host("a b"), Err(SettingError::XmppHost));
+        assert_eq!(check_xmpp_port(5222), Ok(5222));
+        assert_eq!(check_xmpp_port(0), Err(SettingError::XmppPort));
+        assert_eq!(check_xmpp_port(70000), Err(SettingError::XmppPort));
+        assert_eq!(
+            parse_admin_jid("Dialogue@Meet.example.org", "meet.example.org"),
+            Ok("dialogue@meet.example.org".into())
+        );
+        for bad in [
+            "dialogue",
+            "dialogue@other.org",
+            "@meet.example.org",
+            "a b@meet.example.org",
+        ] {
+            assert_eq!(
+                parse_admin_jid(bad, "meet.example.org"),
+                Err(SettingError::AdminJid),
+                "{bad}"
+            );
+        }
+        assert!(check_admin_password(Some("")).is_err() && check_admin_password(None).is_err());
+        assert!(check_admin_password(Some("a\nb")).is_err() && check_admin_password(Some("pw")).is_ok());
+    }
+
+    #[test]
+    fn prosody_nodes_are_valid_and_stable() {
+        assert_eq!(prosody_node("Zoé.Martin+jitsi@example.org", 0), "zo-.martin-jitsi");
+        assert_eq!(prosody_node("zoe@example.org", 2), "zoe-3");
+        assert_eq!(prosody_node("--@example.org", 0), "host");
+        assert_eq!(prosody_node(&format!("{}@x.org", "a".repeat(80)), 0).len(), 40);
+        for email in ["Zoé@example.org", "__x__@e.org", "a.-b@c", "ÉÈ@x"] {
+            for attempt in 0..3 {
+                let node = prosody_node(email, attempt);
+                assert!(is_valid_node(&node), "{email} {attempt}: {node}");
+                assert_eq!(node, prosody_node(email, attempt));
+            }
+        }
     }
 }

@@ -166,6 +166,7 @@ pub async fn create(
             .create_user(&new, svc.now(), &audit)
             .await
             .map_err(email_taken)?;
+        svc.prosody().poke();
         let link = if user.has_password {
             None
         } else {
@@ -191,6 +192,7 @@ pub async fn create(
         .create_user_welcomed(&new, &welcome, now, &audit)
         .await
         .map_err(email_taken)?;
+    svc.prosody().poke();
     let link = PasswordLink {
         url: svc.url(&format!("/password/{token}")),
         hours: ttl.as_hours(),
@@ -237,10 +239,13 @@ pub async fn set_own_locale(svc: &Service, caller: &Caller, locale: Locale) -> R
 pub async fn set_role(svc: &Service, caller: &Caller, id: &str, to: Role) -> Result<User> {
     let user = visible(svc, &caller.actor, id).await?;
     require(&caller.actor, UserAction::ChangeRole { target: user.role, to })?;
-    Ok(svc
+    let user = svc
         .store()
         .set_role(&user.id, to, svc.now(), &caller.audit("user.role"))
-        .await?)
+        .await?;
+    // Hosts of secure-domain servers may have gained or lost their Prosody account.
+    svc.prosody().poke();
+    Ok(user)
 }
 
 /// Disables (ending its sessions) or re-enables an account. The last active admin stays.
@@ -254,10 +259,12 @@ pub async fn set_active(svc: &Service, caller: &Caller, id: &str, active: bool) 
         },
     )?;
     let action = if active { "user.enable" } else { "user.disable" };
-    Ok(svc
+    let user = svc
         .store()
         .set_active(&user.id, active, svc.now(), &caller.audit(action))
-        .await?)
+        .await?;
+    svc.prosody().poke();
+    Ok(user)
 }
 
 /// A new set-password link for `user` (the newest replaces the ones before it).

@@ -93,7 +93,10 @@ impl Sealer {
 /// A server's settings with its secrets open and ready: what a join or a Prosody call uses.
 pub struct ServerRuntime {
     pub server: JitsiServer,
-    pub mode: TokenMode,
+    /// How tokens are signed; `None` for a secure-domain server (no tokens).
+    pub mode: Option<TokenMode>,
+    /// How Dialogue logs in to a secure-domain server's Prosody (admin password open).
+    pub xmpp: Option<xmpp::AdminConfig>,
     /// The bearer Prosody sends.
     pub api_secret: String,
     /// JaaS: the secret its webhook deliveries are signed with, when set.
@@ -107,6 +110,7 @@ impl std::fmt::Debug for ServerRuntime {
         f.debug_struct("ServerRuntime")
             .field("server", &self.server)
             .field("mode", &self.mode)
+            .field("xmpp", &self.xmpp)
             .finish_non_exhaustive()
     }
 }
@@ -128,8 +132,11 @@ impl ServerRuntime {
 
     /// A signed token for `user` in `room`, valid from a minute ago until `expires_at`.
     pub fn mint(&self, room: &str, user: UserInfo<'_>, now: i64, expires_at: i64) -> Result<String, TokenError> {
+        let Some(mode) = &self.mode else {
+            return Err(TokenError::Json("a secure-domain server takes no tokens".into()));
+        };
         jitsi::mint(
-            &self.mode,
+            mode,
             &TokenRequest {
                 room,
                 domain: &self.server.domain,
@@ -147,13 +154,51 @@ impl ServerRuntime {
     /// `https://8x8.vc/<app id>/<room>#jwt=…`).
     pub fn room_url(&self, room: &str, token: &str) -> Result<String, TokenError> {
         match &self.mode {
-            TokenMode::Jaas { app_id, .. } => {
+            None => Ok(self.guest_url(room)),
+            Some(TokenMode::Jaas { app_id, .. }) => {
                 let full = jitsi::jaas_full_app_id(app_id)?;
                 Ok(jitsi::join_url(&self.server.base_url, Some(&full), room, token))
             }
-            _ => Ok(jitsi::join_url(&self.server.base_url, self.tenant(), room, token)),
+            Some(_) => Ok(jitsi::join_url(&self.server.base_url, self.tenant(), room, token)),
         }
     }
+
+    /// Whether this is a secure-domain server (no tokens; hosts log in with a Prosody account).
+    pub fn is_secure_domain(&self) -> bool {
+        self.mode.is_none()
+    }
+
+    /// The room's address without a token (`https://host/<tenant?>/<room>`): how everyone
+    /// enters a secure-domain server's rooms (guests anonymously, hosts after Jitsi's login
+    /// prompt).
+    pub fn guest_url(&self, room: &str) -> String {
+        let mut url = format!("{}/", self.server.base_url.trim_end_matches('/'));
+        if let Some(tenant) = self.tenant() {
+            url.push_str(tenant);
+            url.push('/');
+        }
+        url.push_str(room);
+        url
+    }
+}
+
+/// Whether `host` is a loopback address or `localhost` (where a Prosody may be reached without
+/// STARTTLS).
+pub fn is_loopback_host(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// How Dialogue logs in to a secure-domain server's Prosody.
+fn admin_config(sealer: &Sealer, server: &JitsiServer) -> Result<Option<xmpp::AdminConfig>, StoreError> {
+    let Some(x) = &server.xmpp else {
+        return Ok(None);
+    };
+    let password = sealer.open(&server.id, "admin_password", &x.admin_password_enc)?;
+    let mut cfg = xmpp::AdminConfig::new(x.host.clone(), server.domain.clone(), x.admin_jid.clone(), password);
+    cfg.port = x.port;
+    // Plain TCP only to a Prosody on this machine; STARTTLS with a trusted certificate otherwise.
+    cfg.allow_plain = is_loopback_host(&x.host);
+    Ok(Some(cfg))
 }
 
 /// Opens a stored server: its secrets unsealed, its key parsed.
@@ -188,16 +233,18 @@ pub fn open_server(sealer: &Sealer, server: JitsiServer) -> Result<ServerRuntime
         ),
         None => None,
     };
+    let xmpp = admin_config(sealer, &server)?;
     let (mode, key_path) = match server.token_mode {
+        TokenModeKind::SecureDomain => (None, None),
         TokenModeKind::Hs256 => {
             let sealed = server.app_secret_enc.as_deref().ok_or_else(|| missing("app secret"))?;
             let secret = HmacSecret::new(sealer.open(&id, "app_secret", sealed)?)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             (
-                TokenMode::Hs256 {
+                Some(TokenMode::Hs256 {
                     app_id: server.app_id.clone(),
                     secret,
-                },
+                }),
                 None,
             )
         }
@@ -212,20 +259,20 @@ pub fn open_server(sealer: &Sealer, server: JitsiServer) -> Result<ServerRuntime
             if server.token_mode == TokenModeKind::Rs256 {
                 let path = jitsi::asap_key_path(&key_id);
                 (
-                    TokenMode::Rs256 {
+                    Some(TokenMode::Rs256 {
                         app_id: server.app_id.clone(),
                         key_id,
                         key,
-                    },
+                    }),
                     Some(path),
                 )
             } else {
                 (
-                    TokenMode::Jaas {
+                    Some(TokenMode::Jaas {
                         app_id: server.app_id.clone(),
                         key_id,
                         key,
-                    },
+                    }),
                     None,
                 )
             }
@@ -234,6 +281,7 @@ pub fn open_server(sealer: &Sealer, server: JitsiServer) -> Result<ServerRuntime
     Ok(ServerRuntime {
         server,
         mode,
+        xmpp,
         api_secret,
         webhook_secret,
         key_path,
@@ -382,6 +430,14 @@ pub struct ServerChange {
     /// `Some(None)` clears the limit.
     pub max_occupants: Option<Option<i64>>,
     pub is_default: Option<bool>,
+    /// Secure-domain servers: where Prosody's client port listens (default: the XMPP domain).
+    pub xmpp_host: Option<String>,
+    /// Default 5222.
+    pub xmpp_port: Option<i64>,
+    /// The admin JID Dialogue logs in as (in the XMPP domain, listed in Prosody's `admins`).
+    pub admin_jid: Option<String>,
+    /// Write-only; empty or `None` keeps the current one.
+    pub admin_password: Option<String>,
 }
 
 /// A validated change, ready to store, and the bearer secret when one was generated (shown once).
@@ -477,11 +533,15 @@ pub fn prepare(
         .map(str::to_owned)
         .or_else(|| current.map(|c| c.app_id.clone()))
         .unwrap_or_default();
-    let app_id = settings::parse_app_id(&app_id_raw);
-    record(&mut problems, app_id.as_ref().map(|_| ()).map_err(|e| *e), None);
-    let app_id = app_id.unwrap_or(app_id_raw);
+    let app_id = if mode.has_tokens() {
+        let app_id = settings::parse_app_id(&app_id_raw);
+        record(&mut problems, app_id.as_ref().map(|_| ()).map_err(|e| *e), None);
+        app_id.unwrap_or(app_id_raw)
+    } else {
+        String::new()
+    };
 
-    let key_id = if mode == TokenModeKind::Hs256 {
+    let key_id = if matches!(mode, TokenModeKind::Hs256 | TokenModeKind::SecureDomain) {
         None
     } else {
         let raw = text(&change.key_id)
@@ -497,7 +557,43 @@ pub fn prepare(
     let mut token_mode: Option<TokenMode> = None;
     let mut app_secret_plain = None;
     let mut private_key_plain = None;
+    let mut xmpp_plain = None;
     match mode {
+        TokenModeKind::SecureDomain => {
+            let cur = current.and_then(|c| c.xmpp.as_ref());
+            let host_raw = text(&change.xmpp_host)
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned)
+                .or_else(|| cur.map(|x| x.host.clone()))
+                .unwrap_or_else(|| domain.clone());
+            let host = settings::parse_xmpp_host(&host_raw);
+            record(&mut problems, host.as_ref().map(|_| ()).map_err(|e| *e), None);
+            let port = settings::check_xmpp_port(
+                change
+                    .xmpp_port
+                    .or_else(|| cur.map(|x| i64::from(x.port)))
+                    .unwrap_or(i64::from(xmpp::DEFAULT_PORT)),
+            );
+            record(&mut problems, port.map(|_| ()), None);
+            let jid_raw = text(&change.admin_jid)
+                .map(str::to_owned)
+                .or_else(|| cur.map(|x| x.admin_jid.clone()))
+                .unwrap_or_default();
+            let jid = settings::parse_admin_jid(&jid_raw, &domain);
+            record(&mut problems, jid.as_ref().map(|_| ()).map_err(|e| *e), None);
+            let given = change
+                .admin_password
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned);
+            let password =
+                given.or_else(|| cur.and_then(|x| sealer.open(id, "admin_password", &x.admin_password_enc).ok()));
+            let password = settings::check_admin_password(password.as_deref()).map(str::to_owned);
+            record(&mut problems, password.as_ref().map(|_| ()).map_err(|e| *e), None);
+            if let (Ok(host), Ok(port), Ok(jid), Ok(password)) = (host, port, jid, password) {
+                xmpp_plain = Some((host, port, jid, password));
+            }
+        }
         TokenModeKind::Hs256 => {
             let given = text(&change.app_secret).filter(|s| !s.is_empty()).map(str::to_owned);
             let secret = given.or_else(|| {
@@ -525,7 +621,7 @@ pub fn prepare(
                 .filter(|s| !s.trim().is_empty())
                 .map(str::to_owned);
             let pem = given.or_else(|| {
-                (current.is_some_and(|c| c.token_mode != TokenModeKind::Hs256))
+                (current.is_some_and(|c| matches!(c.token_mode, TokenModeKind::Rs256 | TokenModeKind::Jaas)))
                     .then(|| current.and_then(|c| open_current("private_key", &c.private_key_enc)))
                     .flatten()
             });
@@ -672,9 +768,19 @@ pub fn prepare(
                 .as_deref()
                 .map(|s| seal("webhook_secret", s))
                 .transpose()?,
+            xmpp_plain
+                .map(|(host, port, admin_jid, password)| {
+                    Ok::<_, StoreError>(store::XmppAdmin {
+                        host,
+                        port,
+                        admin_jid,
+                        admin_password_enc: seal("admin_password", &password)?,
+                    })
+                })
+                .transpose()?,
         ))
     })();
-    let Ok((app_secret_enc, private_key_enc, api_secret_enc, webhook_secret_enc)) = sealed else {
+    let Ok((app_secret_enc, private_key_enc, api_secret_enc, webhook_secret_enc, xmpp)) = sealed else {
         return Err(vec![Problem::new("", Message::new("error.internal"))]);
     };
     let public_key_pem = token_mode
@@ -699,6 +805,7 @@ pub fn prepare(
             participant_features,
             lobby: change.lobby.or(current.map(|c| c.lobby)).unwrap_or(false),
             max_occupants,
+            xmpp,
             is_default: change.is_default.unwrap_or(false),
         },
         generated_api_secret,
@@ -785,6 +892,7 @@ pub async fn create(
         .store()
         .create_jitsi_server(&id, &prepared.input, svc.now(), &caller.audit("jitsi_server.create"))
         .await?;
+    svc.prosody().poke();
     Ok(Created {
         server,
         generated_api_secret: prepared.generated_api_secret,
@@ -801,10 +909,12 @@ pub async fn update(
 ) -> Result<JitsiServer, Error> {
     let current = get(svc, &caller.actor, id).await?;
     let prepared = prepare_checked(svc, id, Some(&current), change, problems).await?;
-    Ok(svc
+    let server = svc
         .store()
         .update_jitsi_server(id, &prepared.input, svc.now(), &caller.audit("jitsi_server.update"))
-        .await?)
+        .await?;
+    svc.prosody().poke();
+    Ok(server)
 }
 
 /// Removes a server that no session to come uses (and that is not the default while others
@@ -930,6 +1040,7 @@ mod tests {
             lobby: i.lobby,
             max_occupants: i.max_occupants,
             is_default: true,
+            xmpp: i.xmpp.clone(),
             revision: "r1".into(),
             created_at: jiff::Timestamp::UNIX_EPOCH,
             updated_at: jiff::Timestamp::UNIX_EPOCH,
@@ -946,7 +1057,7 @@ mod tests {
         assert_eq!(p.input.moderator_features, default_features(true));
         let open = open_server(&s, server_from("srv1", &p)).unwrap();
         assert_eq!(open.api_secret, bearer);
-        assert!(matches!(open.mode, TokenMode::Hs256 { .. }));
+        assert!(matches!(open.mode, Some(TokenMode::Hs256 { .. })));
         // An update that gives no secret keeps them; no new bearer is generated.
         let current = server_from("srv1", &p);
         let again = prepare(
@@ -963,7 +1074,7 @@ mod tests {
         let reopened = open_server(&s, server_from("srv1", &again)).unwrap();
         assert_eq!(reopened.api_secret, bearer);
         assert_eq!(
-            reopened.mode.algorithm(),
+            reopened.mode.as_ref().map(TokenMode::algorithm).unwrap_or_default(),
             "HS256",
             "the app secret came through the update"
         );

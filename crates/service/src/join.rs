@@ -189,8 +189,11 @@ pub async fn decide(
         Decision::Waiting { .. } => JoinOutcome::Waiting,
         Decision::Unavailable => JoinOutcome::Unavailable,
         Decision::Refused { .. } => JoinOutcome::Refused,
-        Decision::Enter { .. } => {
-            metrics.token_minted();
+        Decision::Enter { url } => {
+            // Secure-domain servers' addresses carry no token.
+            if url.contains("#jwt=") {
+                metrics.token_minted();
+            }
             JoinOutcome::Entered
         }
     });
@@ -252,6 +255,13 @@ async fn decide_uncounted(
                 avatar: None,
                 moderator: joiner.moderator,
             };
+            if server.is_secure_domain() {
+                // No tokens: guests enter the guest domain anonymously, hosts log in at Jitsi's
+                // prompt with their Prosody account (shown on their room page).
+                return Ok(Decision::Enter {
+                    url: server.guest_url(&session.room),
+                });
+            }
             let token = server
                 .mint(&session.room, user, now.as_second(), window.token_expiry().as_second())
                 .map_err(|e| Error::Internal(format!("token for session {}: {e}", session.id)))?;

@@ -29,6 +29,7 @@ pub mod logins;
 pub mod messages;
 pub mod metrics;
 pub mod prosody;
+pub mod prosody_accounts;
 pub mod retention;
 pub mod rsvp;
 pub mod tokens;
@@ -64,6 +65,7 @@ struct Inner {
     logins: logins::Runtime,
     join_check: Option<access::JoinCheck>,
     metrics: metrics::Metrics,
+    prosody: prosody_accounts::Reconciler,
 }
 
 impl Service {
@@ -81,6 +83,7 @@ impl Service {
                 logins,
                 join_check,
                 metrics: metrics::Metrics::new(),
+                prosody: prosody_accounts::Reconciler::new(),
             }),
         }
     }
@@ -113,6 +116,11 @@ impl Service {
     }
 
     /// What `/metrics` reports.
+    /// The reconciler of secure-domain servers' Prosody accounts.
+    pub fn prosody(&self) -> &prosody_accounts::Reconciler {
+        &self.inner.prosody
+    }
+
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
     }

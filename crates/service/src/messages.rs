@@ -190,5 +190,9 @@ pub fn server_setting(e: domain::jitsi_server::SettingError) -> Message {
         E::ApiSecret => "jitsi.error.api_secret",
         E::Features => "jitsi.error.features",
         E::MaxOccupants => "jitsi.error.max_occupants",
+        E::XmppHost => "jitsi.error.xmpp_host",
+        E::XmppPort => "jitsi.error.xmpp_port",
+        E::AdminJid => "jitsi.error.admin_jid",
+        E::AdminPassword => "jitsi.error.admin_password",
     })
 }

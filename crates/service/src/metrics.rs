@@ -120,6 +120,7 @@ pub struct Metrics {
     reservations: Family<AnswerLabels, Counter>,
     login_failures: Counter,
     lockouts: Counter,
+    prosody: Family<OutcomeLabels, Counter>,
     outbox: Family<StatusLabels, Gauge>,
     outbox_oldest: Gauge,
     /// Follows the store's own counts, caught up at scrape time under `reclaimed_sync`.
@@ -187,6 +188,15 @@ impl Metrics {
             "Password logins refused because the account or address is locked out",
             lockouts.clone(),
         );
+        let prosody = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "prosody_account_changes",
+            "Changes applied to secure-domain servers' Prosody accounts (created, password, deleted) and failed attempts",
+            prosody.clone(),
+        );
+        for outcome in ["created", "password", "deleted", "failed"] {
+            prosody.get_or_create(&OutcomeLabels { outcome }).inc_by(0);
+        }
         let outbox = Family::<StatusLabels, Gauge>::default();
         registry.register(
             "outbox_messages",
@@ -241,6 +251,7 @@ impl Metrics {
             reservations,
             login_failures,
             lockouts,
+            prosody,
             outbox,
             outbox_oldest,
             reclaimed,
@@ -306,6 +317,12 @@ impl Metrics {
 
     pub fn lockout(&self) {
         self.lockouts.inc();
+    }
+
+    /// A Prosody account change was applied (`created`, `password`, `deleted`) or failed
+    /// (`failed`) (`dialogue_prosody_account_changes_total{outcome}`).
+    pub fn prosody_change(&self, outcome: &'static str) {
+        self.prosody.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     /// The text Prometheus scrapes (`application/openmetrics-text; version=1.0.0`), after

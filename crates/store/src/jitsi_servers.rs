@@ -45,6 +45,8 @@ pub struct JitsiServer {
     /// Per-room occupant limit sent in reservations, when set.
     pub max_occupants: Option<i64>,
     pub is_default: bool,
+    /// How Dialogue reaches the Prosody of a secure-domain server (`None` for the other kinds).
+    pub xmpp: Option<XmppAdmin>,
     /// Random, new at each write: what in-memory caches of decrypted secrets key on.
     pub revision: String,
     pub created_at: Timestamp,
@@ -63,6 +65,26 @@ impl fmt::Debug for JitsiServer {
             .field("app_id", &self.app_id)
             .field("key_id", &self.key_id)
             .field("is_default", &self.is_default)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a secure-domain server's Prosody listens (client-to-server, STARTTLS) and the admin
+/// account Dialogue logs in as; the password sealed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct XmppAdmin {
+    pub host: String,
+    pub port: u16,
+    pub admin_jid: String,
+    pub admin_password_enc: String,
+}
+
+impl fmt::Debug for XmppAdmin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("XmppAdmin")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("admin_jid", &self.admin_jid)
             .finish_non_exhaustive()
     }
 }
@@ -87,6 +109,8 @@ pub struct JitsiServerInput {
     pub participant_features: BTreeMap<String, bool>,
     pub lobby: bool,
     pub max_occupants: Option<i64>,
+    /// Secure-domain servers only.
+    pub xmpp: Option<XmppAdmin>,
     /// Make this the default server (the previous default stops being one). The first server
     /// is the default whatever this says; the default stays one until another takes its place.
     pub is_default: bool,
@@ -105,7 +129,8 @@ macro_rules! server_cols {
     () => {
         "j.id, j.name, j.base_url, j.domain, j.tenant, j.token_mode, j.app_id, j.key_id, j.app_secret_enc, \
          j.private_key_enc, j.public_key_pem, j.api_secret_enc, j.moderator_features, j.participant_features, \
-         j.lobby, j.max_occupants, j.is_default, j.revision, j.created_at, j.updated_at, j.webhook_secret_enc"
+         j.lobby, j.max_occupants, j.is_default, j.revision, j.created_at, j.updated_at, j.webhook_secret_enc, j.kind, \
+         j.xmpp_host, j.xmpp_port, j.admin_jid, j.admin_password_enc"
     };
 }
 
@@ -119,7 +144,23 @@ pub(crate) fn features_json(f: &BTreeMap<String, bool>) -> String {
 }
 
 pub(crate) fn server_row(r: &dyn Row) -> Result<JitsiServer> {
-    let mode = r.text("token_mode")?;
+    let secure = r.text("kind")? == "secure-domain";
+    let mode = if secure {
+        TokenModeKind::SecureDomain.as_str().to_owned()
+    } else {
+        r.text("token_mode")?
+    };
+    let xmpp = if secure {
+        let port = r.opt_i64("xmpp_port")?.unwrap_or(5222);
+        Some(XmppAdmin {
+            host: r.opt_text("xmpp_host")?.unwrap_or_default(),
+            port: u16::try_from(port).map_err(|_| StoreError::Corrupt(format!("xmpp port {port}")))?,
+            admin_jid: r.opt_text("admin_jid")?.unwrap_or_default(),
+            admin_password_enc: r.opt_text("admin_password_enc")?.unwrap_or_default(),
+        })
+    } else {
+        None
+    };
     Ok(JitsiServer {
         id: r.text("id")?,
         name: r.text("name")?,
@@ -139,6 +180,7 @@ pub(crate) fn server_row(r: &dyn Row) -> Result<JitsiServer> {
         lobby: r.bool("lobby")?,
         max_occupants: r.opt_i64("max_occupants")?,
         is_default: r.bool("is_default")?,
+        xmpp,
         revision: r.text("revision")?,
         created_at: ts(r.i64("created_at")?)?,
         updated_at: ts(r.i64("updated_at")?)?,
@@ -174,8 +216,10 @@ pub(crate) async fn save_server(
     c.exec(
         "INSERT INTO jitsi_servers (id, name, name_norm, base_url, domain, tenant, token_mode, app_id, key_id, \
          app_secret_enc, private_key_enc, public_key_pem, api_secret_enc, moderator_features, participant_features, \
-         lobby, max_occupants, is_default, revision, created_at, updated_at, webhook_secret_enc) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21) \
+         lobby, max_occupants, is_default, revision, created_at, updated_at, webhook_secret_enc, kind, xmpp_host, \
+         xmpp_port, admin_jid, admin_password_enc) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, \
+         $21, $22, $23, $24, $25, $26) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_norm = excluded.name_norm, \
          base_url = excluded.base_url, domain = excluded.domain, tenant = excluded.tenant, \
          token_mode = excluded.token_mode, app_id = excluded.app_id, key_id = excluded.key_id, \
@@ -184,7 +228,9 @@ pub(crate) async fn save_server(
          moderator_features = excluded.moderator_features, participant_features = excluded.participant_features, \
          lobby = excluded.lobby, max_occupants = excluded.max_occupants, is_default = excluded.is_default, \
          revision = excluded.revision, updated_at = excluded.updated_at, \
-         webhook_secret_enc = excluded.webhook_secret_enc",
+         webhook_secret_enc = excluded.webhook_secret_enc, kind = excluded.kind, \
+         xmpp_host = excluded.xmpp_host, xmpp_port = excluded.xmpp_port, admin_jid = excluded.admin_jid, \
+         admin_password_enc = excluded.admin_password_enc",
         args![
             id,
             input.name.as_str(),
@@ -192,7 +238,12 @@ pub(crate) async fn save_server(
             input.base_url.as_str(),
             input.domain.as_str(),
             input.tenant.as_deref(),
-            input.token_mode.as_str(),
+            // The column's CHECK predates secure-domain servers: see migration 0013.
+            if input.token_mode.has_tokens() {
+                input.token_mode.as_str()
+            } else {
+                TokenModeKind::Hs256.as_str()
+            },
             input.app_id.as_str(),
             input.key_id.as_deref(),
             input.app_secret_enc.as_deref(),
@@ -207,6 +258,15 @@ pub(crate) async fn save_server(
             new_id().as_str(),
             now,
             input.webhook_secret_enc.as_deref(),
+            if input.token_mode.has_tokens() {
+                "token"
+            } else {
+                "secure-domain"
+            },
+            input.xmpp.as_ref().map(|x| x.host.as_str()),
+            input.xmpp.as_ref().map(|x| i64::from(x.port)),
+            input.xmpp.as_ref().map(|x| x.admin_jid.as_str()),
+            input.xmpp.as_ref().map(|x| x.admin_password_enc.as_str()),
         ],
     )
     .await

@@ -21,6 +21,7 @@ mod join_watch;
 mod migrate;
 mod outbox;
 mod participants;
+mod prosody_accounts;
 mod reminders;
 mod retention;
 mod rooms;
@@ -49,7 +50,7 @@ pub use domain::presence::{Attendee, JitsiEventKind, Presence, PresenceEvent};
 pub use domain::session::{BookingRefusal, ConflictWith, ParticipantRole, Rsvp, SessionStatus};
 pub use gdpr::{ERASED_NAME, Erasure, ErasureCounts, ErasureRequest, erased_email};
 pub use ids::{new_id, random_bytes};
-pub use jitsi_servers::{JitsiRefusal, JitsiServer, JitsiServerInput, TokenModeKind};
+pub use jitsi_servers::{JitsiRefusal, JitsiServer, JitsiServerInput, TokenModeKind, XmppAdmin};
 pub use migrate::MIGRATIONS;
 pub use outbox::{
     LeasesReclaimed, MailKind, MailPolicy, MailSnapshot, OutboxCounts, OutboxHealth, OutboxLine, OutboxMessage,
@@ -57,6 +58,7 @@ pub use outbox::{
 };
 pub use participants::RsvpCounts;
 pub use participants::{Participant, ParticipationBudget, People};
+pub use prosody_accounts::ProsodyAccount;
 pub use retention::{RetentionCounts, RetentionCutoffs};
 pub use rooms::{JoinTarget, NewJitsiEvent, Reservation, ReservationOutcome, RoomSession};
 pub use series::{Occurrence, Series, SeriesView};

@@ -57,6 +57,7 @@ fn server(name: &str, default: bool) -> JitsiServerInput {
         participant_features: BTreeMap::from([("recording".into(), false)]),
         lobby: false,
         max_occupants: None,
+        xmpp: None,
         is_default: default,
     }
 }

@@ -406,6 +406,7 @@ async fn the_openapi_document_matches_the_router(backend: Backend) {
             .replace("/courses/{id}", &format!("/courses/{course}"))
             .replace("/contacts/{id}", &format!("/contacts/{contact}"))
             .replace("/jitsi-servers/{id}", &format!("/jitsi-servers/{server}"))
+            .replace("/jitsi-logins/{server_id}", &format!("/jitsi-logins/{server}"))
             .replace(
                 "/participants/{participant_id}",
                 &format!("/participants/{participant}"),

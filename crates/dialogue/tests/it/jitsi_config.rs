@@ -20,7 +20,7 @@ async fn check_says_whether_each_jitsi_server_answers() {
     check_reaches_jitsi_servers(Backend::Sqlite).await;
 }
 
-fn run(app: &TestApp, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run(app: &TestApp, args: &[&str]) -> (i32, String, String) {
     run_with(app, &[], args)
 }
 
@@ -50,7 +50,7 @@ fn run_with(app: &TestApp, env: &[(&str, &str)], args: &[&str]) -> (i32, String,
 }
 
 /// The blocks of the output, each with its one comment line: (comment, body).
-fn blocks(text: &str) -> Vec<(String, String)> {
+pub(crate) fn blocks(text: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
         let starts = ["-- File ", "# File ", "// File ", "# JaaS"]
@@ -66,7 +66,7 @@ fn blocks(text: &str) -> Vec<(String, String)> {
     out
 }
 
-fn luac_check(lua: &str) {
+pub(crate) fn luac_check(lua: &str) {
     let luac = testkit::require_program(&["luac", "luac5.4", "luac5.3"], "apt-get install -y lua5.4");
     let dir = testkit::temp_dir("luac");
     let file = dir.join("prosody.cfg.lua");

@@ -126,7 +126,7 @@ async fn admins_manage_servers_in_pages(backend: Backend) {
     let reopened = service::jitsi_servers::open_server(app.state.service().jitsi().sealer(), edited).unwrap();
     assert_eq!(reopened.api_secret, open.api_secret);
     match reopened.mode {
-        jitsi::TokenMode::Hs256 { secret, .. } => assert_eq!(secret.expose(), APP_SECRET),
+        Some(jitsi::TokenMode::Hs256 { secret, .. }) => assert_eq!(secret.expose(), APP_SECRET),
         other => panic!("{other:?}"),
     }
     // A second server, made the default; the first can then go, the default cannot.

@@ -44,6 +44,7 @@ mod metrics;
 mod oidc;
 mod ops;
 mod prosody;
+mod prosody_accounts;
 mod proxy;
 mod reverse_proxy_examples;
 mod review_findings;

@@ -36,13 +36,16 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     ]
 }
 
-/// How Dialogue signs the tokens of a server.
+/// How Dialogue signs the tokens of a server; `secure-domain`: no tokens (hosts log in with a
+/// Prosody account Dialogue manages, everyone else is an anonymous guest).
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenMode {
     Hs256,
     Rs256,
     Jaas,
+    #[serde(rename = "secure-domain")]
+    SecureDomain,
 }
 
 impl From<TokenModeKind> for TokenMode {
@@ -51,6 +54,7 @@ impl From<TokenModeKind> for TokenMode {
             TokenModeKind::Hs256 => TokenMode::Hs256,
             TokenModeKind::Rs256 => TokenMode::Rs256,
             TokenModeKind::Jaas => TokenMode::Jaas,
+            TokenModeKind::SecureDomain => TokenMode::SecureDomain,
         }
     }
 }
@@ -127,6 +131,15 @@ pub struct ServerOut {
     #[schema(required = true)]
     pub max_occupants: Option<i64>,
     pub default: bool,
+    /// secure-domain: where Dialogue reaches Prosody's client port (STARTTLS).
+    #[schema(required = true)]
+    pub xmpp_host: Option<String>,
+    #[schema(required = true)]
+    pub xmpp_port: Option<u16>,
+    /// secure-domain: the admin JID Dialogue manages the hosts' accounts as.
+    #[schema(required = true)]
+    pub admin_jid: Option<String>,
+    pub has_admin_password: bool,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -162,6 +175,10 @@ fn out(app: &AppState, s: JitsiServer, api_secret: Option<String>) -> ServerOut 
         lobby: s.lobby,
         max_occupants: s.max_occupants,
         default: s.is_default,
+        xmpp_host: s.xmpp.as_ref().map(|x| x.host.clone()),
+        xmpp_port: s.xmpp.as_ref().map(|x| x.port),
+        admin_jid: s.xmpp.as_ref().map(|x| x.admin_jid.clone()),
+        has_admin_password: s.xmpp.is_some(),
         created_at: s.created_at.to_string(),
         updated_at: s.updated_at.to_string(),
         api_secret,
@@ -221,6 +238,16 @@ pub struct ServerBody {
     #[schema(minimum = 1, maximum = 10000)]
     max_occupants: Option<Option<i64>>,
     default: Option<bool>,
+    /// secure-domain: the host of Prosody's client port; the XMPP domain when left out.
+    xmpp_host: Option<String>,
+    /// secure-domain: Prosody's client port (5222 when left out).
+    #[schema(minimum = 1, maximum = 65535)]
+    xmpp_port: Option<i64>,
+    /// secure-domain: user@<domain>, listed in Prosody's admins (mod_admin_adhoc).
+    admin_jid: Option<String>,
+    /// secure-domain: that account's password; stored sealed, never returned.
+    #[schema(write_only, min_length = 1, max_length = 1023)]
+    admin_password: Option<String>,
 }
 
 impl ServerBody {
@@ -243,6 +270,10 @@ impl ServerBody {
             "lobby",
             "max_occupants",
             "default",
+            "xmpp_host",
+            "xmpp_port",
+            "admin_jid",
+            "admin_password",
         ],
         null_changes: &["tenant", "max_occupants"],
     };
@@ -304,6 +335,10 @@ impl ServerBody {
             lobby: self.lobby,
             max_occupants: self.max_occupants,
             is_default: self.default,
+            xmpp_host: self.xmpp_host,
+            xmpp_port: self.xmpp_port,
+            admin_jid: self.admin_jid,
+            admin_password: self.admin_password,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `GET /api/v1/me`: who the token belongs to.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -86,4 +86,79 @@ pub async fn me(State(app): State<AppState>, caller: ApiCaller) -> Result<Json<M
         time_zone: u.time_zone,
         ical_url,
     }))
+}
+
+/// A host login on a secure-domain Jitsi server: the Prosody account Dialogue keeps for the
+/// caller there, typed into Jitsi's login prompt to open rooms as host.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JitsiLogin {
+    pub server_id: String,
+    pub server_name: String,
+    /// The user name (a bare JID, `name@domain`).
+    pub jid: String,
+    pub password: String,
+    /// Whether the Jitsi server holds this password now (else Dialogue is applying it).
+    pub ready: bool,
+    /// Why the last attempt to apply it failed (retried), while not ready.
+    #[schema(required = true)]
+    pub last_error: Option<String>,
+}
+
+impl From<service::prosody_accounts::HostLogin> for JitsiLogin {
+    fn from(l: service::prosody_accounts::HostLogin) -> Self {
+        JitsiLogin {
+            server_id: l.server_id,
+            server_name: l.server_name,
+            jid: l.jid,
+            password: l.password,
+            ready: l.ready,
+            last_error: l.last_error,
+        }
+    }
+}
+
+/// The caller's host logins on secure-domain Jitsi servers
+#[utoipa::path(
+    get,
+    path = "/me/jitsi-logins",
+    operation_id = "myJitsiLogins",
+    tag = "me",
+    responses(
+        (status = 200, description = "One per secure-domain server the caller may host on (none when there is no such server)", body = Vec<JitsiLogin>),
+        (status = 401, response = super::Unauthorized),
+    )
+)]
+pub async fn jitsi_logins(State(app): State<AppState>, caller: ApiCaller) -> Result<Json<Vec<JitsiLogin>>, ApiError> {
+    let logins = service::prosody_accounts::my_logins(app.service(), &caller.caller())
+        .await
+        .api(&caller)?;
+    Ok(Json(logins.into_iter().map(JitsiLogin::from).collect()))
+}
+
+/// A new password for the caller's host login on one server
+///
+/// The new password is stored at once and set on the server's Prosody right away (the old one
+/// stops working then); `ready` says when it is done.
+#[utoipa::path(
+    post,
+    path = "/me/jitsi-logins/{server_id}/password",
+    operation_id = "renewJitsiLoginPassword",
+    tag = "me",
+    params(("server_id" = String, Path, description = "The secure-domain server")),
+    responses(
+        (status = 200, description = "The login with its new password", body = JitsiLogin),
+        (status = 401, response = super::Unauthorized),
+        (status = 404, response = super::NotFound),
+        (status = 409, response = super::Conflict),
+    )
+)]
+pub async fn renew_jitsi_login(
+    State(app): State<AppState>,
+    caller: ApiCaller,
+    Path(server_id): Path<String>,
+) -> Result<Json<JitsiLogin>, ApiError> {
+    let login = service::prosody_accounts::new_password(app.service(), &caller.caller(), &server_id)
+        .await
+        .api(&caller)?;
+    Ok(Json(login.into()))
 }

@@ -44,7 +44,11 @@ pub fn booking_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 /// Every route of the API but the document itself: one table, from which the router is built
 /// and which a test compares with the OpenAPI document in both directions.
 pub fn documented_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    let mut routes = vec![("/me", get(me::me))];
+    let mut routes = vec![
+        ("/me", get(me::me)),
+        ("/me/jitsi-logins", get(me::jitsi_logins)),
+        ("/me/jitsi-logins/{server_id}/password", post(me::renew_jitsi_login)),
+    ];
     routes.extend(booking_routes());
     routes.extend(jitsi::routes());
     routes.extend(attendance::routes());

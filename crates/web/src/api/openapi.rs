@@ -37,6 +37,8 @@ use crate::http::state::AppState;
     security(("bearer" = [])),
     paths(
         me::me,
+        me::jitsi_logins,
+        me::renew_jitsi_login,
         sessions::list,
         sessions::create,
         sessions::read,

@@ -63,6 +63,7 @@ const NOTICES: &[&str] = &[
     "contact_archived",
     "contact_unarchived",
     "contact_merged",
+    "jitsi_login_renewed",
 ];
 
 impl Page {

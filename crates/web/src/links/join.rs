@@ -158,6 +158,8 @@ struct Hrefs {
     /// The same person's next session of the series, when this one is over or cancelled: its
     /// personal link and start.
     next: Option<(String, jiff::Timestamp)>,
+    /// Staff on a secure-domain server: the Prosody login to type at Jitsi's prompt.
+    host_login: Option<service::prosody_accounts::HostLogin>,
 }
 
 /// The language of a personal link's pages: a language the visitor chose (cookie) first, then
@@ -197,6 +199,7 @@ async fn personal(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
             .then(|| (format!("/j/{key}/rsvp"), crate::links::rsvp::answer_key(p.rsvp))),
         sign: Some(format!("/j/{key}/sign")),
         next,
+        host_login: None,
     };
     render(
         &app,
@@ -211,16 +214,40 @@ async fn personal(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
 
 async fn staff_join(State(app): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult {
     let user = ctx.require_user()?.clone();
-    let (session, joiner, decision) = join::staff(app.service(), &ctx.caller()?, &user, &id).await?;
+    let caller = ctx.caller()?;
+    let (session, joiner, decision) = join::staff(app.service(), &caller, &user, &id).await?;
+    let host_login = service::prosody_accounts::my_login_for_session(app.service(), &caller, &id).await?;
+    if let (Decision::Enter { url }, Some(login)) = (&decision, &host_login) {
+        // No token to carry them in as host: they log in at Jitsi's prompt, so they are shown
+        // their login first, then go in.
+        let mut page =
+            Page::new(&ctx, "prosody.enter.title", &app.config().default_time_zone).titled(session.title.clone());
+        page.time_zone = joiner.zone.clone();
+        return html(&HostEnterPage {
+            page,
+            url: url.clone(),
+            login: login.clone(),
+        });
+    }
     let hrefs = Hrefs {
         refresh: staff_join_path(&id),
         calendar: None,
         rsvp: None,
         sign: None,
         next: None,
+        host_login,
     };
     let viewer = Viewer { ctx, headers: None };
     render(&app, &viewer, &session, &joiner, decision, &hrefs).await
+}
+
+/// A host about to enter a secure-domain server's room: their login, then the room.
+#[derive(Template)]
+#[template(path = "jitsi/host_enter.html")]
+struct HostEnterPage {
+    page: Page,
+    url: String,
+    login: service::prosody_accounts::HostLogin,
 }
 
 /// The page (or redirect) of a join decision: cancelled or over → 410; too early → the waiting
@@ -376,6 +403,7 @@ struct WaitingPage {
     refresh: String,
     calendar: Option<String>,
     rsvp: Option<(String, &'static str)>,
+    host_login: Option<String>,
 }
 
 /// `2 j 03 h`, `1 h 05 min`, `4 min 59 s`, `12 s` (units from the catalogue).
@@ -422,6 +450,7 @@ async fn waiting(
         refresh: hrefs.refresh.clone(),
         calendar: hrefs.calendar.clone(),
         rsvp: hrefs.rsvp.clone(),
+        host_login: hrefs.host_login.as_ref().map(|l| l.jid.clone()),
         session: session.clone(),
         page,
     })

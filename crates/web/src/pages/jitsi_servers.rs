@@ -74,6 +74,9 @@ pub struct ServerForm {
     pub lobby: bool,
     pub max_occupants: String,
     pub is_default: bool,
+    pub xmpp_host: String,
+    pub xmpp_port: String,
+    pub admin_jid: String,
 }
 
 impl ServerForm {
@@ -91,6 +94,9 @@ impl ServerForm {
             lobby: s.lobby,
             max_occupants: s.max_occupants.map(|n| n.to_string()).unwrap_or_default(),
             is_default: s.is_default,
+            xmpp_host: s.xmpp.as_ref().map(|x| x.host.clone()).unwrap_or_default(),
+            xmpp_port: s.xmpp.as_ref().map(|x| x.port.to_string()).unwrap_or_default(),
+            admin_jid: s.xmpp.as_ref().map(|x| x.admin_jid.clone()).unwrap_or_default(),
         }
     }
 
@@ -147,6 +153,9 @@ fn read_form(fields: &[(String, String)]) -> (ServerForm, ServerChange) {
         lobby: ticked("lobby"),
         max_occupants: get("max_occupants"),
         is_default: ticked("is_default"),
+        xmpp_host: get("xmpp_host"),
+        xmpp_port: get("xmpp_port"),
+        admin_jid: get("admin_jid"),
     };
     let change = ServerChange {
         name: Some(form.name.clone()),
@@ -165,6 +174,14 @@ fn read_form(fields: &[(String, String)]) -> (ServerForm, ServerChange) {
         lobby: Some(form.lobby),
         max_occupants: None,
         is_default: Some(form.is_default),
+        xmpp_host: Some(form.xmpp_host.clone()),
+        // Blank: the default port; not a number: a port no server has, refused with its field.
+        xmpp_port: match form.xmpp_port.trim() {
+            "" => None,
+            t => Some(t.parse().unwrap_or(0)),
+        },
+        admin_jid: Some(form.admin_jid.clone()),
+        admin_password: Some(get("admin_password")),
     };
     (form, change)
 }
@@ -186,7 +203,7 @@ struct FormPage {
     /// `None` for a new server.
     server: Option<JitsiServer>,
     form: ServerForm,
-    modes: [TokenModeKind; 3],
+    modes: [TokenModeKind; 4],
     errors: FieldErrors,
     key_server: Option<String>,
     config_command: Option<String>,

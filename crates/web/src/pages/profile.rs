@@ -1,7 +1,7 @@
 //! Everyone's own profile: name, email, language, time zone, password.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::{Form, Router, routing::get, routing::post};
 use domain::Locale;
@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/profile", get(show).post(update))
         .route("/profile/password", post(change_password))
+        .route("/profile/jitsi-logins/{server_id}/password", post(renew_jitsi_login))
 }
 
 /// The editable fields of an account, as typed.
@@ -70,6 +71,8 @@ pub struct ProfilePage {
     feed_url: String,
     /// The API tokens section (`_api_tokens.html`).
     pub api_tokens: ApiTokensSection,
+    /// Host logins on secure-domain Jitsi servers (`_jitsi_logins.html`).
+    jitsi_logins: Vec<service::prosody_accounts::HostLogin>,
 }
 
 async fn page_for(
@@ -90,6 +93,7 @@ async fn page_for(
         locales: Locale::ALL,
         feed_url: service::feeds::feed_url(app.service(), user).await?,
         api_tokens: ApiTokensSection::load(app, ctx).await?,
+        jitsi_logins: service::prosody_accounts::my_logins(app.service(), &ctx.caller()?).await?,
     })
 }
 
@@ -161,4 +165,11 @@ async fn change_password(State(app): State<AppState>, ctx: Ctx, Form(form): Form
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A new password for the caller's host login on a secure-domain server.
+async fn renew_jitsi_login(State(app): State<AppState>, ctx: Ctx, Path(server_id): Path<String>) -> AppResult {
+    ctx.require_user()?;
+    service::prosody_accounts::new_password(app.service(), &ctx.caller()?, &server_id).await?;
+    Ok(Redirect::to("/profile?notice=jitsi_login_renewed#jitsi-logins-h").into_response())
 }

@@ -69,6 +69,30 @@ fn run(cmd: &mut Command, what: &str) {
     );
 }
 
+/// Runs Prosody on the configuration in `dir`, as the prosody user directly (like `runuser -u
+/// prosody`), so that killing the child kills Prosody itself.
+fn spawn(prosody: &Path, dir: &Path, uid: u32, gid: u32) -> Child {
+    use std::os::unix::process::CommandExt;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stdout.log"))
+        .expect("stdout.log");
+    let conf = dir.join("prosody.cfg.lua");
+    Command::new(prosody)
+        .arg("--config")
+        .arg(&conf)
+        .arg("-F")
+        .uid(uid)
+        .gid(gid)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("stdout.log"))
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start prosody: {e}"))
+}
+
 /// The uid and gid of the `prosody` account the Debian package creates (Prosody
 /// refuses to run as root).
 fn prosody_ids() -> (u32, u32) {
@@ -231,23 +255,8 @@ authentication = "internal_hashed"
                 "prosodyctl register",
             );
         }
-        let log = std::fs::File::create(dir.join("stdout.log")).expect("stdout.log");
         run(Command::new("chown").args(["-R", "prosody:prosody"]).arg(&dir), "chown");
-        let child = {
-            use std::os::unix::process::CommandExt;
-            // As the prosody user directly (like `runuser -u prosody`), so that killing
-            // the child kills Prosody itself.
-            Command::new(&prosody)
-                .args(["--config", &conf_s, "-F"])
-                .uid(uid)
-                .gid(gid)
-                .current_dir(&dir)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("stdout.log"))
-                .stderr(log)
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start prosody: {e}"))
-        };
+        let child = spawn(&prosody, &dir, uid, gid);
         let ca_file = (security == Security::StartTls).then(|| dir.join("ca.pem"));
         let mut server = Prosody {
             port,
@@ -255,12 +264,35 @@ authentication = "internal_hashed"
             ca_file,
             child,
         };
+        server.wait_listening().await;
+        server
+    }
+
+    /// Stops the server as a crash or a maintenance would (its folder and accounts stay).
+    #[allow(dead_code)]
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts a stopped server again, on the same port with the same accounts.
+    #[allow(dead_code)]
+    pub async fn restart(&mut self) {
+        let prosody = program(&["/usr/bin/prosody", "prosody"], INSTALL_PROSODY);
+        let (uid, gid) = prosody_ids();
+        self.child = spawn(&prosody, &self.dir, uid, gid);
+        self.wait_listening().await;
+    }
+
+    async fn wait_listening(&mut self) {
+        let port = self.port;
+        let server = self;
         for _ in 0..200 {
             if let Ok(Some(status)) = server.child.try_wait() {
                 panic!("prosody exited ({status}) before listening:\n{}", server.log());
             }
             if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return server;
+                return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

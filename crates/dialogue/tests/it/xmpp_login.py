@@ -1,0 +1,1 @@
+../../../xmpp/tests/it/xmpp_login.py
