@@ -166,10 +166,12 @@ mod tests {
                 PersonInput {
                     name: "Léa".into(),
                     email: "lea@example.org".into(),
+                    ..Default::default()
                 },
                 PersonInput {
                     name: String::new(),
                     email: "Lea@Example.org".into(),
+                    ..Default::default()
                 },
             ],
         }
@@ -198,6 +200,7 @@ mod tests {
         r.learners.push(PersonInput {
             name: "X".into(),
             email: "not-an-email".into(),
+            ..Default::default()
         });
         let errors = plan_course(&r, &BookingLimits::default()).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(CourseError::field).collect();

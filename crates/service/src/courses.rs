@@ -113,6 +113,7 @@ pub fn request_of(detail: &CourseDetail) -> CourseRequest {
             .map(|l| domain::booking::PersonInput {
                 name: l.full_name(),
                 email: l.email.clone(),
+                ..Default::default()
             })
             .collect(),
     }

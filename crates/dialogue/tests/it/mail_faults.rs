@@ -289,6 +289,7 @@ async fn the_binary_killed_mid_delivery_resumes_after_a_restart(backend: Backend
                     ],
                     guests: vec![],
                     external_moderators_only: false,
+                    ..Default::default()
                 },
                 created_by: manager.id.clone(),
                 jitsi_server_id: None,
