@@ -60,7 +60,8 @@ fn people(learners: &[(&str, &str)]) -> People {
         learners: learners.iter().map(|(n, e)| person(n, e)).collect(),
         guests: vec![person("Guest", "guest@elsewhere.example")],
         external_moderators_only: false,
-    }..Default::default()
+        ..Default::default()
+    }
 }
 
 fn single(start: Timestamp, creator: &str) -> NewSessions {

@@ -352,7 +352,9 @@ async fn every_refused_field_is_marked_and_described_by_its_message() {
         .await;
     let long = "x".repeat(5001);
     let base = &app.url;
-    let cases: Vec<(String, Vec<(&str, &str)>, &str, Vec<&str>)> = vec![
+    // The page, what to type, the button, the fields that must be among those refused.
+    type Case<'a> = (String, Vec<(&'a str, &'a str)>, &'a str, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             format!("{base}/sessions/new"),
             vec![("#title", ""), ("#notes", &long), ("#duration", "5")],
