@@ -107,6 +107,7 @@ async fn book(store: &Store, times: Vec<(Timestamp, Timestamp)>, learners: usize
             .collect(),
         guests: vec![],
         external_moderators_only: false,
+        ..Default::default()
     };
     let booked = store
         .book_sessions(

@@ -117,6 +117,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         learners,
                         guests: vec![],
                         external_moderators_only: false,
+                        ..Default::default()
                     },
                     created_by: manager.id.clone(),
                     jitsi_server_id: None,

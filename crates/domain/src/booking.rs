@@ -49,12 +49,64 @@ impl Default for BookingLimits {
     }
 }
 
-/// A person named in a request: a name (may be empty: then the email's local part) and an email.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+/// A person named in a request: a name (may be empty: then the email's local part) and an email;
+/// optionally the language and IANA zone their mails and pages use (kept on their address-book
+/// entry; absent: the entry's own, else the defaults).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct PersonInput {
     #[serde(default)]
     pub name: String,
     pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+
+/// The language and zone given for a person without an account, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactPreference {
+    pub email: Email,
+    pub locale: Option<crate::Locale>,
+    /// A canonical IANA name.
+    pub time_zone: Option<String>,
+}
+
+/// Checks the language and zone of `input` (fields `{role}.locale`, `{role}.time_zone`); none
+/// given: `None`.
+fn parse_preference(
+    input: &PersonInput,
+    email: &Email,
+    fields: (&'static str, &'static str),
+    errors: &mut Vec<BookingError>,
+) -> Option<ContactPreference> {
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let (locale, time_zone) = (given(&input.locale), given(&input.time_zone));
+    if locale.is_none() && time_zone.is_none() {
+        return None;
+    }
+    let mut bad = false;
+    let locale = locale.and_then(|l| {
+        crate::user::parse_locale(&l)
+            .map_err(|error| {
+                bad = true;
+                errors.push(BookingError::Person { field: fields.0, error })
+            })
+            .ok()
+    });
+    let time_zone = time_zone.and_then(|z| {
+        crate::user::parse_time_zone(&z)
+            .map_err(|error| {
+                bad = true;
+                errors.push(BookingError::Person { field: fields.1, error })
+            })
+            .ok()
+    });
+    (!bad).then(|| ContactPreference {
+        email: email.clone(),
+        locale,
+        time_zone,
+    })
 }
 
 /// A validated person.
@@ -110,6 +162,8 @@ pub struct SessionPlan {
     pub moderators: Vec<Person>,
     pub learners: Vec<Person>,
     pub guests: Vec<Person>,
+    /// Languages and zones given for people without accounts.
+    pub preferences: Vec<ContactPreference>,
 }
 
 /// Why a request was refused. [`BookingError::field`] tells which input it concerns.
@@ -274,6 +328,7 @@ pub fn parse_people_list(text: &str) -> (Vec<Person>, Vec<LineError>) {
             let input = PersonInput {
                 name: line[..open].trim().trim_matches('"').trim().to_owned(),
                 email: line[open + 1..close].trim().to_owned(),
+                ..Default::default()
             };
             match parse_person(&input, "participants") {
                 Ok(p) => push(p, &mut people),
@@ -294,6 +349,7 @@ pub fn parse_people_list(text: &str) -> (Vec<Person>, Vec<LineError>) {
                     &PersonInput {
                         name: String::new(),
                         email: email.to_owned(),
+                        ..Default::default()
                     },
                     "participants",
                 ) {
@@ -320,6 +376,7 @@ pub fn parse_people_list(text: &str) -> (Vec<Person>, Vec<LineError>) {
                     &PersonInput {
                         name: name.to_owned(),
                         email: (*email).to_owned(),
+                        ..Default::default()
                     },
                     "participants",
                 ) {
@@ -370,6 +427,7 @@ pub struct PlannedPeople {
     pub moderators: Vec<Person>,
     pub learners: Vec<Person>,
     pub guests: Vec<Person>,
+    pub preferences: Vec<ContactPreference>,
 }
 
 /// Checks the people of a session: each email once across every role, within the limits, at
@@ -403,12 +461,17 @@ pub fn parse_people(
             }),
         }
     }
-    let mut people = |inputs: &[PersonInput], field: &'static str, errors: &mut Vec<BookingError>| {
+    let mut preferences = Vec::new();
+    let mut people = |inputs: &[PersonInput],
+                      field: &'static str,
+                      fields: (&'static str, &'static str),
+                      errors: &mut Vec<BookingError>| {
         let mut out = Vec::new();
         for input in inputs {
             match parse_person(input, field) {
                 Ok(p) => {
                     once(&p.email, errors);
+                    preferences.extend(parse_preference(input, &p.email, fields, errors));
                     out.push(p);
                 }
                 Err(e) => errors.push(e),
@@ -416,9 +479,14 @@ pub fn parse_people(
         }
         out
     };
-    let moderators = people(moderators, "moderators", errors);
-    let learners = people(learners, "learners", errors);
-    let guests = people(guests, "guests", errors);
+    let moderators = people(
+        moderators,
+        "moderators",
+        ("moderators.locale", "moderators.time_zone"),
+        errors,
+    );
+    let learners = people(learners, "learners", ("learners.locale", "learners.time_zone"), errors);
+    let guests = people(guests, "guests", ("guests.locale", "guests.time_zone"), errors);
     if request_trainers.is_empty() {
         errors.push(BookingError::NoTrainer);
     }
@@ -441,6 +509,7 @@ pub fn parse_people(
         moderators,
         learners,
         guests,
+        preferences,
     }
 }
 
@@ -508,6 +577,7 @@ pub fn plan(
         moderators,
         learners,
         guests,
+        preferences,
     } = parse_people(
         &request.trainers,
         &request.moderators,
@@ -540,6 +610,7 @@ pub fn plan(
             moderators,
             learners,
             guests,
+            preferences,
         }),
         _ => Err(errors),
     }
@@ -566,15 +637,18 @@ mod tests {
             moderators: vec![PersonInput {
                 name: "Co Animatrice".into(),
                 email: "co@partner.example".into(),
+                ..Default::default()
             }],
             learners: vec![
                 PersonInput {
                     name: "Léa".into(),
                     email: "lea@example.org".into(),
+                    ..Default::default()
                 },
                 PersonInput {
                     name: String::new(),
                     email: "max@example.org".into(),
+                    ..Default::default()
                 },
             ],
             guests: vec![],
@@ -623,6 +697,7 @@ mod tests {
         r.learners.push(PersonInput {
             name: "Dup".into(),
             email: "LEA@example.org".into(),
+            ..Default::default()
         });
         let errors = plan(&r, now(), &BookingLimits::default()).unwrap_err();
         let fields: BTreeSet<&str> = errors.iter().map(BookingError::field).collect();
@@ -731,6 +806,7 @@ mod tests {
             .map(|i| PersonInput {
                 name: String::new(),
                 email: format!("l{i}@example.org"),
+                ..Default::default()
             })
             .collect();
         assert!(

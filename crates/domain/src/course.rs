@@ -219,10 +219,12 @@ mod tests {
                 PersonInput {
                     name: "Léa".into(),
                     email: "lea@example.org".into(),
+                    ..Default::default()
                 },
                 PersonInput {
                     name: String::new(),
                     email: "Lea@Example.org".into(),
+                    ..Default::default()
                 },
             ],
             action_nature: String::new(),
@@ -262,6 +264,7 @@ mod tests {
         r.learners.push(PersonInput {
             name: "X".into(),
             email: "not-an-email".into(),
+            ..Default::default()
         });
         let errors = plan_course(&r, &BookingLimits::default()).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(CourseError::field).collect();

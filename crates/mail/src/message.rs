@@ -817,14 +817,26 @@ fn welcome(input: &Input<'_>) -> Result<Outcome, RenderError> {
         "UTC"
     };
     let organization = settings.organization_name();
-    let subject = locale.tf("mail.subject.welcome", &[("organization", &organization)]);
+    // Without an organisation of its own (as for the footer), the message names Dialogue once:
+    // not "your Dialogue account at Dialogue".
+    let unnamed = organization == "Dialogue";
+    let subject = if unnamed {
+        locale.t("mail.subject.welcome.unnamed").to_owned()
+    } else {
+        locale.tf("mail.subject.welcome", &[("organization", &organization)])
+    };
+    let intro = if unnamed {
+        locale.tf("mail.intro.welcome.unnamed", &[("email", &m.recipient_email)])
+    } else {
+        locale.tf(
+            "mail.intro.welcome",
+            &[("organization", &organization), ("email", &m.recipient_email)],
+        )
+    };
     let name = header_text(&m.recipient_name);
     let mut blocks = vec![
         Block::Para(locale.tf("mail.greeting", &[("name", &name)])),
-        Block::Para(locale.tf(
-            "mail.intro.welcome",
-            &[("organization", &organization), ("email", &m.recipient_email)],
-        )),
+        Block::Para(intro),
         Block::Link {
             intro: locale.t("mail.link.welcome").to_owned(),
             url: url.to_owned(),
@@ -844,9 +856,11 @@ fn welcome(input: &Input<'_>) -> Result<Outcome, RenderError> {
             format!("{organization} — {contact}"),
         )]));
     }
-    blocks.push(Block::Footer(
-        locale.tf("mail.footer", &[("organization", &organization)]),
-    ));
+    blocks.push(Block::Footer(if unnamed {
+        locale.t("mail.footer.unnamed").to_owned()
+    } else {
+        locale.tf("mail.footer", &[("organization", &organization)])
+    }));
     finish(input, locale, subject, blocks, None)
 }
 

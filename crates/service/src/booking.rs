@@ -224,6 +224,7 @@ pub async fn book(
             learners: plan.learners,
             guests: plan.guests,
             external_moderators_only: actor.role == domain::Role::Trainer,
+            preferences: plan.preferences,
         },
         created_by: actor.user_id.clone(),
         jitsi_server_id,
@@ -465,6 +466,7 @@ pub fn parse_people(input: &PeopleInput, limits: &booking::BookingLimits) -> Res
         learners: planned.learners,
         guests: planned.guests,
         external_moderators_only: false,
+        preferences: planned.preferences,
     })
 }
 

@@ -114,6 +114,7 @@ pub fn request_of(detail: &CourseDetail) -> CourseRequest {
             .map(|l| domain::booking::PersonInput {
                 name: l.full_name(),
                 email: l.email.clone(),
+                ..Default::default()
             })
             .collect(),
         action_nature: detail.course.action_nature.as_str().to_owned(),

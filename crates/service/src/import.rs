@@ -289,6 +289,7 @@ pub async fn confirm(
             let person = |p: &store::Participant| PersonInput {
                 name: p.name.clone(),
                 email: p.email.clone(),
+                ..Default::default()
             };
             let mut input = PeopleInput {
                 trainers: detail
@@ -302,6 +303,7 @@ pub async fn confirm(
             input.learners.extend(plans.iter().map(|p| PersonInput {
                 name: domain::contact::full_name(&p.first_name, p.name.as_str()),
                 email: p.email.as_str().to_owned(),
+                ..Default::default()
             }));
             let mut people =
                 parse_people(&input, &svc.config().booking.limits).map_err(|e| crate::booking::invalid(&e))?;

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use domain::booking::Person;
+use domain::booking::{ContactPreference, Person};
 use domain::session::{BookingRefusal, ConflictWith, ParticipantRole, Rsvp, SessionStatus};
 use domain::{Email, Role};
 use jiff::Timestamp;
@@ -54,6 +54,9 @@ pub struct People {
     /// is the planners' to give, and whether an address has an account is not the trainer's to
     /// learn.
     pub external_moderators_only: bool,
+    /// Languages and zones given for people without accounts: written on their address-book
+    /// entries before their mails are queued (which take them).
+    pub preferences: Vec<ContactPreference>,
 }
 
 /// How many participations (a person in an occurrence: a row, an invitation, reminders) one
@@ -176,6 +179,33 @@ pub(crate) struct Resolved {
     pub(crate) email: String,
 }
 
+/// Writes the language and zone given for `person` (if any) on their entry; what was not given
+/// stays.
+async fn prefer(
+    c: &mut Conn<'_>,
+    contact: &Contact,
+    person: &Person,
+    preferences: &[ContactPreference],
+    now: i64,
+) -> Result<()> {
+    let norm = person.email.normalized();
+    let Some(given) = preferences.iter().find(|p| p.email.normalized() == norm) else {
+        return Ok(());
+    };
+    c.exec(
+        "UPDATE contacts SET locale = COALESCE($2, locale), time_zone = COALESCE($3, time_zone), updated_at = $4 \
+         WHERE id = $1",
+        args![
+            contact.id.as_str(),
+            given.locale.map(|l| l.as_str()),
+            given.time_zone.as_deref(),
+            now
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Resolves people to accounts and contacts; refuses unknown or non-trainer trainers.
 pub(crate) async fn resolve_people(c: &mut Conn<'_>, people: &People, now: i64) -> Result<Vec<Resolved>> {
     let mut out = Vec::new();
@@ -215,6 +245,7 @@ pub(crate) async fn resolve_people(c: &mut Conn<'_>, people: &People, now: i64) 
             }),
             None => {
                 let contact = upsert_contact(c, person, now).await?;
+                prefer(c, &contact, person, &people.preferences, now).await?;
                 out.push(Resolved {
                     role: ParticipantRole::Moderator,
                     user_id: None,
@@ -231,6 +262,7 @@ pub(crate) async fn resolve_people(c: &mut Conn<'_>, people: &People, now: i64) 
     ] {
         for person in list {
             let contact = upsert_contact(c, person, now).await?;
+            prefer(c, &contact, person, &people.preferences, now).await?;
             out.push(Resolved {
                 role,
                 user_id: None,

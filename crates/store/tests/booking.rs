@@ -62,6 +62,7 @@ fn single(trainer: &str, start: Timestamp, minutes: i64, creator: &str) -> NewSe
             learners: vec![person("Léa", "lea@example.org"), person("Max", "max@example.org")],
             guests: vec![person("Guest", "guest@elsewhere.example")],
             external_moderators_only: false,
+            ..Default::default()
         },
         created_by: creator.into(),
         jitsi_server_id: None,
@@ -447,6 +448,7 @@ async fn participants_are_replaced_keeping_links(backend: Backend) {
         learners: vec![person("Léa", "LEA@example.org"), person("Nina", "nina@example.org")],
         guests: vec![],
         external_moderators_only: false,
+        ..Default::default()
     };
     let after = store
         .replace_participants(std::slice::from_ref(&session.id), &people, Timestamp::now(), &audit())

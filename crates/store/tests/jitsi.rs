@@ -85,6 +85,7 @@ async fn book(store: &Store, creator: &User, hours: i64) -> store::SessionDetail
             learners: vec![person("Léa", "lea@example.org")],
             guests: vec![],
             external_moderators_only: false,
+            ..Default::default()
         },
         created_by: creator.id.clone(),
         jitsi_server_id: None,

@@ -275,3 +275,131 @@ async fn a_refused_form_takes_focus_to_its_problems_and_rows_name_their_group() 
     let focused = browser.execute("return document.activeElement.id;", json!([])).await;
     assert_eq!(focused, "form-errors");
 }
+
+/// After a refused submit of `url`'s form (the one holding `field`, sent with `submitter` and
+/// without the browser's own checks, after `values` are typed in), every field named in the
+/// list of problems carries `aria-invalid="true"` and an `aria-describedby` one of whose
+/// elements says exactly its message; axe finds no violation. Returns the fields checked.
+async fn refused_form(
+    browser: &Browser,
+    axe: &str,
+    url: &str,
+    values: &[(&str, &str)],
+    submitter: &str,
+) -> Vec<String> {
+    browser.goto(url).await;
+    browser
+        .execute(
+            "for (const [sel, v] of arguments[0]) { const e = document.querySelector(sel); \
+               if (!e) throw new Error('no ' + sel); e.value = v; }\
+             const b = document.querySelector(arguments[1]); b.form.noValidate = true; b.click();",
+            json!([values, submitter]),
+        )
+        .await;
+    browser.wait_for("#form-errors", Duration::from_secs(10)).await;
+    let found = browser
+        .execute(
+            "const out = [], bad = [];\
+             for (const a of document.querySelectorAll('#form-errors a[href^=\"#\"]')) {\
+               const f = a.getAttribute('href').slice(1); if (!f) continue; out.push(f);\
+               const el = document.getElementById(f);\
+               if (!el) { bad.push(f + ': no element'); continue; }\
+               if (el.getAttribute('aria-invalid') !== 'true') bad.push(f + ': no aria-invalid');\
+               const ids = (el.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);\
+               const said = ids.map(i => document.getElementById(i)).filter(Boolean)\
+                 .map(e => e.textContent.trim());\
+               if (!said.includes(a.textContent.trim())) bad.push(f + ': described by ' + JSON.stringify(said) +\
+                 ', not by ' + JSON.stringify(a.textContent.trim()));\
+             }\
+             return [out, bad];",
+            json!([]),
+        )
+        .await;
+    let fields: Vec<String> = serde_json::from_value(found[0].clone()).unwrap();
+    let bad: Vec<String> = serde_json::from_value(found[1].clone()).unwrap();
+    assert!(bad.is_empty(), "{url}: {bad:?}");
+    let problems = violations(browser, axe).await;
+    assert!(problems.is_empty(), "{url}: {}", problems.join("\n"));
+    fields
+}
+
+/// Every refused field of the booking, course, participants, contact, account and Jitsi server
+/// forms is marked invalid and described by its message (WCAG 3.3.1, 4.1.2), not only the title
+/// and the duration (issue 12).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refused_field_is_marked_and_described_by_its_message() {
+    let axe = axe_source();
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.user("ada@example.org", Role::Admin).await;
+    app.user("theo@example.org", Role::Trainer).await;
+    let manager = app.user("marie@example.org", Role::Manager).await;
+    let mut r = request(
+        "Atelier tableur",
+        in_days(3, "Europe/Paris"),
+        time(9, 0, 0, 0),
+        "Europe/Paris",
+        90,
+    );
+    r.trainers = vec!["theo@example.org".into()];
+    r.learners = vec![person("Zoé Lefèvre", "zoe@example.org")];
+    let session = crate::mailkit::book(&app, &manager, &r).await.remove(0).session.id;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/login", app.url)).await;
+    browser.find("#email").await.fill("ada@example.org").await;
+    browser.find("#password").await.fill(PASSWORD).await;
+    browser.find("form.card button[type=submit]").await.click().await;
+    browser
+        .wait_for_url(Duration::from_secs(10), |u| u.ends_with('/'))
+        .await;
+    let long = "x".repeat(5001);
+    let base = &app.url;
+    // The page, what to type, the button, the fields that must be among those refused.
+    type Case<'a> = (String, Vec<(&'a str, &'a str)>, &'a str, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        (
+            format!("{base}/sessions/new"),
+            vec![("#title", ""), ("#notes", &long), ("#duration", "5")],
+            "button[name=book]",
+            vec!["title", "notes", "duration", "trainers"],
+        ),
+        (
+            format!("{base}/courses/new"),
+            vec![("#title", ""), ("#duration", "1"), ("#description", &long)],
+            "button.default-submit",
+            vec!["title", "duration"],
+        ),
+        (
+            format!("{base}/sessions/{session}/participants"),
+            vec![("#learner-email-new-0", "not an address")],
+            "button.default-submit",
+            vec!["learners"],
+        ),
+        (
+            format!("{base}/contacts/new"),
+            vec![("#name", ""), ("#email", "not an address")],
+            "form .actions button[type=submit]",
+            vec!["email"],
+        ),
+        (
+            format!("{base}/users/new"),
+            vec![("#display_name", ""), ("#email", "nope"), ("#password", "short")],
+            "form .actions button[type=submit]",
+            vec!["email", "password"],
+        ),
+        (
+            format!("{base}/jitsi-servers/new"),
+            vec![("#name", ""), ("#base_url", "ftp://nowhere")],
+            "form .actions button[type=submit]",
+            vec!["name", "base_url"],
+        ),
+    ];
+    for (url, values, submitter, expected) in cases {
+        let checked = refused_form(&browser, &axe, &url, &values, submitter).await;
+        for field in expected {
+            assert!(
+                checked.iter().any(|c| c == field),
+                "{url}: {field} not refused: {checked:?}"
+            );
+        }
+    }
+}

@@ -178,6 +178,7 @@ async fn book_into(store: &store::Store, trainer: &store::User, manager: &store:
             learners: vec![],
             guests: vec![],
             external_moderators_only: false,
+            ..Default::default()
         },
         created_by: manager.id.clone(),
         jitsi_server_id: None,

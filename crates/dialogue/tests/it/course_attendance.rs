@@ -99,6 +99,7 @@ async fn book(
                 vec![]
             },
             external_moderators_only: false,
+            ..Default::default()
         },
         created_by: creator.id.clone(),
         jitsi_server_id: None,

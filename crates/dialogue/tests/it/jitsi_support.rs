@@ -117,6 +117,7 @@ pub async fn book_at(
             ],
             guests: vec![person("Gaby Guest", "gaby@elsewhere.example")],
             external_moderators_only: false,
+            ..Default::default()
         },
         created_by: creator.id.clone(),
         jitsi_server_id: None,

@@ -280,6 +280,7 @@ pub(crate) async fn book_from_outside(
                     learners: learners.iter().map(|(name, email)| person(name, email)).collect(),
                     guests: vec![],
                     external_moderators_only: false,
+                    ..Default::default()
                 },
                 created_by: manager.id.clone(),
                 jitsi_server_id: None,

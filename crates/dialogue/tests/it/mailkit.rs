@@ -424,6 +424,7 @@ pub fn person(name: &str, email: &str) -> PersonInput {
     PersonInput {
         name: name.into(),
         email: email.into(),
+        ..Default::default()
     }
 }
 

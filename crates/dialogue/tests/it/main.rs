@@ -43,6 +43,7 @@ mod matrix;
 mod metrics;
 mod oidc;
 mod ops;
+mod participant_prefs;
 mod prosody;
 mod prosody_accounts;
 mod proxy;

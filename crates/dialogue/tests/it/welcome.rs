@@ -18,6 +18,7 @@ use crate::mailkit::*;
 both_backends!(
     a_new_trainer_gets_one_welcome_in_their_language_whose_link_works,
     a_refused_welcome_leaks_its_link_neither_in_the_row_nor_in_the_logs,
+    on_default_settings_the_welcome_names_dialogue_once,
 );
 
 fn account<'a>(email: &'a str, name: &'a str, role: &'a str, locale: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -233,4 +234,74 @@ fn hex_decode(text: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
         .collect()
+}
+
+/// Default settings name no organisation: the welcome says "your Dialogue account", not "your
+/// Dialogue account at Dialogue", in its subject, its text and its footer (issue 12).
+async fn on_default_settings_the_welcome_names_dialogue_once(backend: Backend) {
+    let smtp = Smtp::start().await;
+    let env: Vec<(String, String)> = smtp
+        .env()
+        .into_iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "DIALOGUE_MAIL_ORGANIZATION" | "DIALOGUE_MAIL_CONTACT"))
+        .map(|(k, v)| match k.as_str() {
+            "DIALOGUE_MAIL_FROM" => (k, "formation@example.org".to_owned()),
+            _ => (k, v),
+        })
+        .collect();
+    let app = spawn(backend, &env).await;
+    let (admin, _) = app.logged_in("root@example.org", Role::Admin).await;
+    for (email, name, locale) in [
+        ("ada@example.com", "Ada Lovelace", "en"),
+        ("odile@example.org", "Odile Formatrice", "fr"),
+    ] {
+        let page = admin.post("/users", &account(email, name, "trainer", locale)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    }
+    wait_delivered(&app).await;
+    let mails = smtp.wait_for(2).await;
+    let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
+    let french = mails
+        .iter()
+        .find(|m| m.to_addresses.iter().any(|a| a == "odile@example.org"))
+        .expect("the French welcome");
+    let english = mails
+        .iter()
+        .find(|m| m.to_addresses.iter().any(|a| a == "ada@example.com"))
+        .expect("the English welcome");
+    assert_eq!(french.subject, "Votre compte Dialogue", "{subjects:?}");
+    assert_eq!(english.subject, "Your Dialogue account", "{subjects:?}");
+    for mail in [french, english] {
+        assert!(mail.defects.is_empty(), "{:?}", mail.defects);
+        let text = mail.text();
+        for doubled in [
+            "Dialogue chez Dialogue",
+            "Dialogue at Dialogue",
+            "Dialogue avec Dialogue",
+            "Dialogue with Dialogue",
+        ] {
+            assert!(
+                !text.contains(doubled) && !mail.html().contains(doubled),
+                "{doubled}: {text}"
+            );
+        }
+        assert_eq!(
+            text.matches("Dialogue a créé").count() + text.matches("Dialogue has created").count(),
+            0,
+            "{text}"
+        );
+    }
+    assert!(
+        french
+            .text()
+            .contains("Votre compte Dialogue (odile@example.org) vient d’être créé"),
+        "{}",
+        french.text()
+    );
+    assert!(
+        french.text().contains("Message envoyé par Dialogue."),
+        "{}",
+        french.text()
+    );
+    assert!(english.text().contains("Sent by Dialogue."), "{}", english.text());
 }

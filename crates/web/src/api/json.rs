@@ -140,6 +140,16 @@ pub struct PersonJson {
     pub name: String,
     #[schema(format = Email)]
     pub email: String,
+    /// The language of their mails and pages, `fr` or `en` (kept on their address-book entry; an
+    /// account's own settings win). Absent: unchanged.
+    #[serde(default)]
+    #[schema(example = "en")]
+    pub locale: Option<String>,
+    /// The IANA time zone their mails and pages show times in (kept like `locale`). Absent:
+    /// unchanged.
+    #[serde(default)]
+    #[schema(example = "America/Montreal")]
+    pub time_zone: Option<String>,
 }
 
 impl From<PersonJson> for PersonInput {
@@ -147,6 +157,8 @@ impl From<PersonJson> for PersonInput {
         PersonInput {
             name: p.name,
             email: p.email,
+            locale: p.locale,
+            time_zone: p.time_zone,
         }
     }
 }

@@ -227,6 +227,7 @@ pub async fn create(State(app): State<AppState>, caller: ApiCaller, bytes: Bytes
             .map(|l| PersonInput {
                 name: l.full_name(),
                 email: l.email.clone(),
+                ..Default::default()
             })
             .collect(),
         (None, None) => Vec::new(),

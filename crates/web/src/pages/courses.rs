@@ -133,6 +133,7 @@ impl CourseForm {
             .map(|r| PersonInput {
                 name: r.name.trim().to_owned(),
                 email: r.email.trim().to_owned(),
+                ..Default::default()
             })
             .collect();
         let (pasted, bad) = parse_people_list(&self.learners_paste);
@@ -150,6 +151,7 @@ impl CourseForm {
         learners.extend(pasted.into_iter().map(|p| PersonInput {
             name: p.name.into_string(),
             email: p.email.into_string(),
+            ..Default::default()
         }));
         let duration = duration?;
         if !errors.is_empty() {

@@ -221,6 +221,7 @@ impl PeopleForm {
                     out.push(PersonInput {
                         name: row.name.trim().to_owned(),
                         email: row.email.trim().to_owned(),
+                        ..Default::default()
                     });
                 }
             }
@@ -230,6 +231,7 @@ impl PeopleForm {
                     out.push(PersonInput {
                         name: person.name.as_str().to_owned(),
                         email: person.email.as_str().to_owned(),
+                        ..Default::default()
                     });
                 }
             }

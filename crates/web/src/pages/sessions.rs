@@ -801,6 +801,7 @@ fn people_of(detail: &SessionDetail) -> PeopleInput {
     let person = |p: &store::Participant| PersonInput {
         name: p.name.clone(),
         email: p.email.clone(),
+        ..Default::default()
     };
     PeopleInput {
         trainers: detail
