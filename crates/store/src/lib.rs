@@ -21,6 +21,7 @@ mod join_watch;
 mod migrate;
 mod outbox;
 mod participants;
+mod personal_rooms;
 mod reminders;
 mod retention;
 mod rooms;
@@ -57,6 +58,7 @@ pub use outbox::{
 };
 pub use participants::RsvpCounts;
 pub use participants::{Participant, ParticipationBudget, People};
+pub use personal_rooms::{PersonalRoom, RoomReservation};
 pub use retention::{RetentionCounts, RetentionCutoffs};
 pub use rooms::{JoinTarget, NewJitsiEvent, Reservation, ReservationOutcome, RoomSession};
 pub use series::{Occurrence, Series, SeriesView};

@@ -40,6 +40,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(10, "sign_reminders", "0010_sign_reminders.sql"),
     migration!(11, "welcome", "0011_welcome.sql"),
     migration!(12, "join_notify", "0012_join_notify.sql"),
+    migration!(14, "personal_rooms", "0014_personal_rooms.sql"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
