@@ -40,6 +40,7 @@ mod mailkit;
 mod matrix;
 mod metrics;
 mod oidc;
+mod personal_rooms;
 mod prosody;
 mod proxy;
 mod reverse_proxy_examples;
