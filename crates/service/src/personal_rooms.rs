@@ -160,9 +160,12 @@ pub async fn save(svc: &Service, caller: &Caller, input: &RoomInput) -> Result<P
             }
             id.clone()
         }
-        (None, Some(PersonalRoom {
-            server_id: Some(id), ..
-        })) if allowed.iter().any(|(sid, _)| sid == id) => id.clone(),
+        (
+            None,
+            Some(PersonalRoom {
+                server_id: Some(id), ..
+            }),
+        ) if allowed.iter().any(|(sid, _)| sid == id) => id.clone(),
         (None, _) => match allowed.first() {
             Some((id, _)) => id.clone(),
             None => {
@@ -183,8 +186,11 @@ pub async fn save(svc: &Service, caller: &Caller, input: &RoomInput) -> Result<P
         "personal_room.create"
     };
     svc.store()
-        .audit(&caller.audit(action).target("personal_room", &room.id, &room.room), svc.now())
-            .await?;
+        .audit(
+            &caller.audit(action).target("personal_room", &room.id, &room.room),
+            svc.now(),
+        )
+        .await?;
     Ok(room)
 }
 
@@ -194,7 +200,12 @@ pub async fn delete(svc: &Service, caller: &Caller) -> Result<()> {
     let room = svc.store().personal_room_of(owner).await?.ok_or(Error::NotFound)?;
     if svc.store().delete_personal_room(owner).await? {
         svc.store()
-            .audit(&caller.audit("personal_room.delete").target("personal_room", &room.id, &room.room), svc.now())
+            .audit(
+                &caller
+                    .audit("personal_room.delete")
+                    .target("personal_room", &room.id, &room.room),
+                svc.now(),
+            )
             .await?;
     }
     Ok(())
@@ -205,8 +216,13 @@ pub async fn regenerate(svc: &Service, caller: &Caller) -> Result<PersonalRoom> 
     let owner = owner_id(caller)?;
     let room = svc.store().reissue_room_link(owner, svc.now()).await?;
     svc.store()
-        .audit(&caller.audit("personal_room.link").target("personal_room", &room.id, &room.room), svc.now())
-            .await?;
+        .audit(
+            &caller
+                .audit("personal_room.link")
+                .target("personal_room", &room.id, &room.room),
+            svc.now(),
+        )
+        .await?;
     Ok(room)
 }
 
@@ -372,7 +388,12 @@ pub async fn guest_join(svc: &Service, key: &str, name: &str) -> Result<(Persona
 }
 
 /// The personal room `name` names on `server`, if it lives there.
-async fn served_room(svc: &Service, server: &ServerRuntime, name: &str, tenant: Option<&str>) -> Result<Option<PersonalRoom>> {
+async fn served_room(
+    svc: &Service,
+    server: &ServerRuntime,
+    name: &str,
+    tenant: Option<&str>,
+) -> Result<Option<PersonalRoom>> {
     Ok(svc
         .store()
         .personal_room_by_name(name)
@@ -455,7 +476,11 @@ pub async fn reservation(svc: &Service, server: &ServerRuntime, id: &str) -> Res
     if r.deleted_at.is_some() {
         return Err(Error::NotFound);
     }
-    let room = svc.store().personal_room_by_id(&r.room_id).await?.ok_or(Error::NotFound)?;
+    let room = svc
+        .store()
+        .personal_room_by_id(&r.room_id)
+        .await?
+        .ok_or(Error::NotFound)?;
     Ok(Some(answer(server, &room, &r)?))
 }
 
@@ -469,6 +494,11 @@ pub async fn unreserve(svc: &Service, server: &ServerRuntime, id: &str) -> Resul
 }
 
 /// The personal room an event's room is, on this server (for storing its events with it).
-pub async fn event_room(svc: &Service, server: &ServerRuntime, name: &str, tenant: Option<&str>) -> Result<Option<String>> {
+pub async fn event_room(
+    svc: &Service,
+    server: &ServerRuntime,
+    name: &str,
+    tenant: Option<&str>,
+) -> Result<Option<String>> {
     Ok(served_room(svc, server, name, tenant).await?.map(|r| r.id))
 }

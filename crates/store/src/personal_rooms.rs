@@ -2,8 +2,8 @@
 //! of the key is stored; the key derives from the room's id and link version, so a new version
 //! revokes the old link), the reservations Prosody asked for it and the events of its visits.
 
-use domain::room::RoomName;
 use domain::presence::PresenceEvent;
+use domain::room::RoomName;
 use jiff::Timestamp;
 
 use crate::db::{Row, args};
@@ -140,7 +140,15 @@ impl Store {
             c.exec(
                 "INSERT INTO personal_rooms (id, owner_id, room, server_id, guests_wait, link_version, link_hash, \
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
-                args![id.as_str(), owner_id, room.as_str(), server_id, guests_wait, hash.as_str(), now_s],
+                args![
+                    id.as_str(),
+                    owner_id,
+                    room.as_str(),
+                    server_id,
+                    guests_wait,
+                    hash.as_str(),
+                    now_s
+                ],
             )
             .await?;
         }
@@ -163,7 +171,13 @@ impl Store {
             .exec(
                 "UPDATE personal_rooms SET link_version = $2, link_hash = $3, updated_at = $4 \
                  WHERE id = $1 AND link_version = $5",
-                args![current.id.as_str(), version, hash.as_str(), now.as_second(), current.link_version],
+                args![
+                    current.id.as_str(),
+                    version,
+                    hash.as_str(),
+                    now.as_second(),
+                    current.link_version
+                ],
             )
             .await?;
         tx.commit().await?;
@@ -207,7 +221,15 @@ impl Store {
             .exec(
                 "INSERT INTO personal_room_reservations (id, room_id, server_id, name, mail_owner, start_time, \
                  created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                args![id.as_str(), room_id, server_id, name, mail_owner, start_time, now.as_second()],
+                args![
+                    id.as_str(),
+                    room_id,
+                    server_id,
+                    name,
+                    mail_owner,
+                    start_time,
+                    now.as_second()
+                ],
             )
             .await?;
         let active = c

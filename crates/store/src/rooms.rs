@@ -385,7 +385,11 @@ impl Store {
     }
 
     /// [`Store::record_jitsi_events`], the events attached to a personal room when they are one's.
-    pub(crate) async fn insert_jitsi_events(&self, events: &[NewJitsiEvent], personal_room: Option<&str>) -> Result<usize> {
+    pub(crate) async fn insert_jitsi_events(
+        &self,
+        events: &[NewJitsiEvent],
+        personal_room: Option<&str>,
+    ) -> Result<usize> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let mut inserted = 0;

@@ -23,7 +23,13 @@ both_backends!(
 
 const UA: &str = "Prosody (0.12.4; posix)";
 
-async fn api(app: &TestApp, method: reqwest::Method, token: &str, path: &str, body: Option<Value>) -> reqwest::Response {
+async fn api(
+    app: &TestApp,
+    method: reqwest::Method,
+    token: &str,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
     let mut r = testkit::client()
         .request(method, format!("{}/api/v1{path}", app.url))
         .header("authorization", format!("Bearer {token}"));
@@ -104,7 +110,11 @@ async fn owner_makes_a_room_and_enters_it_as_moderator(backend: Backend) {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let page = browser.get("/room").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.contains("Créer ma salle") && page.contains("href=\"/room\""), "{}", page.body);
+    assert!(
+        page.contains("Créer ma salle") && page.contains("href=\"/room\""),
+        "{}",
+        page.body
+    );
     // Made from the page: a stable, unguessable name on the default server.
     let page = browser.post("/room", &[("guests", "wait")]).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -114,7 +124,10 @@ async fn owner_makes_a_room_and_enters_it_as_moderator(backend: Backend) {
         .await
         .unwrap();
     let name = room["room"].as_str().unwrap().to_owned();
-    assert!(name.starts_with("salle-") && name.len() == "salle-".len() + 26, "{name}");
+    assert!(
+        name.starts_with("salle-") && name.len() == "salle-".len() + 26,
+        "{name}"
+    );
     assert!(page.contains(&name), "the page shows the room name");
     assert_eq!(room["guests"], "wait");
     assert!(room["guest_url"].as_str().unwrap().contains("/r/"));
@@ -127,7 +140,10 @@ async fn owner_makes_a_room_and_enters_it_as_moderator(backend: Backend) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["cache-control"], "no-store");
     let url = location(&r);
-    assert!(url.starts_with(&format!("https://meet.example.org/{name}#jwt=ey")), "{url}");
+    assert!(
+        url.starts_with(&format!("https://meet.example.org/{name}#jwt=ey")),
+        "{url}"
+    );
     let c = claims(&url);
     assert_eq!(c["room"], name.as_str());
     assert_eq!(c["sub"], "meet.example.org");
@@ -152,11 +168,18 @@ async fn guests_enter_from_the_link_as_the_owner_chose(backend: Backend) {
     let guest = app.browser();
     let page = guest.get(&link).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.contains(&theo.display_name) && page.contains("name=\"name\""), "{}", page.body);
+    assert!(
+        page.contains(&theo.display_name) && page.contains("name=\"name\""),
+        "{}",
+        page.body
+    );
     let r = guest.post_raw(&link, &[("name", "  Ada Lovelace ")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let url = location(&r);
-    assert!(url.starts_with(&format!("https://meet.example.org/{name}#jwt=ey")), "{url}");
+    assert!(
+        url.starts_with(&format!("https://meet.example.org/{name}#jwt=ey")),
+        "{url}"
+    );
     let c = claims(&url);
     let user = &c["context"]["user"];
     assert_eq!(user["name"], "Ada Lovelace");
@@ -179,7 +202,11 @@ async fn guests_enter_from_the_link_as_the_owner_chose(backend: Backend) {
     assert_ne!(new_link, link);
     let page = guest.get(&link).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
-    assert!(page.contains("n&#39;est pas (ou plus) valable") || page.contains("n'est pas (ou plus) valable"), "{}", page.body);
+    assert!(
+        page.contains("n&#39;est pas (ou plus) valable") || page.contains("n'est pas (ou plus) valable"),
+        "{}",
+        page.body
+    );
     let page = app.browser().speaking("en").get(&link).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(page.contains("This guest link is not valid"), "{}", page.body);
@@ -210,10 +237,7 @@ async fn reservations_wait_for_the_owner_and_visits_are_shown(backend: Backend) 
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(r.headers()["content-type"], "application/json");
     let body: Value = r.json().await.unwrap();
-    assert!(
-        body["message"].as_str().unwrap().contains("propriétaire"),
-        "{body}"
-    );
+    assert!(body["message"].as_str().unwrap().contains("propriétaire"), "{body}");
     // The owner arrives (their session is named after their token's `context.user.id`): the
     // room is reserved, with the lobby on for guests who wait.
     let owner_jid = format!("{}@meet.example.org", theo.id);
@@ -266,7 +290,11 @@ async fn reservations_wait_for_the_owner_and_visits_are_shown(backend: Backend) 
     assert_eq!(visits[1]["present"], true);
     assert!(visits[1]["minutes"].as_i64().unwrap() >= 60, "{view}");
     let page = browser.get("/room").await;
-    assert!(page.contains("Ada Lovelace") && page.contains("Visites récentes"), "{}", page.body);
+    assert!(
+        page.contains("Ada Lovelace") && page.contains("Visites récentes"),
+        "{}",
+        page.body
+    );
     // The room is destroyed: its reservation ends; a guest first is refused again.
     let r = conference(&app, reqwest::Method::DELETE, &meet.api_secret, &id).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -366,7 +394,10 @@ async fn bad_input_is_refused_in_the_callers_language(backend: Backend) {
         }
     };
     // Nothing to delete or re-issue yet: 404.
-    assert_eq!(send("fr", reqwest::Method::DELETE, "").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        send("fr", reqwest::Method::DELETE, "").await.status(),
+        StatusCode::NOT_FOUND
+    );
     let r = api(&app, reqwest::Method::POST, &token, "/me/room/link", None).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // Not JSON, an unknown field, a wrong value: 400 problems; an unknown server: 422.
@@ -386,7 +417,9 @@ async fn bad_input_is_refused_in_the_callers_language(backend: Backend) {
     let r = api(&app, reqwest::Method::GET, &token, "/me/room", None).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // The page form: an unknown server is refused next to the field.
-    let page = browser.post("/room", &[("jitsi_server_id", "nope"), ("guests", "wait")]).await;
+    let page = browser
+        .post("/room", &[("jitsi_server_id", "nope"), ("guests", "wait")])
+        .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("jitsi_server-error"), "{}", page.body);
     // A form without its CSRF token changes nothing.

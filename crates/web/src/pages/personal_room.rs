@@ -50,10 +50,7 @@ async fn room_page(app: &AppState, ctx: &Ctx, errors: FieldErrors, status: Statu
     html_status(
         status,
         &RoomPage {
-            server_id: view
-                .as_ref()
-                .and_then(|v| v.room.server_id.clone())
-                .unwrap_or_default(),
+            server_id: view.as_ref().and_then(|v| v.room.server_id.clone()).unwrap_or_default(),
             guests_wait: view.as_ref().is_none_or(|v| v.room.guests_wait),
             view,
             servers,
@@ -113,7 +110,14 @@ struct MessagePage {
     reason: Option<String>,
 }
 
-fn message(app: &AppState, ctx: &Ctx, status: StatusCode, title: &str, text: &str, reason: Option<String>) -> AppResult {
+fn message(
+    app: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+    reason: Option<String>,
+) -> AppResult {
     let page = Page::new(ctx, title, &app.config().default_time_zone);
     html_status(
         status,
@@ -167,10 +171,24 @@ struct GuestPage {
 
 /// An unknown or re-issued guest link: a page that says so (404).
 fn gone(app: &AppState, ctx: &Ctx) -> AppResult {
-    message(app, ctx, StatusCode::NOT_FOUND, "room.guest.gone_title", "room.guest.gone", None)
+    message(
+        app,
+        ctx,
+        StatusCode::NOT_FOUND,
+        "room.guest.gone_title",
+        "room.guest.gone",
+        None,
+    )
 }
 
-async fn guest_form(app: &AppState, ctx: &Ctx, key: &str, name: String, errors: FieldErrors, status: StatusCode) -> AppResult {
+async fn guest_form(
+    app: &AppState,
+    ctx: &Ctx,
+    key: &str,
+    name: String,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> AppResult {
     let room = match rooms::guest_target(app.service(), key).await {
         Ok(room) => room,
         Err(service::Error::NotFound) => return gone(app, ctx),
