@@ -135,7 +135,7 @@ pub async fn view(svc: &Service, caller: &Caller) -> Result<Option<RoomView>> {
             present: a.present,
         })
         .collect();
-    visits.sort_by(|a, b| b.first_join.cmp(&a.first_join));
+    visits.sort_by_key(|v| std::cmp::Reverse(v.first_join));
     Ok(Some(RoomView {
         guest_url: guest_url(svc, &room)?,
         room,
