@@ -214,6 +214,10 @@ pub async fn delete(svc: &Service, caller: &Caller) -> Result<()> {
 /// A new guest link for the caller's room; the old one is refused from now on.
 pub async fn regenerate(svc: &Service, caller: &Caller) -> Result<PersonalRoom> {
     let owner = owner_id(caller)?;
+    if svc.store().personal_room_of(owner).await?.is_none() {
+        // A link of no room: the state is wrong, not the address (the route exists for all).
+        return Err(Error::conflict("", Message::new("room.error.none")));
+    }
     let room = svc.store().reissue_room_link(owner, svc.now()).await?;
     svc.store()
         .audit(

@@ -393,13 +393,13 @@ async fn bad_input_is_refused_in_the_callers_language(backend: Backend) {
                 .unwrap()
         }
     };
-    // Nothing to delete or re-issue yet: 404.
+    // Nothing to delete yet (404), no link to re-issue (409).
     assert_eq!(
         send("fr", reqwest::Method::DELETE, "").await.status(),
         StatusCode::NOT_FOUND
     );
     let r = api(&app, reqwest::Method::POST, &token, "/me/room/link", None).await;
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.status(), StatusCode::CONFLICT);
     // Not JSON, an unknown field, a wrong value: 400 problems; an unknown server: 422.
     for body in ["{", r#"{"colour": "blue"}"#, r#"{"guests": "maybe"}"#, "[]"] {
         let r = send("en", reqwest::Method::PUT, body).await;

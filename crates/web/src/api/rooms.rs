@@ -139,7 +139,7 @@ pub async fn read(State(app): State<AppState>, caller: ApiCaller) -> Result<Json
     path = "/me/room",
     operation_id = "saveMyRoom",
     tag = "me",
-    request_body(content = RoomBody),
+    request_body(content = Option<RoomBody>, description = "What changes (optional: an empty body keeps the current choices, or makes a room with the defaults)"),
     responses(
         (status = 200, description = "The room as it now is", body = RoomOut),
         (status = 400, response = BadRequest),
@@ -192,7 +192,8 @@ pub async fn remove(State(app): State<AppState>, caller: ApiCaller) -> Result<St
     responses(
         (status = 200, description = "The room with its new guest link", body = RoomOut),
         (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
+        (status = 409, description = "The token holder has no room yet", body = super::ProblemJson,
+            content_type = "application/problem+json"),
     )
 )]
 pub async fn regenerate(State(app): State<AppState>, caller: ApiCaller) -> Result<Json<RoomOut>, ApiError> {
