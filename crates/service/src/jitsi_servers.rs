@@ -132,6 +132,19 @@ impl ServerRuntime {
 
     /// A signed token for `user` in `room`, valid from a minute ago until `expires_at`.
     pub fn mint(&self, room: &str, user: UserInfo<'_>, now: i64, expires_at: i64) -> Result<String, TokenError> {
+        self.mint_with_bypass(room, user, now, expires_at, self.server.lobby && user.moderator)
+    }
+
+    /// [`ServerRuntime::mint`] with the lobby bypass chosen by the caller (personal rooms: the
+    /// owner always, guests when the owner lets them in directly).
+    pub fn mint_with_bypass(
+        &self,
+        room: &str,
+        user: UserInfo<'_>,
+        now: i64,
+        expires_at: i64,
+        lobby_bypass: bool,
+    ) -> Result<String, TokenError> {
         let Some(mode) = &self.mode else {
             return Err(TokenError::Json("a secure-domain server takes no tokens".into()));
         };
@@ -143,7 +156,7 @@ impl ServerRuntime {
                 tenant: self.tenant(),
                 user,
                 features: self.features(user.moderator),
-                lobby_bypass: self.server.lobby && user.moderator,
+                lobby_bypass,
                 now,
                 expires_at,
             },

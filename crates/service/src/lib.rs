@@ -28,6 +28,7 @@ pub mod links;
 pub mod logins;
 pub mod messages;
 pub mod metrics;
+pub mod personal_rooms;
 pub mod prosody;
 pub mod prosody_accounts;
 pub mod retention;

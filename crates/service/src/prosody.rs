@@ -104,7 +104,11 @@ pub async fn reserve(svc: &Service, server: &ServerRuntime, request: &Reservatio
 async fn reserve_uncounted(svc: &Service, server: &ServerRuntime, request: &ReservationRequest) -> Result<Reserved> {
     let room = match svc.store().room_session(&request.room).await? {
         Some(room) if served_by(&room, server, request.tenant.as_deref()) => room,
-        _ => return Err(Error::refused("", Message::new("jitsi.api.unknown_room"))),
+        _ => {
+            return crate::personal_rooms::reserve(svc, server, request)
+                .await?
+                .ok_or_else(|| Error::refused("", Message::new("jitsi.api.unknown_room")));
+        }
     };
     let window = reservation_window(svc, &room)?;
     match svc
@@ -137,6 +141,9 @@ async fn own_reservation(svc: &Service, server: &ServerRuntime, id: &str) -> Res
 
 /// The reservation Prosody asks for after a conflict, while its session's window lasts.
 pub async fn reservation(svc: &Service, server: &ServerRuntime, id: &str) -> Result<ReservationResponse> {
+    if let Some(answer) = crate::personal_rooms::reservation(svc, server, id).await? {
+        return Ok(answer);
+    }
     let r = own_reservation(svc, server, id).await?;
     if r.deleted_at.is_some() {
         return Err(not_found());
@@ -152,6 +159,9 @@ pub async fn reservation(svc: &Service, server: &ServerRuntime, id: &str) -> Res
 
 /// The room was destroyed: its reservation ends.
 pub async fn unreserve(svc: &Service, server: &ServerRuntime, id: &str) -> Result<()> {
+    if crate::personal_rooms::unreserve(svc, server, id).await? {
+        return Ok(());
+    }
     let r = own_reservation(svc, server, id).await?;
     Ok(svc.store().delete_reservation(&r.id, svc.now()).await?)
 }
@@ -275,6 +285,15 @@ pub async fn record_event(svc: &Service, server: &ServerRuntime, event: &Event, 
         received_at: svc.now().as_second(),
         payload: payload.to_owned(),
     };
+    if base.session_id.is_none()
+        && let Some(personal) =
+            crate::personal_rooms::event_room(svc, server, &room.name, room.tenant.as_deref()).await?
+    {
+        return Ok(svc
+            .store()
+            .record_personal_room_events(&personal, &rows(event, &base))
+            .await?);
+    }
     Ok(svc.store().record_jitsi_events(&rows(event, &base)).await?)
 }
 

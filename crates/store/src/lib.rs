@@ -22,6 +22,7 @@ mod migrate;
 mod outbox;
 mod participants;
 mod prosody_accounts;
+mod personal_rooms;
 mod reminders;
 mod retention;
 mod rooms;
@@ -59,6 +60,7 @@ pub use outbox::{
 pub use participants::RsvpCounts;
 pub use participants::{Participant, ParticipationBudget, People};
 pub use prosody_accounts::ProsodyAccount;
+pub use personal_rooms::{PersonalRoom, RoomReservation};
 pub use retention::{RetentionCounts, RetentionCutoffs};
 pub use rooms::{JoinTarget, NewJitsiEvent, Reservation, ReservationOutcome, RoomSession};
 pub use series::{Occurrence, Series, SeriesView};

@@ -41,6 +41,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(11, "welcome", "0011_welcome.sql"),
     migration!(12, "join_notify", "0012_join_notify.sql"),
     migration!(13, "prosody_accounts", "0013_prosody_accounts.sql"),
+    migration!(14, "personal_rooms", "0014_personal_rooms.sql"),
     migration!(15, "jaas_webhook_action_nature", "0015_jaas_webhook_action_nature.sql"),
 ];
 

@@ -381,6 +381,15 @@ impl Store {
     /// Stores events once each (by their idempotency key), attributing occupants whose token
     /// named a participant of the session. Returns how many were new.
     pub async fn record_jitsi_events(&self, events: &[NewJitsiEvent]) -> Result<usize> {
+        self.insert_jitsi_events(events, None).await
+    }
+
+    /// [`Store::record_jitsi_events`], the events attached to a personal room when they are one's.
+    pub(crate) async fn insert_jitsi_events(
+        &self,
+        events: &[NewJitsiEvent],
+        personal_room: Option<&str>,
+    ) -> Result<usize> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         let mut inserted = 0;
@@ -389,9 +398,9 @@ impl Store {
                 .exec(
                     "INSERT INTO jitsi_events (id, idem_key, server_id, kind, room, tenant, breakout_room_id, session_id, \
                      participant_id, occupant_jid, occupant_id, occupant_name, occupant_email, joined_at, left_at, at, \
-                     received_at, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+                     received_at, payload, personal_room_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
                      (SELECT p.id FROM session_participants p WHERE p.id = $9 AND p.session_id = $8), \
-                     $10, $9, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (idem_key) DO NOTHING",
+                     $10, $9, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (idem_key) DO NOTHING",
                     args![
                         new_id().as_str(),
                         e.idem_key.as_str(),
@@ -410,6 +419,7 @@ impl Store {
                         e.at,
                         e.received_at,
                         e.payload.as_str(),
+                        personal_room,
                     ],
                 )
                 .await? as usize;

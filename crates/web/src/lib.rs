@@ -60,6 +60,7 @@ pub fn router(app: AppState) -> Router {
         .merge(pages::tokens::routes())
         .merge(pages::attendance::routes())
         .merge(pages::course_attendance::routes())
+        .merge(pages::personal_room::routes())
         .fallback(|| async { AppError::NOT_FOUND })
         .layer(middleware::from_fn_with_state(app.clone(), context::context));
 

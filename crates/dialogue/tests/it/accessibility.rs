@@ -143,6 +143,7 @@ async fn every_page_passes_axe_in_both_languages_at_1280_and_320_px() {
         "/users".into(),
         "/users/new".into(),
         "/profile".into(),
+        "/room".into(),
         "/mail".into(),
         "/audit".into(),
         "/jitsi-servers".into(),

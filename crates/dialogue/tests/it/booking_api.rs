@@ -390,6 +390,9 @@ async fn the_openapi_document_matches_the_router(backend: Backend) {
         .post("/contacts", &json!({ "name": "Doc", "email": "doc@example.org" }))
         .await;
     let contact = contact["id"].as_str().unwrap().to_owned();
+    // The admin's personal room, for `/me/room`.
+    let (status, _) = api.put("/me/room", &json!({})).await;
+    assert_eq!(status, StatusCode::OK);
     let doc: Value = testkit::get(format!("{}/api/v1/openapi.json", app.url))
         .await
         .unwrap()

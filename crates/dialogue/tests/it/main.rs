@@ -44,6 +44,7 @@ mod metrics;
 mod oidc;
 mod ops;
 mod participant_prefs;
+mod personal_rooms;
 mod prosody;
 mod prosody_accounts;
 mod proxy;

@@ -12,6 +12,7 @@ pub mod jitsi;
 pub mod json;
 pub mod me;
 pub mod openapi;
+pub mod rooms;
 pub mod sessions;
 
 use axum::Router;
@@ -56,6 +57,7 @@ pub fn documented_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     routes.extend(contacts::routes());
     routes.extend(gdpr::routes());
     routes.extend(import::routes());
+    routes.extend(rooms::routes());
     routes
 }
 

@@ -15,7 +15,7 @@ use super::contacts::ContactBody;
 use super::courses::CourseBody;
 use super::jitsi::ServerBody;
 use super::sessions::{MAX_LIMIT, SessionChange};
-use super::{ApiError, attendance, contacts, course_attendance, courses, gdpr, import, jitsi, me, sessions};
+use super::{ApiError, attendance, contacts, course_attendance, courses, gdpr, import, jitsi, me, rooms, sessions};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 
@@ -74,6 +74,10 @@ use crate::http::state::AppState;
         course_attendance::pdf,
         course_attendance::certificate,
         course_attendance::certificates,
+        rooms::read,
+        rooms::save,
+        rooms::remove,
+        rooms::regenerate,
     ),
     components(
         schemas(super::json::ChangeScope),
@@ -87,7 +91,7 @@ use crate::http::state::AppState;
         )
     ),
     tags(
-        (name = "me", description = "The token's account"),
+        (name = "me", description = "The token's account and its personal room"),
         (name = "sessions", description = "Booking: sessions and their participants"),
         (name = "courses", description = "Courses (formations): the defaults of their sessions"),
         (name = "contacts", description = "The address book: people without accounts"),

@@ -104,6 +104,7 @@ impl Page {
             }
             add("/contacts", "nav.contacts");
             add("/archives", "nav.archives");
+            add("/room", "nav.room");
             add("/profile", "nav.profile");
             if user.role >= Role::Manager {
                 add_to("/users", "nav.users", true);

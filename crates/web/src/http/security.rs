@@ -80,7 +80,7 @@ pub async fn sanitize_request_id(State(app): State<AppState>, mut request: Reque
 
 /// Paths whose next segment is a credential: personal join links, the first-start and
 /// set-password links, calendar feeds.
-const SECRET_PATHS: [&str; 4] = ["/j/", "/setup/", "/password/", "/ical/"];
+const SECRET_PATHS: [&str; 5] = ["/j/", "/setup/", "/password/", "/ical/", "/r/"];
 
 /// A request path as the log shows it: the credential in a link is replaced by `…`
 /// (`/j/<key>/rsvp` is logged as `/j/…/rsvp`), so that logs never let anyone in.
@@ -107,5 +107,6 @@ mod log_path_tests {
         assert_eq!(log_path("/ical/u1-key.ics"), "/ical/…");
         assert_eq!(log_path("/sessions/abc/join"), "/sessions/abc/join");
         assert_eq!(log_path("/healthz"), "/healthz");
+        assert_eq!(log_path("/r/abcDEF_123"), "/r/…");
     }
 }

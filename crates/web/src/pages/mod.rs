@@ -14,6 +14,7 @@ pub mod import;
 pub mod jitsi_servers;
 pub mod mail;
 pub mod oidc;
+pub mod personal_room;
 pub mod profile;
 pub mod room;
 pub mod session_form;
