@@ -8,8 +8,9 @@
 //!   participant token, with the lobby bypass only when the owner lets guests in directly.
 //! - The external join check (`[access] join_check_url`) is asked for every entry, as for
 //!   sessions, with `session` = `personal-room:<id>`.
-//! - Prosody reserves the room only for its owner: the first person in must be them (the node of
-//!   `mail_owner` is the owner's `context.user.id`); everyone else is refused until then.
+//! - Prosody reserves the room only for its owner: in the minutes after the owner takes their way
+//!   in from Dialogue ([`OWNER_ARRIVAL`]), or when the node of `mail_owner` is the owner's
+//!   `context.user.id`; anyone else is refused until then.
 //! - Prosody's events for the room are stored with it; the owner sees the recent visits.
 
 use domain::Role;
@@ -288,6 +289,7 @@ async fn enter_uncounted(svc: &Service, room: &PersonalRoom, owner_role: Role, w
             },
             server: &server.server.name,
             at: Timestamp::from_second(now.as_second()).unwrap_or(now).to_string(),
+            probe: false,
         };
         let answer = check.ask(&request).await;
         svc.metrics().join_check(&answer);
@@ -321,7 +323,7 @@ async fn enter_uncounted(svc: &Service, room: &PersonalRoom, owner_role: Role, w
 pub async fn owner_join(svc: &Service, caller: &Caller, user: &User) -> Result<Decision> {
     let owner = owner_id(caller)?;
     let room = svc.store().personal_room_of(owner).await?.ok_or(Error::NotFound)?;
-    enter(
+    let decision = enter(
         svc,
         &room,
         user.role,
@@ -334,7 +336,12 @@ pub async fn owner_join(svc: &Service, caller: &Caller, user: &User) -> Result<D
             kind: "user",
         },
     )
-    .await
+    .await?;
+    if matches!(decision, Decision::Enter { .. }) {
+        // Opens the reservation window for the owner's arrival (see `reserve`).
+        svc.store().note_room_owner_entered(&room.id, svc.now()).await?;
+    }
+    Ok(decision)
 }
 
 /// The room a guest link names (not found when unknown or re-issued since).
@@ -405,8 +412,21 @@ async fn served_room(
         .filter(|r| r.server_id.as_deref() == Some(server.server.id.as_str()) && tenant == server.tenant()))
 }
 
+/// How long after the owner takes their way in from Dialogue Prosody may create their room:
+/// the time to pass Jitsi's pre-join screen, with room to spare.
+pub const OWNER_ARRIVAL: SignedDuration = SignedDuration::from_mins(10);
+
+/// Whether the owner took their way in from Dialogue within [`OWNER_ARRIVAL`]. This is what
+/// recognises them on a stock Jitsi, where a token user's XMPP node (so `mail_owner`) is random:
+/// the first person in is then, but for someone arriving in the same minutes, the owner.
+pub fn owner_arriving(room: &PersonalRoom, now: Timestamp) -> bool {
+    room.owner_entered_at
+        .is_some_and(|at| at <= now && now.duration_since(at) <= OWNER_ARRIVAL)
+}
+
 /// Whether a reservation's `mail_owner` (the bare JID of the person asking) is the room's owner:
-/// its node is the `context.user.id` of the owner's token, their account id.
+/// its node is the `context.user.id` of the owner's token, their account id (deployments whose
+/// Prosody names token users after `context.user.id`).
 pub fn is_owner(mail_owner: &str, owner_id: &str) -> bool {
     let node = mail_owner.split_once('@').map_or(mail_owner, |(node, _)| node);
     !owner_id.is_empty() && node.eq_ignore_ascii_case(owner_id)
@@ -435,7 +455,7 @@ pub async fn reserve(svc: &Service, server: &ServerRuntime, request: &Reservatio
     let Some(room) = served_room(svc, server, &request.room, request.tenant.as_deref()).await? else {
         return Ok(None);
     };
-    if !is_owner(&request.mail_owner, &room.owner_id) {
+    if !owner_arriving(&room, svc.now()) && !is_owner(&request.mail_owner, &room.owner_id) {
         return Err(Error::refused("", Message::new("jitsi.api.owner_absent")));
     }
     let owner = svc.store().user(&room.owner_id).await?;
@@ -505,4 +525,44 @@ pub async fn event_room(
     tenant: Option<&str>,
 ) -> Result<Option<String>> {
     Ok(served_room(svc, server, name, tenant).await?.map(|r| r.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(entered: Option<i64>) -> PersonalRoom {
+        PersonalRoom {
+            id: "r".into(),
+            owner_id: "u1".into(),
+            owner_name: "Théo".into(),
+            room: "salle-x".into(),
+            server_id: None,
+            guests_wait: true,
+            link_version: 1,
+            owner_entered_at: entered.map(|s| Timestamp::from_second(s).unwrap()),
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn the_owner_is_arriving_for_ten_minutes_after_taking_their_way_in() {
+        let now = Timestamp::from_second(1_000_000).unwrap();
+        assert!(!owner_arriving(&room(None), now), "never entered");
+        assert!(owner_arriving(&room(Some(1_000_000)), now));
+        assert!(owner_arriving(&room(Some(1_000_000 - 600)), now), "ten minutes: still");
+        assert!(!owner_arriving(&room(Some(1_000_000 - 601)), now), "then no more");
+        assert!(
+            !owner_arriving(&room(Some(1_000_001)), now),
+            "a clock ahead opens nothing"
+        );
+    }
+
+    #[test]
+    fn a_mail_owner_named_after_the_account_is_the_owner() {
+        assert!(is_owner("u1@meet.example.org", "u1"));
+        assert!(!is_owner("8e3f0c1a@meet.example.org", "u1"));
+        assert!(!is_owner("@meet.example.org", ""));
+    }
 }

@@ -24,6 +24,8 @@ pub struct PersonalRoom {
     /// Guests wait in the lobby until the owner admits them (else they enter directly).
     pub guests_wait: bool,
     pub link_version: i64,
+    /// When the owner last took their way in from Dialogue (their moderator token).
+    pub owner_entered_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -45,7 +47,7 @@ macro_rules! room_select {
     ($cond:literal) => {
         concat!(
             "SELECT r.id, r.owner_id, u.display_name AS owner_name, r.room, r.server_id, r.guests_wait, \
-             r.link_version, r.created_at, r.updated_at FROM personal_rooms r JOIN users u ON u.id = r.owner_id WHERE ",
+             r.link_version, r.owner_entered_at, r.created_at, r.updated_at FROM personal_rooms r JOIN users u ON u.id = r.owner_id WHERE ",
             $cond,
             " = $1"
         )
@@ -61,6 +63,7 @@ fn room_row(r: &dyn Row) -> Result<PersonalRoom> {
         server_id: r.opt_text("server_id")?,
         guests_wait: r.bool("guests_wait")?,
         link_version: r.i64("link_version")?,
+        owner_entered_at: r.opt_i64("owner_entered_at")?.map(ts).transpose()?,
         created_at: ts(r.i64("created_at")?)?,
         updated_at: ts(r.i64("updated_at")?)?,
     })
@@ -201,6 +204,18 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(n > 0)
+    }
+
+    /// Notes that the room's owner takes their way in now (see [`PersonalRoom::owner_entered_at`]).
+    pub async fn note_room_owner_entered(&self, room_id: &str, now: Timestamp) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        tx.conn()
+            .exec(
+                "UPDATE personal_rooms SET owner_entered_at = $2 WHERE id = $1",
+                args![room_id, now.as_second()],
+            )
+            .await?;
+        tx.commit().await
     }
 
     /// Records Prosody's reservation of a personal room, unless one is active (then that one).
