@@ -34,6 +34,8 @@ pub enum StartError {
     Mail(String),
     #[error("the database {0} is being restored (dialogue restore): start again when it has finished")]
     Restoring(String),
+    #[error("{0}")]
+    Instance(mail::ClaimError),
 }
 
 /// SQLite: a shared lock on the database file for as long as the server runs, so that `dialogue
@@ -205,6 +207,18 @@ impl Application {
             std::sync::Arc::new(move || now.now()),
             config.mail.worker.clone(),
         );
+        // Last, once nothing else can fail: this process takes its instance name, unless a
+        // live one holds it (then it writes nothing and says who).
+        match mail.claim_instance().await {
+            Ok(Some(previous)) => tracing::info!(
+                instance = %previous.name,
+                previous_host = %previous.host,
+                previous_pid = previous.pid,
+                "instance name taken over from a process that is gone"
+            ),
+            Ok(None) => {}
+            Err(e) => return Err(StartError::Instance(e)),
+        }
         Ok(Application {
             listener,
             state,
@@ -248,7 +262,9 @@ impl Application {
         let janitor = tokio::spawn(janitor(state.clone()));
         let retention = tokio::spawn(retention(state.clone()));
         let (mail_stop, mail_stopped) = tokio::sync::watch::channel(false);
-        let mut mail = tokio::spawn(self.mail.run(mail_stopped));
+        let mail_worker = self.mail.clone();
+        let mut mail = tokio::spawn(self.mail.clone().run(mail_stopped));
+        let heartbeat = tokio::spawn(self.mail.keep_instance());
         let checkpointer = tokio::spawn(checkpointer(state.clone()));
         let sign_reminders = tokio::spawn(sign_reminders(state.clone()));
         let directory_sync = tokio::spawn(directory_sync(state.clone()));
@@ -270,6 +286,7 @@ impl Application {
                 directory_sync.abort();
                 prosody.abort();
                 join_watch.abort();
+                heartbeat.abort();
                 return result.map_err(std::io::Error::other)?;
             }
             () = shutdown => {}
@@ -297,6 +314,9 @@ impl Application {
         directory_sync.abort();
         prosody.abort();
         join_watch.abort();
+        heartbeat.abort();
+        // Stopped cleanly: the name is free for the next start at once.
+        mail_worker.leave_instance().await;
         state.service().store().close().await;
         tracing::info!("stopped");
         result

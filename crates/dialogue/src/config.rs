@@ -277,6 +277,9 @@ pub struct RawMail {
     /// crash. Empty: `<hostname>:<listen port>` (a random name per process when listening on
     /// port 0, whose leases then wait for their expiry).
     pub instance: String,
+    /// How often the instance records in the database that it is alive under its name; a
+    /// process silent for three periods counts as gone (another may then take the name).
+    pub heartbeat_seconds: i64,
 }
 
 impl Default for RawMail {
@@ -301,6 +304,7 @@ impl Default for RawMail {
             give_up_hours: 24,
             concurrency: 4,
             instance: String::new(),
+            heartbeat_seconds: 10,
         }
     }
 }
@@ -1013,7 +1017,7 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
     };
     let mut mail = validate_mail(&raw.mail, &data_dir, &bad)?;
     if mail.worker.instance.is_none() && listen.port() != 0 {
-        mail.worker.instance = host_name().map(|host| format!("{host}:{}", listen.port()));
+        mail.worker.instance = mail::host_name().map(|host| format!("{host}:{}", listen.port()));
     }
     let noon = raw
         .attendance
@@ -1314,17 +1318,9 @@ fn validate_mail(
                 name if name.len() <= 200 && !name.chars().any(char::is_control) => Some(name.to_owned()),
                 name => return Err(bad("mail.instance", &name, "a name of at most 200 characters")),
             },
+            heartbeat: Duration::from_secs(within("mail.heartbeat_seconds", raw.heartbeat_seconds, 1, 300)? as u64),
         },
     })
-}
-
-/// This machine's name (Linux), for the default `mail.instance`.
-fn host_name() -> Option<String> {
-    ["/proc/sys/kernel/hostname", "/etc/hostname"]
-        .iter()
-        .filter_map(|path| std::fs::read_to_string(path).ok())
-        .map(|name| name.trim().to_owned())
-        .find(|name| !name.is_empty())
 }
 
 /// `[access]`: the booking rules and the join check, each value checked with the key named.

@@ -13,4 +13,4 @@ pub mod worker;
 pub use lettre::message::Mailbox;
 pub use message::{MailSettings, Outcome, Rendered, render};
 pub use transport::{SendError, SmtpSecurity, SmtpSettings, Transport};
-pub use worker::{Clock, Pass, Worker, WorkerOptions};
+pub use worker::{ClaimError, Clock, Pass, Worker, WorkerOptions, holder_alive, host_name};

@@ -37,6 +37,9 @@ pub struct WorkerOptions {
     /// worker queues again the rows it held before a crash. `None`: a random name per process,
     /// whose rows wait for their lease to expire.
     pub instance: Option<String>,
+    /// How often the instance says in the database that it holds its name (see
+    /// [`Worker::claim_instance`]); it counts as gone after three periods without.
+    pub heartbeat: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -47,6 +50,7 @@ impl Default for WorkerOptions {
             batch: 20,
             concurrency: 4,
             instance: None,
+            heartbeat: Duration::from_secs(10),
         }
     }
 }
@@ -82,6 +86,13 @@ struct Inner {
     owner: String,
     /// Whether `owner` is stable across restarts (its rows are released at start).
     stable_owner: bool,
+    /// Random per process: tells this process's claim of the instance name from another's.
+    boot_id: String,
+    /// The lease owner used once another live process turned out to hold the same instance
+    /// name: a random one, whose rows no restart of the other releases.
+    fallback_owner: String,
+    /// Set when another process took this instance's name while it ran.
+    name_lost: std::sync::atomic::AtomicBool,
     /// The SMTP outage in progress, if any (see [`Outage`]).
     outage: std::sync::Mutex<Outage>,
 }
@@ -109,6 +120,63 @@ const FIRST_RETRY: SignedDuration = SignedDuration::from_secs(30);
 /// …each one waits twice as long as the previous, up to this.
 const LONGEST_RETRY: SignedDuration = SignedDuration::from_hours(1);
 
+/// Why this instance may not start: another live process holds its name.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    #[error(
+        "the instance name {:?} (mail.instance) is already held by a running Dialogue: process {} on host {}, \
+         started at {}, alive {} s ago. Two live instances under one name would take back each other's mail \
+         and deliver it twice: give each instance its own mail.instance (DIALOGUE_MAIL_INSTANCE), or stop the \
+         other one (if it is gone, this start succeeds {} s after its last sign of life)",
+        .holder.name, .holder.pid, .holder.host, .holder.started_at, .seconds_ago, .wait_seconds
+    )]
+    InUse {
+        holder: store::InstanceHolder,
+        seconds_ago: i64,
+        wait_seconds: i64,
+    },
+    #[error("cannot record this instance's name: {0}")]
+    Store(#[from] store::StoreError),
+}
+
+/// How many heartbeat periods without one make a holder count as gone.
+const MISSED_HEARTBEATS: i64 = 3;
+
+/// Whether the process holding an instance name is alive, seen at `now` by the process `pid`
+/// on `host`: its heartbeat is fresh (less than three of its periods old) and, when it runs on
+/// this host, its pid is a running process of the same program (not this one: a container
+/// restarted under the same pid). A process killed on this host is gone at once; on another
+/// host, after three heartbeat periods.
+pub fn holder_alive(holder: &store::InstanceHolder, now: Timestamp, host: &str, pid: u32) -> bool {
+    let silent = now.duration_since(holder.heartbeat_at).as_secs();
+    if silent > MISSED_HEARTBEATS * holder.heartbeat_seconds.max(1) {
+        return false;
+    }
+    if holder.host == host {
+        return holder.pid != i64::from(pid) && same_program_runs(holder.pid);
+    }
+    true
+}
+
+/// Whether `pid` is a running process with this program's name (Linux `/proc`).
+fn same_program_runs(pid: i64) -> bool {
+    let comm = |p: &str| std::fs::read_to_string(format!("/proc/{p}/comm")).ok();
+    match comm("self") {
+        Some(ours) => comm(&pid.to_string()).is_some_and(|theirs| theirs == ours),
+        // No /proc (not Linux): the fresh heartbeat alone decides.
+        None => true,
+    }
+}
+
+/// This machine's name (Linux), for the default `mail.instance` and the instance's record.
+pub fn host_name() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .map(|name| name.trim().to_owned())
+        .find(|name| !name.is_empty())
+}
+
 impl Worker {
     pub fn new(
         store: Store,
@@ -130,8 +198,104 @@ impl Worker {
                 options,
                 owner,
                 stable_owner,
+                boot_id: store::new_id(),
+                fallback_owner: format!("worker-{}", store::new_id()),
+                name_lost: std::sync::atomic::AtomicBool::new(false),
                 outage: std::sync::Mutex::new(Outage::default()),
             }),
+        }
+    }
+
+    /// The lease owner of the rows claimed now.
+    fn owner(&self) -> &str {
+        if self.inner.name_lost.load(std::sync::atomic::Ordering::Relaxed) {
+            &self.inner.fallback_owner
+        } else {
+            &self.inner.owner
+        }
+    }
+
+    /// Claims this instance's name (`mail.instance`) for this process, before the worker runs:
+    /// refused while another process holds it and is alive (see [`holder_alive`]). Nothing to
+    /// do without a stable name. Returns the previous holder, gone, if there was one.
+    pub async fn claim_instance(&self) -> Result<Option<store::InstanceHolder>, ClaimError> {
+        let Some(name) = self.inner.options.instance.as_deref() else {
+            return Ok(None);
+        };
+        let now = (self.inner.clock)();
+        let host = host_name().unwrap_or_default();
+        let pid = std::process::id();
+        let me = store::InstanceHolder {
+            name: name.to_owned(),
+            boot_id: self.inner.boot_id.clone(),
+            host: host.clone(),
+            pid: i64::from(pid),
+            started_at: now,
+            heartbeat_at: now,
+            heartbeat_seconds: self.heartbeat_seconds(),
+        };
+        let alive = move |h: &store::InstanceHolder| holder_alive(h, now, &host, pid);
+        match self.inner.store.claim_instance(&me, &alive).await? {
+            store::InstanceClaim::Taken { previous } => Ok(previous),
+            store::InstanceClaim::Held(holder) => {
+                let seconds_ago = now.duration_since(holder.heartbeat_at).as_secs().max(0);
+                let wait_seconds = (MISSED_HEARTBEATS * holder.heartbeat_seconds.max(1) - seconds_ago).max(1);
+                Err(ClaimError::InUse {
+                    holder,
+                    seconds_ago,
+                    wait_seconds,
+                })
+            }
+        }
+    }
+
+    fn heartbeat_seconds(&self) -> i64 {
+        self.inner.options.heartbeat.as_secs().max(1) as i64
+    }
+
+    /// Says in the database, every heartbeat period, that this process still holds its
+    /// instance name. Should another process have taken it (started under the same name after
+    /// this one went silent), says so once at ERROR, counts it (`/metrics`), and from then on
+    /// leases under a random owner, so that neither process takes back the other's messages.
+    pub async fn keep_instance(self) {
+        let Some(name) = self.inner.options.instance.clone() else {
+            return;
+        };
+        let mut tick = tokio::time::interval(Duration::from_secs(self.heartbeat_seconds() as u64));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let now = (self.inner.clock)();
+            match self.inner.store.instance_heartbeat(&name, &self.inner.boot_id, now).await {
+                Ok(store::Heartbeat::Held) => {}
+                Ok(store::Heartbeat::Lost(other)) => {
+                    self.inner
+                        .name_lost
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    tracing::error!(
+                        instance = %name,
+                        other_host = other.as_ref().map_or("", |o| o.host.as_str()),
+                        other_pid = other.as_ref().map_or(0, |o| o.pid),
+                        owner = %self.inner.fallback_owner,
+                        "another process took this instance's name (mail.instance): two live instances share it; \
+                         give each its own mail.instance. This one now leases mail under a random owner and takes \
+                         nothing back"
+                    );
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot record this instance's heartbeat"),
+            }
+        }
+    }
+
+    /// Gives the instance name up at a graceful stop (a restart then claims it at once).
+    pub async fn leave_instance(&self) {
+        let Some(name) = self.inner.options.instance.as_deref() else {
+            return;
+        };
+        if let Err(e) = self.inner.store.leave_instance(name, &self.inner.boot_id).await {
+            tracing::warn!(error = %e, "cannot give up this instance's name");
         }
     }
 
@@ -144,7 +308,7 @@ impl Worker {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut waker = self.inner.store.outbox_waker().await;
         tracing::info!(transport = %self.inner.transport.describe(), owner = %self.inner.owner, "mail outbox worker started");
-        if self.inner.stable_owner {
+        if self.inner.stable_owner && !self.inner.name_lost.load(std::sync::atomic::Ordering::Relaxed) {
             // This instance's previous process is gone (the same name cannot run twice, see
             // `mail.instance`): what it held is not being delivered, so it goes out now rather
             // than when the leases expire.
@@ -200,9 +364,11 @@ impl Worker {
         if reminders > 0 {
             tracing::info!(reminders, "reminders due");
         }
+        // The rows claimed now are finished under the same owner, whatever happens meanwhile.
+        let owner: Arc<str> = Arc::from(self.owner());
         let claimed = inner
             .store
-            .claim_outbox(&inner.owner, now, inner.options.lease, inner.options.batch)
+            .claim_outbox(&owner, now, inner.options.lease, inner.options.batch)
             .await?;
         if claimed.is_empty() {
             return Ok(Pass::default());
@@ -238,7 +404,8 @@ impl Worker {
             }
             let detail = m.session_id.as_ref().and_then(|id| details.get(id).cloned().flatten());
             let worker = self.clone();
-            tasks.spawn(async move { worker.deliver(m, detail).await });
+            let owner = owner.clone();
+            tasks.spawn(async move { worker.deliver(m, detail, &owner).await });
         }
         while let Some(done) = tasks.join_next().await {
             tally(&mut pass, done);
@@ -246,7 +413,7 @@ impl Worker {
         Ok(pass)
     }
 
-    async fn deliver(&self, m: OutboxMessage, detail: Option<Arc<Loaded>>) -> Handled {
+    async fn deliver(&self, m: OutboxMessage, detail: Option<Arc<Loaded>>, owner: &str) -> Handled {
         let inner = &self.inner;
         let store = &inner.store;
         let now = (inner.clock)();
@@ -267,7 +434,7 @@ impl Worker {
                 Ok(None) if m.snapshot.sealed_token.is_some() => {
                     tracing::info!(id = %m.id, kind = m.kind.as_str(), reason = reason::LINK_SPENT, "message not needed any more");
                     return store
-                        .outbox_superseded(&m.id, &inner.owner, now, reason::LINK_SPENT)
+                        .outbox_superseded(&m.id, owner, now, reason::LINK_SPENT)
                         .await
                         .map(|_| Handled::Superseded)
                         .unwrap_or_else(|e| {
@@ -298,14 +465,14 @@ impl Worker {
             Ok(Outcome::Skip(why)) => {
                 tracing::info!(id = %m.id, kind = m.kind.as_str(), reason = why, "message not needed any more");
                 store
-                    .outbox_superseded(&m.id, &inner.owner, now, why)
+                    .outbox_superseded(&m.id, owner, now, why)
                     .await
                     .map(|_| Handled::Superseded)
             }
             Err(e) => {
                 tracing::warn!(id = %m.id, error = %e, "message cannot be built");
                 store
-                    .outbox_failed(&m.id, &inner.owner, now, None, &e.to_string())
+                    .outbox_failed(&m.id, owner, now, None, &e.to_string())
                     .await
                     .map(|_| Handled::Failed)
             }
@@ -316,7 +483,7 @@ impl Worker {
                     Ok(()) => {
                         self.delivered(now);
                         tracing::info!(id = %m.id, kind = m.kind.as_str(), attempts = m.attempts, "message sent");
-                        match store.outbox_sent(&m.id, &inner.owner, now, &rendered.subject).await {
+                        match store.outbox_sent(&m.id, owner, now, &rendered.subject).await {
                             Ok(true) => Ok(Handled::Sent),
                             Ok(false) => {
                                 tracing::warn!(id = %m.id, "message sent after its lease expired: another worker may send it again");
@@ -328,7 +495,7 @@ impl Worker {
                     Err(SendError::Permanent(e)) => {
                         tracing::warn!(id = %m.id, error = %e, "message refused");
                         store
-                            .outbox_failed(&m.id, &inner.owner, now, Some(&rendered.subject), &e)
+                            .outbox_failed(&m.id, owner, now, Some(&rendered.subject), &e)
                             .await
                             .map(|_| Handled::Failed)
                     }
@@ -339,13 +506,13 @@ impl Worker {
                             tracing::warn!(id = %m.id, error = %e, attempts = m.attempts, "message given up");
                             let why = format!("gave up after {} attempts: {e}", m.attempts);
                             store
-                                .outbox_failed(&m.id, &inner.owner, now, Some(&rendered.subject), &why)
+                                .outbox_failed(&m.id, owner, now, Some(&rendered.subject), &why)
                                 .await
                                 .map(|_| Handled::Failed)
                         } else {
                             tracing::debug!(id = %m.id, error = %e, attempts = m.attempts, next = %next, "message delayed");
                             store
-                                .outbox_retry_later(&m.id, &inner.owner, now, next, Some(&rendered.subject), &e)
+                                .outbox_retry_later(&m.id, owner, now, next, Some(&rendered.subject), &e)
                                 .await
                                 .map(|_| Handled::Retried)
                         }
@@ -457,6 +624,36 @@ pub fn backoff(attempts: i64) -> SignedDuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn holder(host: &str, pid: i64, silent_secs: i64, now: Timestamp) -> store::InstanceHolder {
+        store::InstanceHolder {
+            name: "n".into(),
+            boot_id: "b".into(),
+            host: host.into(),
+            pid,
+            started_at: now - SignedDuration::from_hours(1),
+            heartbeat_at: now - SignedDuration::from_secs(silent_secs),
+            heartbeat_seconds: 10,
+        }
+    }
+
+    /// Another host: alive while its heartbeat is less than three periods old. This host: alive
+    /// only if its pid is a running process of this program, and not this very process.
+    #[test]
+    fn a_holder_is_alive_while_it_heartbeats_and_runs() {
+        let now = Timestamp::now();
+        let me = std::process::id();
+        assert!(holder_alive(&holder("elsewhere", 1, 29, now), now, "here", me));
+        assert!(!holder_alive(&holder("elsewhere", 1, 31, now), now, "here", me));
+        // This process itself under the same pid (a container restarted): gone.
+        assert!(!holder_alive(&holder("here", i64::from(me), 1, now), now, "here", me));
+        // A pid that is no process, or another program's: gone.
+        assert!(!holder_alive(&holder("here", i64::from(u32::MAX), 1, now), now, "here", me));
+        assert!(!holder_alive(&holder("here", 1, 1, now), now, "here", me + 1));
+        // A running process of this program (the test binary's own pid, seen as another's).
+        assert!(holder_alive(&holder("here", i64::from(me), 1, now), now, "here", me + 1));
+        assert!(!holder_alive(&holder("here", i64::from(me), 31, now), now, "here", me + 1));
+    }
 
     #[test]
     fn backoff_grows_with_jitter_up_to_an_hour() {

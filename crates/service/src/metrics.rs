@@ -126,6 +126,8 @@ pub struct Metrics {
     /// Follows the store's own counts, caught up at scrape time under `reclaimed_sync`.
     reclaimed: Family<HowLabels, Counter>,
     reclaimed_sync: std::sync::Mutex<()>,
+    /// Follows the store's count, caught up at scrape time under `reclaimed_sync`.
+    name_conflicts: Counter,
     pool_size: Gauge,
     pool_idle: Gauge,
     pool_max: Gauge,
@@ -218,6 +220,12 @@ impl Metrics {
         for how in ["restart", "expired"] {
             reclaimed.get_or_create(&HowLabels { how }).inc_by(0);
         }
+        let name_conflicts = Counter::default();
+        registry.register(
+            "instance_name_conflicts",
+            "Times this instance found its name (mail.instance) taken by another live process: two instances share it",
+            name_conflicts.clone(),
+        );
         let pool_size = Gauge::default();
         registry.register(
             "db_pool_connections",
@@ -256,6 +264,7 @@ impl Metrics {
             outbox_oldest,
             reclaimed,
             reclaimed_sync: std::sync::Mutex::new(()),
+            name_conflicts,
             pool_size,
             pool_idle,
             pool_max,
@@ -350,6 +359,11 @@ impl Metrics {
                 if n > seen {
                     counter.inc_by(n - seen);
                 }
+            }
+            let conflicts = store.instance_conflicts();
+            let seen = self.name_conflicts.get();
+            if conflicts > seen {
+                self.name_conflicts.inc_by(conflicts - seen);
             }
         }
         let pool = store.pool_stats();

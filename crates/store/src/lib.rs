@@ -16,6 +16,7 @@ mod db;
 mod feeds;
 mod gdpr;
 mod ids;
+mod instances;
 mod jitsi_servers;
 mod join_watch;
 mod migrate;
@@ -51,6 +52,7 @@ pub use domain::presence::{Attendee, JitsiEventKind, Presence, PresenceEvent};
 pub use domain::session::{BookingRefusal, ConflictWith, ParticipantRole, Rsvp, SessionStatus};
 pub use gdpr::{ERASED_NAME, Erasure, ErasureCounts, ErasureRequest, erased_email};
 pub use ids::{new_id, random_bytes};
+pub use instances::{Heartbeat, InstanceClaim, InstanceHolder};
 pub use jitsi_servers::{JitsiRefusal, JitsiServer, JitsiServerInput, TokenModeKind, XmppAdmin};
 pub use migrate::MIGRATIONS;
 pub use outbox::{
@@ -160,6 +162,8 @@ pub struct Store {
     mail: outbox::MailHooks,
     /// What one request and one account per hour may add (see `participants.rs`).
     budget: participants::ParticipationBudget,
+    /// Times this process found its instance name taken by another (see `instances.rs`).
+    instance_conflicts: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -217,6 +221,7 @@ impl Store {
             join_watch: std::sync::Arc::default(),
             mail: outbox::MailHooks::default(),
             budget: participants::ParticipationBudget::default(),
+            instance_conflicts: std::sync::Arc::default(),
         })
     }
 

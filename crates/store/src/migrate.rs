@@ -44,6 +44,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(14, "personal_rooms", "0014_personal_rooms.sql"),
     migration!(15, "jaas_webhook_action_nature", "0015_jaas_webhook_action_nature.sql"),
     migration!(16, "room_owner_arrival", "0016_room_owner_arrival.sql"),
+    migration!(17, "instances", "0017_instances.sql"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

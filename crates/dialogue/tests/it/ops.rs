@@ -1,6 +1,6 @@
 //! Operations, read from the real binary's log: an SMTP outage logged as one WARN and one
-//! recovery line (not a line per attempt), and a PostgreSQL start without the migration
-//! bookkeeping's NOTICEs.
+//! recovery line (not a line per attempt), a PostgreSQL start without the migration
+//! bookkeeping's NOTICEs, and two live processes refused the same instance name.
 
 use std::path::Path;
 use std::process::{Child, Command};
@@ -12,7 +12,10 @@ use testkit::{Backend, TestDb, both_backends};
 use crate::mail_faults::{book_from_outside, serve_logging};
 use crate::mailkit::Smtp;
 
-both_backends!(an_smtp_outage_is_one_warning_and_one_recovery_line);
+both_backends!(
+    an_smtp_outage_is_one_warning_and_one_recovery_line,
+    two_live_instances_never_share_a_name,
+);
 
 /// The JSON lines of a log file.
 fn json_lines(path: &Path) -> Vec<Value> {
@@ -167,5 +170,130 @@ async fn a_postgresql_start_logs_no_migration_notices() {
         assert!(!text.contains("already exists"), "{start} start:\n{text}");
         assert!(!text.contains("sqlx::postgres::notice"), "{start} start:\n{text}");
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Waits (60 s at most) for the process to exit by itself.
+async fn exited(child: &mut Child) -> std::process::ExitStatus {
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    panic!("still running after 60 s");
+}
+
+/// Another process's claim of an instance name, as `dialogue serve` on some host records it.
+fn holder(name: &str, host: &str, pid: i64, heartbeat_at: jiff::Timestamp) -> store::InstanceHolder {
+    store::InstanceHolder {
+        name: name.to_owned(),
+        boot_id: format!("boot-{host}-{pid}"),
+        host: host.to_owned(),
+        pid,
+        started_at: heartbeat_at,
+        heartbeat_at,
+        heartbeat_seconds: 2,
+    }
+}
+
+/// `mail.instance` names the owner of an instance's outbox leases, which it takes back at
+/// start: two live processes under one name would take back each other's messages. So a start
+/// under a name whose holder is alive (heartbeat fresh; on this host its pid running) is
+/// refused, naming that holder; a holder gone (silent on another host, or killed here) is
+/// taken over at once; and a running instance whose name is taken says so once at ERROR,
+/// counts it in `/metrics`, and keeps running.
+async fn two_live_instances_never_share_a_name(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let dir = testkit::temp_dir("instance");
+    let store = store::Store::connect(&db.url, &store::ConnectOptions::default())
+        .await
+        .unwrap();
+    store.migrate(jiff::Timestamp::now()).await.unwrap();
+    let (port_a, port_b) = (testkit::free_port(), testkit::free_port());
+    let env = |port: u16| -> Vec<(String, String)> {
+        [
+            ("DIALOGUE_LISTEN", format!("127.0.0.1:{port}")),
+            ("DIALOGUE_DATABASE_URL", db.url.clone()),
+            ("DIALOGUE_DATA_DIR", dir.join("data").display().to_string()),
+            ("DIALOGUE_MAIL_INSTANCE", "salle-a".to_owned()),
+            ("DIALOGUE_MAIL_HEARTBEAT_SECONDS", "2".to_owned()),
+            ("DIALOGUE_LOG_FORMAT", "json".to_owned()),
+            ("DIALOGUE_LOG_LEVEL", "info".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v))
+        .into()
+    };
+    let log = |n: &str| dir.join(format!("{n}.log"));
+    let start = |port: u16, n: &str| serve_logging(&env(port), std::fs::File::create(log(n)).unwrap());
+    let refused = |n: &str| std::fs::read_to_string(log(n)).unwrap();
+    let alive_only = |_: &store::InstanceHolder| true;
+
+    // A live process on another host holds the name: refused, and told who and what to do.
+    let elsewhere = holder("salle-a", "autre-serveur", 4242, jiff::Timestamp::now());
+    let claim = store.claim_instance(&elsewhere, &alive_only).await.unwrap();
+    assert_eq!(claim, store::InstanceClaim::Taken { previous: None });
+    let mut first = start(port_a, "refused-elsewhere");
+    assert!(!exited(&mut first).await.success());
+    let text = refused("refused-elsewhere");
+    for part in ["\"salle-a\"", "mail.instance", "process 4242 on host autre-serveur", "DIALOGUE_MAIL_INSTANCE"] {
+        assert!(text.contains(part), "{part:?} in:\n{text}");
+    }
+    // Silent for longer than three heartbeats: gone; the start takes the name over.
+    let silent = holder("salle-a", "autre-serveur", 4242, jiff::Timestamp::now() - jiff::SignedDuration::from_mins(5));
+    store.claim_instance(&silent, &alive_only).await.unwrap();
+    let mut a = start(port_a, "a");
+    testkit::wait_for_port(port_a, "dialogue").await;
+    let lines = logged(&log("a"), "instance name taken over from a process that is gone").await;
+    let taken = lines
+        .iter()
+        .find(|l| message(l) == "instance name taken over from a process that is gone")
+        .unwrap();
+    assert_eq!(taken["previous_host"], "autre-serveur", "{taken:?}");
+
+    // A second process under the same name on this host, while the first runs: refused,
+    // naming the first one's pid and host.
+    let mut b = start(port_b, "refused-here");
+    assert!(!exited(&mut b).await.success());
+    let text = refused("refused-here");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let here = format!("process {} on host {}", a.id(), host.trim());
+    assert!(text.contains(&here), "{here:?} in:\n{text}");
+    assert!(testkit::get(format!("http://127.0.0.1:{port_a}/healthz")).await.unwrap().status().is_success());
+
+    // The first one killed (kill -9): a start right after takes the name over at once.
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let b = start(port_b, "b");
+    testkit::wait_for_port(port_b, "dialogue").await;
+    let lines = logged(&log("b"), "instance name taken over from a process that is gone").await;
+    let taken = lines
+        .iter()
+        .find(|l| message(l) == "instance name taken over from a process that is gone")
+        .unwrap();
+    assert_eq!(taken["previous_pid"], a.id(), "{taken:?}");
+
+    // Another process takes the name while this one runs (as one would after this one went
+    // silent): it says so once at ERROR, counts it, and goes on serving.
+    let intruder = holder("salle-a", "intrus", 77, jiff::Timestamp::now());
+    let never_alive = |_: &store::InstanceHolder| false;
+    store.claim_instance(&intruder, &never_alive).await.unwrap();
+    let error = "another process took this instance's name (mail.instance): two live instances share it; give each \
+                 its own mail.instance. This one now leases mail under a random owner and takes nothing back";
+    logged(&log("b"), error).await;
+    let metrics = crate::metrics::scrape_url(&format!("http://127.0.0.1:{port_b}")).await;
+    assert_eq!(
+        crate::metrics::value(&metrics, "dialogue_instance_name_conflicts_total", &[]),
+        1.0
+    );
+    // Still once after more heartbeats.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let lines = json_lines(&log("b"));
+    let errors: Vec<&Value> = lines.iter().filter(|l| l["level"] == "ERROR").collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["other_host"], "intrus");
+    stop(b);
+    store.close().await;
     let _ = std::fs::remove_dir_all(dir);
 }
