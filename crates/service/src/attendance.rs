@@ -348,10 +348,10 @@ pub fn trainers(detail: &SessionDetail) -> impl Iterator<Item = &Participant> {
     detail.participants.iter().filter(|p| p.role.is_moderator())
 }
 
-/// The CSV rows of a report: one per learner and half-day.
-pub(crate) fn csv_rows(report: &Report, locale: Locale) -> Vec<documents::CsvRow> {
+/// The CSV rows of a report: one per learner and half-day (`only`: that participant's alone).
+pub(crate) fn csv_rows(report: &Report, locale: Locale, only: Option<&str>) -> Vec<documents::CsvRow> {
     let mut rows = Vec::new();
-    for p in learners(&report.detail) {
+    for p in learners(&report.detail).filter(|p| only.is_none_or(|id| p.id == id)) {
         for planned in &report.attendance.planned {
             let h = report.person(&p.id).and_then(|a| a.half_day(planned.half_day));
             rows.push(documents::CsvRow {
@@ -379,7 +379,7 @@ pub async fn csv(svc: &Service, actor: &Actor, session_id: &str, locale: Locale)
     Ok(documents::attendance_csv(&documents::CsvInput {
         locale,
         time_zone: zone,
-        rows: csv_rows(&report, locale),
+        rows: csv_rows(&report, locale, None),
     }))
 }
 
@@ -413,12 +413,15 @@ fn sheet_attendee(report: &Report, p: &Participant, locale: Locale, day: Date) -
 
 /// The sheet's part of one session: one block per calendar day it touches in its zone (a
 /// session over several days, "day 2 of 3" in its title), each with that day's half-days
-/// (morning, afternoon or both), people and the session's seal.
+/// (morning, afternoon or both), people and the session's seal. `only`: that participant's
+/// rows alone (a person's excerpt), with the same seal.
 pub(crate) async fn sheet_sessions(
     svc: &Service,
     report: &Report,
     locale: Locale,
+    only: Option<&str>,
 ) -> Result<Vec<documents::SheetSession>> {
+    let shown = |p: &&Participant| only.is_none_or(|id| p.id == id);
     let zone =
         jiff::tz::TimeZone::get(&report.detail.session.time_zone).map_err(|e| Error::Internal(format!("zone: {e}")))?;
     let s = &report.detail.session;
@@ -456,9 +459,11 @@ pub(crate) async fn sheet_sessions(
             time_zone: s.time_zone.clone(),
             parts,
             trainers: trainers(&report.detail)
+                .filter(shown)
                 .map(|p| sheet_attendee(report, p, locale, *day))
                 .collect(),
             learners: learners(&report.detail)
+                .filter(shown)
                 .map(|p| sheet_attendee(report, p, locale, *day))
                 .collect(),
             seal: documents::Seal {
@@ -482,7 +487,18 @@ pub(crate) async fn render_sheet(input: documents::SheetInput) -> Result<Vec<u8>
 /// each date it touches.
 pub async fn sheet_pdf(svc: &Service, actor: &Actor, session_id: &str, locale: Locale) -> Result<Vec<u8>> {
     let report = report(svc, actor, session_id).await?;
-    let sessions = sheet_sessions(svc, &report, locale).await?;
+    session_sheet(svc, &report, locale, None).await
+}
+
+/// The sheet of a session already loaded and checked: everyone's rows, or `only` that
+/// participant's (an excerpt, as a person's data export gives it).
+pub(crate) async fn session_sheet(
+    svc: &Service,
+    report: &Report,
+    locale: Locale,
+    only: Option<&str>,
+) -> Result<Vec<u8>> {
+    let sessions = sheet_sessions(svc, report, locale, only).await?;
     let s = &report.detail.session;
     let course_title = match &s.course_id {
         Some(course) => svc

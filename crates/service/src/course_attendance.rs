@@ -239,7 +239,7 @@ pub async fn csv(svc: &Service, actor: &Actor, course_id: &str, range: DateRange
     let rows = report
         .sessions
         .iter()
-        .flat_map(|r| attendance::csv_rows(r, locale))
+        .flat_map(|r| attendance::csv_rows(r, locale, None))
         .collect();
     Ok(documents::attendance_csv(&documents::CsvInput {
         locale,
@@ -263,7 +263,7 @@ pub async fn sheet_pdf(
     }
     let mut sessions = Vec::new();
     for r in &report.sessions {
-        sessions.extend(attendance::sheet_sessions(svc, r, locale).await?);
+        sessions.extend(attendance::sheet_sessions(svc, r, locale, None).await?);
     }
     attendance::render_sheet(documents::SheetInput {
         locale,

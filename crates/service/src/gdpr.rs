@@ -71,8 +71,9 @@ pub const EXPORT_CALENDAR: &str = "sessions.ics";
 
 /// The export as a ZIP: the JSON document ([`EXPORT_JSON`]), the calendar of the sessions they
 /// are or were booked into ([`EXPORT_CALENDAR`], with their own join links; absent when none),
-/// and the certificate of completion (PDF, in `locale`) of each course where they attended some
-/// time. Audited once, as the JSON export.
+/// the certificate of completion (PDF, in `locale`) of each course where they attended some
+/// time, and for each session they attended or signed, their excerpt of its attendance sheet
+/// (see [`sheet_excerpts`]). Audited once, as the JSON export.
 pub async fn export_zip(svc: &Service, caller: &Caller, email: &str, locale: Locale) -> Result<Vec<u8>> {
     let data = export(svc, caller, email).await?;
     let json = serde_json::to_vec_pretty(&data).map_err(|e| Error::Internal(format!("person data: {e}")))?;
@@ -106,6 +107,7 @@ pub async fn export_zip(svc: &Service, caller: &Caller, email: &str, locale: Loc
         let title = locale.tf("gdpr.export.certificate", &[("course", &report.course.course.title)]);
         files.push((title, "pdf", pdf));
     }
+    files.extend(sheet_excerpts(svc, &data, locale).await?);
     let local = jiff::tz::TimeZone::get(&svc.config().default_time_zone)
         .map_or_else(
             |_| svc.now().to_zoned(jiff::tz::TimeZone::UTC),
@@ -113,6 +115,54 @@ pub async fn export_zip(svc: &Service, caller: &Caller, email: &str, locale: Loc
         )
         .datetime();
     documents::zip_files(&files, local).map_err(|e| Error::Internal(format!("export zip: {e}")))
+}
+
+/// For each session the person attended (some minutes present) or signed: their rows of its
+/// attendance sheet, as the sheet prints them (half-days, minutes, signature drawn or typed with
+/// its time, corrections) with the seal of the session's evidence chain and how to verify it,
+/// as a PDF, and the same rows as CSV when they were a learner. Nobody else's rows.
+async fn sheet_excerpts(svc: &Service, data: &Value, locale: Locale) -> Result<Vec<(String, &'static str, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for p in data["participations"].as_array().into_iter().flatten() {
+        let (Some(participant_id), Some(session_id)) = (p["id"].as_str(), p["session_id"].as_str()) else {
+            continue;
+        };
+        let Some(detail) = svc.store().session(session_id).await? else {
+            continue;
+        };
+        if !detail.participants.iter().any(|q| q.id == participant_id) {
+            continue;
+        }
+        let report = crate::attendance::compute(svc, detail).await?;
+        let signed = report
+            .signatures
+            .iter()
+            .any(|s| s.record.signer.id == participant_id);
+        if report.attended_minutes(participant_id) <= 0 && !signed {
+            continue;
+        }
+        let s = &report.detail.session;
+        let zone = jiff::tz::TimeZone::get(&s.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let name = locale.tf(
+            "gdpr.export.sheet",
+            &[
+                ("session", &s.title),
+                ("date", &s.starts_at.to_zoned(zone.clone()).date()),
+            ],
+        );
+        let pdf = crate::attendance::session_sheet(svc, &report, locale, Some(participant_id)).await?;
+        files.push((name.clone(), "pdf", pdf));
+        let rows = crate::attendance::csv_rows(&report, locale, Some(participant_id));
+        if !rows.is_empty() {
+            let csv = documents::attendance_csv(&documents::CsvInput {
+                locale,
+                time_zone: zone,
+                rows,
+            });
+            files.push((name, "csv", csv));
+        }
+    }
+    Ok(files)
 }
 
 /// Their sessions as one calendar, each event with their own join link (`None`: no session),

@@ -578,11 +578,29 @@ async fn course_exports_and_certificates(backend: Backend) {
 }
 
 /// The GDPR export as a ZIP (API `?format=zip` and the page's second button): the JSON, the
-/// calendar of the person's sessions with their own links, and the certificate of each course
-/// they attended, read back with Python's zipfile and icalendar, qpdf and pdftotext.
+/// calendar of the person's sessions with their own links, the certificate of each course
+/// they attended, and their excerpt of each attended session's signed attendance sheet (PDF
+/// and CSV: their rows only, their signature and its time, the seal), read back with Python's
+/// zipfile and icalendar, qpdf and pdftotext.
 async fn a_persons_export_as_zip_holds_their_certificate_and_calendar(backend: Backend) {
     let f = fixture(backend).await;
     scenario(&f).await;
+    // Léa signs the second session's morning from her link, at 10:17 that day; Max too.
+    let (day2, day3) = (day(2).to_string(), day(3).to_string());
+    f.app.clock.freeze_at(at(day(3), 10) + SignedDuration::from_mins(17));
+    for name in ["Léa Martin", "Max Durand"] {
+        let p = named(&f.second, name);
+        let r = f
+            .app
+            .browser()
+            .post_raw(
+                &format!("{}/sign", link(&f.app, p)),
+                &[("half_day", &format!("{day3}:morning")), ("name", name)],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{name} signs");
+    }
+    f.app.clock.freeze_at(at(day(4), 12));
     let token = token_for(&f.app, &f.manager.id).await;
     let export = |query: &'static str, token: String| {
         let url = format!("{}/api/v1/gdpr/export{query}", f.app.url);
@@ -624,14 +642,35 @@ async fn a_persons_export_as_zip_holds_their_certificate_and_calendar(backend: B
         String::from_utf8_lossy(&out.stderr)
     );
     let read: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sheet = |date: &str, ext: &str| format!("Feuille d’émargement - {TITLE} - {date}.{ext}");
     assert_eq!(
         read["names"],
         json!([
             format!("Certificat de réalisation - {TITLE}.pdf"),
+            sheet(&day2, "csv"),
+            sheet(&day2, "pdf"),
+            sheet(&day3, "csv"),
+            sheet(&day3, "pdf"),
             "personal-data.json",
             "sessions.ics"
         ])
     );
+    // Her excerpt of the signed sheet of the second session: her row, her typed signature
+    // and its time, the seal and how to verify it; nobody else's row.
+    let text = qpdf_and_text(&std::fs::read(out_dir.join(sheet(&day3, "pdf"))).unwrap());
+    assert!(text.contains("Léa Martin") && text.contains("10:17"), "{text}");
+    assert!(text.contains(&format!("dialogue attendance verify {}", f.second.session.id)), "{text}");
+    assert!(!text.contains("Max Durand") && !text.contains("Gaby Guest"), "{text}");
+    // The first session: attended, never signed; still only her.
+    let text = qpdf_and_text(&std::fs::read(out_dir.join(sheet(&day2, "pdf"))).unwrap());
+    assert!(text.contains("Léa Martin") && text.contains(&format!("dialogue attendance verify {}", f.first.session.id)), "{text}");
+    assert!(!text.contains("Max Durand") && !text.contains("Gaby Guest"), "{text}");
+    // The same rows as CSV: hers alone, with the signing time.
+    let csv = std::fs::read_to_string(out_dir.join(sheet(&day3, "csv"))).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    assert!(rows[0].contains("Léa Martin") && rows[0].contains(&format!("{day3} 10:17")), "{csv}");
+    assert!(!csv.contains("Max Durand") && !csv.contains("max@example.org"), "{csv}");
     // The JSON is the API's document.
     let data: Value = serde_json::from_slice(&std::fs::read(out_dir.join("personal-data.json")).unwrap()).unwrap();
     assert_eq!(data["email"], "lea@example.org");
@@ -682,7 +721,7 @@ async fn a_persons_export_as_zip_holds_their_certificate_and_calendar(backend: B
         .output()
         .expect("python3");
     let names: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(names.as_array().unwrap().len(), 3, "{names}");
+    assert_eq!(names.as_array().unwrap().len(), 7, "{names}");
     // Each export is audited.
     let log = f.app.store().audit_log(50, None).await.unwrap();
     assert!(log.iter().filter(|e| e.action == "gdpr.export").count() >= 3);
