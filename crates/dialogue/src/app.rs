@@ -35,7 +35,7 @@ pub enum StartError {
     #[error("the database {0} is being restored (dialogue restore): start again when it has finished")]
     Restoring(String),
     #[error("{0}")]
-    Instance(mail::ClaimError),
+    Instance(Box<mail::ClaimError>),
 }
 
 /// SQLite: a shared lock on the database file for as long as the server runs, so that `dialogue
@@ -217,7 +217,7 @@ impl Application {
                 "instance name taken over from a process that is gone"
             ),
             Ok(None) => {}
-            Err(e) => return Err(StartError::Instance(e)),
+            Err(e) => return Err(StartError::Instance(Box::new(e))),
         }
         Ok(Application {
             listener,

@@ -267,12 +267,15 @@ impl Worker {
         loop {
             tick.tick().await;
             let now = (self.inner.clock)();
-            match self.inner.store.instance_heartbeat(&name, &self.inner.boot_id, now).await {
+            match self
+                .inner
+                .store
+                .instance_heartbeat(&name, &self.inner.boot_id, now)
+                .await
+            {
                 Ok(store::Heartbeat::Held) => {}
                 Ok(store::Heartbeat::Lost(other)) => {
-                    self.inner
-                        .name_lost
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    self.inner.name_lost.store(true, std::sync::atomic::Ordering::Relaxed);
                     tracing::error!(
                         instance = %name,
                         other_host = other.as_ref().map_or("", |o| o.host.as_str()),
@@ -648,11 +651,26 @@ mod tests {
         // This process itself under the same pid (a container restarted): gone.
         assert!(!holder_alive(&holder("here", i64::from(me), 1, now), now, "here", me));
         // A pid that is no process, or another program's: gone.
-        assert!(!holder_alive(&holder("here", i64::from(u32::MAX), 1, now), now, "here", me));
+        assert!(!holder_alive(
+            &holder("here", i64::from(u32::MAX), 1, now),
+            now,
+            "here",
+            me
+        ));
         assert!(!holder_alive(&holder("here", 1, 1, now), now, "here", me + 1));
         // A running process of this program (the test binary's own pid, seen as another's).
-        assert!(holder_alive(&holder("here", i64::from(me), 1, now), now, "here", me + 1));
-        assert!(!holder_alive(&holder("here", i64::from(me), 31, now), now, "here", me + 1));
+        assert!(holder_alive(
+            &holder("here", i64::from(me), 1, now),
+            now,
+            "here",
+            me + 1
+        ));
+        assert!(!holder_alive(
+            &holder("here", i64::from(me), 31, now),
+            now,
+            "here",
+            me + 1
+        ));
     }
 
     #[test]

@@ -134,10 +134,7 @@ async fn sheet_excerpts(svc: &Service, data: &Value, locale: Locale) -> Result<V
             continue;
         }
         let report = crate::attendance::compute(svc, detail).await?;
-        let signed = report
-            .signatures
-            .iter()
-            .any(|s| s.record.signer.id == participant_id);
+        let signed = report.signatures.iter().any(|s| s.record.signer.id == participant_id);
         if report.attended_minutes(participant_id) <= 0 && !signed {
             continue;
         }

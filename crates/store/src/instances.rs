@@ -76,7 +76,8 @@ impl Store {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         if c.is_postgres() {
-            c.exec("SELECT pg_advisory_xact_lock($1)", args![PG_INSTANCE_LOCK]).await?;
+            c.exec("SELECT pg_advisory_xact_lock($1)", args![PG_INSTANCE_LOCK])
+                .await?;
         }
         let previous = c.opt(SELECT, args![&me.name], holder).await?;
         if let Some(other) = &previous

@@ -659,17 +659,26 @@ async fn a_persons_export_as_zip_holds_their_certificate_and_calendar(backend: B
     // and its time, the seal and how to verify it; nobody else's row.
     let text = qpdf_and_text(&std::fs::read(out_dir.join(sheet(&day3, "pdf"))).unwrap());
     assert!(text.contains("Léa Martin") && text.contains("10:17"), "{text}");
-    assert!(text.contains(&format!("dialogue attendance verify {}", f.second.session.id)), "{text}");
+    assert!(
+        text.contains(&format!("dialogue attendance verify {}", f.second.session.id)),
+        "{text}"
+    );
     assert!(!text.contains("Max Durand") && !text.contains("Gaby Guest"), "{text}");
     // The first session: attended, never signed; still only her.
     let text = qpdf_and_text(&std::fs::read(out_dir.join(sheet(&day2, "pdf"))).unwrap());
-    assert!(text.contains("Léa Martin") && text.contains(&format!("dialogue attendance verify {}", f.first.session.id)), "{text}");
+    assert!(
+        text.contains("Léa Martin") && text.contains(&format!("dialogue attendance verify {}", f.first.session.id)),
+        "{text}"
+    );
     assert!(!text.contains("Max Durand") && !text.contains("Gaby Guest"), "{text}");
     // The same rows as CSV: hers alone, with the signing time.
     let csv = std::fs::read_to_string(out_dir.join(sheet(&day3, "csv"))).unwrap();
     let rows: Vec<&str> = csv.lines().skip(1).collect();
     assert_eq!(rows.len(), 1, "{csv}");
-    assert!(rows[0].contains("Léa Martin") && rows[0].contains(&format!("{day3} 10:17")), "{csv}");
+    assert!(
+        rows[0].contains("Léa Martin") && rows[0].contains(&format!("{day3} 10:17")),
+        "{csv}"
+    );
     assert!(!csv.contains("Max Durand") && !csv.contains("max@example.org"), "{csv}");
     // The JSON is the API's document.
     let data: Value = serde_json::from_slice(&std::fs::read(out_dir.join("personal-data.json")).unwrap()).unwrap();

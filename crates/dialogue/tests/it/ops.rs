@@ -237,11 +237,21 @@ async fn two_live_instances_never_share_a_name(backend: Backend) {
     let mut first = start(port_a, "refused-elsewhere");
     assert!(!exited(&mut first).await.success());
     let text = refused("refused-elsewhere");
-    for part in ["\"salle-a\"", "mail.instance", "process 4242 on host autre-serveur", "DIALOGUE_MAIL_INSTANCE"] {
+    for part in [
+        "\"salle-a\"",
+        "mail.instance",
+        "process 4242 on host autre-serveur",
+        "DIALOGUE_MAIL_INSTANCE",
+    ] {
         assert!(text.contains(part), "{part:?} in:\n{text}");
     }
     // Silent for longer than three heartbeats: gone; the start takes the name over.
-    let silent = holder("salle-a", "autre-serveur", 4242, jiff::Timestamp::now() - jiff::SignedDuration::from_mins(5));
+    let silent = holder(
+        "salle-a",
+        "autre-serveur",
+        4242,
+        jiff::Timestamp::now() - jiff::SignedDuration::from_mins(5),
+    );
     store.claim_instance(&silent, &alive_only).await.unwrap();
     let mut a = start(port_a, "a");
     testkit::wait_for_port(port_a, "dialogue").await;
@@ -260,7 +270,13 @@ async fn two_live_instances_never_share_a_name(backend: Backend) {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let here = format!("process {} on host {}", a.id(), host.trim());
     assert!(text.contains(&here), "{here:?} in:\n{text}");
-    assert!(testkit::get(format!("http://127.0.0.1:{port_a}/healthz")).await.unwrap().status().is_success());
+    assert!(
+        testkit::get(format!("http://127.0.0.1:{port_a}/healthz"))
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
 
     // The first one killed (kill -9): a start right after takes the name over at once.
     a.kill().unwrap();
