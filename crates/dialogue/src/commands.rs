@@ -181,14 +181,22 @@ async fn check_jitsi_servers(store: &Store, config: &Config) -> usize {
     let mut probes = tokio::task::JoinSet::new();
     for (i, server) in servers.iter().enumerate() {
         let base_url = server.base_url.clone();
-        probes.spawn(async move { (i, service::jitsi_servers::probe(&base_url).await) });
+        probes.spawn(async move {
+            let (page, config) = tokio::join!(
+                service::jitsi_servers::probe(&base_url),
+                service::jitsi_servers::probe_config(&base_url)
+            );
+            (i, page, config)
+        });
     }
     let mut answers = vec![None; servers.len()];
-    while let Some(Ok((i, answer))) = probes.join_next().await {
+    let mut configs = vec![None; servers.len()];
+    while let Some(Ok((i, answer, config))) = probes.join_next().await {
         answers[i] = Some(answer);
+        configs[i] = Some(config);
     }
     let mut failed = 0;
-    for (server, answer) in servers.into_iter().zip(answers) {
+    for ((server, answer), web) in servers.into_iter().zip(answers).zip(configs) {
         // Browsers go to the server, not Dialogue: not reaching it from here is said, not failed.
         let name = &server.name;
         match answer {
@@ -198,6 +206,9 @@ async fn check_jitsi_servers(store: &Store, config: &Config) -> usize {
             Some((url, Ok(status))) => println!("warn Jitsi server {name:?} at {url}: answers HTTP {status}"),
             Some((url, Err(e))) => println!("warn Jitsi server {name:?} at {url}: not reachable from here ({e})"),
             None => {}
+        }
+        if let Some((url, web)) = web {
+            web_config_lines(&server, &url, &web, &config.service.public_url);
         }
         let name = server.name.clone();
         let mode = server.token_mode.as_str();
@@ -222,6 +233,67 @@ async fn check_jitsi_servers(store: &Store, config: &Config) -> usize {
         }
     }
     failed
+}
+
+/// What `dialogue check` says of a Jitsi site's `config.js`, against what `jitsi-config`
+/// prints for it: token servers, whether the web app takes the moderator right from the token
+/// and whether its welcome page sends people back to Dialogue; secure domains, whether it names
+/// the guest domain. Warnings only: browsers, not Dialogue, read that file.
+fn web_config_lines(
+    server: &store::JitsiServer,
+    url: &str,
+    answer: &service::jitsi_servers::WebConfigAnswer,
+    public_url: &str,
+) {
+    use service::jitsi_servers::WebConfigAnswer;
+    let name = &server.name;
+    // 8x8's own site: nothing of it is ours to set.
+    if server.token_mode == store::TokenModeKind::Jaas {
+        return;
+    }
+    let web = match answer {
+        WebConfigAnswer::Read(web) => web,
+        WebConfigAnswer::Status(status) => {
+            println!("warn Jitsi server {name:?}: no config.js at {url} (HTTP {status})");
+            return;
+        }
+        // Said already by the page's own line.
+        WebConfigAnswer::Unreachable(_) => return,
+    };
+    match server.token_mode {
+        store::TokenModeKind::Jaas => {}
+        store::TokenModeKind::SecureDomain => match &web.anonymous_domain {
+            Some(domain) => println!("ok   Jitsi server {name:?}: config.js lets guests in through {domain}"),
+            None => println!(
+                "warn Jitsi server {name:?}: config.js names no guest domain (hosts.anonymousdomain): learners \
+                 without an account cannot enter (see `dialogue jitsi-config`)"
+            ),
+        },
+        store::TokenModeKind::Hs256 | store::TokenModeKind::Rs256 => {
+            if web.roles_from_token {
+                println!("ok   Jitsi server {name:?}: config.js takes moderator rights from the token");
+            } else {
+                println!(
+                    "warn Jitsi server {name:?}: config.js lacks enableUserRolesBasedOnToken: true: the web app may \
+                     not honour the token's moderator right (see `dialogue jitsi-config`)"
+                );
+            }
+            let home = format!("{}/", public_url.trim_end_matches('/'));
+            match &web.welcome_url {
+                Some(to) if to.trim_end_matches('/') == home.trim_end_matches('/') => {
+                    println!("ok   Jitsi server {name:?}: config.js sends its welcome page back to Dialogue ({to})")
+                }
+                Some(to) => println!(
+                    "warn Jitsi server {name:?}: config.js sends its welcome page to {to}, not to Dialogue ({home}): \
+                     see `dialogue jitsi-config`"
+                ),
+                None => println!(
+                    "warn Jitsi server {name:?}: config.js has no welcomePage.customUrl: people who open the Jitsi \
+                     address stay there (see `dialogue jitsi-config`)"
+                ),
+            }
+        }
+    }
 }
 
 fn invalid(what: &str, e: impl std::fmt::Display) -> CommandError {

@@ -235,6 +235,76 @@ pub async fn probe(base_url: &str) -> (String, std::result::Result<u16, String>)
     (url, result)
 }
 
+/// What a Jitsi site's `config.js` says of the settings Dialogue relies on (those
+/// `dialogue jitsi-config` prints), as far as a browser sees them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebConfig {
+    /// `hosts.anonymousdomain`: the guest domain of a secure domain.
+    pub anonymous_domain: Option<String>,
+    /// `welcomePage.customUrl`: where the site's root sends browsers.
+    pub welcome_url: Option<String>,
+    /// `enableUserRolesBasedOnToken: true`: the web app takes the moderator right from the token.
+    pub roles_from_token: bool,
+}
+
+/// Reads the settings of a `config.js` that Dialogue relies on; lines commented out with `//`
+/// (most of the stock file) are skipped.
+pub fn read_web_config(js: &str) -> WebConfig {
+    let mut out = WebConfig::default();
+    for line in js.lines().map(str::trim).filter(|l| !l.starts_with("//")) {
+        if out.anonymous_domain.is_none() {
+            out.anonymous_domain = quoted_after(line, "anonymousdomain:");
+        }
+        if out.welcome_url.is_none() {
+            out.welcome_url = quoted_after(line, "customUrl:");
+        }
+        if let Some(at) = line.find("enableUserRolesBasedOnToken:") {
+            out.roles_from_token = line[at + "enableUserRolesBasedOnToken:".len()..]
+                .trim_start()
+                .starts_with("true");
+        }
+    }
+    out
+}
+
+/// The quoted string (single or double quotes) right after `key` on the line.
+fn quoted_after(line: &str, key: &str) -> Option<String> {
+    let rest = line[line.find(key)? + key.len()..].trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let body = &rest[1..];
+    let end = body.find(quote)?;
+    Some(body[..end].to_owned()).filter(|s| !s.is_empty())
+}
+
+/// What asking a Jitsi site's `config.js` gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebConfigAnswer {
+    Read(WebConfig),
+    /// Answered without the file (this HTTP status).
+    Status(u16),
+    /// Nothing answered, and why.
+    Unreachable(String),
+}
+
+/// Asks a server's `<base URL>/config.js` as browsers get it (as [`probe`] does): the URL asked
+/// and what came back.
+pub async fn probe_config(base_url: &str) -> (String, WebConfigAnswer) {
+    let url = format!("{}/config.js", base_url.trim_end_matches('/'));
+    let client = match directory::tls::http_client("jitsi", "base_url", None) {
+        Ok(c) => c,
+        Err(e) => return (url, WebConfigAnswer::Unreachable(e.to_string())),
+    };
+    let answer = match client.get(&url).timeout(PROBE_TIMEOUT).send().await {
+        Ok(response) if response.status().is_success() => match response.text().await {
+            Ok(text) => WebConfigAnswer::Read(read_web_config(&text)),
+            Err(e) => WebConfigAnswer::Unreachable(directory::oidc::chain(&e)),
+        },
+        Ok(response) => WebConfigAnswer::Status(response.status().as_u16()),
+        Err(e) => WebConfigAnswer::Unreachable(directory::oidc::chain(&e)),
+    };
+    (url, answer)
+}
+
 pub fn open_server(sealer: &Sealer, server: JitsiServer) -> Result<ServerRuntime, StoreError> {
     let id = server.id.clone();
     let missing = |what: &str| StoreError::Corrupt(format!("Jitsi server {id} has no {what}"));
@@ -985,6 +1055,24 @@ pub fn jaas_webhook_url(public_url: &str, server_id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// The settings Dialogue relies on, read from a `config.js` shaped like Jitsi's own (most
+    /// lines commented out), in either quote style; commented lines never count.
+    #[test]
+    fn config_js_settings_are_read_and_comments_skipped() {
+        let js = "var config = {\n    hosts: {\n        domain: 'meet.example.org',\n\n        // anonymousdomain: 'guest.example.com',\n    },\n\
+                  // welcomePage: { customUrl: 'https://elsewhere.example/' },\n    enableUserRolesBasedOnToken: true,\n\
+                  welcomePage: { disabled: false, customUrl: \"https://dialogue.example.org/\" },\n};\n";
+        let read = super::read_web_config(js);
+        assert_eq!(read.anonymous_domain, None);
+        assert_eq!(read.welcome_url.as_deref(), Some("https://dialogue.example.org/"));
+        assert!(read.roles_from_token);
+        let read = super::read_web_config(
+            "hosts: { anonymousdomain: \"guest.meet.example.org\" },\nenableUserRolesBasedOnToken: false,",
+        );
+        assert_eq!(read.anonymous_domain.as_deref(), Some("guest.meet.example.org"));
+        assert!(!read.roles_from_token && read.welcome_url.is_none());
+    }
+
     use super::*;
 
     const PEM: &str = include_str!("../../jitsi/tests/fixtures/test-only-rsa-2048-pkcs8.pem");

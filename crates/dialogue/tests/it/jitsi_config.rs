@@ -294,8 +294,23 @@ async fn check_reaches_jitsi_servers(backend: Backend) {
         for mut socket in listener.incoming().flatten() {
             count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let mut request = [0u8; 2048];
-            let _ = socket.read(&mut request);
-            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nJitsi");
+            let n = socket.read(&mut request).unwrap_or(0);
+            // Its config.js as `jitsi-config` has it set (and a stock line commented out).
+            let body = if request[..n].starts_with(b"GET /config.js ") {
+                format!(
+                    "var config = {{\n    // welcomePage: {{ disabled: false, customUrl: 'https://elsewhere.example/' }},\n    \
+                     enableUserRolesBasedOnToken: true,\n    welcomePage: {{ disabled: false, customUrl: '{PUBLIC}/' }},\n}};\n"
+                )
+            } else {
+                "Jitsi".to_owned()
+            };
+            let _ = socket.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
         }
     });
     server(&app, hs256("Local", &format!("http://127.0.0.1:{web}"))).await;
@@ -317,9 +332,16 @@ async fn check_reaches_jitsi_servers(backend: Backend) {
         "{out}"
     );
     assert!(
-        answered.load(std::sync::atomic::Ordering::SeqCst) >= 1,
-        "the check really asked"
+        answered.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "the check really asked, the page and config.js"
     );
+    // What its config.js says, against what `jitsi-config` prints.
+    for said in [
+        "ok   Jitsi server \"Local\": config.js takes moderator rights from the token".to_owned(),
+        format!("ok   Jitsi server \"Local\": config.js sends its welcome page back to Dialogue ({PUBLIC}/)"),
+    ] {
+        assert!(out.lines().any(|l| l == said), "{said:?} in {out}");
+    }
     let line = |name: &str| {
         out.lines()
             .find(|l| l.starts_with("warn") && l.contains(&format!("Jitsi server \"{name}\"")))
