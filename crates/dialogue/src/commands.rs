@@ -713,7 +713,7 @@ pub async fn retention(config: &Config, dry_run: bool, format: crate::cli::Outpu
                 verb
             }
         );
-        let lines: [(&str, u64, String); 12] = [
+        let lines: [(&str, u64, String); 13] = [
             (
                 "sessions whose attendance evidence goes",
                 counts.evidence_sessions,
@@ -758,6 +758,11 @@ pub async fn retention(config: &Config, dry_run: bool, format: crate::cli::Outpu
             (
                 "Jitsi events of no session",
                 counts.jitsi_events_unmatched,
+                format!("{} days", r.jitsi_events_days),
+            ),
+            (
+                "ended room reservations' creator address",
+                counts.reservations_anonymised,
                 format!("{} days", r.jitsi_events_days),
             ),
             ("audit entries", counts.audit_entries, format!("{} days", r.audit_days)),

@@ -40,6 +40,7 @@ pub async fn run(svc: &Service, dry: bool) -> Result<RetentionCounts> {
             reminders = counts.reminders,
             jitsi_events_anonymised = counts.jitsi_events_anonymised,
             jitsi_events_unmatched = counts.jitsi_events_unmatched,
+            reservations_anonymised = counts.reservations_anonymised,
             audit_entries = counts.audit_entries,
             login_rows = counts.login_rows,
             "retention: data past its period removed or anonymised"

@@ -12,6 +12,8 @@
 //!   before it, is deleted; so are the reminders of those sessions.
 //! - Jitsi events received before `events` lose their raw payload, names and addresses (the
 //!   connection times stay, as attendance evidence); events of no session are deleted.
+//! - Room reservations (a session's or a personal room's) whose conference ended before `events`
+//!   lose the creator's XMPP address (`mail_owner`: on a secure domain, a host's account name).
 //! - Audit entries before `audit` are deleted.
 //! - Failed-login counters, one-time links and login sessions ended before `login` are deleted.
 //!
@@ -51,6 +53,8 @@ pub struct RetentionCounts {
     pub reminders: u64,
     pub jitsi_events_anonymised: u64,
     pub jitsi_events_unmatched: u64,
+    /// Ended room reservations whose creator's address was emptied.
+    pub reservations_anonymised: u64,
     pub audit_entries: u64,
     pub login_rows: u64,
 }
@@ -67,6 +71,7 @@ impl RetentionCounts {
             + self.reminders
             + self.jitsi_events_anonymised
             + self.jitsi_events_unmatched
+            + self.reservations_anonymised
             + self.audit_entries
             + self.login_rows
     }
@@ -115,6 +120,17 @@ const UNMATCHED_EVENTS_COUNT: &str =
     "SELECT COUNT(*) AS n FROM jitsi_events WHERE received_at < $1 AND session_id IS NULL";
 const UNMATCHED_EVENTS_DELETE: &str = "DELETE FROM jitsi_events WHERE id IN (SELECT id FROM jitsi_events \
      WHERE received_at < $1 AND session_id IS NULL LIMIT $2)";
+
+// Only ended conferences (`deleted_at` set): a live room's reservation is still asked for.
+const OLD_RESERVATIONS_COUNT: &str = "SELECT COUNT(*) AS n FROM jitsi_reservations \
+     WHERE created_at < $1 AND deleted_at IS NOT NULL AND mail_owner <> ''";
+const OLD_RESERVATIONS_UPDATE: &str = "UPDATE jitsi_reservations SET mail_owner = '' WHERE id IN \
+     (SELECT id FROM jitsi_reservations WHERE created_at < $1 AND deleted_at IS NOT NULL AND mail_owner <> '' LIMIT $2)";
+const OLD_ROOM_RESERVATIONS_COUNT: &str = "SELECT COUNT(*) AS n FROM personal_room_reservations \
+     WHERE created_at < $1 AND deleted_at IS NOT NULL AND mail_owner <> ''";
+const OLD_ROOM_RESERVATIONS_UPDATE: &str = "UPDATE personal_room_reservations SET mail_owner = '' WHERE id IN \
+     (SELECT id FROM personal_room_reservations WHERE created_at < $1 AND deleted_at IS NOT NULL \
+      AND mail_owner <> '' LIMIT $2)";
 
 const OLD_AUDIT_COUNT: &str = "SELECT COUNT(*) AS n FROM audit_log WHERE at < $1";
 const OLD_AUDIT_DELETE: &str = "DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE at < $1 LIMIT $2)";
@@ -193,6 +209,8 @@ impl Store {
         n.reminders = count_u64(c.count(OLD_REMINDERS_COUNT, args![t(cut.mail)]).await?);
         n.jitsi_events_anonymised = count_u64(c.count(OLD_EVENTS_COUNT, args![t(cut.events)]).await?);
         n.jitsi_events_unmatched = count_u64(c.count(UNMATCHED_EVENTS_COUNT, args![t(cut.events)]).await?);
+        n.reservations_anonymised = count_u64(c.count(OLD_RESERVATIONS_COUNT, args![t(cut.events)]).await?)
+            + count_u64(c.count(OLD_ROOM_RESERVATIONS_COUNT, args![t(cut.events)]).await?);
         n.audit_entries = count_u64(c.count(OLD_AUDIT_COUNT, args![t(cut.audit)]).await?);
         n.login_rows = count_u64(c.count(OLD_THROTTLE_COUNT, args![t(cut.login)]).await?)
             + count_u64(c.count(OLD_LINKS_COUNT, args![t(cut.login)]).await?)
@@ -247,6 +265,8 @@ impl Store {
         n.reminders += self.repeat(OLD_REMINDERS_DELETE, t(cut.mail), batch).await?;
         n.jitsi_events_anonymised += self.repeat(OLD_EVENTS_UPDATE, t(cut.events), batch).await?;
         n.jitsi_events_unmatched += self.repeat(UNMATCHED_EVENTS_DELETE, t(cut.events), batch).await?;
+        n.reservations_anonymised += self.repeat(OLD_RESERVATIONS_UPDATE, t(cut.events), batch).await?;
+        n.reservations_anonymised += self.repeat(OLD_ROOM_RESERVATIONS_UPDATE, t(cut.events), batch).await?;
         n.audit_entries += self.repeat(OLD_AUDIT_DELETE, t(cut.audit), batch).await?;
         n.login_rows += self.repeat(OLD_THROTTLE_DELETE, t(cut.login), batch).await?;
         n.login_rows += self.repeat(OLD_LINKS_DELETE, t(cut.login), batch).await?;

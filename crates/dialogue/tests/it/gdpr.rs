@@ -48,6 +48,8 @@ struct Fixture {
     detail: SessionDetail,
     lea: Participant,
     max: Participant,
+    /// The Jitsi server's API secret (Prosody's reservations and events).
+    secret: String,
 }
 
 async fn post_event(app: &TestApp, secret: &str, path: &str, body: &Value) {
@@ -129,6 +131,7 @@ async fn fixture(backend: Backend) -> Fixture {
         detail,
         lea,
         max,
+        secret: meet.api_secret,
     }
 }
 
@@ -447,6 +450,35 @@ async fn retention_keeps_evidence_within_its_period_then_removes_it(backend: Bac
     let max_minutes = attendance_minutes(&f.app, &token, &session, &f.max.id).await["present_minutes"].clone();
     let end = f.detail.session.ends_at;
 
+    // The room was reserved by a host whose XMPP address names them (a secure domain's
+    // account), then destroyed: that address goes with the events' details.
+    let start = f.detail.session.starts_at;
+    f.app.clock.freeze_at(start);
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("name", &f.detail.session.room)
+        .append_pair("start_time", &jitsi::format_java_date(start.as_second()))
+        .append_pair("mail_owner", "max.durand@meet.example.org")
+        .finish();
+    let reservations = format!("{}/jitsi/reservations/conference", f.app.url);
+    let r = testkit::client()
+        .post(&reservations)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", format!("Bearer {}", f.secret))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let reservation: Value = r.json().await.unwrap();
+    let r = testkit::client()
+        .delete(format!("{reservations}/{}", reservation["id"].as_str().unwrap()))
+        .header("authorization", format!("Bearer {}", f.secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(!f.app.db.find_text("max.durand@meet").await.unwrap().is_empty());
+
     // A day after: nothing is past its period.
     f.app.clock.freeze_at(end + SignedDuration::from_hours(24));
     let counts = service::retention::run(svc, true).await.unwrap();
@@ -456,14 +488,19 @@ async fn retention_keeps_evidence_within_its_period_then_removes_it(backend: Bac
     f.app.clock.freeze_at(end + SignedDuration::from_hours(24 * 100));
     let dry = service::retention::run(svc, true).await.unwrap();
     assert!(dry.mail > 0 && dry.jitsi_events_anonymised >= 4, "{dry:?}");
+    assert_eq!(dry.reservations_anonymised, 1, "{dry:?}");
     assert_eq!((dry.evidence_sessions, dry.signatures), (0, 0), "{dry:?}");
     assert!(count(&f.app, "mail").await > 0, "a dry run changes nothing");
     let done = service::retention::run(svc, false).await.unwrap();
     assert_eq!(
-        (done.mail, done.jitsi_events_anonymised),
-        (dry.mail, dry.jitsi_events_anonymised)
+        (done.mail, done.jitsi_events_anonymised, done.reservations_anonymised),
+        (dry.mail, dry.jitsi_events_anonymised, 1)
     );
     assert_eq!(count(&f.app, "mail").await, 0);
+    assert!(
+        f.app.db.find_text("max.durand@meet").await.unwrap().is_empty(),
+        "the room's creator forgotten"
+    );
     assert!(
         f.app.db.find_text("\"email\":\"max@").await.unwrap().is_empty(),
         "event payloads emptied"
