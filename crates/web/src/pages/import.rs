@@ -224,7 +224,7 @@ fn read_request(headers: &HeaderMap, bytes: &Bytes) -> Result<Request, AppError>
         let scope = parts
             .iter()
             .find(|p| p.name == "scope")
-            .map(|p| Scope::parse(&String::from_utf8_lossy(&p.data)))
+            .map(|p| Scope::parse(&String::from_utf8_lossy(p.data)))
             .unwrap_or_default();
         return Ok(Request {
             file: file.map(|p| p.data.to_vec()).unwrap_or_default(),
