@@ -84,6 +84,8 @@ pub mod reason {
     pub const GONE: &str = "gone";
     /// Welcome: its set-password link was used, replaced or expired before it left.
     pub const LINK_SPENT: &str = "link_spent";
+    /// The recipient's invitation to the whole series covers this session (sent instead).
+    pub const IN_SERIES: &str = "in_series";
 }
 
 /// What a message needs at delivery that the database will not hold any more.
@@ -104,6 +106,10 @@ pub struct MailSnapshot {
     /// Reminder: how long before the start, in minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset_minutes: Option<i64>,
+    /// Cancellation of the session's own calendar event, sent because the recipient now holds the
+    /// session in their event for the whole series: they still take part.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub into_series: bool,
     /// Cancellation: what the person who cancelled wrote to the participants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_message: Option<String>,

@@ -693,7 +693,12 @@ impl Writer<'_> {
         let cancelled = s.status == SessionStatus::Cancelled;
         let title = header_text(&s.title);
         let when = self.when(s.starts_at);
-        let (subject_key, intro_key) = if cancelled {
+        let into_series = m.snapshot.into_series;
+        let (subject_key, intro_key) = if into_series {
+            // Not a cancellation for the person: the session's own entry leaves their calendar
+            // because their event for the whole series holds it.
+            ("mail.subject.into_series", "mail.intro.into_series")
+        } else if cancelled {
             ("mail.subject.cancellation", "mail.intro.cancelled")
         } else {
             ("mail.subject.removed", "mail.intro.removed")
@@ -710,7 +715,14 @@ impl Writer<'_> {
             });
         }
         blocks.push(self.facts());
-        blocks.push(Block::Para(self.t("mail.calendar.cancelled").to_owned()));
+        blocks.push(Block::Para(
+            self.t(if into_series {
+                "mail.calendar.into_series"
+            } else {
+                "mail.calendar.cancelled"
+            })
+            .to_owned(),
+        ));
         if let Some(contact) = self.contact() {
             blocks.push(contact);
         }

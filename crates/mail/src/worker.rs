@@ -574,8 +574,11 @@ impl Worker {
         let norm = m.recipient_email.to_lowercase();
         let series_id = match (&m.series_id, detail.and_then(|d| d.session.series_id.as_deref())) {
             (Some(id), _) => id.as_str(),
+            // The withdrawal of a session's own event (it went into the series' event) names
+            // that event, not an occurrence of the series.
             (None, Some(id))
                 if matches!(m.kind, MailKind::Invitation | MailKind::Update | MailKind::Cancellation)
+                    && !m.snapshot.into_series
                     && store.heard_as_series(id, &norm).await? =>
             {
                 id

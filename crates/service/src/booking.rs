@@ -267,7 +267,7 @@ impl Scope {
 /// The sessions a change with `scope` applies to (this one first). Every one of them must allow
 /// `action` to `actor`, not only the first: a trainer who teaches this occurrence but not a later
 /// one (replaced there, or removed) may not reach it through "this and following".
-async fn scoped(
+pub(crate) async fn scoped(
     svc: &Service,
     actor: &Actor,
     action: SessionAction,

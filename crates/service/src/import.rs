@@ -1,5 +1,7 @@
 //! Importing learners from a CSV or XLSX file into a course (its enrolled learners) or a session
-//! (learners of that occurrence, invited as when added by hand).
+//! (learners of that occurrence, invited as when added by hand), or a session and the following
+//! ones of its series (as the people form's scope: each newcomer is added to every one of them
+//! in one transaction, so gets one invitation to the series, not one per session).
 //!
 //! Two steps, both from the file itself: [`preview`] reads it, maps its columns (guessed from
 //! the header, or as the user chose) and says what each line would do, writing nothing;
@@ -20,7 +22,7 @@ use domain::import::{
 };
 use store::{ContactInput, ParticipantRole};
 
-use crate::booking::{PeopleInput, parse_people};
+use crate::booking::{PeopleInput, Scope, parse_people};
 use crate::error::{Error, Problem, Result};
 use crate::{Caller, Message, Service, messages};
 
@@ -33,7 +35,8 @@ pub const MAX_LINES: usize = 500;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Course(String),
-    Session(String),
+    /// A session, or with [`Scope::Following`] it and the following ones of its series.
+    Session(String, Scope),
 }
 
 /// What a line would do, for display.
@@ -79,6 +82,8 @@ pub struct Preview {
     /// Why the mapping cannot be used (then nothing can be imported).
     pub mapping_problems: Vec<Message>,
     pub lines: Vec<LineView>,
+    /// How many sessions the learners go into (0 for a course).
+    pub sessions: usize,
     pub to_add: usize,
     pub already: usize,
     pub invalid: usize,
@@ -132,19 +137,51 @@ fn problem_message(p: &LineProblem) -> Message {
     }
 }
 
-/// The emails already there (normalised), and the target's title; refuses who may not import.
-async fn target_state(svc: &Service, actor: &Actor, target: &Target) -> Result<(String, BTreeSet<String>)> {
+/// Where an import goes, as read before planning it.
+struct State {
+    /// The course's title, or the (first) session's.
+    title: String,
+    /// The emails already there (normalised): for sessions, those in every one of them (someone
+    /// missing from one is added there).
+    already: BTreeSet<String>,
+    /// The sessions (none for a course), the one named first.
+    sessions: Vec<store::SessionDetail>,
+}
+
+/// Reads where an import goes; refuses who may not import there (each session of the scope must
+/// allow it, as for the people form).
+async fn target_state(svc: &Service, actor: &Actor, target: &Target) -> Result<State> {
     match target {
         Target::Course(id) => {
             let detail = crate::courses::view(svc, actor, id).await?;
             let emails = detail.learners.iter().map(|l| l.email.to_lowercase()).collect();
-            Ok((detail.course.title, emails))
+            Ok(State {
+                title: detail.course.title,
+                already: emails,
+                sessions: Vec::new(),
+            })
         }
-        Target::Session(id) => {
+        Target::Session(id, scope) => {
             let (detail, facts) = crate::booking::view(svc, actor, id).await?;
             crate::booking::require(svc, actor, SessionAction::EditParticipants, facts)?;
-            let emails = detail.participants.iter().map(|p| p.email.to_lowercase()).collect();
-            Ok((detail.session.title, emails))
+            let scoped = crate::booking::scoped(svc, actor, SessionAction::EditParticipants, &detail, *scope).await?;
+            let mut sessions = vec![detail.clone()];
+            for s in scoped.iter().skip(1) {
+                sessions.push(svc.store().session(&s.id).await?.ok_or(Error::NotFound)?);
+            }
+            let mut already: Option<BTreeSet<String>> = None;
+            for d in &sessions {
+                let here: BTreeSet<String> = d.participants.iter().map(|p| p.email.to_lowercase()).collect();
+                already = Some(match already {
+                    None => here,
+                    Some(before) => before.intersection(&here).cloned().collect(),
+                });
+            }
+            Ok(State {
+                title: detail.session.title,
+                already: already.unwrap_or_default(),
+                sessions,
+            })
         }
     }
 }
@@ -211,12 +248,13 @@ pub async fn preview(
     bytes: &[u8],
     mapping: Option<&[Option<Field>]>,
 ) -> Result<Preview> {
-    let (title, already) = target_state(svc, actor, target).await?;
-    let (header, mapping, problems, lines) = read(bytes, mapping, &already)?;
+    let state = target_state(svc, actor, target).await?;
+    let (header, mapping, problems, lines) = read(bytes, mapping, &state.already)?;
     let lines: Vec<LineView> = lines.iter().map(view).collect();
     let count = |s: Status| lines.iter().filter(|l| l.status == s).count();
     Ok(Preview {
-        title,
+        title: state.title,
+        sessions: state.sessions.len(),
         to_add: count(Status::Add),
         already: count(Status::Already),
         invalid: count(Status::Invalid),
@@ -250,8 +288,8 @@ pub async fn confirm(
     mapping: Option<&[Option<Field>]>,
 ) -> Result<Imported> {
     let actor = &caller.actor;
-    let (_, already) = target_state(svc, actor, target).await?;
-    let (_, _, problems, lines) = read(bytes, mapping, &already)?;
+    let state = target_state(svc, actor, target).await?;
+    let (_, _, problems, lines) = read(bytes, mapping, &state.already)?;
     if !problems.is_empty() {
         return Err(Error::Invalid(
             problems
@@ -284,8 +322,8 @@ pub async fn confirm(
                 .await?;
             Ok(Imported { added, ..outcome })
         }
-        Target::Session(id) => {
-            let (detail, _) = crate::booking::view(svc, actor, id).await?;
+        Target::Session(..) => {
+            let detail = state.sessions.first().ok_or(Error::NotFound)?;
             let person = |p: &store::Participant| PersonInput {
                 name: p.name.clone(),
                 email: p.email.clone(),
@@ -305,24 +343,34 @@ pub async fn confirm(
                 email: p.email.as_str().to_owned(),
                 ..Default::default()
             }));
-            let mut people =
+            // Checked as the people form would check the first session with them (limits,
+            // addresses), then only the newcomers are added: to each session of the scope
+            // where they are not yet, everyone else there kept as they are.
+            let checked =
                 parse_people(&input, &svc.config().booking.limits).map_err(|e| crate::booking::invalid(&e))?;
-            people.external_moderators_only = actor.role == domain::Role::Trainer;
+            let new: BTreeSet<String> = plans.iter().map(|p| p.email.normalized()).collect();
+            let people = store::People {
+                learners: checked
+                    .learners
+                    .into_iter()
+                    .filter(|l| new.contains(&l.email.normalized()))
+                    .collect(),
+                external_moderators_only: actor.role == domain::Role::Trainer,
+                ..store::People::default()
+            };
+            let ids: Vec<String> = state.sessions.iter().map(|d| d.session.id.clone()).collect();
             svc.store()
-                .replace_participants_with(
-                    std::slice::from_ref(id),
-                    &people,
-                    &inputs,
-                    svc.now(),
-                    &caller.audit("session.import"),
-                )
+                .add_participants_with(&ids, &people, &inputs, svc.now(), &caller.audit("session.import"))
                 .await?;
             Ok(outcome)
         }
     }
 }
 
-/// The title of the course or session `actor` may import into (refused otherwise).
-pub async fn preview_title(svc: &Service, actor: &Actor, target: &Target) -> Result<String> {
-    Ok(target_state(svc, actor, target).await?.0)
+/// The title of the course or session `actor` may import into (refused otherwise), and whether
+/// it is a session of a series (then the form offers "this session and the following ones").
+pub async fn preview_title(svc: &Service, actor: &Actor, target: &Target) -> Result<(String, bool)> {
+    let state = target_state(svc, actor, target).await?;
+    let in_series = state.sessions.first().is_some_and(|d| d.session.series_id.is_some());
+    Ok((state.title, in_series))
 }

@@ -516,6 +516,69 @@ async fn series_news_pending(c: &mut Conn<'_>, series_id: &str, norm: &str) -> R
     Ok(n > 0)
 }
 
+/// A recipient's first invitation to a whole series is queued: the sessions of that series they
+/// were invited to one by one (each its own calendar event, with its own UID) are in it now, so
+/// they must not stay in their calendar a second time. Invitations and updates of those
+/// sessions still untouched in the queue are superseded (the series invitation shows the latest
+/// data); for each session whose own event they may hold (a request sent or attempted, not
+/// cancelled since), a cancellation of that event alone is queued (`into_series`: it says they
+/// still take part, and is rendered with the session's own UID, not as an occurrence of the
+/// series). Everything they were told of the series after this goes to the series' event.
+async fn fold_into_series(
+    c: &mut Conn<'_>,
+    series_id: &str,
+    to: &Recipient,
+    now: Timestamp,
+    give_up: Timestamp,
+) -> Result<()> {
+    let norm = to.norm();
+    c.exec(
+        "UPDATE outbox SET status = 'superseded', last_error = $3, updated_at = $4 \
+         WHERE recipient_norm = $2 AND series_id IS NULL AND status = 'queued' AND attempts = 0 \
+         AND kind IN ('invitation', 'update') AND session_id IN (SELECT id FROM sessions WHERE series_id = $1)",
+        args![series_id, norm.as_str(), reason::IN_SERIES, now.as_second()],
+    )
+    .await?;
+    let held = c
+        .all(
+            "SELECT o.session_id, o.participant_id FROM outbox o JOIN sessions s ON s.id = o.session_id \
+             WHERE s.series_id = $1 AND o.recipient_norm = $2 AND o.series_id IS NULL \
+             AND o.kind IN ('invitation', 'update') AND (o.status = 'sent' OR o.attempts > 0) \
+             AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.session_id = o.session_id \
+                 AND x.recipient_norm = o.recipient_norm AND x.kind = 'cancellation' AND x.seq > o.seq \
+                 AND x.status <> 'superseded') \
+             AND NOT EXISTS (SELECT 1 FROM outbox y WHERE y.session_id = o.session_id \
+                 AND y.recipient_norm = o.recipient_norm AND y.kind IN ('invitation', 'update') \
+                 AND y.series_id IS NULL AND y.seq > o.seq AND (y.status = 'sent' OR y.attempts > 0)) \
+             ORDER BY s.starts_at, o.seq",
+            args![series_id, norm.as_str()],
+            |r| Ok((r.text("session_id")?, r.text("participant_id")?)),
+        )
+        .await?;
+    let snapshot = MailSnapshot {
+        into_series: true,
+        ..MailSnapshot::default()
+    };
+    for (session_id, participant_id) in held {
+        let own = Recipient {
+            participant_id,
+            ..to.clone()
+        };
+        enqueue(
+            c,
+            MailKind::Cancellation,
+            &session_id,
+            None,
+            &own,
+            &snapshot,
+            now,
+            give_up,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn session_of(c: &mut Conn<'_>, id: &str) -> Result<Session> {
     session_by_id(c, id).await?.ok_or(StoreError::NotFound)
 }
@@ -626,8 +689,8 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
                     } if inviting && series.is_some() => {
                         let Some((series_id, norm)) = series else { continue };
                         let key = (series_id.to_owned(), norm.to_owned());
-                        let whole = invited.counts.get(&key).copied().unwrap_or(0) >= 2
-                            || heard_as_series(c, series_id, norm).await?;
+                        let heard = heard_as_series(c, series_id, norm).await?;
+                        let whole = invited.counts.get(&key).copied().unwrap_or(0) >= 2 || heard;
                         if !whole {
                             enqueue(c, MailKind::Invitation, session_id, None, &to, &snapshot, now, give_up).await?;
                             wrote = true;
@@ -646,6 +709,11 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
                             )
                             .await?;
                             wrote = true;
+                            if !heard {
+                                // Their first event for the series: the sessions of it they
+                                // were invited to one by one leave their own events.
+                                fold_into_series(c, series_id, &to, now, give_up).await?;
+                            }
                         }
                     }
                     Intent::Send { kind, mut snapshot } => {

@@ -453,6 +453,37 @@ impl Store {
         now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<Vec<SessionDetail>> {
+        self.change_participants(session_ids, people, details, false, now, audit)
+            .await
+    }
+
+    /// Adds `people` to each session where they are not yet (under any role), keeping everyone
+    /// there; the address-book entries of `details` are created or completed first. All in one
+    /// transaction, so someone added to several sessions of a series gets one invitation to the
+    /// series (an import into "this session and the following ones").
+    pub async fn add_participants_with(
+        &self,
+        session_ids: &[String],
+        people: &People,
+        details: &[crate::ContactInput],
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<Vec<SessionDetail>> {
+        self.change_participants(session_ids, people, details, true, now, audit)
+            .await
+    }
+
+    /// Replaces the people of each session by `people`, or with `additive` only adds those
+    /// whose address is not there yet.
+    async fn change_participants(
+        &self,
+        session_ids: &[String],
+        people: &People,
+        details: &[crate::ContactInput],
+        additive: bool,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<Vec<SessionDetail>> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         for person in details {
@@ -475,7 +506,12 @@ impl Store {
             first_title.get_or_insert_with(|| session.title.clone());
             let current = participants_of(&mut c, session_id).await?;
             let key = |role: ParticipantRole, email: &str| (role, email.to_lowercase());
-            let wanted: BTreeMap<_, &Resolved> = resolved.iter().map(|p| (key(p.role, &p.email), p)).collect();
+            let present: BTreeSet<String> = current.iter().map(|p| p.email.to_lowercase()).collect();
+            let wanted: BTreeMap<_, &Resolved> = resolved
+                .iter()
+                .filter(|p| !additive || !present.contains(&p.email.to_lowercase()))
+                .map(|p| (key(p.role, &p.email), p))
+                .collect();
             let existing: BTreeMap<_, &Participant> = current.iter().map(|p| (key(p.role, &p.email), p)).collect();
             let newcomers: BTreeSet<String> = resolved
                 .iter()
@@ -493,7 +529,7 @@ impl Store {
             adding += wanted.keys().filter(|k| !existing.contains_key(*k)).count();
             check_budget(&mut c, &self.budget, audit.actor_id.as_deref(), adding, now.as_second()).await?;
             for (k, participant) in &existing {
-                if !wanted.contains_key(k) {
+                if !additive && !wanted.contains_key(k) {
                     c.exec(
                         "DELETE FROM session_participants WHERE id = $1",
                         args![participant.id.as_str()],

@@ -6,7 +6,10 @@
 //! occurrences; each session of a series keeps `occurrence_at`, the instant the rule gave it,
 //! however it moves later. An outbox invitation with a `series_id` describes the whole series to
 //! its recipient (one mail, one event); that a recipient received one is what makes later
-//! updates and cancellations of single occurrences go out as overrides of that event.
+//! updates and cancellations of single occurrences go out as overrides of that event. Someone
+//! invited to sessions of the series one by one before (each its own event, its own UID) gets,
+//! with their first invitation to the whole series, a cancellation of each of those events
+//! (`outbox.rs`, `fold_into_series`): the series' event holds them, so none shows twice.
 
 use jiff::{SignedDuration, Timestamp};
 

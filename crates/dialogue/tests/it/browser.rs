@@ -41,14 +41,21 @@ async fn a_person_logs_in_and_out_in_a_browser() {
     assert!(browser.text().await.contains("Vous êtes déconnecté·e."));
 }
 
-/// The story in a real browser: a manager books a weekly series with two learners and
-/// an external moderator, finds it in the calendar, moves one occurrence and cancels another;
-/// then the trainer logs in and sees exactly their sessions.
+/// The story in a real browser, with a real SMTP server: a manager books a weekly series
+/// of four sessions with three learners (two typed in rows, one pasted) and an external
+/// moderator, finds it in the calendar, moves week 3 alone and cancels week 4 with a message;
+/// each learner receives exactly one invitation (one event with a rule), one update (week 3's
+/// override alone) and one cancellation (week 4's), and every file expands to the booked
+/// instants in every parser of the suite (the checks of `series.rs`). Then the trainer logs in
+/// and sees exactly their sessions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
     use crate::booking_support::future_monday;
+    use crate::mailkit::{Smtp, spawn, wait_delivered};
+    use crate::series::{occurrence_cancellation_to, occurrence_update_to, series_invitation_to};
 
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    let smtp = Smtp::start().await;
+    let app = spawn(Backend::Sqlite, &smtp.env()).await;
     app.user("marie@example.org", Role::Manager).await;
     app.user("theo@example.org", Role::Trainer).await;
     app.user("ana@example.org", Role::Trainer).await;
@@ -86,6 +93,9 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
         .session
         .id
         .clone();
+    smtp.wait_for(1).await;
+    wait_delivered(&app).await;
+    let before = smtp.count();
     let browser = Browser::start().await;
     let wait = Duration::from_secs(10);
     let log_in = |email: &'static str| {
@@ -122,6 +132,11 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
     browser.find("#learner-email-new-0").await.fill("lea@example.org").await;
     browser.find("#learner-name-new-1").await.fill("Max Dupont").await;
     browser.find("#learner-email-new-1").await.fill("max@example.org").await;
+    browser
+        .find("#learners_paste")
+        .await
+        .fill("Yann Le Gall <yann@example.org>")
+        .await;
     browser.find("#moderator-name-new-0").await.fill("Zoé Externe").await;
     browser
         .find("#moderator-email-new-0")
@@ -145,7 +160,12 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
         text.contains("Séance réservée.") && text.contains("Anglais des affaires 🇬🇧"),
         "{text}"
     );
-    assert!(text.contains("Zoé Externe") && text.contains("Léa Martin") && text.contains("Max Dupont"));
+    assert!(
+        text.contains("Zoé Externe")
+            && text.contains("Léa Martin")
+            && text.contains("Max Dupont")
+            && text.contains("Yann Le Gall")
+    );
     let occurrences: Vec<String> = {
         let mut out = Vec::new();
         for link in browser.find_all("#session-series a").await {
@@ -154,6 +174,47 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
         out
     };
     assert_eq!(occurrences.len(), 3, "the three other occurrences are listed");
+    let id_of = |href: &str| href.trim_start_matches("/sessions/").to_owned();
+    let (week3, week4) = (id_of(&occurrences[1]), id_of(&occurrences[2]));
+    let series_id = app
+        .store()
+        .session(&first)
+        .await
+        .unwrap()
+        .unwrap()
+        .session
+        .series_id
+        .expect("booked as a series");
+    let (series, sessions) = app.store().series_occurrences(&series_id).await.unwrap().unwrap();
+    let booked: Vec<String> = sessions.iter().map(|o| o.session.starts_at.to_string()).collect();
+    assert_eq!(booked.len(), 4);
+
+    // Exactly one invitation each (the trainer, the moderator, three learners), for the series.
+    const LEARNERS: [&str; 3] = ["lea@example.org", "max@example.org", "yann@example.org"];
+    smtp.wait_for(before + 5).await;
+    wait_delivered(&app).await;
+    let mails = smtp.messages();
+    assert_eq!(
+        mails.len(),
+        before + 5,
+        "{:?}",
+        mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let mut received = Vec::new();
+    for email in LEARNERS {
+        let (ics, uid, shown) = series_invitation_to(
+            &mails,
+            email,
+            "Convocation : Anglais des affaires 🇬🇧 — 4 séances à partir du ",
+            &series.rrule,
+            &booked,
+            "Europe/Paris",
+        );
+        assert_eq!(uid, series.uid, "the series' own UID");
+        assert!(shown.iter().all(|l| l.contains(" 09:00 ")), "{shown:?}");
+        received.push((email, vec![ics]));
+    }
+
     // The calendar of that week shows it on Monday at 09:00.
     browser.goto(&format!("{}/calendar?date={monday}", app.url)).await;
     let monday_cell = browser
@@ -165,8 +226,8 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
         monday_cell.contains("09:00–10:30") && monday_cell.contains("Anglais des affaires"),
         "{monday_cell}"
     );
-    // Move the second occurrence to 15:00, alone.
-    browser.goto(&format!("{}{}", app.url, occurrences[0])).await;
+    // Week 3 moves to 15:00, alone, from its edit form.
+    browser.goto(&format!("{}{}", app.url, occurrences[1])).await;
     browser.find("#session-actions a[href$='/edit']").await.click().await;
     browser.wait_for_url(wait, |u| u.ends_with("/edit")).await;
     browser
@@ -179,16 +240,73 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
     browser.find("form.card button[type=submit]").await.click().await;
     browser.wait_for_url(wait, |u| u.contains("notice=session_saved")).await;
     assert!(browser.text().await.contains("15:00–16:30"));
-    // Cancel the third, after the confirmation page.
-    browser.goto(&format!("{}{}", app.url, occurrences[1])).await;
+    let moved = app.store().session(&week3).await.unwrap().unwrap().session.starts_at;
+    assert_eq!(
+        moved,
+        sessions[2].session.starts_at + jiff::SignedDuration::from_hours(6)
+    );
+    let mut expected = booked.clone();
+    expected[2] = moved.to_string();
+    // One update each, carrying week 3 alone.
+    smtp.wait_for(before + 10).await;
+    wait_delivered(&app).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), before + 10);
+    for (email, files) in &mut received {
+        let before: Vec<&str> = files.iter().map(String::as_str).collect();
+        let update = occurrence_update_to(
+            &mails,
+            email,
+            "Modification : Anglais des affaires",
+            &series.uid,
+            &before,
+            &moved.to_string(),
+            &expected,
+        );
+        files.push(update);
+    }
+
+    // Week 4 cancelled after the confirmation page, with a message for the participants.
+    browser.goto(&format!("{}{}", app.url, occurrences[2])).await;
     browser.find("#session-actions a.danger").await.click().await;
     browser.wait_for_url(wait, |u| u.ends_with("/cancel")).await;
     assert!(browser.text().await.contains("Annuler cette séance ?"));
+    browser
+        .find("#message")
+        .await
+        .fill("Le formateur est en déplacement ce jour-là.")
+        .await;
     browser.find("form.card button.danger").await.click().await;
     browser
         .wait_for_url(wait, |u| u.contains("notice=session_cancelled"))
         .await;
     assert!(browser.text().await.contains("Annulée"));
+    expected.pop();
+    // One cancellation each, of week 4 alone, with the message.
+    smtp.wait_for(before + 15).await;
+    wait_delivered(&app).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), before + 15);
+    for (email, files) in &received {
+        let before: Vec<&str> = files.iter().map(String::as_str).collect();
+        let (mail, _) = occurrence_cancellation_to(
+            &mails,
+            email,
+            "Annulation : Anglais des affaires",
+            &series.uid,
+            &before,
+            &expected,
+        );
+        assert!(
+            mail.text().contains("> Le formateur est en déplacement ce jour-là."),
+            "{}",
+            mail.text()
+        );
+    }
+    assert_eq!(
+        app.store().session(&week4).await.unwrap().unwrap().session.status,
+        store::SessionStatus::Cancelled
+    );
     browser.find(".who button[type=submit]").await.click().await;
     browser.wait_for_url(wait, |u| u.contains("/login")).await;
 
@@ -202,8 +320,8 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
         listed.push(link.attribute("href").await.unwrap());
     }
     let second = occurrences[0].clone();
-    let fourth = occurrences[2].clone();
-    let mut expected = vec![format!("/sessions/{first}"), second.clone(), fourth];
+    let third = occurrences[1].clone();
+    let mut expected = vec![format!("/sessions/{first}"), second, third.clone()];
     expected.sort();
     listed.sort();
     assert_eq!(listed, expected, "exactly Théo's scheduled sessions");
@@ -213,7 +331,7 @@ async fn a_manager_books_a_series_and_the_trainer_sees_exactly_theirs() {
     browser.goto(&format!("{}/sessions/{ana_session}", app.url)).await;
     assert!(browser.text().await.contains("Cette page n’existe pas"));
     // The moved occurrence shows its new time to him as well.
-    browser.goto(&format!("{}{second}", app.url)).await;
+    browser.goto(&format!("{}{third}", app.url)).await;
     assert!(browser.text().await.contains("15:00–16:30"));
 }
 

@@ -21,6 +21,7 @@ both_backends!(
     a_session_import_invites_the_new_learners,
     import_routes_by_role,
     the_api_imports_with_a_dry_run,
+    a_series_import_invites_each_newcomer_once_to_the_following_sessions,
 );
 
 /// Runs a Python script that writes files into `dir` (openpyxl must be installed: `.ci/peers`).
@@ -639,5 +640,175 @@ async fn the_api_imports_with_a_dry_run(backend: Backend) {
     let (status, _) = api_import(&trainer_api, &path, csv, "text/csv").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(learners_of(&app, &course).await.len(), 3);
+    app.stop().await;
+}
+
+/// Importing into "this session and the following ones" of a weekly series, as the people form's
+/// scope: the preview says how many sessions and counts as already there only who is in every
+/// one of them; the confirmation adds each newcomer to each of those sessions where they are not
+/// yet, keeps everyone else as they are (someone in week 3 alone stays there alone), and queues
+/// one invitation to the series per newcomer, not one per session. Week 1 is left alone.
+async fn a_series_import_invites_each_newcomer_once_to_the_following_sessions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (manager, manager_user) = app.logged_in("marie@example.org", Role::Manager).await;
+    app.user("theo@example.org", Role::Trainer).await;
+    let api = Api::new(&app, &manager_user.id).await;
+    let (status, body) = api
+        .post(
+            "/sessions",
+            &json!({
+                "title": "Atelier tableur",
+                "starts_at": paris(future_monday(), 9, 0),
+                "time_zone": "Europe/Paris",
+                "duration_minutes": 60,
+                "recurrence": "FREQ=WEEKLY;COUNT=4",
+                "trainers": ["theo@example.org"],
+                "learners": [{ "name": "Learner", "email": "already@example.org" }]
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let weeks: Vec<String> = body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(weeks.len(), 4);
+    let series_id = app
+        .store()
+        .session(&weeks[0])
+        .await
+        .unwrap()
+        .unwrap()
+        .session
+        .series_id
+        .unwrap();
+    // Solène is in week 3 alone.
+    service::booking::set_people(
+        app.state.service(),
+        &crate::mailkit::caller(&manager_user),
+        &weeks[2],
+        service::booking::Scope::This,
+        &service::booking::PeopleInput {
+            trainers: vec!["theo@example.org".into()],
+            learners: vec![
+                crate::mailkit::person("Learner", "already@example.org"),
+                crate::mailkit::person("Solène Seule", "solene@example.org"),
+            ],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let invitations = |app: &TestApp| {
+        let store = app.store().clone();
+        async move {
+            store
+                .list_outbox(&[], 1000, 0)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|l| l.message.kind == store::MailKind::Invitation)
+                .map(|l| l.message)
+                .collect::<Vec<_>>()
+        }
+    };
+    let before = invitations(&app).await.len();
+    let dir = files(SESSION_XLSX_WRITER);
+    let xlsx = std::fs::read(dir.path().join("session.xlsx")).unwrap();
+    let path = format!("/sessions/{}/import", weeks[1]);
+
+    // The upload form of a session of a series offers the scope, as the people form does.
+    let form = manager.get(&path).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.contains("id=\"scope-following\"") && form.contains("Cette séance et les suivantes de la série"),
+        "{}",
+        form.body
+    );
+    let preview = manager
+        .post_file(&path, &[("scope", "following")], "file", "session.xlsx", &xlsx)
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", errors_of(&preview));
+    assert!(preview.contains("Séances concernées : 3"), "{}", preview.body);
+    assert!(
+        preview.contains("2 à ajouter") && preview.contains("1 déjà présente(s)") && preview.contains("1 en erreur"),
+        "{}",
+        preview.body
+    );
+    assert_eq!(invitations(&app).await.len(), before, "the preview queues nothing");
+    let mut fields = preview_fields(&preview, "confirm");
+    fields.push((
+        "scope".to_owned(),
+        preview
+            .input_value("scope")
+            .expect("the scope is carried to the confirmation"),
+    ));
+    let done = post(&manager, &path, &fields).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", errors_of(&done));
+    assert_eq!(done.path, format!("/sessions/{}", weeks[1]));
+
+    let learners_of_week = |i: usize| {
+        let store = app.store().clone();
+        let id = weeks[i].clone();
+        async move {
+            store
+                .session(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .with_role(store::ParticipantRole::Learner)
+                .map(|p| p.email.clone())
+                .collect::<BTreeSet<String>>()
+        }
+    };
+    let set = |emails: &[&str]| emails.iter().map(|e| (*e).to_owned()).collect::<BTreeSet<String>>();
+    assert_eq!(
+        learners_of_week(0).await,
+        set(&["already@example.org"]),
+        "week 1 untouched"
+    );
+    assert_eq!(
+        learners_of_week(1).await,
+        set(&["already@example.org", "lina@example.org", "paul@example.org"])
+    );
+    assert_eq!(
+        learners_of_week(2).await,
+        set(&[
+            "already@example.org",
+            "lina@example.org",
+            "paul@example.org",
+            "solene@example.org"
+        ]),
+        "Solène kept in week 3"
+    );
+    assert_eq!(
+        learners_of_week(3).await,
+        set(&["already@example.org", "lina@example.org", "paul@example.org"])
+    );
+    // One invitation each for the series, nothing per session; none again for who was there.
+    let after = invitations(&app).await;
+    assert_eq!(after.len(), before + 2, "{after:?}");
+    for email in ["lina@example.org", "paul@example.org"] {
+        let theirs: Vec<_> = after.iter().filter(|m| m.recipient_email == email).collect();
+        assert_eq!(theirs.len(), 1, "{email}: {theirs:?}");
+        assert_eq!(theirs[0].series_id.as_deref(), Some(series_id.as_str()), "{email}");
+    }
+    let lina = after.iter().find(|m| m.recipient_email == "lina@example.org").unwrap();
+    assert_eq!(lina.locale.as_deref(), Some("en"));
+    let log = app.store().audit_log(50, None).await.unwrap();
+    let import = log.iter().find(|e| e.action == "session.import").unwrap();
+    assert_eq!(import.target_id.as_deref(), Some(weeks[1].as_str()));
+
+    // The same file again into week 2 and following: everyone is there now.
+    let again = manager
+        .post_file(&path, &[("scope", "following")], "file", "session.xlsx", &xlsx)
+        .await;
+    assert!(
+        again.contains("0 à ajouter") && again.contains("3 déjà présente(s)"),
+        "{}",
+        again.body
+    );
     app.stop().await;
 }

@@ -36,6 +36,10 @@ pub struct ImportQuery {
     /// The field of each column, comma-separated, empty to ignore one (`name`, `first_name`,
     /// `email`, `company`, `locale`, `time_zone`); without it, guessed from the header row
     pub columns: Option<String>,
+    /// Sessions only: `following` imports into this session and the following ones of its
+    /// series (each newcomer invited once to the series); otherwise this session alone
+    #[param(default = "this")]
+    pub scope: Option<String>,
 }
 
 /// A line of the file and what it does.
@@ -87,7 +91,11 @@ fn read_query(raw: Option<String>) -> Result<ImportQuery, Vec<Problem>> {
         }
     }
     if errors.is_empty() {
-        Ok(ImportQuery { dry_run, columns })
+        Ok(ImportQuery {
+            dry_run,
+            columns,
+            scope: json::given(&fields, "scope"),
+        })
     } else {
         Err(errors)
     }
@@ -101,6 +109,12 @@ async fn run(
     bytes: &Bytes,
 ) -> Result<Response, ApiError> {
     let query = read_query(raw).map_err(|e| caller.fail(service::Error::Invalid(e)))?;
+    let target = match target {
+        Target::Session(id, _) => {
+            Target::Session(id, service::booking::Scope::parse(query.scope.as_deref().unwrap_or("")))
+        }
+        course => course,
+    };
     let mapping: Option<Vec<Option<Field>>> = query
         .columns
         .as_deref()
@@ -207,5 +221,12 @@ pub async fn session(
     RawQuery(raw): RawQuery,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    run(&app, &caller, Target::Session(id), raw, &bytes).await
+    run(
+        &app,
+        &caller,
+        Target::Session(id, service::booking::Scope::This),
+        raw,
+        &bytes,
+    )
+    .await
 }

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Redirect};
 use axum::{Router, routing::get};
 use base64::Engine as _;
 use domain::import::Field;
+use service::booking::Scope;
 use service::import::{self, Target};
 
 use crate::http::context::Ctx;
@@ -38,6 +39,7 @@ const MAX_COLUMNS: usize = 60;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// Where the import goes, for links and titles.
+#[derive(Clone)]
 struct Place {
     target: Target,
     /// `/courses/{id}` or `/sessions/{id}`.
@@ -55,7 +57,25 @@ impl Place {
     fn session(id: String) -> Place {
         Place {
             back: format!("/sessions/{id}"),
-            target: Target::Session(id),
+            target: Target::Session(id, Scope::This),
+        }
+    }
+
+    /// The same place with the scope a form chose (a session's only).
+    fn scoped(self, scope: Scope) -> Place {
+        match self.target {
+            Target::Session(id, _) => Place {
+                target: Target::Session(id, scope),
+                back: self.back,
+            },
+            Target::Course(_) => self,
+        }
+    }
+
+    fn scope(&self) -> &'static str {
+        match &self.target {
+            Target::Session(_, scope) => scope.as_str(),
+            Target::Course(_) => "",
         }
     }
 
@@ -73,6 +93,9 @@ struct UploadPage {
     back: String,
     max_kib: usize,
     max_lines: usize,
+    /// A session of a series: the form asks whether to import into the following ones too.
+    in_series: bool,
+    scope: &'static str,
 }
 
 impl UploadPage {
@@ -115,6 +138,10 @@ struct PreviewPage {
     back: String,
     filename: String,
     data: String,
+    /// `this` or `following` for a session (empty for a course), carried to the confirmation.
+    scope: &'static str,
+    /// How many sessions the learners go into (0 for a course).
+    sessions: usize,
     columns: Vec<Column>,
     fields: Vec<(&'static str, &'static str)>,
     mapping_problems: Vec<String>,
@@ -127,7 +154,7 @@ struct PreviewPage {
 async fn upload_page(app: &AppState, ctx: &Ctx, place: &Place, errors: FieldErrors, status: StatusCode) -> AppResult {
     // The form is only for those who may import there (a 404 or 403 otherwise).
     let actor = ctx.actor()?;
-    let title = import::preview_title(app.service(), &actor, &place.target).await?;
+    let (title, in_series) = import::preview_title(app.service(), &actor, &place.target).await?;
     html_status(
         status,
         &UploadPage {
@@ -141,6 +168,8 @@ async fn upload_page(app: &AppState, ctx: &Ctx, place: &Place, errors: FieldErro
             back: place.back.clone(),
             max_kib: import::MAX_FILE_BYTES / 1024,
             max_lines: import::MAX_LINES,
+            in_series,
+            scope: place.scope(),
         },
     )
 }
@@ -180,6 +209,7 @@ struct Request {
     /// `None`: guess from the header.
     mapping: Option<Vec<Option<Field>>>,
     confirm: bool,
+    scope: Scope,
 }
 
 fn read_request(headers: &HeaderMap, bytes: &Bytes) -> Result<Request, AppError> {
@@ -191,11 +221,17 @@ fn read_request(headers: &HeaderMap, bytes: &Bytes) -> Result<Request, AppError>
         let parts = multipart::parse(content_type, bytes)
             .ok_or_else(|| AppError::invalid(crate::http::error::Message::new("import.error.unreadable")))?;
         let file = parts.iter().find(|p| p.name == "file");
+        let scope = parts
+            .iter()
+            .find(|p| p.name == "scope")
+            .map(|p| Scope::parse(&String::from_utf8_lossy(p.data)))
+            .unwrap_or_default();
         return Ok(Request {
             file: file.map(|p| p.data.to_vec()).unwrap_or_default(),
             filename: file.and_then(|p| p.filename.clone()).unwrap_or_default(),
             mapping: None,
             confirm: false,
+            scope,
         });
     }
     let fields = body(bytes);
@@ -212,12 +248,14 @@ fn read_request(headers: &HeaderMap, bytes: &Bytes) -> Result<Request, AppError>
         filename: fields.get("filename").chars().take(200).collect(),
         mapping,
         confirm: fields.get("action") == "confirm",
+        scope: Scope::parse(&fields.get("scope")),
     })
 }
 
 async fn post(app: &AppState, ctx: &Ctx, place: &Place, headers: &HeaderMap, bytes: &Bytes) -> AppResult {
     let caller = ctx.caller()?;
     let request = read_request(headers, bytes)?;
+    let place = &place.clone().scoped(request.scope);
     let mapping = request.mapping.as_deref();
     if request.confirm {
         match import::confirm(app.service(), &caller, &place.target, &request.file, mapping).await {
@@ -305,6 +343,8 @@ async fn preview(
             back: place.back.clone(),
             filename: request.filename.clone(),
             data: B64.encode(&request.file),
+            scope: place.scope(),
+            sessions: found.sessions,
             columns,
             fields: Field::ALL
                 .into_iter()

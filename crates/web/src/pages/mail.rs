@@ -101,6 +101,7 @@ impl OutboxPage {
                 store::reason::DECLINED => "outbox.reason.declined",
                 store::reason::STARTED => "outbox.reason.started",
                 store::reason::LINK_SPENT => "outbox.reason.link_spent",
+                store::reason::IN_SERIES => "outbox.reason.in_series",
                 _ => "outbox.reason.gone",
             };
             return self.page.t(key).to_owned();
