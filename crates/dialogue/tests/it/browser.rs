@@ -431,3 +431,63 @@ async fn clock_change_messages_span_the_date_row_once() {
         }
     }
 }
+
+/// The Jitsi server page at 1280 px (issue 12's newcomer's list): the features table keeps each
+/// word on one line ("Participant·es", "livestreaming" were split in the card's narrow column),
+/// badges such as "Par défaut" are one pill, and no input reaches past its card.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jitsi_server_card_keeps_words_whole_and_inputs_inside() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.user("ada@example.org", Role::Admin).await;
+    let server = crate::jitsi_support::server(
+        &app,
+        crate::jitsi_support::hs256(
+            "Jitsi de la formation continue — serveur principal",
+            "https://visio.formation-continue-exemple.fr/une-organisation-au-nom-long",
+        ),
+    )
+    .await;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/login", app.url)).await;
+    browser.find("#email").await.fill("ada@example.org").await;
+    browser.find("#password").await.fill(PASSWORD).await;
+    browser.find("form.card button[type=submit]").await.click().await;
+    browser.wait_for_url(Duration::from_secs(5), |u| u.ends_with('/')).await;
+    browser.set_window_size(1280, 1000).await;
+    // One line per word: a word split across lines has two boxes.
+    let split = "const out = [];\
+                 for (const e of document.querySelectorAll(arguments[0])) {\
+                   const text = e.textContent.trim(); if (!text) continue;\
+                   const r = document.createRange(); r.selectNodeContents(e);\
+                   const lines = new Set(Array.from(r.getClientRects()).filter(b => b.width > 0).map(b => Math.round(b.top)));\
+                   if (lines.size > 1) out.push(text);\
+                 }\
+                 return out;";
+    for (path, cells) in [
+        (
+            format!("/jitsi-servers/{}", server.id),
+            "fieldset table th, fieldset table code, .badge",
+        ),
+        (
+            "/jitsi-servers/new".to_owned(),
+            "fieldset table th, fieldset table code",
+        ),
+        ("/jitsi-servers".to_owned(), ".badge"),
+    ] {
+        browser.goto(&format!("{}{path}", app.url)).await;
+        let broken = browser.execute(split, serde_json::json!([cells])).await;
+        assert_eq!(broken, serde_json::json!([]), "{path}: split across lines");
+        let outside = browser
+            .execute(
+                "const out = [];\
+                 for (const i of document.querySelectorAll('.card input, .card select, .card textarea')) {\
+                   const c = i.closest('.card').getBoundingClientRect(), r = i.getBoundingClientRect();\
+                   if (r.width > 0 && (r.right > c.right + 0.5 || r.left < c.left - 0.5)) out.push(i.id || i.name);\
+                 }\
+                 return out;",
+                serde_json::json!([]),
+            )
+            .await;
+        assert_eq!(outside, serde_json::json!([]), "{path}: inputs past their card");
+    }
+}
