@@ -489,5 +489,18 @@ async fn the_jitsi_server_card_keeps_words_whole_and_inputs_inside() {
             )
             .await;
         assert_eq!(outside, serde_json::json!([]), "{path}: inputs past their card");
+        // At 1280 px the features table fits its card: no scrolling inside it either.
+        let hidden = browser
+            .execute(
+                "return Array.from(document.querySelectorAll('fieldset .table-wrap'))\
+                   .map(w => w.scrollWidth - w.clientWidth).filter(d => d > 0);",
+                serde_json::json!([]),
+            )
+            .await;
+        assert_eq!(
+            hidden,
+            serde_json::json!([]),
+            "{path}: the features table scrolls at 1280 px"
+        );
     }
 }
