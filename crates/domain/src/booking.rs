@@ -224,6 +224,13 @@ impl BookingError {
                 "start"
             }
             BookingError::UnknownTimeZone(_) => "time_zone",
+            // A later session in the skipped hour is mended by another start time, like the
+            // first one's: said with the start.
+            BookingError::Recurrence(e)
+                if matches!(**e, crate::recurrence::RecurrenceError::NonexistentOccurrence { .. }) =>
+            {
+                "start"
+            }
             BookingError::Rule(_) | BookingError::Recurrence(_) => "recurrence",
             BookingError::NoTrainer => "trainers",
             BookingError::TooManyModerators { .. } => "moderators",

@@ -459,3 +459,166 @@ async fn the_calendar_lays_out_at_1280_and_320_pixels() {
         }
     }
 }
+
+/// The session form's clock-change messages — a start in the repeated autumn hour asks which
+/// one, one in the skipped spring hour (or a weekly series whose later session falls in it) is
+/// refused — are said once, across the whole row under the date, time and duration, at 1280
+/// and 320 px (issue 12: they were cramped in the date column and shown twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clock_change_messages_span_the_date_row_once() {
+    use crate::booking_support::last_sunday;
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.user("marie@example.org", Role::Manager).await;
+    app.user("theo@example.org", Role::Trainer).await;
+    let year = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).year() + 1;
+    let autumn = last_sunday(year, 10);
+    let spring = last_sunday(year, 3);
+    let week_before = |d: jiff::civil::Date| d.checked_sub(jiff::Span::new().days(7)).unwrap();
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/login", app.url)).await;
+    browser.find("#email").await.fill("marie@example.org").await;
+    browser.find("#password").await.fill(PASSWORD).await;
+    browser.find("form.card button[type=submit]").await.click().await;
+    browser.wait_for_url(Duration::from_secs(5), |u| u.ends_with('/')).await;
+    let shots = testkit::temp_dir("clock-change-screenshots");
+    eprintln!("clock-change screenshots in {}", shots.display());
+    // What is booked (the first date, a weekly series of 3 or one session), and words of the
+    // message it must show.
+    let cases = [
+        ("autumn", autumn, false, "existe deux fois"),
+        ("autumn-series", autumn, true, "existe deux fois"),
+        ("spring", spring, false, "n’existe pas"),
+        ("spring-series", week_before(spring), true, "heure sautée"),
+    ];
+    for width in [1280u32, 320] {
+        browser.set_window_size(width, 1000).await;
+        for (name, date, series, words) in &cases {
+            browser.goto(&format!("{}/sessions/new", app.url)).await;
+            browser
+                .execute(
+                    "const f = document.getElementById('form');\
+                     f.querySelector('#title').value = 'Nuit blanche';\
+                     f.querySelector('#date').value = arguments[0];\
+                     f.querySelector('#time').value = '02:30';\
+                     f.querySelector('#duration').value = '30';\
+                     f.querySelector('#time_zone').value = 'Europe/Paris';\
+                     f.querySelector('input[name=trainer][value=\"theo@example.org\"]').checked = true;\
+                     if (arguments[1]) { f.querySelector('#repeat').value = 'weekly';\
+                       f.querySelector('#end-count').checked = true; f.querySelector('#count').value = '3'; }\
+                     f.noValidate = true; f.querySelector('button[name=book]').click();",
+                    serde_json::json!([date.to_string(), series]),
+                )
+                .await;
+            browser.wait_for("#form-errors", Duration::from_secs(10)).await;
+            browser.screenshot(&shots.join(format!("{name}-{width}.png"))).await;
+            // In the form (the list of problems on top aside): the elements saying it, and the
+            // box of the one that does (the question's, for the repeated hour) beside the
+            // content box of the date, time and duration grid.
+            let found = browser
+                .execute(
+                    "const form = document.getElementById('form');\
+                     const says = Array.from(form.querySelectorAll('p, legend, li'))\
+                       .filter(e => e.textContent.includes(arguments[0]));\
+                     const grid = document.getElementById('start');\
+                     const g = grid.getBoundingClientRect(), cs = getComputedStyle(grid);\
+                     const px = v => parseFloat(v) || 0;\
+                     const inner = g.width - px(cs.paddingLeft) - px(cs.paddingRight)\
+                       - px(cs.borderLeftWidth) - px(cs.borderRightWidth);\
+                     const box = says.length ? (says[0].closest('fieldset.question') || says[0]) : null;\
+                     return [says.length, box ? box.getBoundingClientRect().width : 0, inner,\
+                             box ? grid.contains(box) : false,\
+                             box ? box.getBoundingClientRect().top > document.getElementById('date').getBoundingClientRect().bottom : false];",
+                    serde_json::json!([words]),
+                )
+                .await;
+            assert_eq!(found[0], 1, "{name} at {width} px: said {} times in the form", found[0]);
+            let (box_width, grid_width) = (found[1].as_f64().unwrap(), found[2].as_f64().unwrap());
+            assert!(
+                (box_width - grid_width).abs() < 1.0,
+                "{name} at {width} px: the message is {box_width} px wide, the row {grid_width} px"
+            );
+            assert_eq!(
+                found[3], true,
+                "{name} at {width} px: the message is not with the date and time"
+            );
+            assert_eq!(
+                found[4], true,
+                "{name} at {width} px: the message is not under the date"
+            );
+        }
+    }
+}
+
+/// The Jitsi server page at 1280 px (issue 12's newcomer's list): the features table keeps each
+/// word on one line ("Participant·es", "livestreaming" were split in the card's narrow column),
+/// badges such as "Par défaut" are one pill, and no input reaches past its card.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jitsi_server_card_keeps_words_whole_and_inputs_inside() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.user("ada@example.org", Role::Admin).await;
+    let server = crate::jitsi_support::server(
+        &app,
+        crate::jitsi_support::hs256(
+            "Jitsi de la formation continue — serveur principal",
+            "https://visio.formation-continue-exemple.fr/une-organisation-au-nom-long",
+        ),
+    )
+    .await;
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/login", app.url)).await;
+    browser.find("#email").await.fill("ada@example.org").await;
+    browser.find("#password").await.fill(PASSWORD).await;
+    browser.find("form.card button[type=submit]").await.click().await;
+    browser.wait_for_url(Duration::from_secs(5), |u| u.ends_with('/')).await;
+    browser.set_window_size(1280, 1000).await;
+    // One line per word: a word split across lines has two boxes.
+    let split = "const out = [];\
+                 for (const e of document.querySelectorAll(arguments[0])) {\
+                   const text = e.textContent.trim(); if (!text) continue;\
+                   const r = document.createRange(); r.selectNodeContents(e);\
+                   const lines = new Set(Array.from(r.getClientRects()).filter(b => b.width > 0).map(b => Math.round(b.top)));\
+                   if (lines.size > 1) out.push(text);\
+                 }\
+                 return out;";
+    for (path, cells) in [
+        (
+            format!("/jitsi-servers/{}", server.id),
+            "fieldset table th, fieldset table code, .badge",
+        ),
+        (
+            "/jitsi-servers/new".to_owned(),
+            "fieldset table th, fieldset table code",
+        ),
+        ("/jitsi-servers".to_owned(), ".badge"),
+    ] {
+        browser.goto(&format!("{}{path}", app.url)).await;
+        let broken = browser.execute(split, serde_json::json!([cells])).await;
+        assert_eq!(broken, serde_json::json!([]), "{path}: split across lines");
+        let outside = browser
+            .execute(
+                "const out = [];\
+                 for (const i of document.querySelectorAll('.card input, .card select, .card textarea')) {\
+                   const c = i.closest('.card').getBoundingClientRect(), r = i.getBoundingClientRect();\
+                   if (r.width > 0 && (r.right > c.right + 0.5 || r.left < c.left - 0.5)) out.push(i.id || i.name);\
+                 }\
+                 return out;",
+                serde_json::json!([]),
+            )
+            .await;
+        assert_eq!(outside, serde_json::json!([]), "{path}: inputs past their card");
+        // At 1280 px the features table fits its card: no scrolling inside it either.
+        let hidden = browser
+            .execute(
+                "return Array.from(document.querySelectorAll('fieldset .table-wrap'))\
+                   .map(w => w.scrollWidth - w.clientWidth).filter(d => d > 0);",
+                serde_json::json!([]),
+            )
+            .await;
+        assert_eq!(
+            hidden,
+            serde_json::json!([]),
+            "{path}: the features table scrolls at 1280 px"
+        );
+    }
+}

@@ -211,16 +211,12 @@ pub fn role_key(role: Role) -> &'static str {
 /// Renders a template into an HTML response.
 pub fn html(template: &impl askama::Template) -> crate::http::error::AppResult {
     use axum::response::IntoResponse;
-    let html = crate::http::forms::mark_invalid_fields(template.render()?);
-    Ok(axum::response::Html(html).into_response())
+    Ok(axum::response::Html(template.render()?).into_response())
 }
 
-/// Renders a template with a status (a form shown again with its errors: 422). Every refused
-/// field gets `aria-invalid` and its message as description ([`mark_invalid_fields`]).
-///
-/// [`mark_invalid_fields`]: crate::http::forms::mark_invalid_fields
+/// Renders a template with a status (a form shown again with its errors: 422). The templates
+/// mark each refused field and tie it to its message (`_field.html`).
 pub fn html_status(status: axum::http::StatusCode, template: &impl askama::Template) -> crate::http::error::AppResult {
     use axum::response::IntoResponse;
-    let html = crate::http::forms::mark_invalid_fields(template.render()?);
-    Ok((status, axum::response::Html(html)).into_response())
+    Ok((status, axum::response::Html(template.render()?)).into_response())
 }
