@@ -87,6 +87,16 @@ impl Locale {
         }
     }
 
+    /// Looks a message up whose key is built from data (an audit action, a detail's name):
+    /// `None` when the catalogue has none, for the caller to show the data as it is.
+    pub fn lookup(self, key: &str) -> Option<&'static str> {
+        let catalogue = match self {
+            Locale::Fr => &*FR,
+            Locale::En => &*EN,
+        };
+        catalogue.get(key).copied()
+    }
+
     /// Looks a message up and fills its `{name}` placeholders.
     pub fn tf(self, key: &str, args: &[(&str, &dyn fmt::Display)]) -> String {
         fill(self.t(key), args)

@@ -615,6 +615,8 @@ impl Store {
             lock_accounts(&mut c, &teachers).await?;
         }
         let mut first_title = None;
+        // What changed, for the audit entry (in the order the form shows it).
+        let mut changed = [("title", false), ("times", false), ("notes", false), ("course", false)];
         for update in updates {
             let session = session_by_id(&mut c, &update.id).await?.ok_or(StoreError::NotFound)?;
             changeable(&session, now)?;
@@ -640,6 +642,14 @@ impl Store {
             let notes = update.notes.clone().unwrap_or_else(|| session.notes.clone());
             let course_id = update.course_id.clone().unwrap_or_else(|| session.course_id.clone());
             let sequence = session.sequence + i64::from(times.is_some());
+            for (what, differs) in &mut changed {
+                *differs |= match *what {
+                    "title" => title != session.title,
+                    "times" => times.is_some(),
+                    "notes" => notes != session.notes,
+                    _ => course_id != session.course_id,
+                };
+            }
             c.exec(
                 "UPDATE sessions SET title = $2, notes = $3, course_id = $4, starts_at = $5, ends_at = $6, \
                  sequence = $7, updated_at = $8 WHERE id = $1",
@@ -677,7 +687,10 @@ impl Store {
             audit
                 .clone()
                 .target("session", &first.id, first_title.as_deref().unwrap_or(""))
-                .detail(serde_json::json!({ "sessions": updates.len() }))
+                .detail(serde_json::json!({
+                    "sessions": updates.len(),
+                    "changed": changed.iter().filter(|(_, d)| *d).map(|(w, _)| *w).collect::<Vec<_>>(),
+                }))
         });
         let ids: Vec<String> = updates.iter().map(|u| u.id.clone()).collect();
         finish(tx, &self.mail, &ids, entry, &changes, now).await

@@ -615,6 +615,21 @@ async fn occurrences_move_and_cancel_alone_or_with_the_following(backend: Backen
     let page = manager.get(&format!("/sessions/{}/edit", ids[0])).await;
     assert_eq!(page.status, StatusCode::CONFLICT);
     assert!(html_unescape(&page.body).contains("Cette séance est annulée"));
+    // The audit log says it in words, with what changed: the move alone, then the times and
+    // duration of the following three.
+    let (admin, _) = app.logged_in("ada@example.org", Role::Admin).await;
+    let log = html_unescape(&admin.get("/audit").await.body);
+    for words in [
+        "Séance(s) modifiée(s)",
+        "Séance(s) annulée(s)",
+        "Séance(s) réservée(s)",
+        "<code class=\"muted\">session.update</code>",
+        "séances : 3",
+        "modifié : horaire",
+    ] {
+        assert!(log.contains(words), "{words} in {log}");
+    }
+    assert!(!log.contains("\"changed\""), "no JSON: {log}");
 }
 
 async fn ended_sessions_are_archived_and_read_only(backend: Backend) {
