@@ -209,6 +209,7 @@ fn admin_config(sealer: &Sealer, server: &JitsiServer) -> Result<Option<xmpp::Ad
     let password = sealer.open(&server.id, "admin_password", &x.admin_password_enc)?;
     let mut cfg = xmpp::AdminConfig::new(x.host.clone(), server.domain.clone(), x.admin_jid.clone(), password);
     cfg.port = x.port;
+    cfg.ca_pem = x.ca_pem.clone();
     // Plain TCP only to a Prosody on this machine; STARTTLS with a trusted certificate otherwise.
     cfg.allow_plain = is_loopback_host(&x.host);
     Ok(Some(cfg))
@@ -521,7 +522,13 @@ pub struct ServerChange {
     pub admin_jid: Option<String>,
     /// Write-only; empty or `None` keeps the current one.
     pub admin_password: Option<String>,
+    /// The authority (PEM certificates) trusted for Prosody's certificate besides the web's
+    /// roots. Not a secret: `None` keeps the current one, empty removes it.
+    pub xmpp_ca_pem: Option<String>,
 }
+
+/// The longest certificate authority text accepted (a chain of a few certificates fits).
+pub const MAX_CA_PEM_BYTES: usize = 65_536;
 
 /// A validated change, ready to store, and the bearer secret when one was generated (shown once).
 pub struct PreparedServer {
@@ -673,8 +680,18 @@ pub fn prepare(
                 given.or_else(|| cur.and_then(|x| sealer.open(id, "admin_password", &x.admin_password_enc).ok()));
             let password = settings::check_admin_password(password.as_deref()).map(str::to_owned);
             record(&mut problems, password.as_ref().map(|_| ()).map_err(|e| *e), None);
-            if let (Ok(host), Ok(port), Ok(jid), Ok(password)) = (host, port, jid, password) {
-                xmpp_plain = Some((host, port, jid, password));
+            let ca_pem = match &change.xmpp_ca_pem {
+                Some(given) => Some(given.trim().to_owned()).filter(|p| !p.is_empty()),
+                None => cur.and_then(|x| x.ca_pem.clone()),
+            };
+            let ca_ok = ca_pem
+                .as_deref()
+                .is_none_or(|pem| pem.len() <= MAX_CA_PEM_BYTES && xmpp::parse_ca_pem(pem.as_bytes()).is_ok());
+            if !ca_ok {
+                problems.push(Problem::new("xmpp_ca_pem", Message::new("jitsi.error.xmpp_ca_pem")));
+            }
+            if let (Ok(host), Ok(port), Ok(jid), Ok(password), true) = (host, port, jid, password, ca_ok) {
+                xmpp_plain = Some((host, port, jid, password, ca_pem));
             }
         }
         TokenModeKind::Hs256 => {
@@ -852,11 +869,12 @@ pub fn prepare(
                 .map(|s| seal("webhook_secret", s))
                 .transpose()?,
             xmpp_plain
-                .map(|(host, port, admin_jid, password)| {
+                .map(|(host, port, admin_jid, password, ca_pem)| {
                     Ok::<_, StoreError>(store::XmppAdmin {
                         host,
                         port,
                         admin_jid,
+                        ca_pem,
                         admin_password_enc: seal("admin_password", &password)?,
                     })
                 })
@@ -1004,10 +1022,12 @@ pub async fn update(
 /// exist).
 pub async fn delete(svc: &Service, caller: &Caller, id: &str) -> Result<(), Error> {
     get(svc, &caller.actor, id).await?;
-    Ok(svc
-        .store()
+    svc.store()
         .delete_jitsi_server(id, svc.now(), &caller.audit("jitsi_server.delete"))
-        .await?)
+        .await?;
+    // A secure-domain server's accounts are to be deleted from its Prosody now.
+    svc.prosody().poke();
+    Ok(())
 }
 
 /// Pins a session to a server (`None`: back to the default). Admins and managers, while the

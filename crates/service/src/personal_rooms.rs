@@ -6,6 +6,10 @@
 //!   chosen when it is made (the default server when allowed, else the first allowed one).
 //! - The owner's token makes them moderator and lets them past the lobby; guests get a
 //!   participant token, with the lobby bypass only when the owner lets guests in directly.
+//! - On a secure-domain server there are no tokens, as for sessions: everyone goes to the
+//!   room's address; the owner logs in at Jitsi's prompt with their Prosody account (shown to
+//!   them before they go in), guests enter the anonymous guest domain (and wait in the lobby
+//!   when the owner chose so, the reservation turning it on).
 //! - The external join check (`[access] join_check_url`) is asked for every entry, as for
 //!   sessions, with `session` = `personal-room:<id>`.
 //! - Prosody reserves the room only for its owner: in the minutes after the owner takes their way
@@ -302,6 +306,11 @@ async fn enter_uncounted(svc: &Service, room: &PersonalRoom, owner_role: Role, w
             });
         }
     }
+    if server.is_secure_domain() {
+        return Ok(Decision::Enter {
+            url: server.guest_url(&room.room),
+        });
+    }
     let user = jitsi::UserInfo {
         id: who.id,
         name: who.name,
@@ -342,6 +351,38 @@ pub async fn owner_join(svc: &Service, caller: &Caller, user: &User) -> Result<D
         svc.store().note_room_owner_entered(&room.id, svc.now()).await?;
     }
     Ok(decision)
+}
+
+/// The owner's Prosody login for their room, when it lives on a secure-domain server they host
+/// on (to type at Jitsi's prompt; no token carries them in).
+pub async fn owner_login(svc: &Service, caller: &Caller) -> Result<Option<crate::prosody_accounts::HostLogin>> {
+    let owner = owner_id(caller)?;
+    let Some(room) = svc.store().personal_room_of(owner).await? else {
+        return Ok(None);
+    };
+    match &room.server_id {
+        Some(server_id) => crate::prosody_accounts::my_login_on(svc, caller, server_id).await,
+        None => Ok(None),
+    }
+}
+
+/// Whether `mail_owner` is the owner's own Prosody account on a secure-domain server (how a host
+/// who logged in at Jitsi's prompt asks for the room).
+async fn is_owner_account(
+    svc: &Service,
+    server: &ServerRuntime,
+    room: &PersonalRoom,
+    mail_owner: &str,
+) -> Result<bool> {
+    if !server.is_secure_domain() {
+        return Ok(false);
+    }
+    let Some(account) = svc.store().prosody_account(&server.server.id, &room.owner_id).await? else {
+        return Ok(false);
+    };
+    let bare = mail_owner.split('/').next().unwrap_or(mail_owner);
+    let own = format!("{}@{}", account.node, server.server.domain);
+    Ok(account.wanted && bare.eq_ignore_ascii_case(&own))
 }
 
 /// The room a guest link names (not found when unknown or re-issued since).
@@ -455,7 +496,10 @@ pub async fn reserve(svc: &Service, server: &ServerRuntime, request: &Reservatio
     let Some(room) = served_room(svc, server, &request.room, request.tenant.as_deref()).await? else {
         return Ok(None);
     };
-    if !owner_arriving(&room, svc.now()) && !is_owner(&request.mail_owner, &room.owner_id) {
+    if !owner_arriving(&room, svc.now())
+        && !is_owner(&request.mail_owner, &room.owner_id)
+        && !is_owner_account(svc, server, &room, &request.mail_owner).await?
+    {
         return Err(Error::refused("", Message::new("jitsi.api.owner_absent")));
     }
     let owner = svc.store().user(&room.owner_id).await?;

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use i18n::Message;
 use jiff::{SignedDuration, Timestamp};
-use store::{AuditEntry, ProsodyAccount, UserFilter};
+use store::{AuditEntry, ProsodyAccount, ProsodyOrphan, UserFilter};
 
 use crate::crypto::random_token;
 use crate::error::{Error, Result};
@@ -212,7 +212,7 @@ async fn apply_server(
         let address = jid(server, &row.node);
         let outcome: std::result::Result<&'static str, xmpp::Error> = async {
             if !row.wanted {
-                if row.applied.is_some() {
+                if row.applied.is_some() || row.creating {
                     client.delete_user(&address).await?;
                 }
                 return Ok("deleted");
@@ -224,8 +224,20 @@ async fn apply_server(
                 .map_err(|e| xmpp::Error::Protocol(e.to_string()))?;
             if row.applied.is_none() {
                 if client.user_exists(&address).await? {
+                    if row.creating {
+                        // Created by us before a crash kept us from recording it: ours, with
+                        // the password we hold.
+                        client.set_password(&address, &password).await?;
+                        return Ok("adopted");
+                    }
                     return Ok("taken");
                 }
+                // Recorded before asking, so that a crash after Prosody's answer leaves an
+                // account we recognise.
+                store
+                    .prosody_creating(row, svc.now())
+                    .await
+                    .map_err(|e| xmpp::Error::Protocol(e.to_string()))?;
                 match client.add_user(&address, &password).await {
                     Err(xmpp::Error::UserExists(_)) => return Ok("taken"),
                     other => other?,
@@ -271,8 +283,8 @@ async fn apply_server(
             Ok(kind) => {
                 store.prosody_applied(row, row.generation, now, &audit).await?;
                 svc.metrics()
-                    .prosody_change(if kind == "created" { "created" } else { "password" });
-                if kind == "created" {
+                    .prosody_change(if kind == "password" { "password" } else { "created" });
+                if kind != "password" {
                     report.created += 1;
                 } else {
                     report.passwords += 1;
@@ -299,6 +311,83 @@ async fn apply_server(
     Ok(())
 }
 
+/// How Dialogue logs in to the Prosody of an orphan account (its server's settings when the
+/// orphan was made).
+fn orphan_config(svc: &Service, orphan: &ProsodyOrphan) -> Result<xmpp::AdminConfig> {
+    let password = svc
+        .jitsi()
+        .sealer()
+        .open(&orphan.server_id, "admin_password", &orphan.admin_password_enc)?;
+    let mut cfg = xmpp::AdminConfig::new(
+        orphan.xmpp_host.clone(),
+        orphan.domain.clone(),
+        orphan.admin_jid.clone(),
+        password,
+    );
+    cfg.port = orphan.xmpp_port;
+    cfg.ca_pem = orphan.ca_pem.clone();
+    cfg.allow_plain = crate::jitsi_servers::is_loopback_host(&orphan.xmpp_host);
+    Ok(cfg)
+}
+
+/// Deletes from Prosody the accounts Dialogue made for a server it no longer manages there
+/// (deleted, or of another kind or XMPP domain now), each Prosody once per round with the
+/// admin login the server had; a failure is retried later like an account change.
+async fn apply_orphans(svc: &Service, report: &mut Report) -> Result<()> {
+    let store = svc.store();
+    let audit = system_audit();
+    let now = svc.now();
+    let mut due: BTreeMap<String, Vec<ProsodyOrphan>> = BTreeMap::new();
+    for orphan in store.prosody_orphans().await? {
+        if orphan.next_attempt_at <= now {
+            due.entry(orphan.server_id.clone()).or_default().push(orphan);
+        }
+    }
+    for orphans in due.values() {
+        let first = &orphans[0];
+        let connected = match orphan_config(svc, first) {
+            Ok(cfg) => xmpp::AdminClient::connect(&cfg).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let mut client = match connected {
+            Ok(c) => c,
+            Err(error) => {
+                tracing::warn!(server = %first.server_name, error = %error, "Prosody unreachable: removal of the accounts of a server no longer managed postponed");
+                for orphan in orphans {
+                    let now = svc.now();
+                    store
+                        .prosody_orphan_failed(orphan, &error, retry_at(now, orphan.attempts + 1))
+                        .await?;
+                    svc.metrics().prosody_change("failed");
+                    report.failed += 1;
+                }
+                continue;
+            }
+        };
+        for orphan in orphans {
+            let now = svc.now();
+            let address = format!("{}@{}", orphan.node, orphan.domain);
+            match client.delete_user(&address).await {
+                Ok(_) => {
+                    store.prosody_orphan_removed(orphan, now, &audit).await?;
+                    svc.metrics().prosody_change("deleted");
+                    report.deleted += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(server = %orphan.server_name, account = %address, error = %e, "removing a Prosody account of a server no longer managed failed: retried later");
+                    store
+                        .prosody_orphan_failed(orphan, &e.to_string(), retry_at(now, orphan.attempts + 1))
+                        .await?;
+                    svc.metrics().prosody_change("failed");
+                    report.failed += 1;
+                }
+            }
+        }
+        let _ = client.close().await;
+    }
+    Ok(())
+}
+
 /// One reconciliation (plan, then apply what is due), if this instance gets the lease.
 pub async fn reconcile(svc: &Service) -> Result<Report> {
     let store = svc.store();
@@ -306,7 +395,7 @@ pub async fn reconcile(svc: &Service) -> Result<Report> {
     // Most installations have no secure-domain server: then, with no account left to remove,
     // the minute's run reads and writes nothing more (no lease taken and released).
     let servers = secure_servers(svc).await?;
-    if servers.is_empty() && store.prosody_accounts().await?.is_empty() {
+    if servers.is_empty() && store.prosody_accounts().await?.is_empty() && store.prosody_orphans().await?.is_empty() {
         return Ok(Report::default());
     }
     let now = svc.now();
@@ -314,6 +403,13 @@ pub async fn reconcile(svc: &Service) -> Result<Report> {
         return Ok(Report::default());
     }
     let result = async {
+        let mut report = Report {
+            ran: true,
+            ..Report::default()
+        };
+        // First the accounts of Prosodys no longer managed: a server made secure-domain again
+        // then finds its names free.
+        apply_orphans(svc, &mut report).await?;
         plan(svc, &servers).await?;
         let now = svc.now();
         let mut due: BTreeMap<String, Vec<ProsodyAccount>> = BTreeMap::new();
@@ -322,10 +418,6 @@ pub async fn reconcile(svc: &Service) -> Result<Report> {
                 due.entry(row.server_id.clone()).or_default().push(row);
             }
         }
-        let mut report = Report {
-            ran: true,
-            ..Report::default()
-        };
         for server in &servers {
             if let Some(rows) = due.get(&server.server.id) {
                 let now = svc.now();
@@ -343,11 +435,14 @@ pub async fn reconcile(svc: &Service) -> Result<Report> {
 /// How long until the next row is due (at most [`PERIOD`]).
 async fn next_wait(svc: &Service) -> Duration {
     let rows = svc.store().prosody_accounts().await.unwrap_or_default();
+    let orphans = svc.store().prosody_orphans().await.unwrap_or_default();
     let now = svc.now();
     rows.iter()
         .filter(|r| !r.in_sync())
-        .map(|r| {
-            let wait = r.next_attempt_at.duration_since(now).as_secs_f64().max(0.2);
+        .map(|r| r.next_attempt_at)
+        .chain(orphans.iter().map(|o| o.next_attempt_at))
+        .map(|at| {
+            let wait = at.duration_since(now).as_secs_f64().max(0.2);
             Duration::from_secs_f64(wait)
         })
         .min()

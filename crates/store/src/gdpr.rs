@@ -12,6 +12,12 @@
 //! their reminders and failed-login counters. The rows themselves stay so that the sessions'
 //! figures and other people's data are unchanged.
 //!
+//! Personal rooms: the export of an account holder includes their room and its visits (who
+//! came, guests included, as their room page shows them). A guest enters a personal room under
+//! the name they type, without an address: their visits are found by the names Dialogue knows
+//! the person under (address book entries, participations), exported with the rest, and
+//! anonymised by erasure like their other Jitsi events.
+//!
 //! Signatures are sealed in their session's evidence chain (`domain::evidence`): the name, the
 //! address and the browser of the signer are part of what the chain's MACs cover. While the
 //! session is within its evidence retention, erasure refuses unless forced; when forced (or
@@ -121,6 +127,68 @@ pub struct ErasureRequest<'a> {
     pub force: bool,
     /// Sessions that ended at or after this instant are within their evidence retention.
     pub evidence_since: Timestamp,
+}
+
+/// A name as compared with what guests typed: trimmed, inner spaces collapsed, lower case.
+fn name_key(name: &str) -> String {
+    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// The names Dialogue knows the person under (address book entries, participations), as
+/// [`name_key`]s.
+async fn known_names(c: &mut Conn<'_>, norm: &str) -> Result<Vec<String>> {
+    let mut names: Vec<String> = Vec::new();
+    let contacts = c
+        .all(
+            "SELECT name, first_name FROM contacts WHERE email_norm = $1",
+            args![norm],
+            |r| Ok((r.text("name")?, r.text("first_name")?)),
+        )
+        .await?;
+    for (name, first) in contacts {
+        names.push(name.clone());
+        if !first.trim().is_empty() {
+            names.push(format!("{first} {name}"));
+            names.push(format!("{name} {first}"));
+        }
+    }
+    let participants = c
+        .all(
+            concat!("SELECT name FROM session_participants WHERE id IN ", participants_of!()),
+            args![norm],
+            |r| r.text("name"),
+        )
+        .await?;
+    names.extend(participants);
+    let mut keys: Vec<String> = names
+        .iter()
+        .map(|n| name_key(n))
+        .filter(|k| !k.is_empty() && k != ERASED_NAME)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(keys)
+}
+
+/// The ids of the personal-room events of guests (no address) under one of `names`.
+async fn guest_visits(c: &mut Conn<'_>, names: &[String]) -> Result<Vec<String>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Compared here, not in SQL: SQLite's LOWER folds ASCII letters only.
+    let rows = c
+        .all(
+            "SELECT id, occupant_name FROM jitsi_events WHERE personal_room_id IS NOT NULL \
+             AND occupant_name IS NOT NULL AND (occupant_email IS NULL OR occupant_email = '') ORDER BY at, id",
+            &[],
+            |r| Ok((r.text("id")?, r.opt_text("occupant_name")?.unwrap_or_default())),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, name)| names.contains(&name_key(name)))
+        .map(|(id, _)| id)
+        .collect())
 }
 
 impl Store {
@@ -260,6 +328,46 @@ impl Store {
                 ],
             )
             .await?;
+        let room = c
+            .opt(
+                "SELECT r.id, r.room, r.server_id, r.guests_wait, r.created_at, r.updated_at FROM personal_rooms r \
+                 JOIN users u ON u.id = r.owner_id WHERE u.email_norm = $1",
+                args![email_norm],
+                json_row![
+                    "id": text, "room": text, "server_id": opt_text, "guests_wait": bool, "created_at": time,
+                    "updated_at": time,
+                ],
+            )
+            .await?;
+        let room_visits = c
+            .all(
+                "SELECT e.id, e.kind, e.occupant_jid, e.occupant_name, e.occupant_email, e.joined_at, e.left_at, e.at \
+                 FROM jitsi_events e JOIN personal_rooms r ON r.id = e.personal_room_id \
+                 JOIN users u ON u.id = r.owner_id WHERE u.email_norm = $1 ORDER BY e.at, e.id",
+                args![email_norm],
+                json_row![
+                    "id": text, "kind": text, "occupant_jid": text, "occupant_name": opt_text,
+                    "occupant_email": opt_text, "joined_at": opt_time, "left_at": opt_time, "at": time,
+                ],
+            )
+            .await?;
+        let names = known_names(&mut c, email_norm).await?;
+        let mut guest_events = Vec::new();
+        for id in guest_visits(&mut c, &names).await? {
+            guest_events.push(
+                c.one(
+                    "SELECT e.id, r.room, u.display_name AS owner, e.kind, e.occupant_name, e.joined_at, e.left_at, \
+                     e.at FROM jitsi_events e JOIN personal_rooms r ON r.id = e.personal_room_id \
+                     JOIN users u ON u.id = r.owner_id WHERE e.id = $1",
+                    args![id.as_str()],
+                    json_row![
+                        "id": text, "room": text, "owner": text, "kind": text, "occupant_name": opt_text,
+                        "joined_at": opt_time, "left_at": opt_time, "at": time,
+                    ],
+                )
+                .await?,
+            );
+        }
         let throttle_key = format!("acct:{email_norm}");
         let login_counters = c
             .all(
@@ -309,6 +417,9 @@ impl Store {
             "reminders": reminders,
             "mail": mail,
             "jitsi_events": events,
+            "personal_room": room,
+            "personal_room_visits": room_visits,
+            "personal_room_guest_visits": guest_events,
             "attendance_corrections": corrections,
             "attendance_signatures": signatures,
             "login_counters": login_counters,
@@ -364,6 +475,9 @@ impl Store {
             .await?;
         let mut ids: Vec<String> = participants.iter().map(|(id, _)| id.clone()).collect();
         ids.extend(contacts.iter().cloned());
+        // Read before the names are erased below.
+        let names = known_names(&mut c, norm).await?;
+        let guest_events = guest_visits(&mut c, &names).await?;
         let mentions = person_mentions(&mut c, norm, &ids).await?;
         let mail_rows = c
             .count(
@@ -487,6 +601,14 @@ impl Store {
                 args![norm],
             )
             .await?;
+        for id in &guest_events {
+            counts.jitsi_events += c
+                .exec(
+                    "UPDATE jitsi_events SET occupant_name = NULL, occupant_email = NULL, payload = '{}' WHERE id = $1",
+                    args![id.as_str()],
+                )
+                .await?;
+        }
         for session_id in &signed_sessions {
             resealed.push(seal_again(&mut c, key, session_id, now).await?);
             counts.sealed_again += 1;

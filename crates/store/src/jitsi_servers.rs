@@ -77,6 +77,9 @@ pub struct XmppAdmin {
     pub port: u16,
     pub admin_jid: String,
     pub admin_password_enc: String,
+    /// The authority (PEM certificates) trusted for Prosody's certificate besides the web's
+    /// roots; not a secret.
+    pub ca_pem: Option<String>,
 }
 
 impl fmt::Debug for XmppAdmin {
@@ -85,6 +88,7 @@ impl fmt::Debug for XmppAdmin {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("admin_jid", &self.admin_jid)
+            .field("ca_pem", &self.ca_pem.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -130,7 +134,7 @@ macro_rules! server_cols {
         "j.id, j.name, j.base_url, j.domain, j.tenant, j.token_mode, j.app_id, j.key_id, j.app_secret_enc, \
          j.private_key_enc, j.public_key_pem, j.api_secret_enc, j.moderator_features, j.participant_features, \
          j.lobby, j.max_occupants, j.is_default, j.revision, j.created_at, j.updated_at, j.webhook_secret_enc, j.kind, \
-         j.xmpp_host, j.xmpp_port, j.admin_jid, j.admin_password_enc"
+         j.xmpp_host, j.xmpp_port, j.admin_jid, j.admin_password_enc, j.xmpp_ca_pem"
     };
 }
 
@@ -157,6 +161,7 @@ pub(crate) fn server_row(r: &dyn Row) -> Result<JitsiServer> {
             port: u16::try_from(port).map_err(|_| StoreError::Corrupt(format!("xmpp port {port}")))?,
             admin_jid: r.opt_text("admin_jid")?.unwrap_or_default(),
             admin_password_enc: r.opt_text("admin_password_enc")?.unwrap_or_default(),
+            ca_pem: r.opt_text("xmpp_ca_pem")?,
         })
     } else {
         None
@@ -217,9 +222,9 @@ pub(crate) async fn save_server(
         "INSERT INTO jitsi_servers (id, name, name_norm, base_url, domain, tenant, token_mode, app_id, key_id, \
          app_secret_enc, private_key_enc, public_key_pem, api_secret_enc, moderator_features, participant_features, \
          lobby, max_occupants, is_default, revision, created_at, updated_at, webhook_secret_enc, kind, xmpp_host, \
-         xmpp_port, admin_jid, admin_password_enc) \
+         xmpp_port, admin_jid, admin_password_enc, xmpp_ca_pem) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, \
-         $21, $22, $23, $24, $25, $26) \
+         $21, $22, $23, $24, $25, $26, $27) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_norm = excluded.name_norm, \
          base_url = excluded.base_url, domain = excluded.domain, tenant = excluded.tenant, \
          token_mode = excluded.token_mode, app_id = excluded.app_id, key_id = excluded.key_id, \
@@ -230,7 +235,7 @@ pub(crate) async fn save_server(
          revision = excluded.revision, updated_at = excluded.updated_at, \
          webhook_secret_enc = excluded.webhook_secret_enc, kind = excluded.kind, \
          xmpp_host = excluded.xmpp_host, xmpp_port = excluded.xmpp_port, admin_jid = excluded.admin_jid, \
-         admin_password_enc = excluded.admin_password_enc",
+         admin_password_enc = excluded.admin_password_enc, xmpp_ca_pem = excluded.xmpp_ca_pem",
         args![
             id,
             input.name.as_str(),
@@ -267,6 +272,7 @@ pub(crate) async fn save_server(
             input.xmpp.as_ref().map(|x| i64::from(x.port)),
             input.xmpp.as_ref().map(|x| x.admin_jid.as_str()),
             input.xmpp.as_ref().map(|x| x.admin_password_enc.as_str()),
+            input.xmpp.as_ref().and_then(|x| x.ca_pem.as_deref()),
         ],
     )
     .await
@@ -356,11 +362,19 @@ impl Store {
     ) -> Result<JitsiServer> {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
-        let was_default = if new {
-            false
+        let previous = if new {
+            None
         } else {
-            server_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?.is_default
+            Some(server_by_id(&mut c, id).await?.ok_or(StoreError::NotFound)?)
         };
+        let was_default = previous.as_ref().is_some_and(|p| p.is_default);
+        // A Prosody this server no longer manages (another kind now, or another XMPP domain):
+        // the accounts Dialogue made there are handed to the cleanup, with the old admin login.
+        if let Some(previous) = &previous
+            && (input.xmpp.is_none() || previous.domain != input.domain)
+        {
+            crate::prosody_accounts::orphan_accounts(&mut c, previous, now).await?;
+        }
         let first = new && c.count("SELECT COUNT(*) AS n FROM jitsi_servers", &[]).await? == 0;
         let is_default = was_default || input.is_default || first;
         if is_default && !was_default {
@@ -406,6 +420,8 @@ impl Store {
         if upcoming > 0 {
             return Err(StoreError::Jitsi(JitsiRefusal::InUse { sessions: upcoming }));
         }
+        // The accounts Dialogue made on its Prosody are deleted there afterwards.
+        crate::prosody_accounts::orphan_accounts(&mut c, &server, now).await?;
         c.exec("DELETE FROM jitsi_servers WHERE id = $1", args![id]).await?;
         insert_audit(&mut c, &audit.clone().target("jitsi_server", id, &server.name), now).await?;
         tx.commit().await

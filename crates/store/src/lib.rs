@@ -62,7 +62,7 @@ pub use outbox::{
 pub use participants::RsvpCounts;
 pub use participants::{Participant, ParticipationBudget, People};
 pub use personal_rooms::{PersonalRoom, RoomReservation};
-pub use prosody_accounts::ProsodyAccount;
+pub use prosody_accounts::{ProsodyAccount, ProsodyOrphan};
 pub use retention::{RetentionCounts, RetentionCutoffs};
 pub use rooms::{JoinTarget, NewJitsiEvent, Reservation, ReservationOutcome, RoomSession};
 pub use series::{Occurrence, Series, SeriesView};

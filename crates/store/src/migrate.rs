@@ -45,6 +45,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(15, "jaas_webhook_action_nature", "0015_jaas_webhook_action_nature.sql"),
     migration!(16, "room_owner_arrival", "0016_room_owner_arrival.sql"),
     migration!(17, "instances", "0017_instances.sql"),
+    migration!(18, "prosody_trust_and_cleanup", "0018_prosody_trust_and_cleanup.sql"),
 ];
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

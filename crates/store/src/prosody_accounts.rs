@@ -7,7 +7,8 @@
 use jiff::Timestamp;
 
 use crate::audit::{AuditEntry, insert_audit};
-use crate::db::{Row, args, is_unique_violation};
+use crate::db::{Conn, Row, args, is_unique_violation};
+use crate::jitsi_servers::JitsiServer;
 use crate::{Result, Store, ts};
 
 /// One host's account on one server's Prosody.
@@ -24,6 +25,9 @@ pub struct ProsodyAccount {
     pub applied: Option<i64>,
     /// `false`: to be deleted from Prosody (then the row).
     pub wanted: bool,
+    /// Prosody was asked to create the account and the answer is not recorded yet: an
+    /// account of this name found there is Dialogue's (after a crash), not someone else's.
+    pub creating: bool,
     pub attempts: i64,
     pub next_attempt_at: Timestamp,
     pub last_error: Option<String>,
@@ -40,6 +44,7 @@ impl std::fmt::Debug for ProsodyAccount {
             .field("generation", &self.generation)
             .field("applied", &self.applied)
             .field("wanted", &self.wanted)
+            .field("creating", &self.creating)
             .field("attempts", &self.attempts)
             .field("last_error", &self.last_error)
             .finish_non_exhaustive()
@@ -56,7 +61,7 @@ impl ProsodyAccount {
 macro_rules! account_cols {
     () => {
         "server_id, user_id, node, password_enc, generation, applied, wanted, attempts, next_attempt_at, \
-         last_error, created_at, updated_at"
+         last_error, created_at, updated_at, creating"
     };
 }
 
@@ -69,6 +74,7 @@ fn account_row(r: &dyn Row) -> Result<ProsodyAccount> {
         generation: r.i64("generation")?,
         applied: r.opt_i64("applied")?,
         wanted: r.bool("wanted")?,
+        creating: r.bool("creating")?,
         attempts: r.i64("attempts")?,
         next_attempt_at: ts(r.i64("next_attempt_at")?)?,
         last_error: r.opt_text("last_error")?,
@@ -261,13 +267,14 @@ impl Store {
         let mut tx = self.pool.write().await?;
         let mut c = tx.conn();
         c.exec(
-            "UPDATE prosody_accounts SET applied = $3, attempts = 0, last_error = NULL, updated_at = $4 \
-             WHERE server_id = $1 AND user_id = $2",
+            "UPDATE prosody_accounts SET applied = $3, creating = $5, attempts = 0, last_error = NULL, \
+             updated_at = $4 WHERE server_id = $1 AND user_id = $2",
             args![
                 account.server_id.as_str(),
                 account.user_id.as_str(),
                 generation,
-                now.as_second()
+                now.as_second(),
+                false
             ],
         )
         .await?;
@@ -325,6 +332,85 @@ impl Store {
         Ok(())
     }
 
+    /// Prosody is about to be asked to create the account: recorded first, so that after a
+    /// crash before [`Store::prosody_applied`] the account found there is adopted, not
+    /// mistaken for someone else's.
+    pub async fn prosody_creating(&self, account: &ProsodyAccount, now: Timestamp) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        tx.conn()
+            .exec(
+                "UPDATE prosody_accounts SET creating = $3, updated_at = $4 WHERE server_id = $1 AND user_id = $2 \
+                 AND node = $5",
+                args![
+                    account.server_id.as_str(),
+                    account.user_id.as_str(),
+                    true,
+                    now.as_second(),
+                    account.node.as_str()
+                ],
+            )
+            .await?;
+        tx.commit().await
+    }
+
+    /// The accounts left to delete on a Prosody Dialogue no longer manages.
+    pub async fn prosody_orphans(&self) -> Result<Vec<ProsodyOrphan>> {
+        let mut c = self.pool.read().await?;
+        c.conn()
+            .all(
+                "SELECT server_id, node, server_name, domain, xmpp_host, xmpp_port, admin_jid, admin_password_enc, \
+                 xmpp_ca_pem, attempts, next_attempt_at, last_error FROM prosody_orphans ORDER BY server_id, node",
+                &[],
+                orphan_row,
+            )
+            .await
+    }
+
+    /// The orphan account is gone from Prosody: its row goes.
+    pub async fn prosody_orphan_removed(
+        &self,
+        orphan: &ProsodyOrphan,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        let mut c = tx.conn();
+        c.exec(
+            "DELETE FROM prosody_orphans WHERE server_id = $1 AND node = $2",
+            args![orphan.server_id.as_str(), orphan.node.as_str()],
+        )
+        .await?;
+        let entry = audit
+            .with_action("prosody_account.delete")
+            .target("prosody_account", &orphan.server_id, &orphan.node)
+            .detail(serde_json::json!({
+                "server_id": orphan.server_id,
+                "server": orphan.server_name,
+                "node": orphan.node,
+                "detail": "deleted on Prosody (server no longer managed)",
+            }));
+        insert_audit(&mut c, &entry, now).await?;
+        tx.commit().await
+    }
+
+    /// A failed cleanup attempt: counted, retried at `retry_at`.
+    pub async fn prosody_orphan_failed(&self, orphan: &ProsodyOrphan, error: &str, retry_at: Timestamp) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        tx.conn()
+            .exec(
+                "UPDATE prosody_orphans SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4 \
+                 WHERE server_id = $1 AND node = $2",
+                args![
+                    orphan.server_id.as_str(),
+                    orphan.node.as_str(),
+                    error,
+                    retry_at.as_second()
+                ],
+            )
+            .await?;
+        tx.commit().await
+    }
+
     /// A failed attempt: counted, retried at `retry_at`.
     pub async fn prosody_failed(
         &self,
@@ -357,13 +443,14 @@ impl Store {
         let renamed = tx
             .conn()
             .exec(
-                "UPDATE prosody_accounts SET node = $3, updated_at = $4 WHERE server_id = $1 AND user_id = $2 \
-                 AND applied IS NULL",
+                "UPDATE prosody_accounts SET node = $3, creating = $5, updated_at = $4 WHERE server_id = $1 \
+                 AND user_id = $2 AND applied IS NULL",
                 args![
                     account.server_id.as_str(),
                     account.user_id.as_str(),
                     node,
-                    now.as_second()
+                    now.as_second(),
+                    false
                 ],
             )
             .await;
@@ -420,4 +507,89 @@ impl Store {
             .await?;
         tx.commit().await
     }
+}
+
+/// An account Dialogue created on a Prosody it no longer manages (its server was deleted or
+/// became another kind), with the admin login of that Prosody: to delete there.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProsodyOrphan {
+    /// The server it was made for (which may be gone); binds the sealed admin password.
+    pub server_id: String,
+    pub node: String,
+    pub server_name: String,
+    pub domain: String,
+    pub xmpp_host: String,
+    pub xmpp_port: u16,
+    pub admin_jid: String,
+    pub admin_password_enc: String,
+    pub ca_pem: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+}
+
+impl std::fmt::Debug for ProsodyOrphan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProsodyOrphan")
+            .field("server_id", &self.server_id)
+            .field("node", &self.node)
+            .field("xmpp_host", &self.xmpp_host)
+            .field("xmpp_port", &self.xmpp_port)
+            .field("admin_jid", &self.admin_jid)
+            .field("attempts", &self.attempts)
+            .field("last_error", &self.last_error)
+            .finish_non_exhaustive()
+    }
+}
+
+fn orphan_row(r: &dyn Row) -> Result<ProsodyOrphan> {
+    let port = r.i64("xmpp_port")?;
+    Ok(ProsodyOrphan {
+        server_id: r.text("server_id")?,
+        node: r.text("node")?,
+        server_name: r.text("server_name")?,
+        domain: r.text("domain")?,
+        xmpp_host: r.text("xmpp_host")?,
+        xmpp_port: u16::try_from(port).map_err(|_| crate::StoreError::Corrupt(format!("xmpp port {port}")))?,
+        admin_jid: r.text("admin_jid")?,
+        admin_password_enc: r.text("admin_password_enc")?,
+        ca_pem: r.opt_text("xmpp_ca_pem")?,
+        attempts: r.i64("attempts")?,
+        next_attempt_at: ts(r.i64("next_attempt_at")?)?,
+        last_error: r.opt_text("last_error")?,
+    })
+}
+
+/// Within the transaction that deletes `server` or changes its kind or XMPP domain: the
+/// accounts Dialogue created (or may have created) on its Prosody become orphans, kept with
+/// the server's current admin login so that the reconciler deletes them there; the server's
+/// account rows go.
+pub(crate) async fn orphan_accounts(c: &mut Conn<'_>, server: &JitsiServer, now: Timestamp) -> Result<()> {
+    if let Some(x) = &server.xmpp {
+        c.exec(
+            "INSERT INTO prosody_orphans (server_id, node, server_name, domain, xmpp_host, xmpp_port, admin_jid, \
+             admin_password_enc, xmpp_ca_pem, next_attempt_at, created_at) \
+             SELECT server_id, node, $2, $3, $4, $5, $6, $7, $8, $9, $9 FROM prosody_accounts \
+             WHERE server_id = $1 AND (applied IS NOT NULL OR creating) \
+             ON CONFLICT (server_id, node) DO NOTHING",
+            args![
+                server.id.as_str(),
+                server.name.as_str(),
+                server.domain.as_str(),
+                x.host.as_str(),
+                i64::from(x.port),
+                x.admin_jid.as_str(),
+                x.admin_password_enc.as_str(),
+                x.ca_pem.as_deref(),
+                now.as_second()
+            ],
+        )
+        .await?;
+    }
+    c.exec(
+        "DELETE FROM prosody_accounts WHERE server_id = $1",
+        args![server.id.as_str()],
+    )
+    .await?;
+    Ok(())
 }

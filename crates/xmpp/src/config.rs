@@ -30,6 +30,10 @@ pub struct AdminConfig {
     pub password: String,
     /// A PEM file of extra trust anchors (a private authority), added to the web's.
     pub ca_file: Option<PathBuf>,
+    /// Extra trust anchors given as PEM text (e.g. stored with the server's settings), added
+    /// like [`ca_file`](Self::ca_file)'s. Stock Jitsi gives Prosody a self-signed
+    /// certificate: its PEM here makes it trusted.
+    pub ca_pem: Option<String>,
     /// Accept a server that offers no STARTTLS. Only for a server on a loopback
     /// address (tests, a Prosody on the same machine): any other address is refused.
     pub allow_plain: bool,
@@ -57,6 +61,7 @@ impl AdminConfig {
             admin_jid: admin_jid.into(),
             password: password.into(),
             ca_file: None,
+            ca_pem: None,
             allow_plain: false,
             timeout: DEFAULT_TIMEOUT,
             max_stanza_bytes: DEFAULT_MAX_STANZA_BYTES,
@@ -82,6 +87,7 @@ impl fmt::Debug for AdminConfig {
             .field("admin_jid", &self.admin_jid)
             .field("password", &"…")
             .field("ca_file", &self.ca_file)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|_| "…"))
             .field("allow_plain", &self.allow_plain)
             .field("timeout", &self.timeout)
             .field("max_stanza_bytes", &self.max_stanza_bytes)

@@ -79,3 +79,4 @@ pub use client::{
 pub use config::{AdminConfig, DEFAULT_MAX_STANZA_BYTES, DEFAULT_PORT, DEFAULT_TIMEOUT};
 pub use error::{Error, Result};
 pub use jid::BareJid;
+pub use stream::parse_ca_pem;

@@ -275,7 +275,7 @@ async fn handshake(
         let tls = connector
             .connect(name, tcp)
             .await
-            .map_err(|e| Error::Tls(format!("handshake with {domain}: {e}")))?;
+            .map_err(|e| handshake_error(&domain, &e))?;
         xml = XmlStream::new(Transport::Tls(Box::new(tls)), cfg.max_stanza_bytes);
         features = open_stream(&mut xml, &domain, Some(&admin)).await?;
         true
@@ -569,25 +569,44 @@ async fn bind(conn: &mut Connection) -> Result<String> {
         .ok_or_else(|| Error::Protocol("the server bound no JID".to_owned()))
 }
 
+/// The certificates of a PEM text, each usable as a trust anchor: what
+/// [`AdminConfig::ca_pem`] and [`AdminConfig::ca_file`] must hold. An error names what is
+/// wrong (not PEM, no certificate, a certificate that cannot be an anchor).
+pub fn parse_ca_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
+    let mut certs = Vec::new();
+    let mut scratch = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| Error::Config(format!("not PEM: {e}")))?;
+        scratch
+            .add(cert.clone())
+            .map_err(|e| Error::Config(format!("unusable certificate: {e}")))?;
+        certs.push(cert);
+    }
+    if certs.is_empty() {
+        return Err(Error::Config(
+            "no PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned(),
+        ));
+    }
+    Ok(certs)
+}
+
 /// The TLS client: the web's trust anchors plus the configured authority's.
 fn tls_connector(cfg: &AdminConfig) -> Result<tokio_rustls::TlsConnector> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = &cfg.ca_file {
         let pem = std::fs::read(path).map_err(|e| Error::Config(format!("ca_file {}: {e}", path.display())))?;
-        let mut found = 0;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| Error::Config(format!("ca_file {} is not PEM: {e}", path.display())))?;
-            roots
-                .add(cert)
-                .map_err(|e| Error::Config(format!("ca_file {}: unusable certificate: {e}", path.display())))?;
-            found += 1;
+        let certs =
+            parse_ca_pem(&pem).map_err(|e| Error::Config(format!("ca_file {}: {}", path.display(), detail(&e))))?;
+        for cert in certs {
+            // Parsed as an anchor by parse_ca_pem already.
+            let _ = roots.add(cert);
         }
-        if found == 0 {
-            return Err(Error::Config(format!(
-                "ca_file {} holds no certificate",
-                path.display()
-            )));
+    }
+    if let Some(pem) = &cfg.ca_pem {
+        let certs = parse_ca_pem(pem.as_bytes()).map_err(|e| Error::Config(format!("ca_pem: {}", detail(&e))))?;
+        for cert in certs {
+            let _ = roots.add(cert);
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -597,6 +616,38 @@ fn tls_connector(cfg: &AdminConfig) -> Result<tokio_rustls::TlsConnector> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// A configuration error's own words, without the "XMPP configuration:" prefix.
+fn detail(e: &Error) -> String {
+    match e {
+        Error::Config(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Why the TLS handshake with `domain` failed, in words an administrator acts on: a
+/// certificate signed by an authority we do not trust says so, and what to do.
+fn handshake_error(domain: &str, e: &std::io::Error) -> Error {
+    use rustls::{CertificateError, Error as TlsError};
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<TlsError>());
+    match inner {
+        Some(TlsError::InvalidCertificate(
+            CertificateError::UnknownIssuer
+            | CertificateError::BadSignature
+            | CertificateError::UnknownRevocationStatus,
+        )) => Error::Tls(format!(
+            "the certificate of {domain} is not trusted (it is self-signed or signed by an unknown authority): \
+             give the server's certificate authority (PEM) in its settings ({e})"
+        )),
+        Some(TlsError::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        )) => Error::Tls(format!("the certificate is not valid for {domain} ({e})")),
+        Some(TlsError::InvalidCertificate(CertificateError::Expired | CertificateError::ExpiredContext { .. })) => {
+            Error::Tls(format!("the certificate of {domain} has expired ({e})"))
+        }
+        _ => Error::Tls(format!("handshake with {domain}: {e}")),
+    }
 }
 
 #[cfg(test)]
@@ -662,5 +713,15 @@ mod tests {
         cfg.ca_file = Some(empty);
         assert!(matches!(tls_connector(&cfg), Err(Error::Config(_))));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn pem_text_without_a_certificate_is_a_configuration_error() {
+        let mut cfg = AdminConfig::new("127.0.0.1", "d.test", "admin@d.test", "pw");
+        cfg.ca_pem = Some("not a certificate\n".into());
+        assert!(matches!(tls_connector(&cfg), Err(Error::Config(m)) if m.contains("ca_pem")));
+        assert!(parse_ca_pem(b"").is_err());
+        let garbled = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert!(parse_ca_pem(garbled.as_bytes()).is_err());
     }
 }

@@ -20,6 +20,7 @@ both_backends!(
     erasure_leaves_the_person_nowhere_and_others_and_chains_intact,
     gdpr_routes_by_role,
     retention_keeps_evidence_within_its_period_then_removes_it,
+    personal_room_visits_are_exported_and_guest_names_erased,
 );
 
 const LEA: &str = "lea@example.org";
@@ -641,4 +642,82 @@ async fn the_retention_command_says_what_would_go_then_removes_it(backend: Backe
         err.contains("retention.attendance_years") && err.contains("a whole number of years from 1 to 30"),
         "{err}"
     );
+}
+
+/// A personal room's visits: its owner's export holds the room and who came (guests too); a
+/// guest who typed the name Dialogue knows a person under (no address in the event) finds that
+/// visit in the person's export, and erasure anonymises it, leaving the other guests' visits.
+async fn personal_room_visits_are_exported_and_guest_names_erased(backend: Backend) {
+    let f = fixture(backend).await;
+    let meet = f.app.store().list_jitsi_servers().await.unwrap().remove(0);
+    let secret = f
+        .app
+        .state
+        .service()
+        .jitsi()
+        .sealer()
+        .open(&meet.id, "api_secret", &meet.api_secret_enc)
+        .unwrap();
+    let theo_token = token_for(&f.app, &f.trainer.id).await;
+    let r = testkit::client()
+        .put(format!("{}/api/v1/me/room", f.app.url))
+        .bearer_auth(&theo_token)
+        .json(&json!({"guests": "wait"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let room: Value = r.json().await.unwrap();
+    let name = room["room"].as_str().unwrap().to_owned();
+    let t = f.detail.session.ends_at.as_second();
+    let occupant = |jid: &str, id: &str, who: &str| {
+        json!({"event_name": "muc-occupant-joined", "room_name": name,
+            "room_jid": format!("{name}@conference.meet.example.org"), "is_breakout": false,
+            "occupant": {"occupant_jid": jid, "joined_at": t, "id": id, "name": who}})
+    };
+    for (jid, id, who) in [
+        ("g1@guest.meet.example.org/a", "guest-1", "  léa   Martin "),
+        ("g2@guest.meet.example.org/b", "guest-2", "Max Durand"),
+        ("g3@guest.meet.example.org/c", "guest-3", "Zoé Invitée"),
+    ] {
+        post_event(&f.app, &secret, "occupant/joined", &occupant(jid, id, who)).await;
+    }
+
+    // The owner's export: the room and its visits, guests included.
+    let admin = token_for(&f.app, &f.admin.id).await;
+    let (status, theo) = post_json(&f.app, &admin, "/api/v1/gdpr/export", json!({"email": f.trainer.email})).await;
+    assert_eq!(status, StatusCode::OK, "{theo}");
+    assert_eq!(theo["personal_room"]["room"], name.as_str(), "{theo}");
+    let visits = ids(&theo["personal_room_visits"], "occupant_name");
+    assert_eq!(visits.len(), 3, "{theo}");
+    assert!(visits.iter().any(|v| v.contains("Martin")), "{visits:?}");
+
+    // Léa's export: her visit as a guest under her name, nobody else's.
+    let (status, lea) = post_json(&f.app, &admin, "/api/v1/gdpr/export", json!({"email": LEA})).await;
+    assert_eq!(status, StatusCode::OK, "{lea}");
+    let as_guest = lea["personal_room_guest_visits"].as_array().unwrap();
+    assert_eq!(as_guest.len(), 1, "{lea}");
+    assert_eq!(as_guest[0]["room"], name.as_str());
+    assert_eq!(as_guest[0]["owner"], f.trainer.display_name.as_str());
+    assert!(!lea.to_string().contains("Max Durand"), "{lea}");
+
+    // Erased: that visit loses her name; the other guests keep theirs.
+    let (status, counts) = post_json(
+        &f.app,
+        &admin,
+        "/api/v1/gdpr/erase",
+        json!({"email": LEA, "force": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(
+        counts["jitsi_events"], 3,
+        "her two session events and her visit: {counts}"
+    );
+    assert!(f.app.db.find_text("léa   Martin").await.unwrap().is_empty());
+    let (_, theo) = post_json(&f.app, &admin, "/api/v1/gdpr/export", json!({"email": f.trainer.email})).await;
+    let visits = ids(&theo["personal_room_visits"], "occupant_name");
+    assert_eq!(visits.len(), 3, "the visit stays, without a name: {theo}");
+    assert!(!visits.iter().any(|v| v.contains("Martin")), "{visits:?}");
+    assert!(visits.contains(&"Max Durand".to_owned()) && visits.contains(&"Zoé Invitée".to_owned()));
 }

@@ -79,6 +79,15 @@ pub struct PersonDataJson {
     /// What Jitsi reported of their connections
     #[schema(value_type = Vec<Object>)]
     pub jitsi_events: Value,
+    /// Their personal room, if they have an account and a room
+    #[schema(value_type = Option<Object>)]
+    pub personal_room: Value,
+    /// Who came to their personal room (guests included, under the names they typed)
+    #[schema(value_type = Vec<Object>)]
+    pub personal_room_visits: Value,
+    /// Their visits to others' personal rooms as a guest, found by the names they are known under
+    #[schema(value_type = Vec<Object>)]
+    pub personal_room_guest_visits: Value,
     #[schema(value_type = Vec<Object>)]
     pub attendance_corrections: Value,
     /// Their signatures, with what was signed

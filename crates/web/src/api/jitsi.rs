@@ -140,6 +140,10 @@ pub struct ServerOut {
     #[schema(required = true)]
     pub admin_jid: Option<String>,
     pub has_admin_password: bool,
+    /// secure-domain: the certificate authority (PEM) trusted for Prosody's certificate
+    /// besides the public ones (a self-signed Prosody's own certificate).
+    #[schema(required = true)]
+    pub xmpp_ca_pem: Option<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -179,6 +183,7 @@ fn out(app: &AppState, s: JitsiServer, api_secret: Option<String>) -> ServerOut 
         xmpp_port: s.xmpp.as_ref().map(|x| x.port),
         admin_jid: s.xmpp.as_ref().map(|x| x.admin_jid.clone()),
         has_admin_password: s.xmpp.is_some(),
+        xmpp_ca_pem: s.xmpp.as_ref().and_then(|x| x.ca_pem.clone()),
         created_at: s.created_at.to_string(),
         updated_at: s.updated_at.to_string(),
         api_secret,
@@ -248,6 +253,12 @@ pub struct ServerBody {
     /// secure-domain: that account's password; stored sealed, never returned.
     #[schema(write_only, min_length = 1, max_length = 1023)]
     admin_password: Option<String>,
+    /// secure-domain: the certificate authority (one or more PEM certificates) trusted for
+    /// Prosody's certificate besides the public ones, e.g. a stock Jitsi's self-signed
+    /// certificate; null or "" removes it. Not a secret.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 65536)]
+    xmpp_ca_pem: Option<Option<String>>,
 }
 
 impl ServerBody {
@@ -274,8 +285,9 @@ impl ServerBody {
             "xmpp_port",
             "admin_jid",
             "admin_password",
+            "xmpp_ca_pem",
         ],
-        null_changes: &["tenant", "max_occupants"],
+        null_changes: &["tenant", "max_occupants", "xmpp_ca_pem"],
     };
 
     /// Secrets given as the document states them. The server page reads an empty secret field
@@ -339,6 +351,7 @@ impl ServerBody {
             xmpp_port: self.xmpp_port,
             admin_jid: self.admin_jid,
             admin_password: self.admin_password,
+            xmpp_ca_pem: self.xmpp_ca_pem.map(Option::unwrap_or_default),
         }
     }
 }

@@ -77,6 +77,7 @@ pub struct ServerForm {
     pub xmpp_host: String,
     pub xmpp_port: String,
     pub admin_jid: String,
+    pub xmpp_ca_pem: String,
 }
 
 impl ServerForm {
@@ -97,6 +98,7 @@ impl ServerForm {
             xmpp_host: s.xmpp.as_ref().map(|x| x.host.clone()).unwrap_or_default(),
             xmpp_port: s.xmpp.as_ref().map(|x| x.port.to_string()).unwrap_or_default(),
             admin_jid: s.xmpp.as_ref().map(|x| x.admin_jid.clone()).unwrap_or_default(),
+            xmpp_ca_pem: s.xmpp.as_ref().and_then(|x| x.ca_pem.clone()).unwrap_or_default(),
         }
     }
 
@@ -156,6 +158,7 @@ fn read_form(fields: &[(String, String)]) -> (ServerForm, ServerChange) {
         xmpp_host: get("xmpp_host"),
         xmpp_port: get("xmpp_port"),
         admin_jid: get("admin_jid"),
+        xmpp_ca_pem: get("xmpp_ca_pem"),
     };
     let change = ServerChange {
         name: Some(form.name.clone()),
@@ -182,6 +185,8 @@ fn read_form(fields: &[(String, String)]) -> (ServerForm, ServerChange) {
         },
         admin_jid: Some(form.admin_jid.clone()),
         admin_password: Some(get("admin_password")),
+        // Not a secret: the form shows it, so what is posted replaces it (blank clears it).
+        xmpp_ca_pem: fields.iter().find(|(k, _)| k == "xmpp_ca_pem").map(|(_, v)| v.clone()),
     };
     (form, change)
 }

@@ -155,8 +155,30 @@ fn not_in(app: &AppState, ctx: &Ctx, decision: Decision) -> AppResult {
 
 async fn join(State(app): State<AppState>, ctx: Ctx) -> AppResult {
     let user = ctx.require_user()?.clone();
-    let decision = rooms::owner_join(app.service(), &ctx.caller()?, &user).await?;
+    let caller = ctx.caller()?;
+    let decision = rooms::owner_join(app.service(), &caller, &user).await?;
+    if let Decision::Enter { url } = &decision
+        && let Some(login) = rooms::owner_login(app.service(), &caller).await?
+    {
+        // A secure-domain server: no token carries them in as host; they log in at Jitsi's
+        // prompt, so they are shown their login first, then go in.
+        let page = Page::new(&ctx, "prosody.enter.title", &app.config().default_time_zone);
+        return crate::http::page::html(&HostEnterPage {
+            page,
+            url: url.clone(),
+            login,
+        });
+    }
     not_in(&app, &ctx, decision)
+}
+
+/// The owner about to enter their room on a secure-domain server: their login, then the room.
+#[derive(Template)]
+#[template(path = "jitsi/host_enter.html")]
+struct HostEnterPage {
+    page: Page,
+    url: String,
+    login: service::prosody_accounts::HostLogin,
 }
 
 #[derive(Template)]
