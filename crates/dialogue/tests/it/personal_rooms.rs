@@ -431,8 +431,16 @@ async fn bad_input_is_refused_in_the_callers_language(backend: Backend) {
     );
     let r = api(&app, reqwest::Method::POST, &token, "/me/room/link", None).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    // Not JSON, an unknown field, a wrong value: 400 problems; an unknown server: 422.
-    for body in ["{", r#"{"colour": "blue"}"#, r#"{"guests": "maybe"}"#, "[]"] {
+    // Not JSON (whitespace alone included: the fuzzer's find), an unknown field, a wrong
+    // value: 400 problems; an unknown server: 422.
+    for body in [
+        "{",
+        "\r",
+        " \n",
+        r#"{"colour": "blue"}"#,
+        r#"{"guests": "maybe"}"#,
+        "[]",
+    ] {
         let r = send("en", reqwest::Method::PUT, body).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(r.headers()["content-type"], "application/problem+json");
