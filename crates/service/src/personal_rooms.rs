@@ -260,11 +260,13 @@ struct Entrant<'a> {
 }
 
 async fn enter(svc: &Service, room: &PersonalRoom, owner_role: Role, who: &Entrant<'_>) -> Result<Decision> {
-    let decision = enter_uncounted(svc, room, owner_role, who).await?;
+    let (decision, minted) = enter_uncounted(svc, room, owner_role, who).await?;
     let metrics = svc.metrics();
     metrics.join(match &decision {
         Decision::Enter { .. } => {
-            metrics.token_minted();
+            if minted {
+                metrics.token_minted();
+            }
             JoinOutcome::Entered
         }
         Decision::Refused { .. } => JoinOutcome::Refused,
@@ -273,9 +275,15 @@ async fn enter(svc: &Service, room: &PersonalRoom, owner_role: Role, who: &Entra
     Ok(decision)
 }
 
-async fn enter_uncounted(svc: &Service, room: &PersonalRoom, owner_role: Role, who: &Entrant<'_>) -> Result<Decision> {
+/// The decision, and whether a token was minted for it (a secure-domain server takes none).
+async fn enter_uncounted(
+    svc: &Service,
+    room: &PersonalRoom,
+    owner_role: Role,
+    who: &Entrant<'_>,
+) -> Result<(Decision, bool)> {
     let Some(server) = room_server(svc, room, owner_role).await? else {
-        return Ok(Decision::Unavailable);
+        return Ok((Decision::Unavailable, false));
     };
     let now = svc.now();
     if let Some(check) = svc.join_check() {
@@ -298,18 +306,18 @@ async fn enter_uncounted(svc: &Service, room: &PersonalRoom, owner_role: Role, w
         let answer = check.ask(&request).await;
         svc.metrics().join_check(&answer);
         if !answer.admits(check.on_failure()) {
-            return Ok(Decision::Refused {
+            let refused = Decision::Refused {
                 message: match answer {
                     CheckAnswer::Deny(message) => message,
                     _ => None,
                 },
-            });
+            };
+            return Ok((refused, false));
         }
     }
     if server.is_secure_domain() {
-        return Ok(Decision::Enter {
-            url: server.guest_url(&room.room),
-        });
+        let url = server.guest_url(&room.room);
+        return Ok((Decision::Enter { url }, false));
     }
     let user = jitsi::UserInfo {
         id: who.id,
@@ -325,7 +333,7 @@ async fn enter_uncounted(svc: &Service, room: &PersonalRoom, owner_role: Role, w
     let url = server
         .room_url(&room.room, &token)
         .map_err(|e| Error::Internal(format!("room URL for personal room {}: {e}", room.id)))?;
-    Ok(Decision::Enter { url })
+    Ok((Decision::Enter { url }, true))
 }
 
 /// The owner enters their own room, as moderator. Nobody enters another's room this way.

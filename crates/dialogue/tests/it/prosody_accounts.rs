@@ -629,6 +629,11 @@ async fn a_personal_room_on_a_secure_domain_server_needs_no_token(backend: Backe
     assert!(page.contains(&format!("href=\"{address}\"")), "{}", page.body);
     assert!(!page.contains("jwt="), "{}", page.body);
     assert_eq!(prosody.login(&jid, &password).await, Login::Ok);
+    // Counted as an entry, not as a token minted.
+    let samples = crate::metrics::scrape_url(&app.url).await;
+    let metric = |name: &str| crate::metrics::value(&samples, name, &[]);
+    assert_eq!(metric("dialogue_jitsi_tokens_minted_total"), 0.0);
+    assert!(metric("dialogue_joins_total") >= 1.0);
 
     // A guest: straight to the address, anonymous.
     let link = room["guest_url"].as_str().unwrap();
