@@ -157,6 +157,18 @@ pub(crate) async fn compute(svc: &Service, detail: SessionDetail) -> Result<Repo
     let events = svc.store().presence_events(&id).await?;
     let corrections = svc.store().corrections(&id).await?;
     let signatures = svc.store().signatures(&id).await?;
+    compute_loaded(svc, detail, &events, corrections, signatures)
+}
+
+/// Computes the report of a session from its rows, read already (a course's in one batch).
+pub(crate) fn compute_loaded(
+    svc: &Service,
+    detail: SessionDetail,
+    events: &[PresenceEvent],
+    corrections: Vec<CorrectionRow>,
+    signatures: Vec<SignatureRow>,
+) -> Result<Report> {
+    let id = &detail.session.id;
     let events: Vec<ConnectionEvent> = events.iter().filter_map(connection_event).collect();
     let domain_corrections: Vec<Correction> = corrections.iter().map(domain_correction).collect();
     let attendance = compute_attendance(
@@ -413,11 +425,13 @@ fn sheet_attendee(report: &Report, p: &Participant, locale: Locale, day: Date) -
 
 /// The sheet's part of one session: one block per calendar day it touches in its zone (a
 /// session over several days, "day 2 of 3" in its title), each with that day's half-days
-/// (morning, afternoon or both), people and the session's seal. `only`: that participant's
-/// rows alone (a person's excerpt), with the same seal.
-pub(crate) async fn sheet_sessions(
+/// (morning, afternoon or both), people and the session's seal (`seal`: the stored one, none
+/// before the first signature). `only`: that participant's rows alone (a person's excerpt),
+/// with the same seal.
+pub(crate) fn sheet_sessions(
     svc: &Service,
     report: &Report,
+    seal: Option<domain::evidence::Seal>,
     locale: Locale,
     only: Option<&str>,
 ) -> Result<Vec<documents::SheetSession>> {
@@ -425,11 +439,7 @@ pub(crate) async fn sheet_sessions(
     let zone =
         jiff::tz::TimeZone::get(&report.detail.session.time_zone).map_err(|e| Error::Internal(format!("zone: {e}")))?;
     let s = &report.detail.session;
-    let seal = svc
-        .store()
-        .signature_seal(&s.id)
-        .await?
-        .unwrap_or_else(|| domain::evidence::genesis(&svc.secret().evidence_key(), &s.id));
+    let seal = seal.unwrap_or_else(|| domain::evidence::genesis(&svc.secret().evidence_key(), &s.id));
     let days: std::collections::BTreeSet<Date> = report.attendance.planned.iter().map(|p| p.half_day.date).collect();
     let mut out = Vec::with_capacity(days.len());
     for (n, day) in days.iter().enumerate() {
@@ -498,7 +508,8 @@ pub(crate) async fn session_sheet(
     locale: Locale,
     only: Option<&str>,
 ) -> Result<Vec<u8>> {
-    let sessions = sheet_sessions(svc, report, locale, only).await?;
+    let seal = svc.store().signature_seal(&report.detail.session.id).await?;
+    let sessions = sheet_sessions(svc, report, seal, locale, only)?;
     let s = &report.detail.session;
     let course_title = match &s.course_id {
         Some(course) => svc

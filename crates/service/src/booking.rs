@@ -94,11 +94,18 @@ pub fn facts(detail: &SessionDetail, actor: &Actor, now: Timestamp) -> SessionFa
 /// A session the actor may see, with the facts about it; otherwise `NotFound`.
 pub async fn view(svc: &Service, actor: &Actor, id: &str) -> Result<(SessionDetail, SessionFacts)> {
     let detail = svc.store().session(id).await?.ok_or(Error::NotFound)?;
-    let facts = facts(&detail, actor, svc.now());
+    let facts = may_view(svc, actor, &detail)?;
+    Ok((detail, facts))
+}
+
+/// [`view`]'s check of a session already loaded: the facts about it if the actor may see it,
+/// otherwise `NotFound`.
+pub fn may_view(svc: &Service, actor: &Actor, detail: &SessionDetail) -> Result<SessionFacts> {
+    let facts = facts(detail, actor, svc.now());
     if !actor.may_session(SessionAction::View, facts, role_may_book(svc, actor.role)) {
         return Err(Error::NotFound);
     }
-    Ok((detail, facts))
+    Ok(facts)
 }
 
 /// Whether `actor` may do `action`; refused, it says why: the session has ended or is

@@ -15,7 +15,7 @@ use domain::Actor;
 use domain::course::ActionNature;
 use i18n::{Locale, Message};
 use jiff::civil::Date;
-use store::{CourseDetail, SessionFilter, SessionStatus};
+use store::{CourseDetail, SessionDetail, SessionFilter, SessionStatus};
 
 use crate::attendance::{self, Report};
 use crate::error::{Error, Problem, Result};
@@ -105,6 +105,9 @@ pub struct CourseReport {
     pub sessions: Vec<Report>,
     /// The learners, by name.
     pub learners: Vec<LearnerTotal>,
+    /// The stored seal of each session's signature chain, by session id (none before the
+    /// session's first signature).
+    pub seals: BTreeMap<String, domain::evidence::Seal>,
 }
 
 fn learner_key(p: &store::Participant) -> String {
@@ -205,15 +208,45 @@ pub async fn report(svc: &Service, actor: &Actor, course_id: &str, range: DateRa
     {
         return Err(Error::NotFound);
     }
-    let mut sessions = Vec::new();
-    for summary in summaries {
-        if summary.session.status == SessionStatus::Cancelled {
-            continue;
+    // The sessions' rows in one batch (a query per table, not per session): the course page
+    // and the API compute every session of the course on each view.
+    let listed: Vec<store::Session> = summaries
+        .into_iter()
+        .map(|summary| summary.session)
+        .filter(|session| session.status != SessionStatus::Cancelled)
+        .collect();
+    let mut rows = match (
+        listed.iter().map(|s| s.starts_at).min(),
+        listed.iter().map(|s| s.starts_at).max(),
+    ) {
+        (Some(first), Some(last)) => {
+            svc.store()
+                .course_attendance_rows(&course.course.id, first, last)
+                .await?
         }
+        _ => Default::default(),
+    };
+    let mut sessions = Vec::new();
+    let mut seals = BTreeMap::new();
+    for session in listed {
+        let id = session.id.clone();
+        let detail = SessionDetail {
+            session,
+            participants: rows.participants.remove(&id).unwrap_or_default(),
+        };
         // Each session as its own page would show it: the same permission check.
-        let (detail, _) = booking::view(svc, actor, &summary.session.id).await?;
-        let report = attendance::compute(svc, detail).await?;
+        booking::may_view(svc, actor, &detail)?;
+        let report = attendance::compute_loaded(
+            svc,
+            detail,
+            &rows.events.remove(&id).unwrap_or_default(),
+            rows.corrections.remove(&id).unwrap_or_default(),
+            rows.signatures.remove(&id).unwrap_or_default(),
+        )?;
         if local_date(&report).is_some_and(|d| range.contains(d)) {
+            if let Some(seal) = rows.seals.remove(&id) {
+                seals.insert(id, seal);
+            }
             sessions.push(report);
         }
     }
@@ -224,6 +257,7 @@ pub async fn report(svc: &Service, actor: &Actor, course_id: &str, range: DateRa
         range,
         sessions,
         learners,
+        seals,
     })
 }
 
@@ -263,7 +297,8 @@ pub async fn sheet_pdf(
     }
     let mut sessions = Vec::new();
     for r in &report.sessions {
-        sessions.extend(attendance::sheet_sessions(svc, r, locale, None).await?);
+        let seal = report.seals.get(&r.detail.session.id).cloned();
+        sessions.extend(attendance::sheet_sessions(svc, r, seal, locale, None)?);
     }
     attendance::render_sheet(documents::SheetInput {
         locale,

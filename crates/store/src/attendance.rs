@@ -2,15 +2,19 @@
 //! audited), and the signatures of each half-day, appended to the session's evidence chain
 //! (`domain::evidence`) in the same transaction as the seal that closes it.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use domain::attendance::{Half, HalfDay};
 use domain::evidence::{self, EvidenceKey, Link, Seal, SignatureRecord, Signer, SignerKind, Tampered};
+use domain::presence::PresenceEvent;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::audit::{AuditEntry, insert_audit};
 use crate::db::{Row, args, is_unique_violation};
+use crate::participants::{Participant, participant_cols, participant_row};
+use crate::rooms::{presence_cols, presence_row};
 use crate::{Result, Store, StoreError, new_id, ts};
 
 /// A correction as stored.
@@ -194,11 +198,141 @@ pub(crate) fn seal_of(records: i64, head: &str) -> Option<Seal> {
     Some(Seal::new(usize::try_from(records).ok()?, head))
 }
 
-pub(crate) const SIGNATURE_COLUMNS: &str = "SELECT id, session_id, seq, signer_kind, signer_id, display_name, day, half, signed_at, \
-     signed_at_ns, client_address, user_agent, content_kind, content, content_sha256, link \
-     FROM attendance_signatures WHERE session_id = $1 ORDER BY seq";
+/// The columns [`signature_row`] reads, from `attendance_signatures`; the caller adds its
+/// `WHERE` and order.
+macro_rules! signature_cols {
+    () => {
+        "SELECT id, session_id, seq, signer_kind, signer_id, display_name, day, half, signed_at, \
+         signed_at_ns, client_address, user_agent, content_kind, content, content_sha256, link \
+         FROM attendance_signatures"
+    };
+}
+
+pub(crate) const SIGNATURE_COLUMNS: &str = concat!(signature_cols!(), " WHERE session_id = $1 ORDER BY seq");
+
+/// What a course's attendance is computed from, for the course's sessions that start within a
+/// range: read with one query per table (not one per session), grouped by session id. Each
+/// group is in the order the per-session reads give it ([`crate::Store::session`]'s
+/// participants, [`Store::presence_events`], [`Store::corrections`], [`Store::signatures`]).
+#[derive(Debug, Clone, Default)]
+pub struct CourseAttendanceRows {
+    pub participants: HashMap<String, Vec<Participant>>,
+    pub events: HashMap<String, Vec<PresenceEvent>>,
+    pub corrections: HashMap<String, Vec<CorrectionRow>>,
+    pub signatures: HashMap<String, Vec<SignatureRow>>,
+    /// The stored seal of each session's chain (none before its first signature).
+    pub seals: HashMap<String, Seal>,
+}
+
+/// Groups rows by their session id, keeping their order within each session.
+fn group<T>(rows: Vec<(String, T)>) -> HashMap<String, Vec<T>> {
+    let mut out: HashMap<String, Vec<T>> = HashMap::new();
+    for (session, row) in rows {
+        out.entry(session).or_default().push(row);
+    }
+    out
+}
+
+/// The course's sessions starting within `$2..=$3` (the `sessions_course` index).
+macro_rules! course_sessions {
+    () => {
+        "(SELECT s.id FROM sessions s WHERE s.course_id = $1 AND s.starts_at >= $2 AND s.starts_at <= $3)"
+    };
+}
 
 impl Store {
+    /// Everything the attendance of a course's sessions starting between `first_start` and
+    /// `last_start` (both included) is computed from, in five queries whatever the number of
+    /// sessions. Callers keep the sessions they listed (cancelled ones, those out of their
+    /// scope: the others are ignored).
+    pub async fn course_attendance_rows(
+        &self,
+        course_id: &str,
+        first_start: Timestamp,
+        last_start: Timestamp,
+    ) -> Result<CourseAttendanceRows> {
+        let mut c = self.pool.read().await?;
+        let mut c = c.conn();
+        let bounds = args![course_id, first_start.as_second(), last_start.as_second()];
+        let participants = c
+            .all(
+                concat!(
+                    "SELECT ",
+                    participant_cols!(),
+                    " FROM session_participants p LEFT JOIN users u ON u.id = p.user_id WHERE p.session_id IN ",
+                    course_sessions!(),
+                    " ORDER BY p.session_id, CASE p.role WHEN 'trainer' THEN 0 WHEN 'moderator' THEN 1 \
+                     WHEN 'learner' THEN 2 ELSE 3 END, name, p.id"
+                ),
+                bounds,
+                |r| Ok((r.text("session_id")?, participant_row(r)?)),
+            )
+            .await?;
+        let events = c
+            .all(
+                concat!(
+                    "SELECT e.session_id, ",
+                    presence_cols!(),
+                    " WHERE e.session_id IN ",
+                    course_sessions!(),
+                    " ORDER BY e.session_id, e.at, e.id"
+                ),
+                bounds,
+                |r| Ok((r.text("session_id")?, presence_row(r)?)),
+            )
+            .await?;
+        let corrections = c
+            .all(
+                concat!(
+                    "SELECT id, session_id, participant_id, day, half, minutes, reason, created_by, created_by_label, \
+                     created_at FROM attendance_corrections WHERE session_id IN ",
+                    course_sessions!(),
+                    " ORDER BY session_id, created_at, id"
+                ),
+                bounds,
+                |r| {
+                    let row = correction_row(r)?;
+                    Ok((row.session_id.clone(), row))
+                },
+            )
+            .await?;
+        let signatures = c
+            .all(
+                concat!(
+                    signature_cols!(),
+                    " WHERE session_id IN ",
+                    course_sessions!(),
+                    " ORDER BY session_id, seq"
+                ),
+                bounds,
+                |r| {
+                    let row = signature_row(r)?;
+                    Ok((row.session_id.clone(), row))
+                },
+            )
+            .await?;
+        let seals = c
+            .all(
+                concat!(
+                    "SELECT session_id, records, head FROM attendance_seals WHERE session_id IN ",
+                    course_sessions!()
+                ),
+                bounds,
+                |r| Ok((r.text("session_id")?, r.i64("records")?, r.text("head")?)),
+            )
+            .await?;
+        Ok(CourseAttendanceRows {
+            participants: group(participants),
+            events: group(events),
+            corrections: group(corrections),
+            signatures: group(signatures),
+            seals: seals
+                .into_iter()
+                .filter_map(|(session, records, head)| Some((session, seal_of(records, &head)?)))
+                .collect(),
+        })
+    }
+
     /// Stores a correction and its audit entry in one transaction.
     pub async fn add_correction(
         &self,

@@ -42,7 +42,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::Mutex;
 
-pub use attendance::{ChainCheck, CorrectionRow, NewCorrection, SignOutcome, SignatureContent, SignatureRow};
+pub use attendance::{
+    ChainCheck, CorrectionRow, CourseAttendanceRows, NewCorrection, SignOutcome, SignatureContent, SignatureRow,
+};
 pub use audit::{AuditEntry, AuditRecord};
 pub use auth::{LoginSession, OneTimeToken, Throttle, TokenPurpose};
 pub use backup::{BackupInfo, inspect_backup, sqlite_path};

@@ -143,6 +143,40 @@ pub(crate) fn server_pair(r: &dyn Row) -> Result<Option<(String, String)>> {
     })
 }
 
+/// The columns of a presence event and the tables they come from (`jitsi_events e`, its
+/// participant `p` and their account `u`); the caller adds its `WHERE` and order.
+macro_rules! presence_cols {
+    () => {
+        "e.kind, e.breakout_room_id, e.occupant_jid, e.occupant_id, e.participant_id, \
+         COALESCE(u.display_name, p.name) AS participant_name, p.role AS participant_role, e.occupant_name, \
+         e.occupant_email, e.joined_at, e.left_at, e.at FROM jitsi_events e \
+         LEFT JOIN session_participants p ON p.id = e.participant_id LEFT JOIN users u ON u.id = p.user_id"
+    };
+}
+
+pub(crate) use presence_cols;
+
+/// A row of [`presence_cols`] as presence reads it.
+pub(crate) fn presence_row(r: &dyn Row) -> Result<PresenceEvent> {
+    Ok(PresenceEvent {
+        kind: event_kind(&r.text("kind")?)?,
+        breakout_room_id: r.text("breakout_room_id")?,
+        occupant_jid: r.text("occupant_jid")?,
+        occupant_id: r.opt_text("occupant_id")?,
+        participant_id: r.opt_text("participant_id")?,
+        participant_name: r.opt_text("participant_name")?,
+        participant_role: r
+            .opt_text("participant_role")?
+            .map(|role| participant_role(&role))
+            .transpose()?,
+        occupant_name: r.opt_text("occupant_name")?,
+        occupant_email: r.opt_text("occupant_email")?,
+        joined_at: r.opt_i64("joined_at")?,
+        left_at: r.opt_i64("left_at")?,
+        at: r.i64("at")?,
+    })
+}
+
 pub(crate) fn event_kind(s: &str) -> Result<JitsiEventKind> {
     JitsiEventKind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("jitsi event kind {s:?}")))
 }
@@ -453,31 +487,13 @@ impl Store {
         let mut c = self.pool.read().await?;
         c.conn()
             .all(
-                "SELECT e.kind, e.breakout_room_id, e.occupant_jid, e.occupant_id, e.participant_id, \
-                 COALESCE(u.display_name, p.name) AS participant_name, p.role AS participant_role, e.occupant_name, \
-                 e.occupant_email, e.joined_at, e.left_at, e.at FROM jitsi_events e \
-                 LEFT JOIN session_participants p ON p.id = e.participant_id LEFT JOIN users u ON u.id = p.user_id \
-                 WHERE e.session_id = $1 ORDER BY e.at, e.id",
+                concat!(
+                    "SELECT ",
+                    presence_cols!(),
+                    " WHERE e.session_id = $1 ORDER BY e.at, e.id"
+                ),
                 args![session_id],
-                |r| {
-                    Ok(PresenceEvent {
-                        kind: event_kind(&r.text("kind")?)?,
-                        breakout_room_id: r.text("breakout_room_id")?,
-                        occupant_jid: r.text("occupant_jid")?,
-                        occupant_id: r.opt_text("occupant_id")?,
-                        participant_id: r.opt_text("participant_id")?,
-                        participant_name: r.opt_text("participant_name")?,
-                        participant_role: r
-                            .opt_text("participant_role")?
-                            .map(|role| participant_role(&role))
-                            .transpose()?,
-                        occupant_name: r.opt_text("occupant_name")?,
-                        occupant_email: r.opt_text("occupant_email")?,
-                        joined_at: r.opt_i64("joined_at")?,
-                        left_at: r.opt_i64("left_at")?,
-                        at: r.i64("at")?,
-                    })
-                },
+                presence_row,
             )
             .await
     }
