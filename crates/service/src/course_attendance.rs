@@ -188,7 +188,28 @@ fn totals(reports: &[Report]) -> Vec<LearnerTotal> {
 }
 
 /// A course's attendance within `range`, for its trainers (their sessions), managers and admins.
+/// Drawn signatures come without their pictures (see [`report_with_images`]).
 pub async fn report(svc: &Service, actor: &Actor, course_id: &str, range: DateRange) -> Result<CourseReport> {
+    report_with(svc, actor, course_id, range, false).await
+}
+
+/// [`report`] with the drawn signatures' pictures, for the sheet that prints them.
+pub async fn report_with_images(
+    svc: &Service,
+    actor: &Actor,
+    course_id: &str,
+    range: DateRange,
+) -> Result<CourseReport> {
+    report_with(svc, actor, course_id, range, true).await
+}
+
+async fn report_with(
+    svc: &Service,
+    actor: &Actor,
+    course_id: &str,
+    range: DateRange,
+    images: bool,
+) -> Result<CourseReport> {
     let (course, teacher) = scope(svc, actor, course_id).await?;
     let summaries = svc
         .store()
@@ -221,7 +242,7 @@ pub async fn report(svc: &Service, actor: &Actor, course_id: &str, range: DateRa
     ) {
         (Some(first), Some(last)) => {
             svc.store()
-                .course_attendance_rows(&course.course.id, first, last)
+                .course_attendance_rows(&course.course.id, first, last, images)
                 .await?
         }
         _ => Default::default(),
@@ -291,7 +312,7 @@ pub async fn sheet_pdf(
     range: DateRange,
     locale: Locale,
 ) -> Result<Vec<u8>> {
-    let report = report(svc, actor, course_id, range).await?;
+    let report = report_with_images(svc, actor, course_id, range).await?;
     if report.sessions.is_empty() {
         return Err(Error::conflict("", Message::new("attendance.error.no_sessions")));
     }

@@ -245,11 +245,17 @@ impl Store {
     /// `last_start` (both included) is computed from, in five queries whatever the number of
     /// sessions. Callers keep the sessions they listed (cancelled ones, those out of their
     /// scope: the others are ignored).
+    ///
+    /// `images`: the drawn signatures' pictures too (a sheet prints them). Without, a drawn
+    /// signature reads with an empty picture: the figures, the CSV and the pages only say
+    /// whether and when a half-day was signed, and the pictures were most of what a course
+    /// view read and decoded (issue 11's bench: ~1,000 PNGs per view; BENCHMARKS.md).
     pub async fn course_attendance_rows(
         &self,
         course_id: &str,
         first_start: Timestamp,
         last_start: Timestamp,
+        images: bool,
     ) -> Result<CourseAttendanceRows> {
         let mut c = self.pool.read().await?;
         let mut c = c.conn();
@@ -296,20 +302,25 @@ impl Store {
                 },
             )
             .await?;
+        let with_images = concat!(
+            signature_cols!(),
+            " WHERE session_id IN ",
+            course_sessions!(),
+            " ORDER BY session_id, seq"
+        );
+        let without_images = concat!(
+            "SELECT id, session_id, seq, signer_kind, signer_id, display_name, day, half, signed_at, \
+             signed_at_ns, client_address, user_agent, content_kind, \
+             CASE WHEN content_kind = 'png' THEN '' ELSE content END AS content, content_sha256, link \
+             FROM attendance_signatures WHERE session_id IN ",
+            course_sessions!(),
+            " ORDER BY session_id, seq"
+        );
         let signatures = c
-            .all(
-                concat!(
-                    signature_cols!(),
-                    " WHERE session_id IN ",
-                    course_sessions!(),
-                    " ORDER BY session_id, seq"
-                ),
-                bounds,
-                |r| {
-                    let row = signature_row(r)?;
-                    Ok((row.session_id.clone(), row))
-                },
-            )
+            .all(if images { with_images } else { without_images }, bounds, |r| {
+                let row = signature_row(r)?;
+                Ok((row.session_id.clone(), row))
+            })
             .await?;
         let seals = c
             .all(

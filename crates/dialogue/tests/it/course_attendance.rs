@@ -588,14 +588,30 @@ async fn a_persons_export_as_zip_holds_their_certificate_and_calendar(backend: B
     // Léa signs the second session's morning from her link, at 10:17 that day; Max too.
     let (day2, day3) = (day(2).to_string(), day(3).to_string());
     f.app.clock.freeze_at(at(day(3), 10) + SignedDuration::from_mins(17));
-    for name in ["Léa Martin", "Max Durand"] {
+    // Max draws his signature (the course sheet prints it; the course's figures are read
+    // without the pictures and must still count it).
+    let drawing = {
+        use base64::Engine as _;
+        let png = testkit::temp_dir("drawn").join("max.png");
+        signature_png(&png);
+        let bytes = std::fs::read(&png).unwrap();
+        format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    };
+    for (name, drawn) in [("Léa Martin", ""), ("Max Durand", drawing.as_str())] {
         let p = named(&f.second, name);
         let r = f
             .app
             .browser()
             .post_raw(
                 &format!("{}/sign", link(&f.app, p)),
-                &[("half_day", &format!("{day3}:morning")), ("name", name)],
+                &[
+                    ("half_day", &format!("{day3}:morning")),
+                    ("name", name),
+                    ("drawing", drawn),
+                ],
             )
             .await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{name} signs");
@@ -734,6 +750,37 @@ async fn a_persons_export_as_zip_holds_their_certificate_and_calendar(backend: B
     // Each export is audited.
     let log = f.app.store().audit_log(50, None).await.unwrap();
     assert!(log.iter().filter(|e| e.action == "gdpr.export").count() >= 3);
+
+    // The course's sheet prints the one drawing; its CSV, read without the pictures, still
+    // has Max's signature time.
+    let r = get(
+        &f.app,
+        &token,
+        &format!("/api/v1/courses/{}/attendance.pdf", f.course_id),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let sheet = scratch("course-sheet.pdf", &r.bytes().await.unwrap());
+    let images = std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(&sheet)
+        .output()
+        .expect("pdfimages (apt-get install -y poppler-utils)");
+    let images = String::from_utf8(images.stdout).unwrap();
+    let rows: Vec<&str> = images.lines().skip(2).filter(|l| l.contains("image")).collect();
+    assert_eq!(rows.len(), 1, "Max's drawing: {images}");
+    let r = get(
+        &f.app,
+        &token,
+        &format!("/api/v1/courses/{}/attendance.csv", f.course_id),
+    )
+    .await;
+    let csv = r.text().await.unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.contains("Max Durand") && l.contains(&day3) && l.contains("10:17")),
+        "{csv}"
+    );
 }
 
 /// An evening-to-morning session, from day 5, 18:00, to day 6, 10:00 (Paris; sessions last
