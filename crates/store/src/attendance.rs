@@ -14,7 +14,6 @@ use jiff::civil::Date;
 use crate::audit::{AuditEntry, insert_audit};
 use crate::db::{Row, args, is_unique_violation};
 use crate::participants::{Participant, participant_cols, participant_row};
-use crate::rooms::{presence_cols, presence_row};
 use crate::{Result, Store, StoreError, new_id, ts};
 
 /// A correction as stored.
@@ -233,6 +232,89 @@ fn group<T>(rows: Vec<(String, T)>) -> HashMap<String, Vec<T>> {
     out
 }
 
+/// The columns of a course's events (no join: names and roles come from the participants read
+/// beside them), in the order of [`PackedEvent`].
+macro_rules! event_cols {
+    () => {
+        "e.id, e.kind, e.breakout_room_id, e.occupant_jid, e.occupant_id, e.participant_id, e.occupant_name, \
+         e.occupant_email, e.joined_at, e.left_at, e.at"
+    };
+}
+
+/// An event of [`event_cols`], as SQLite packs it in a JSON array.
+type PackedEvent = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+);
+
+/// A packed event: its id (the order's tie-breaker) and the event as
+/// [`crate::rooms::presence_row`] reads it, without the participant's name and role yet.
+fn unpack_event(row: PackedEvent) -> Result<(String, PresenceEvent)> {
+    let (
+        id,
+        kind,
+        breakout_room_id,
+        occupant_jid,
+        occupant_id,
+        participant_id,
+        occupant_name,
+        occupant_email,
+        joined_at,
+        left_at,
+        at,
+    ) = row;
+    Ok((
+        id,
+        PresenceEvent {
+            kind: crate::rooms::event_kind(&kind)?,
+            breakout_room_id,
+            occupant_jid,
+            occupant_id,
+            participant_id,
+            participant_name: None,
+            participant_role: None,
+            occupant_name,
+            occupant_email,
+            joined_at,
+            left_at,
+            at,
+        },
+    ))
+}
+
+/// A row of [`event_cols`] (PostgreSQL), as [`unpack_event`] gives it.
+fn event_row(r: &dyn Row) -> Result<(String, (String, PresenceEvent))> {
+    Ok((
+        r.text("session_id")?,
+        (
+            r.text("id")?,
+            PresenceEvent {
+                kind: crate::rooms::event_kind(&r.text("kind")?)?,
+                breakout_room_id: r.text("breakout_room_id")?,
+                occupant_jid: r.text("occupant_jid")?,
+                occupant_id: r.opt_text("occupant_id")?,
+                participant_id: r.opt_text("participant_id")?,
+                participant_name: None,
+                participant_role: None,
+                occupant_name: r.opt_text("occupant_name")?,
+                occupant_email: r.opt_text("occupant_email")?,
+                joined_at: r.opt_i64("joined_at")?,
+                left_at: r.opt_i64("left_at")?,
+                at: r.i64("at")?,
+            },
+        ),
+    ))
+}
+
 /// The course's sessions starting within `$2..=$3` (the `sessions_course` index).
 macro_rules! course_sessions {
     () => {
@@ -274,19 +356,70 @@ impl Store {
                 |r| Ok((r.text("session_id")?, participant_row(r)?)),
             )
             .await?;
-        let events = c
-            .all(
+        // A course has thousands of events (issue 11's bench: 12,040 for 20 sessions), read
+        // here without the join [`Store::presence_events`] makes (names and roles come from the
+        // participants above) and put in its order (time, then id) here. On SQLite each row
+        // read through sqlx crosses from its worker thread with its values copied one by one:
+        // a profile of the course JSON showed that transfer as the cost, so SQLite packs each
+        // session's events in one JSON array. PostgreSQL sends rows cheaply but builds JSON
+        // and sorts text slowly (EXPLAIN ANALYZE on the bench's data: rows unsorted 6.6 ms,
+        // sorted 28 ms, packed with json_agg 29 ms), so it sends them as they are.
+        let unsorted: Vec<(String, (String, PresenceEvent))> = if c.is_postgres() {
+            c.all(
                 concat!(
                     "SELECT e.session_id, ",
-                    presence_cols!(),
-                    " WHERE e.session_id IN ",
-                    course_sessions!(),
-                    " ORDER BY e.session_id, e.at, e.id"
+                    event_cols!(),
+                    " FROM jitsi_events e WHERE e.session_id IN ",
+                    course_sessions!()
                 ),
                 bounds,
-                |r| Ok((r.text("session_id")?, presence_row(r)?)),
+                event_row,
             )
-            .await?;
+            .await?
+        } else {
+            let packed = c
+                .all(
+                    concat!(
+                        "SELECT e.session_id, json_group_array(json_array(",
+                        event_cols!(),
+                        ")) AS packed FROM jitsi_events e WHERE e.session_id IN ",
+                        course_sessions!(),
+                        " GROUP BY e.session_id"
+                    ),
+                    bounds,
+                    |r| Ok((r.text("session_id")?, r.text("packed")?)),
+                )
+                .await?;
+            let mut out = Vec::new();
+            for (session, json) in packed {
+                let rows: Vec<PackedEvent> = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("events of session {session}: {e}")))?;
+                for row in rows {
+                    out.push((session.clone(), unpack_event(row)?));
+                }
+            }
+            out
+        };
+        let participants = group(participants);
+        let mut events = HashMap::new();
+        for (session, mut rows) in group(unsorted) {
+            rows.sort_unstable_by(|(a_id, a), (b_id, b)| a.at.cmp(&b.at).then_with(|| a_id.cmp(b_id)));
+            let people: HashMap<&str, &Participant> = participants
+                .get(&session)
+                .map(|ps| ps.iter().map(|p| (p.id.as_str(), p)).collect())
+                .unwrap_or_default();
+            let session_events = rows
+                .into_iter()
+                .map(|(_, mut e)| {
+                    if let Some(p) = e.participant_id.as_deref().and_then(|id| people.get(id)) {
+                        e.participant_name = Some(p.name.clone());
+                        e.participant_role = Some(p.role);
+                    }
+                    e
+                })
+                .collect();
+            events.insert(session, session_events);
+        }
         let corrections = c
             .all(
                 concat!(
@@ -333,8 +466,8 @@ impl Store {
             )
             .await?;
         Ok(CourseAttendanceRows {
-            participants: group(participants),
-            events: group(events),
+            participants,
+            events,
             corrections: group(corrections),
             signatures: group(signatures),
             seals: seals

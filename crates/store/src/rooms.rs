@@ -154,8 +154,6 @@ macro_rules! presence_cols {
     };
 }
 
-pub(crate) use presence_cols;
-
 /// A row of [`presence_cols`] as presence reads it.
 pub(crate) fn presence_row(r: &dyn Row) -> Result<PresenceEvent> {
     Ok(PresenceEvent {

@@ -266,6 +266,41 @@ async fn totals_per_learner_over_the_course(backend: Backend) {
     assert_eq!(gaby["planned_minutes"], 180);
     assert_eq!(gaby["attended_minutes"], 0);
 
+    // The course's events, read packed in one row per session (JSON built by the database),
+    // are each session's own as read one by one: a guest without a participant, with quotes
+    // and accents in their name, in a breakout room, and a leave that never came included.
+    let room = &f.second.session.room;
+    let guest = json!({"occupant_jid": "g1@meet/x", "name": "Zoë \"la\" Invitée\\", "joined_at":
+        f.second.session.starts_at.as_second() + 300});
+    let body = json!({"event_name": "muc-occupant-joined", "room_name": room,
+        "room_jid": format!("{room}@conference.meet.example.org"), "is_breakout": true,
+        "breakout_room_id": "br-1", "occupant": guest});
+    post_event(&f.app, &f.meet.api_secret, "occupant/joined", &body).await;
+    let rows = f
+        .app
+        .store()
+        .course_attendance_rows(
+            &f.course_id,
+            f.first.session.starts_at,
+            f.second.session.starts_at,
+            false,
+        )
+        .await
+        .unwrap();
+    for s in [&f.first, &f.second] {
+        let own = f.app.store().presence_events(&s.session.id).await.unwrap();
+        assert!(own.len() >= 2, "{own:?}");
+        assert_eq!(rows.events[&s.session.id], own);
+    }
+    assert!(
+        rows.events[&f.second.session.id]
+            .iter()
+            .any(|e| e.participant_id.is_none()
+                && e.breakout_room_id == "br-1"
+                && e.occupant_name.as_deref() == Some("Zoë \"la\" Invitée\\")),
+        "the guest's event is among them"
+    );
+
     // A correction on a session shows in the course's totals.
     let max_first = named(&f.first, "Max Durand").id.clone();
     let r = testkit::client()
