@@ -29,8 +29,13 @@
 //! Memory: the server's peak resident set (VmHWM of `/proc/<pid>/status`), reset before the
 //! first PDF (`echo 5 > /proc/<pid>/clear_refs`) so the peak is that of the first (cold)
 //! render, then reset again and read after the timed rounds (the peak over them, PDFs
-//! included); both beside the resident set just before. PostgreSQL: the database named by
-//! `DIALOGUE_TEST_POSTGRES_URL` as for the tests. `BENCH_KEEP=1` keeps the database.
+//! included); both beside the resident set just before. VmHWM also counts the pages of
+//! SQLite's database file that its memory map (`mmap_size`) brought in, which are the kernel's
+//! page cache rather than the server's own memory: so the anonymous resident set (RssAnon:
+//! heap and stacks) is also read every millisecond during the first PDF and the rounds, and
+//! its peak given. The server runs with `MALLOC_ARENA_MAX=2`, as `dialogue` sets for itself.
+//! PostgreSQL: the database named by `DIALOGUE_TEST_POSTGRES_URL` as for the tests.
+//! `BENCH_KEEP=1` keeps the database.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -416,17 +421,36 @@ impl Drop for ServerProcess {
     }
 }
 
+/// A field of `/proc/<pid>/status` in KiB (0 when absent).
+fn status_field_kib(status: &str, field: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)
+                .and_then(|v| v.trim_start_matches(':').split_whitespace().next())
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// See [`ServerProcess::sample_anon`].
+struct AnonSampler {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<u64>,
+}
+
+impl AnonSampler {
+    /// The highest anonymous resident set seen, in MiB.
+    fn stop(self) -> f64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.handle.join().unwrap() as f64 / 1024.0
+    }
+}
+
 impl ServerProcess {
     fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix(field)
-                    .and_then(|v| v.trim_start_matches(':').split_whitespace().next())
-            })
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+        status_field_kib(&status, field)
     }
 
     fn rss_mib(&self) -> f64 {
@@ -443,6 +467,26 @@ impl ServerProcess {
         self.status_kib("VmHWM") as f64 / 1024.0
     }
 
+    /// Reads the anonymous resident set every millisecond until the returned sampler is
+    /// stopped: its highest value is the heap's peak, which VmHWM (counting SQLite's mapped
+    /// database pages too) does not give.
+    fn sample_anon(&self) -> AnonSampler {
+        let path = format!("/proc/{}/status", self.child.id());
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let handle = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(status) = std::fs::read_to_string(&path) {
+                    peak = peak.max(status_field_kib(&status, "RssAnon"));
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            peak
+        });
+        AnonSampler { stop, handle }
+    }
+
     /// Resets the peak resident set to the current one (Linux ≥ 4.0); false when refused.
     fn reset_peak(&self) -> bool {
         std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5").is_ok()
@@ -456,7 +500,12 @@ async fn start_server(bin: &Option<PathBuf>, env: &[(String, String)], log: Path
         Some(bin) => (bin.clone(), "serve"),
         None => (std::env::current_exe().unwrap(), "--serve"),
     };
-    let child = Command::new(&program)
+    let mut command = Command::new(&program);
+    if bin.is_none() && std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // What `dialogue` sets for itself first thing (main.rs, `limit_malloc_arenas`).
+        command.env("MALLOC_ARENA_MAX", "2");
+    }
+    let child = command
         .arg(arg)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("DIALOGUE_LISTEN", format!("127.0.0.1:{port}"))
@@ -678,7 +727,9 @@ async fn bench() {
     let reset = server.reset_peak();
     let rss_before_first = server.rss_mib();
     let anon_before_first = server.anon_mib();
+    let sampler = server.sample_anon();
     let (first_pdf, body) = fetch(&api, &browser, &url, &pdf, token).await;
+    let anon_peak_first = sampler.stop();
     let peak_first = server.peak_mib();
     let anon_after_first = server.anon_mib();
     assert!(body.starts_with(b"%PDF-"), "a PDF");
@@ -686,6 +737,7 @@ async fn bench() {
 
     let rss_before_rounds = server.rss_mib();
     server.reset_peak();
+    let sampler = server.sample_anon();
     for round in 0..args.samples {
         for e in fast.iter_mut() {
             let (took, body) = fetch(&api, &browser, &url, e, token).await;
@@ -697,6 +749,7 @@ async fn bench() {
             pdf.times.push(took);
         }
     }
+    let anon_peak_rounds = sampler.stop();
     let peak_rounds = server.peak_mib();
     let rss_after = server.rss_mib();
     let anon_after = server.anon_mib();
@@ -725,8 +778,10 @@ async fn bench() {
         "Server memory ({}): resident {rss_before_first:.1} MiB before the first PDF, peak {peak_first:.1} MiB \
          while rendering it (cold, {:.0} ms); resident {rss_before_rounds:.1} MiB before the rounds, peak \
          {peak_rounds:.1} MiB over them ({} PDFs among them), {rss_after:.1} MiB after. Of the resident \
-         set, anonymous memory (RssAnon: heap and stacks, not mapped files): {anon_before_first:.1} MiB before \
-         the first PDF, {anon_after_first:.1} MiB after it, {anon_after:.1} MiB after the rounds.",
+         set, anonymous memory (RssAnon: heap and stacks, not mapped files, read every millisecond): \
+         {anon_before_first:.1} MiB before the first PDF, peak {anon_peak_first:.1} MiB while rendering it, \
+         {anon_after_first:.1} MiB after it; peak {anon_peak_rounds:.1} MiB over the rounds, {anon_after:.1} MiB \
+         after them.",
         if reset {
             "VmHWM of /proc/<pid>/status, reset by clear_refs before each"
         } else {
