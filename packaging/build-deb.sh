@@ -120,6 +120,7 @@ Architecture: $arch
 Maintainer: Dialogue maintainers <dialogue@example.org>
 Installed-Size: $installed_size
 Depends: $shlibs, adduser
+Recommends: fonts-noto-core, fonts-noto-cjk
 Section: web
 Priority: optional
 Description: booking, invitations and Jitsi tokens for live online training

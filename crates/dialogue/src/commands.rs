@@ -98,6 +98,18 @@ pub async fn check(config: &Config, warnings: &[String]) -> Result<(), CommandEr
             config.secret_key_file.display()
         ),
     }
+    documents::set_extra_fonts(config.service.organisation.fonts.clone());
+    let fonts = documents::fallback_font_files();
+    if fonts.is_empty() {
+        println!(
+            "warn no fallback font: names in scripts the embedded DejaVu Sans lacks (Chinese, Japanese, \
+             Korean, Indic, Thai…) print as empty boxes on attendance sheets and certificates; install \
+             fonts-noto-core and fonts-noto-cjk (or set organisation.fonts)"
+        );
+    } else {
+        let names: Vec<String> = fonts.iter().map(|p| p.display().to_string()).collect();
+        println!("ok   fonts for scripts DejaVu Sans lacks: {}", names.join(", "));
+    }
     if failed > 0 {
         Err(CommandError(format!("{failed} check(s) failed")))
     } else {

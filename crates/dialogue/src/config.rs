@@ -212,6 +212,9 @@ pub struct RawOrganisation {
     pub signatory_image: String,
     /// Where certificates are issued (`Fait à`).
     pub place: String,
+    /// Font files tried first for characters the embedded DejaVu Sans lacks, before the
+    /// system's (`documents::fallback_font_files`); each is checked at start.
+    pub fonts: Vec<String>,
 }
 
 /// `/metrics`: who may read it.
@@ -1064,6 +1067,12 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
             })?)
         }
     };
+    let mut fonts = Vec::new();
+    for path in o.fonts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        documents::check_font_file(std::path::Path::new(path))
+            .map_err(|why| bad("organisation.fonts", &path, &format!("a readable font file ({why})")))?;
+        fonts.push(std::path::PathBuf::from(path));
+    }
     let organisation = service::OrganisationConfig {
         name: if o.name.trim().is_empty() {
             mail.organization.clone()
@@ -1077,6 +1086,7 @@ fn validate(raw: RawConfig, origin: &BTreeMap<String, String>) -> Result<Config,
         signatory_role: o.signatory_role.trim().to_owned(),
         signatory_image,
         place: o.place.trim().to_owned(),
+        fonts,
     };
     let oidc = logins::validate_oidc(&raw.oidc)?;
     let ldap = logins::validate_ldap(&raw.ldap)?;
@@ -1650,6 +1660,21 @@ mod tests {
         assert!(e.contains("attendance.noon") && e.contains("after midnight"), "{e}");
         let e = with(&[("DIALOGUE_ORGANISATION_SIRET", "12345")], None).unwrap_err().0;
         assert!(e.contains("organisation.siret") && e.contains("14 digits"), "{e}");
+        // Fallback fonts: each file is read and parsed at start.
+        let font = concat!(env!("CARGO_MANIFEST_DIR"), "/../documents/fonts/DejaVuSans.ttf");
+        let (c, _) = with(&[("DIALOGUE_ORGANISATION_FONTS", font)], None).unwrap();
+        assert_eq!(c.service.organisation.fonts, vec![std::path::PathBuf::from(font)]);
+        let not_a_font = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let e = with(
+            &[("DIALOGUE_ORGANISATION_FONTS", &format!("{font},{not_a_font}"))],
+            None,
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            e.contains("organisation.fonts") && e.contains("Cargo.toml") && e.contains("not a TrueType"),
+            "{e}"
+        );
     }
 
     #[test]

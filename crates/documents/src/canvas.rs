@@ -200,7 +200,7 @@ fn draw(fonts: &Fonts, surface: &mut Surface<'_>, item: Item) {
                 surface.draw_glyphs(
                     Point::from_xy(cursor, baseline),
                     &run.glyphs,
-                    fonts.pdf_font(run.weight),
+                    fonts.pdf_font(run.face),
                     &run.text,
                     size,
                     false,

@@ -74,6 +74,7 @@ pub use signature::{
     MAX_SIGNATURE_BYTES, MAX_SIGNATURE_HEIGHT, MAX_SIGNATURE_WIDTH, SignatureProblem, check_signature,
 };
 pub use table::{TableError, read_table};
+pub use text::{check_font_file, fallback_font_files, set_extra_fonts};
 
 /// Why a document could not be made. Nothing is half-written: either the whole file or this.
 #[derive(Debug, thiserror::Error)]

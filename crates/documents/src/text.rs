@@ -4,10 +4,11 @@
 //! than by krilla, so that what is measured for line breaking is exactly what is drawn: a line
 //! never ends up wider than the width it was broken for.
 
-use std::sync::LazyLock;
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, OnceLock};
 
 use krilla::text::{Font, GlyphId, KrillaGlyph};
-use rustybuzz::{Direction, Face, UnicodeBuffer};
+use rustybuzz::{Direction, UnicodeBuffer};
 use unicode_bidi::ParagraphBidiInfo;
 
 use crate::DocumentError;
@@ -23,7 +24,7 @@ pub(crate) enum Weight {
 }
 
 struct Typeface {
-    shaper: Face<'static>,
+    shaper: rustybuzz::Face<'static>,
     pdf: Font,
     units_per_em: f32,
 }
@@ -35,7 +36,7 @@ pub(crate) struct Fonts {
 
 impl Typeface {
     fn load(data: &'static [u8]) -> Option<Typeface> {
-        let shaper = Face::from_slice(data, 0)?;
+        let shaper = rustybuzz::Face::from_slice(data, 0)?;
         let units_per_em = shaper.units_per_em() as f32;
         let pdf = Font::new(data.into(), 0)?;
         Some(Typeface {
@@ -44,6 +45,109 @@ impl Typeface {
             units_per_em,
         })
     }
+}
+
+/// Font files tried, in this order, for characters DejaVu Sans has no glyph for (CJK, Indic,
+/// Thai and other scripts), when they exist: Debian's and Ubuntu's packages `fonts-noto-core`,
+/// `fonts-lohit-*`, `fonts-noto-cjk`, `fonts-wqy-microhei` and `fonts-droid-fallback`. The
+/// small single-script fonts come first, the large CJK ones last: a file is read only when a
+/// character needs it and every file before it lacked that character. Those of
+/// [`set_extra_fonts`] come before these.
+const SYSTEM_FALLBACKS: &[&str] = &[
+    "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
+    "/usr/share/fonts/truetype/lohit-devanagari/Lohit-Devanagari.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansBengali-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansGurmukhi-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansGujarati-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansTamil-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansTelugu-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansKannada-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansMalayalam-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansSinhala-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansLao-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansKhmer-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansMyanmar-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansEthiopic-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansTifinagh-Regular.ttf",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+];
+
+static EXTRA_FONTS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+
+/// Font files to try before [`SYSTEM_FALLBACKS`] for characters the embedded fonts lack
+/// (the `documents.fonts` setting). Set once per process, before the first document: a later
+/// call changes nothing and returns false.
+pub fn set_extra_fonts(paths: Vec<PathBuf>) -> bool {
+    EXTRA_FONTS.set(paths).is_ok()
+}
+
+/// Whether `path` is a font file the documents can draw with (TrueType or OpenType, the first
+/// face of a collection); the problem in words otherwise.
+pub fn check_font_file(path: &Path) -> Result<(), String> {
+    let data = std::fs::read(path).map_err(|e| e.to_string())?;
+    match rustybuzz::Face::from_slice(&data, 0) {
+        Some(_) => Ok(()),
+        None => Err("not a TrueType or OpenType font".to_owned()),
+    }
+}
+
+/// The fallback font files that exist, in the order they are tried.
+pub fn fallback_font_files() -> Vec<PathBuf> {
+    fallbacks().iter().map(|f| f.path.clone()).collect()
+}
+
+/// A fallback font file, read and parsed the first time a character needs it.
+struct Fallback {
+    path: PathBuf,
+    face: OnceLock<Option<Typeface>>,
+}
+
+impl Fallback {
+    fn face(&self) -> Option<&Typeface> {
+        self.face.get_or_init(|| load_file(&self.path)).as_ref()
+    }
+}
+
+/// Reads a font file (the first face of a collection). Its bytes live as long as the process:
+/// each file is read at most once ([`Fallback::face`]), and the PDFs embed subsets of it.
+fn load_file(path: &Path) -> Option<Typeface> {
+    let data = std::fs::read(path).ok()?;
+    Typeface::load(Box::leak(data.into_boxed_slice()))
+}
+
+static FALLBACKS: LazyLock<Vec<Fallback>> = LazyLock::new(|| {
+    let extra = EXTRA_FONTS.get().map(Vec::as_slice).unwrap_or_default();
+    let mut paths: Vec<PathBuf> = extra.to_vec();
+    paths.extend(SYSTEM_FALLBACKS.iter().map(PathBuf::from));
+    let mut seen = Vec::new();
+    paths
+        .into_iter()
+        .filter(|p| {
+            p.is_file() && !seen.contains(p) && {
+                seen.push(p.clone());
+                true
+            }
+        })
+        .map(|path| Fallback {
+            path,
+            face: OnceLock::new(),
+        })
+        .collect()
+});
+
+fn fallbacks() -> &'static [Fallback] {
+    &FALLBACKS
+}
+
+/// Which font draws a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Face {
+    Embedded(Weight),
+    /// An index into the fallback fonts.
+    Fallback(usize),
 }
 
 static FONTS: LazyLock<Option<Fonts>> = LazyLock::new(|| {
@@ -68,9 +172,16 @@ impl Fonts {
         }
     }
 
-    /// The font krilla embeds (and subsets) for this weight.
-    pub(crate) fn pdf_font(&self, weight: Weight) -> Font {
-        self.face(weight).pdf.clone()
+    fn typeface(&self, face: Face) -> &Typeface {
+        match face {
+            Face::Embedded(weight) => self.face(weight),
+            Face::Fallback(i) => fallbacks().get(i).and_then(Fallback::face).unwrap_or(&self.regular),
+        }
+    }
+
+    /// The font krilla embeds (and subsets) for a run.
+    pub(crate) fn pdf_font(&self, face: Face) -> Font {
+        self.typeface(face).pdf.clone()
     }
 
     /// Shapes one line of text (no line breaks inside) into runs in visual order.
@@ -81,7 +192,9 @@ impl Fonts {
         }
         let bidi = ParagraphBidiInfo::new(text, None);
         if !bidi.has_rtl() {
-            line.push(self.shape_run(text, weight, Direction::LeftToRight));
+            for run in self.shape_run(text, weight, Direction::LeftToRight) {
+                line.push(run);
+            }
             return line;
         }
         let (levels, runs) = bidi.visual_runs(0..text.len());
@@ -91,28 +204,74 @@ impl Fonts {
             } else {
                 Direction::LeftToRight
             };
-            line.push(self.shape_run(&text[range], weight, direction));
+            for run in self.shape_run(&text[range], weight, direction) {
+                line.push(run);
+            }
         }
         line
     }
 
-    /// One run of a single direction. A bold run that the bold face cannot draw in full is
-    /// drawn in the regular face, which covers more scripts.
-    fn shape_run(&self, text: &str, weight: Weight, direction: Direction) -> Run {
-        let run = shape_with(self.face(weight), text, weight, direction);
-        if weight == Weight::Bold && run.glyphs.iter().any(|g| g.glyph_id.to_u32() == 0) {
-            return shape_with(&self.regular, text, Weight::Regular, direction);
+    /// One run of a single direction, in visual order: in the face of `weight` when it draws
+    /// every character (the common case: one shaping), else cut where the font changes. A
+    /// character the bold face lacks is drawn in the regular face, which covers more scripts;
+    /// one the embedded fonts lack in the first fallback font that has it. Spaces, joiners and
+    /// combining marks stay in the font of the character before them.
+    fn shape_run(&self, text: &str, weight: Weight, direction: Direction) -> Vec<Run> {
+        let run = shape_with(self.face(weight), text, Face::Embedded(weight), direction);
+        if !run.glyphs.iter().any(|g| g.glyph_id.to_u32() == 0) {
+            return vec![run];
         }
-        run
+        let mut pieces: Vec<(Face, usize, usize)> = Vec::new();
+        for (i, c) in text.char_indices() {
+            let end = i + c.len_utf8();
+            let follows = c.is_whitespace() || is_combining(c) || matches!(c, '\u{200C}' | '\u{200D}');
+            if let Some(last) = pieces.last_mut()
+                && (follows || self.face_for(c, weight) == last.0)
+            {
+                last.2 = end;
+                continue;
+            }
+            pieces.push((self.face_for(c, weight), i, end));
+        }
+        let mut runs: Vec<Run> = pieces
+            .into_iter()
+            .map(|(face, start, end)| shape_with(self.typeface(face), &text[start..end], face, direction))
+            .collect();
+        if direction == Direction::RightToLeft {
+            runs.reverse();
+        }
+        runs
     }
 
-    /// The characters of `text` that the regular face has no glyph for (they print as empty
-    /// boxes): CJK, Indic and other scripts DejaVu Sans does not cover.
+    /// The font that draws `c` in `weight`: the embedded face of that weight, the regular
+    /// one, the first fallback font that has it, or (none has it) the embedded face, which
+    /// prints an empty box.
+    fn face_for(&self, c: char, weight: Weight) -> Face {
+        if self.face(weight).shaper.glyph_index(c).is_some() {
+            return Face::Embedded(weight);
+        }
+        if self.regular.shaper.glyph_index(c).is_some() {
+            return Face::Embedded(Weight::Regular);
+        }
+        fallbacks()
+            .iter()
+            .position(|f| f.face().is_some_and(|t| t.shaper.glyph_index(c).is_some()))
+            .map_or(Face::Embedded(weight), Face::Fallback)
+    }
+
+    /// The characters of `text` that no font draws (they print as empty boxes): neither the
+    /// embedded DejaVu Sans nor a fallback font installed on this system.
     pub(crate) fn missing_glyphs(&self, text: &str) -> Vec<char> {
-        let face = &self.regular.shaper;
         let mut missing: Vec<char> = Vec::new();
         for c in text.chars() {
-            if !c.is_whitespace() && !c.is_control() && face.glyph_index(c).is_none() && !missing.contains(&c) {
+            if !c.is_whitespace()
+                && !c.is_control()
+                && !missing.contains(&c)
+                && self.regular.shaper.glyph_index(c).is_none()
+                && !fallbacks()
+                    .iter()
+                    .any(|f| f.face().is_some_and(|t| t.shaper.glyph_index(c).is_some()))
+            {
                 missing.push(c);
             }
         }
@@ -120,7 +279,7 @@ impl Fonts {
     }
 }
 
-fn shape_with(face: &Typeface, text: &str, weight: Weight, direction: Direction) -> Run {
+fn shape_with(face: &Typeface, text: &str, drawn_in: Face, direction: Direction) -> Run {
     let mut buffer = UnicodeBuffer::new();
     buffer.push_str(text);
     buffer.guess_segment_properties();
@@ -162,7 +321,7 @@ fn shape_with(face: &Typeface, text: &str, weight: Weight, direction: Direction)
     Run {
         text: text.to_owned(),
         glyphs,
-        weight,
+        face: drawn_in,
         width,
     }
 }
@@ -172,7 +331,7 @@ fn shape_with(face: &Typeface, text: &str, weight: Weight, direction: Direction)
 pub(crate) struct Run {
     pub(crate) text: String,
     pub(crate) glyphs: Vec<KrillaGlyph>,
-    pub(crate) weight: Weight,
+    pub(crate) face: Face,
     pub(crate) width: f32,
 }
 
@@ -376,7 +535,11 @@ mod tests {
         ] {
             assert_eq!(fonts.missing_glyphs(sample), Vec::<char>::new(), "{sample}");
         }
-        assert_eq!(fonts.missing_glyphs("王小明 明"), vec!['王', '小', '明']);
+        // Characters of a private-use plane: no font has them.
+        assert_eq!(
+            fonts.missing_glyphs("\u{10FFFD}a \u{10FFFC}\u{10FFFD}"),
+            vec!['\u{10FFFD}', '\u{10FFFC}']
+        );
     }
 
     #[test]

@@ -149,6 +149,8 @@ pub struct OrganisationConfig {
     pub signatory_image: Option<SignatoryImage>,
     /// Where certificates are issued (`Fait à`).
     pub place: String,
+    /// Font files tried first for characters the embedded fonts lack (checked already).
+    pub fonts: Vec<std::path::PathBuf>,
 }
 
 /// A PNG read (and checked) when the configuration is: `Debug` shows its size only.

@@ -71,6 +71,9 @@ struct Inner {
 
 impl Service {
     pub fn new(store: Store, config: Config, secret: SecretKey, clock: Clock) -> Service {
+        // Process-wide, set by the first service (a process serves one configuration; tests
+        // that build several use the default, none).
+        documents::set_extra_fonts(config.organisation.fonts.clone());
         let jitsi = jitsi_servers::Runtime::new(&secret);
         let logins = logins::Runtime::new(&config, &secret);
         let join_check = config.access.join_check.clone().map(access::JoinCheck::new);

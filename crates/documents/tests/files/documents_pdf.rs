@@ -355,3 +355,54 @@ fn pdf_fonts_are_embedded_and_subset() {
     // Subsetting keeps the whole sheet far below the fonts' 1.4 MB.
     assert!(pdf.len() < 300_000, "{} bytes", pdf.len());
 }
+
+/// Names in scripts DejaVu Sans lacks (Chinese, Devanagari) print in the system's fallback
+/// fonts, embedded as subsets beside DejaVu's: `.ci/peers` installs Debian's
+/// `fonts-wqy-microhei` and `fonts-lohit-deva`, two of the files the documents look for.
+#[test]
+fn names_in_scripts_dejavu_lacks_print_in_a_fallback_font() {
+    let installed = documents::fallback_font_files();
+    for wanted in ["wqy-microhei.ttc", "Lohit-Devanagari.ttf"] {
+        assert!(
+            installed.iter().any(|p| p.ends_with(wanted)),
+            "{wanted} among {installed:?} (apt-get install -y fonts-wqy-microhei fonts-lohit-deva)"
+        );
+    }
+    let chinese = "王小明";
+    let hindi = "अनीता शर्मा";
+    assert!(documents::unprintable_characters(chinese).is_empty());
+    assert!(documents::unprintable_characters(hindi).is_empty());
+    // A character no font has is still reported.
+    assert_eq!(documents::unprintable_characters("A\u{10FFFD}"), vec!['\u{10FFFD}']);
+
+    let mut session = three_learners_session();
+    session.learners[1].name = format!("{chinese} (Wang)");
+    session.learners[2].name = hindi.to_owned();
+    let pdf = attendance_sheet(&sheet(Locale::Fr, vec![session])).unwrap();
+    keep("fallback-fonts.pdf", &pdf);
+    let scratch = Scratch::new();
+    qpdf_check(&scratch, &pdf);
+    let text = squeezed(&pdftotext(&scratch, &pdf));
+    assert!(text.contains(&format!("{chinese} (Wang)")), "{text}");
+    // Devanagari's vowel signs are reordered by shaping; poppler maps the glyphs back to the
+    // characters of each cluster, so the name reads back whole.
+    assert!(text.contains(hindi), "{text}");
+    let path = scratch.write("fallback.pdf", &pdf);
+    let fonts = run("pdffonts", &[path.to_str().unwrap()], "poppler-utils");
+    for family in ["DejaVuSans", "WenQuanYi", "Lohit-Devanagari"] {
+        let row = fonts
+            .lines()
+            .find(|l| l.contains(family))
+            .unwrap_or_else(|| panic!("{family} in\n{fonts}"));
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        let n = fields.len();
+        assert!(fields[0].contains('+'), "subset: {row}");
+        assert_eq!(
+            &fields[n - 5..n - 2],
+            ["yes", "yes", "yes"],
+            "embedded, subset, unicode: {row}"
+        );
+    }
+    // Subsets: the 5 MB Chinese font adds only its few glyphs.
+    assert!(pdf.len() < 300_000, "{} bytes", pdf.len());
+}
