@@ -212,6 +212,18 @@ async fn scenario(f: &Fixture) {
     f.app.clock.freeze_at(at(day(4), 12));
 }
 
+/// The number of images in a PDF, and `pdfimages -list`'s table of them.
+fn pdf_images(pdf: &std::path::Path) -> (usize, String) {
+    let out = std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(pdf)
+        .output()
+        .expect("pdfimages (apt-get install -y poppler-utils)");
+    let list = String::from_utf8(out.stdout).unwrap();
+    let count = list.lines().skip(2).filter(|l| l.contains("image")).count();
+    (count, list)
+}
+
 async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
     testkit::client()
         .get(format!("{}{path}", app.url))
@@ -796,14 +808,8 @@ async fn a_persons_export_as_zip_holds_their_certificate_and_calendar(backend: B
     .await;
     assert_eq!(r.status(), StatusCode::OK);
     let sheet = scratch("course-sheet.pdf", &r.bytes().await.unwrap());
-    let images = std::process::Command::new("pdfimages")
-        .arg("-list")
-        .arg(&sheet)
-        .output()
-        .expect("pdfimages (apt-get install -y poppler-utils)");
-    let images = String::from_utf8(images.stdout).unwrap();
-    let rows: Vec<&str> = images.lines().skip(2).filter(|l| l.contains("image")).collect();
-    assert_eq!(rows.len(), 1, "Max's drawing: {images}");
+    let (count, images) = pdf_images(&sheet);
+    assert_eq!(count, 1, "Max's drawing: {images}");
     let r = get(
         &f.app,
         &token,
@@ -981,14 +987,8 @@ async fn certificates_state_the_nature_and_print_the_signatory(backend: Backend)
 
     // The signatory's image is on it.
     let file = scratch("certificate.pdf", &pdf);
-    let images = std::process::Command::new("pdfimages")
-        .arg("-list")
-        .arg(&file)
-        .output()
-        .expect("pdfimages (apt-get install -y poppler-utils)");
-    let images = String::from_utf8(images.stdout).unwrap();
-    let rows: Vec<&str> = images.lines().skip(2).filter(|l| l.contains("image")).collect();
-    assert_eq!(rows.len(), 1, "the signature: {images}");
+    let (count, images) = pdf_images(&file);
+    assert_eq!(count, 1, "the signature: {images}");
 
     // A nature the model does not list: refused with its field, nothing changed.
     let r = patch(json!({"action_nature": "seminar"})).await.unwrap();
