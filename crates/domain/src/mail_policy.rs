@@ -113,6 +113,10 @@ pub struct MailSnapshot {
     /// Cancellation: what the person who cancelled wrote to the participants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_message: Option<String>,
+    /// Cancellation of an occurrence of a series the recipient holds as one event: the other
+    /// occurrences (session ids) cancelled at the same time, told in the same message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with_occurrences: Vec<String>,
     /// Welcome: the set-password token, sealed with a key derived from the server's secret (the
     /// database keeps only its hash otherwise); wiped when the message is finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]

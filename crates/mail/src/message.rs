@@ -703,23 +703,59 @@ impl Writer<'_> {
         } else {
             ("mail.subject.removed", "mail.intro.removed")
         };
-        let subject = self.tf(subject_key, &[("title", &title), ("when", &self.short(s.starts_at))]);
-        let mut blocks = vec![
-            self.greeting(),
-            Block::Para(self.tf(intro_key, &[("title", &s.title), ("when", &when)])),
-        ];
+        // Several occurrences of a series they hold as one event, cancelled together: one
+        // message for all of them (those they are in).
+        let together: Vec<&store::Session> = match self.input.series {
+            Some(view) if cancelled && !into_series => m
+                .snapshot
+                .with_occurrences
+                .iter()
+                .filter_map(|id| view.theirs().find(|(o, _)| &o.session.id == id))
+                .map(|(o, _)| &o.session)
+                .filter(|other| other.status == SessionStatus::Cancelled)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut blocks = vec![self.greeting()];
+        let subject = if together.is_empty() {
+            blocks.push(Block::Para(self.tf(intro_key, &[("title", &s.title), ("when", &when)])));
+            self.tf(subject_key, &[("title", &title), ("when", &self.short(s.starts_at))])
+        } else {
+            let mut all: Vec<&store::Session> = together.clone();
+            all.push(s);
+            all.sort_by_key(|x| x.starts_at);
+            let count = all.len();
+            let dates: Vec<String> = all.iter().map(|x| format!("– {}", self.when(x.starts_at))).collect();
+            blocks.push(Block::Para(self.tf(
+                "mail.intro.cancelled.several",
+                &[("title", &s.title), ("count", &count)],
+            )));
+            blocks.push(Block::Para(dates.join("\n")));
+            self.tf(
+                "mail.subject.cancellation.several",
+                &[
+                    ("title", &title),
+                    ("count", &count),
+                    ("when", &self.short(all[0].starts_at)),
+                ],
+            )
+        };
         if let Some(text) = m.snapshot.cancel_message.as_deref().filter(|t| !t.trim().is_empty()) {
             blocks.push(Block::Quote {
                 label: self.t("mail.cancel_message").to_owned(),
                 text: text.to_owned(),
             });
         }
-        blocks.push(self.facts());
+        if together.is_empty() {
+            blocks.push(self.facts());
+        }
         blocks.push(Block::Para(
             self.t(if into_series {
                 "mail.calendar.into_series"
-            } else {
+            } else if together.is_empty() {
                 "mail.calendar.cancelled"
+            } else {
+                "mail.calendar.cancelled.several"
             })
             .to_owned(),
         ));
@@ -748,7 +784,7 @@ impl Writer<'_> {
                 created_at: m.created_at,
             },
         };
-        let ics = self.ics(Method::Cancel, attendee, None)?;
+        let ics = self.ics_of(Method::Cancel, attendee, None, &together)?;
         self.finish(
             subject,
             blocks,
@@ -759,7 +795,33 @@ impl Writer<'_> {
     /// The calendar for `me`: the session as one event, with the trainers and `me` as attendees
     /// (not the other learners: their addresses are theirs).
     fn ics(&self, method: Method, me: Participant, join: Option<&JoinInfo>) -> Result<String, RenderError> {
-        let s = self.session();
+        self.ics_of(method, me, join, &[])
+    }
+
+    /// [`Self::ics`], with `others` (occurrences of the same series, cancelled with it) as
+    /// events of the same calendar, in time order.
+    fn ics_of(
+        &self,
+        method: Method,
+        me: Participant,
+        join: Option<&JoinInfo>,
+        others: &[&store::Session],
+    ) -> Result<String, RenderError> {
+        let mut sessions: Vec<&store::Session> = others.to_vec();
+        sessions.push(self.session());
+        sessions.sort_by_key(|x| x.starts_at);
+        let mut events = Vec::with_capacity(sessions.len());
+        for s in sessions {
+            events.push(self.event_for(method, me.clone(), join, s));
+        }
+        let cal = calendar(Some(method), None, events);
+        cal.validate().map_err(|e| RenderError::Calendar(e.to_string()))?;
+        Ok(cal.render())
+    }
+
+    /// One session's event for `me` (an occurrence's override when their calendar holds its
+    /// series as one event).
+    fn event_for(&self, method: Method, me: Participant, join: Option<&JoinInfo>, s: &store::Session) -> ical::Event {
         let mut attendees: Vec<Participant> = self
             .detail
             .with_role(ParticipantRole::Trainer)
@@ -794,9 +856,7 @@ impl Writer<'_> {
                 },
             );
         }
-        let cal = calendar(Some(method), None, vec![event]);
-        cal.validate().map_err(|e| RenderError::Calendar(e.to_string()))?;
-        Ok(cal.render())
+        event
     }
 
     fn finish(

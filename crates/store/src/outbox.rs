@@ -593,6 +593,11 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
     let mut invited = series_invitations(c, changes).await?;
     // (series, recipient) already given one invitation to the whole series by these changes.
     let mut series_sent: HashSet<(String, String)> = HashSet::new();
+    // The occurrences of each series these changes cancel ("this and the following"): a
+    // recipient who holds the series as one event hears of them in one message, and
+    // (series, recipient) marks those told already.
+    let cancelled_together = cancelled_by_series(c, &invited, changes).await?;
+    let mut series_cancelled: HashSet<(String, String)> = HashSet::new();
     for change in changes {
         let (session_id, event, only, removed) = match change {
             Change::Booked { session_id } => (session_id, SessionEvent::Booked, None, None),
@@ -719,6 +724,17 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
                     Intent::Send { kind, mut snapshot } => {
                         if let Change::Cancelled { message, .. } = change {
                             snapshot.cancel_message.clone_from(message);
+                            if let Some((series_id, norm)) = series
+                                && let Some(together) = cancelled_together.get(series_id)
+                                && heard_as_series(c, series_id, norm).await?
+                            {
+                                if !series_cancelled.insert((series_id.to_owned(), norm.to_owned())) {
+                                    // Told in the message about the first of them.
+                                    continue;
+                                }
+                                snapshot.with_occurrences =
+                                    together.iter().filter(|id| *id != session_id).cloned().collect();
+                            }
                         }
                         enqueue(c, kind, session_id, None, &to, &snapshot, now, give_up).await?;
                         wrote = true;
@@ -737,6 +753,37 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
         notify(c, hooks).await?;
     }
     Ok(())
+}
+
+/// The sessions `changes` cancel, by series, for the series of which they cancel more than
+/// one.
+async fn cancelled_by_series(
+    c: &mut Conn<'_>,
+    invited: &Invited,
+    changes: &[Change],
+) -> Result<HashMap<String, Vec<String>>> {
+    let mut by_series: HashMap<String, Vec<String>> = HashMap::new();
+    if changes
+        .iter()
+        .filter(|ch| matches!(ch, Change::Cancelled { .. }))
+        .count()
+        < 2
+    {
+        return Ok(by_series);
+    }
+    for change in changes {
+        if let Change::Cancelled { session_id, .. } = change {
+            let series_id = match invited.sessions.get(session_id) {
+                Some(session) => session.series_id.clone(),
+                None => session_of(c, session_id).await?.series_id,
+            };
+            if let Some(series_id) = series_id {
+                by_series.entry(series_id).or_default().push(session_id.clone());
+            }
+        }
+    }
+    by_series.retain(|_, ids| ids.len() > 1);
+    Ok(by_series)
 }
 
 /// Wakes the workers: this process's at once (on SQLite it then waits for the write lock, so it

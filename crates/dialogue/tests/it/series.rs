@@ -13,6 +13,7 @@ use crate::mail::cast;
 use crate::mailkit::*;
 
 both_backends!(a_booked_series_is_one_event_moved_and_cancelled_by_occurrence);
+both_backends!(cancelling_this_and_the_following_is_one_message);
 
 const LEARNERS: [&str; 3] = ["zoe@example.org", "ingrid@example.net", "yann@example.org"];
 
@@ -549,4 +550,94 @@ async fn one_session_then_the_series_is_one_event_and_back_to_one_session(backen
 /// The UID of the first event of `ics`.
 fn parsed_uid(ics: &str) -> String {
     event_values(ics, "UID")[0].trim_start_matches("UID:").to_owned()
+}
+
+/// Cancelling "this session and the following ones" of a 4-week series from week 2: each person
+/// who holds the series as one event gets one message, not three: a CANCEL of the three
+/// occurrences (`RECURRENCE-ID` each) listing their dates, which Python's `ical` reads and
+/// after which ical.js keeps week 1 alone.
+async fn cancelling_this_and_the_following_is_one_message(backend: Backend) {
+    let smtp = Smtp::start().await;
+    let app = spawn(backend, &smtp.env()).await;
+    let people = cast(&app).await;
+    let mut r = request(
+        "Atelier tableur",
+        in_days(3, "Europe/Paris"),
+        time(9, 0, 0, 0),
+        "Europe/Paris",
+        90,
+    );
+    r.recurrence = Some("FREQ=WEEKLY;COUNT=4".into());
+    r.trainers = vec!["theo@example.org".into()];
+    r.learners = vec![
+        person("Zoé Lefèvre", "zoe@example.org"),
+        person("Ingrid Müller", "ingrid@example.net"),
+    ];
+    let sessions = book(&app, &people.manager, &r).await;
+    let booked = starts(&sessions);
+    smtp.wait_for(3).await;
+    wait_delivered(&app).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 3, "one invitation each");
+    let everyone = ["theo@example.org", "zoe@example.org", "ingrid@example.net"];
+    let invitations: Vec<String> = everyone
+        .iter()
+        .map(|email| {
+            one_to(&mails, email, "Convocation : Atelier tableur — 4 séances")
+                .inline_calendar()
+                .unwrap()
+                .text
+                .clone()
+        })
+        .collect();
+    let uid = parsed_uid(&invitations[0]);
+
+    service::booking::cancel(
+        app.state.service(),
+        &caller(&people.manager),
+        &sessions[1].session.id,
+        service::booking::Scope::Following,
+        Some("Le module est reporté au trimestre prochain."),
+    )
+    .await
+    .unwrap();
+    smtp.wait_for(6).await;
+    wait_delivered(&app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mails = smtp.messages();
+    assert_eq!(
+        mails.len(),
+        6,
+        "one cancellation each: {:?}",
+        mails.iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>()
+    );
+    for (email, invitation) in everyone.iter().zip(&invitations) {
+        let mail = one_to(&mails, email, "Annulation : Atelier tableur — 3 séances à partir du ");
+        let text = mail.text();
+        assert!(
+            text.contains("Les 3 séances suivantes de « Atelier tableur » sont annulées"),
+            "{text}"
+        );
+        assert_eq!(text.matches("– ").count(), 3, "three dates: {text}");
+        assert!(text.contains("Le module est reporté au trimestre prochain."), "{text}");
+        let part = mail.inline_calendar().unwrap();
+        assert_eq!(part.method.as_deref(), Some("CANCEL"));
+        let ics = part.text.clone();
+        assert_eq!(event_values(&ics, "RECURRENCE-ID").len(), 3, "{ics}");
+        assert!(event_values(&ics, "RRULE").is_empty(), "{ics}");
+        let parsed = parse_calendar(&ics);
+        let events = parsed.ical["events"].as_array().unwrap();
+        assert_eq!(events.len(), 3, "{ics}");
+        assert!(
+            events
+                .iter()
+                .all(|e| e["uid"] == uid.as_str() && e["status"] == "CANCELLED"),
+            "{ics}"
+        );
+        assert_eq!(
+            icaljs_occurrences(&[invitation, &ics]),
+            booked[..1],
+            "{email}: ical.js keeps week 1 alone"
+        );
+    }
 }
