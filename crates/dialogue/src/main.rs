@@ -22,9 +22,9 @@ fn main() -> ExitCode {
 /// `GLIBC_TUNABLES` naming `arena_max`). By default glibc gives up to eight arenas per core to
 /// threads that allocate at once, and rows that sqlx's SQLite worker threads allocate are
 /// freed on the runtime's threads: each arena then keeps its own free memory, and the
-/// server's heap grew with every course attendance view (issue 11's bench, BENCHMARKS.md:
-/// anonymous memory 138 → 253 MiB over 30 rounds with the default, 58 → 63 MiB with one
-/// arena, the timings unchanged).
+/// server's heap grew with every course attendance view (issue 11's bench, BENCHMARKS.md,
+/// 30 rounds on SQLite: anonymous memory 44 → 83 MiB with the default, 40 → 52 MiB with two
+/// arenas, 38 → 46 MiB with one; the timings, and the join bench's, unchanged).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     let chosen = std::env::var_os("MALLOC_ARENA_MAX").is_some()
