@@ -195,9 +195,6 @@ impl Application {
             default_locale: settings.default_locale,
         };
         let service = service::Service::new(store.clone(), settings, secret, clock);
-        let setup_url = service::accounts::setup_link_if_needed(&service)
-            .await
-            .map_err(|e| StartError::Setup(e.to_string()))?;
         let state = AppState::new(service, config.web.clone());
         let now = state.clone();
         let mail = mail::Worker::new(
@@ -207,8 +204,8 @@ impl Application {
             std::sync::Arc::new(move || now.now()),
             config.mail.worker.clone(),
         );
-        // Last, once nothing else can fail: this process takes its instance name, unless a
-        // live one holds it (then it writes nothing and says who).
+        // This process takes its instance name, unless a live one holds it (then it writes
+        // nothing and says who: not even the setup link below).
         match mail.claim_instance().await {
             Ok(Some(previous)) => tracing::info!(
                 instance = %previous.name,
@@ -219,6 +216,14 @@ impl Application {
             Ok(None) => {}
             Err(e) => return Err(StartError::Instance(Box::new(e))),
         }
+        let setup_url = match service::accounts::setup_link_if_needed(state.service()).await {
+            Ok(url) => url,
+            Err(e) => {
+                // The name is free again for the next start.
+                mail.leave_instance().await;
+                return Err(StartError::Setup(e.to_string()));
+            }
+        };
         Ok(Application {
             listener,
             state,

@@ -236,6 +236,11 @@ async fn two_live_instances_never_share_a_name(backend: Backend) {
     assert_eq!(claim, store::InstanceClaim::Taken { previous: None });
     let mut first = start(port_a, "refused-elsewhere");
     assert!(!exited(&mut first).await.success());
+    assert_eq!(
+        setup_tokens(&db),
+        0,
+        "a refused start wrote nothing, not even the first administrator's setup link"
+    );
     let text = refused("refused-elsewhere");
     for part in [
         "\"salle-a\"",
@@ -255,6 +260,11 @@ async fn two_live_instances_never_share_a_name(backend: Backend) {
     store.claim_instance(&silent, &alive_only).await.unwrap();
     let mut a = start(port_a, "a");
     testkit::wait_for_port(port_a, "dialogue").await;
+    assert_eq!(
+        setup_tokens(&db),
+        1,
+        "a start that takes the name writes its setup link"
+    );
     let lines = logged(&log("a"), "instance name taken over from a process that is gone").await;
     let taken = lines
         .iter()
@@ -312,4 +322,16 @@ async fn two_live_instances_never_share_a_name(backend: Backend) {
     stop(b);
     store.close().await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The first administrator's setup links in the database, counted by its command-line client.
+fn setup_tokens(db: &TestDb) -> u32 {
+    let query = "SELECT COUNT(*) FROM one_time_tokens WHERE purpose = 'setup'";
+    let out = match db.url.strip_prefix("sqlite:") {
+        Some(file) => Command::new("sqlite3").arg(file).arg(query).output(),
+        None => Command::new("psql").arg(&db.url).args(["-Atc", query]).output(),
+    }
+    .expect("sqlite3 and psql (apt-get install -y sqlite3 postgresql-client)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
