@@ -78,7 +78,7 @@ const SYSTEM_FALLBACKS: &[&str] = &[
 static EXTRA_FONTS: OnceLock<Vec<PathBuf>> = OnceLock::new();
 
 /// Font files to try before [`SYSTEM_FALLBACKS`] for characters the embedded fonts lack
-/// (the `documents.fonts` setting). Set once per process, before the first document: a later
+/// (the `organisation.fonts` setting). Set once per process, before the first document: a later
 /// call changes nothing and returns false.
 pub fn set_extra_fonts(paths: Vec<PathBuf>) -> bool {
     EXTRA_FONTS.set(paths).is_ok()
