@@ -643,6 +643,20 @@ pub fn prepare(
         Some(k.unwrap_or(raw))
     };
 
+    // The secure-domain settings are used by that kind alone, but a value given for another
+    // kind is still checked: an impossible one is refused, not silently kept aside (the API
+    // fuzzer sent `xmpp_port: 0` to a token server and got 200).
+    if mode != TokenModeKind::SecureDomain {
+        if let Some(port) = change.xmpp_port {
+            record(&mut problems, settings::check_xmpp_port(port).map(|_| ()), None);
+        }
+        if let Some(pem) = change.xmpp_ca_pem.as_deref().map(str::trim).filter(|p| !p.is_empty())
+            && (pem.len() > MAX_CA_PEM_BYTES || xmpp::parse_ca_pem(pem.as_bytes()).is_err())
+        {
+            problems.push(Problem::new("xmpp_ca_pem", Message::new("jitsi.error.xmpp_ca_pem")));
+        }
+    }
+
     // Secrets: a new value, else the current one (when the mode did not change).
     let mut token_mode: Option<TokenMode> = None;
     let mut app_secret_plain = None;

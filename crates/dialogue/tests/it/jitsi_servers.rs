@@ -309,6 +309,30 @@ async fn the_api_manages_servers_admins_only(backend: Backend) {
         (json!(false), Value::Null)
     );
     assert_eq!(patched["app_id"], "dialogue");
+    // Secure-domain settings given to a token server are checked all the same: an impossible
+    // port or authority is refused with its field, and nothing changes (schemathesis found
+    // `xmpp_port: 0` answered 200).
+    for (body, field) in [
+        (json!({"xmpp_port": 0, "lobby": true}), "xmpp_port"),
+        (
+            json!({"xmpp_ca_pem": "not a certificate", "lobby": true}),
+            "xmpp_ca_pem",
+        ),
+    ] {
+        let r = api(
+            &app,
+            reqwest::Method::PATCH,
+            &format!("/jitsi-servers/{id}"),
+            &token,
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let problem: Value = r.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        let now = app.store().jitsi_server(&id).await.unwrap().unwrap();
+        assert!(!now.lobby, "nothing changed");
+    }
     let r = api(
         &app,
         reqwest::Method::PATCH,
