@@ -655,6 +655,23 @@ pub fn prepare(
         {
             problems.push(Problem::new("xmpp_ca_pem", Message::new("jitsi.error.xmpp_ca_pem")));
         }
+        if let Some(password) = change.admin_password.as_deref().filter(|p| !p.is_empty()) {
+            record(
+                &mut problems,
+                settings::check_admin_password(Some(password)).map(|_| ()),
+                None,
+            );
+        }
+    }
+    // Likewise an HS256 secret given to a server of another kind.
+    if mode != TokenModeKind::Hs256
+        && let Some(secret) = text(&change.app_secret).filter(|s| !s.is_empty())
+    {
+        record(
+            &mut problems,
+            settings::check_app_secret(Some(secret)).map(|_| ()),
+            None,
+        );
     }
 
     // Secrets: a new value, else the current one (when the mode did not change).

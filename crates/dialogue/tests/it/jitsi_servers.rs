@@ -309,20 +309,25 @@ async fn the_api_manages_servers_admins_only(backend: Backend) {
         (json!(false), Value::Null)
     );
     assert_eq!(patched["app_id"], "dialogue");
-    // Secure-domain settings given to a token server are checked all the same: an impossible
-    // port or authority is refused with its field, and nothing changes (schemathesis found
-    // `xmpp_port: 0` answered 200).
-    for (body, field) in [
-        (json!({"xmpp_port": 0, "lobby": true}), "xmpp_port"),
-        (
-            json!({"xmpp_ca_pem": "not a certificate", "lobby": true}),
-            "xmpp_ca_pem",
-        ),
+    // Settings of another kind given to a server are checked all the same: an impossible port,
+    // authority, admin password or HS256 secret is refused with its field, and nothing changes
+    // (schemathesis found `xmpp_port: 0`, then `admin_password: ""` answered 200).
+    let rs_id = rs["id"].as_str().unwrap().to_owned();
+    for (server, body, field) in [
+        (&id, json!({"xmpp_port": 0}), "xmpp_port"),
+        (&id, json!({"xmpp_ca_pem": "not a certificate"}), "xmpp_ca_pem"),
+        (&id, json!({"admin_password": ""}), "admin_password"),
+        (&id, json!({"admin_password": "x".repeat(1024)}), "admin_password"),
+        (&rs_id, json!({"admin_password": ""}), "admin_password"),
+        (&rs_id, json!({"app_secret": "short"}), "app_secret"),
     ] {
+        let lobby = app.store().jitsi_server(server).await.unwrap().unwrap().lobby;
+        let mut body = body;
+        body["lobby"] = json!(!lobby);
         let r = api(
             &app,
             reqwest::Method::PATCH,
-            &format!("/jitsi-servers/{id}"),
+            &format!("/jitsi-servers/{server}"),
             &token,
             Some(body.clone()),
         )
@@ -330,8 +335,8 @@ async fn the_api_manages_servers_admins_only(backend: Backend) {
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         let problem: Value = r.json().await.unwrap();
         assert_eq!(problem["errors"][0]["field"], field, "{problem}");
-        let now = app.store().jitsi_server(&id).await.unwrap().unwrap();
-        assert!(!now.lobby, "nothing changed");
+        let now = app.store().jitsi_server(server).await.unwrap().unwrap();
+        assert_eq!(now.lobby, lobby, "nothing changed");
     }
     let r = api(
         &app,
