@@ -97,6 +97,8 @@ async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn serve(config: &dialogue::Config) -> Result<(), String> {
+    // Before the port opens: a stop asked as soon as it answers is a graceful one.
+    let stop = dialogue::app::shutdown_signal();
     let app = Application::build(config, web::Clock::system())
         .await
         .map_err(|e| e.to_string())?;
@@ -109,7 +111,5 @@ async fn serve(config: &dialogue::Config) -> Result<(), String> {
         app.state().config().public_url,
         store::redact(&config.database_url)
     );
-    app.run_until(dialogue::app::shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))
+    app.run_until(stop).await.map_err(|e| format!("server error: {e}"))
 }

@@ -1,6 +1,7 @@
 //! Operations, read from the real binary's log: an SMTP outage logged as one WARN and one
 //! recovery line (not a line per attempt), a PostgreSQL start without the migration
-//! bookkeeping's NOTICEs, and two live processes refused the same instance name.
+//! bookkeeping's NOTICEs, two live processes refused the same instance name, and a SIGTERM sent
+//! the moment the port answers taken as a graceful stop.
 
 use std::path::Path;
 use std::process::{Child, Command};
@@ -169,6 +170,40 @@ async fn a_postgresql_start_logs_no_migration_notices() {
         assert!(text.contains("mail outbox worker started"), "{start} start:\n{text}");
         assert!(!text.contains("already exists"), "{start} start:\n{text}");
         assert!(!text.contains("sqlx::postgres::notice"), "{start} start:\n{text}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A stop asked the moment the port answers (a `systemctl stop` right after a start) is a
+/// graceful one: the signal handlers are in place before the listener is bound. They were taken
+/// over lazily, when the server first waited for them, and such a SIGTERM killed the process
+/// (seen on CI in the test above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_as_soon_as_the_port_answers_is_graceful() {
+    let dir = testkit::temp_dir("early-stop");
+    for round in 0..5 {
+        let port = testkit::free_port();
+        let env: Vec<(String, String)> = [
+            ("DIALOGUE_LISTEN", format!("127.0.0.1:{port}")),
+            ("DIALOGUE_DATA_DIR", dir.join("data").display().to_string()),
+            ("DIALOGUE_LOG_LEVEL", "info".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v))
+        .into();
+        let log = dir.join(format!("{round}.log"));
+        let child = serve_logging(&env, std::fs::File::create(&log).unwrap());
+        let mut answered = false;
+        for _ in 0..5000 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                answered = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(answered, "round {round}: the port did not answer within 10 s");
+        stop(child);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("SIGTERM received"), "round {round}:\n{text}");
     }
     let _ = std::fs::remove_dir_all(dir);
 }
