@@ -293,26 +293,7 @@ fn unpack_event(row: PackedEvent) -> Result<(String, PresenceEvent)> {
 
 /// A row of [`event_cols`] (PostgreSQL), as [`unpack_event`] gives it.
 fn event_row(r: &dyn Row) -> Result<(String, (String, PresenceEvent))> {
-    Ok((
-        r.text("session_id")?,
-        (
-            r.text("id")?,
-            PresenceEvent {
-                kind: crate::rooms::event_kind(&r.text("kind")?)?,
-                breakout_room_id: r.text("breakout_room_id")?,
-                occupant_jid: r.text("occupant_jid")?,
-                occupant_id: r.opt_text("occupant_id")?,
-                participant_id: r.opt_text("participant_id")?,
-                participant_name: None,
-                participant_role: None,
-                occupant_name: r.opt_text("occupant_name")?,
-                occupant_email: r.opt_text("occupant_email")?,
-                joined_at: r.opt_i64("joined_at")?,
-                left_at: r.opt_i64("left_at")?,
-                at: r.i64("at")?,
-            },
-        ),
-    ))
+    Ok((r.text("session_id")?, (r.text("id")?, crate::rooms::event_row(r)?)))
 }
 
 /// The course's sessions starting within `$2..=$3` (the `sessions_course` index).

@@ -7,7 +7,7 @@ use domain::room::RoomName;
 use jiff::Timestamp;
 
 use crate::db::{Row, args};
-use crate::rooms::{NewJitsiEvent, event_kind};
+use crate::rooms::{NewJitsiEvent, event_row};
 use crate::{Result, Store, StoreError, new_id, random_bytes, ts};
 
 /// A staff account's personal room.
@@ -294,25 +294,12 @@ impl Store {
         let mut c = self.pool.read().await?;
         c.conn()
             .all(
-                "SELECT kind, breakout_room_id, occupant_jid, occupant_id, occupant_name, occupant_email, joined_at, \
-                 left_at, at FROM jitsi_events WHERE personal_room_id = $1 AND at >= $2 ORDER BY at, id",
+                // participant_id is NULL on a personal room's events (it names a session's participant).
+                "SELECT kind, breakout_room_id, occupant_jid, occupant_id, participant_id, occupant_name, \
+                 occupant_email, joined_at, left_at, at FROM jitsi_events WHERE personal_room_id = $1 AND at >= $2 \
+                 ORDER BY at, id",
                 args![room_id, since],
-                |r| {
-                    Ok(PresenceEvent {
-                        kind: event_kind(&r.text("kind")?)?,
-                        breakout_room_id: r.text("breakout_room_id")?,
-                        occupant_jid: r.text("occupant_jid")?,
-                        occupant_id: r.opt_text("occupant_id")?,
-                        participant_id: None,
-                        participant_name: None,
-                        participant_role: None,
-                        occupant_name: r.opt_text("occupant_name")?,
-                        occupant_email: r.opt_text("occupant_email")?,
-                        joined_at: r.opt_i64("joined_at")?,
-                        left_at: r.opt_i64("left_at")?,
-                        at: r.i64("at")?,
-                    })
-                },
+                event_row,
             )
             .await
     }

@@ -157,16 +157,27 @@ macro_rules! presence_cols {
 /// A row of [`presence_cols`] as presence reads it.
 pub(crate) fn presence_row(r: &dyn Row) -> Result<PresenceEvent> {
     Ok(PresenceEvent {
-        kind: event_kind(&r.text("kind")?)?,
-        breakout_room_id: r.text("breakout_room_id")?,
-        occupant_jid: r.text("occupant_jid")?,
-        occupant_id: r.opt_text("occupant_id")?,
-        participant_id: r.opt_text("participant_id")?,
         participant_name: r.opt_text("participant_name")?,
         participant_role: r
             .opt_text("participant_role")?
             .map(|role| participant_role(&role))
             .transpose()?,
+        ..event_row(r)?
+    })
+}
+
+/// A row of `jitsi_events`' own columns (kind, breakout_room_id, occupant_jid, occupant_id,
+/// participant_id, occupant_name, occupant_email, joined_at, left_at, at), without the
+/// participant's name and role that [`presence_row`] joins in.
+pub(crate) fn event_row(r: &dyn Row) -> Result<PresenceEvent> {
+    Ok(PresenceEvent {
+        kind: event_kind(&r.text("kind")?)?,
+        breakout_room_id: r.text("breakout_room_id")?,
+        occupant_jid: r.text("occupant_jid")?,
+        occupant_id: r.opt_text("occupant_id")?,
+        participant_id: r.opt_text("participant_id")?,
+        participant_name: None,
+        participant_role: None,
         occupant_name: r.opt_text("occupant_name")?,
         occupant_email: r.opt_text("occupant_email")?,
         joined_at: r.opt_i64("joined_at")?,
