@@ -726,14 +726,17 @@ pub(crate) async fn react(c: &mut Conn<'_>, hooks: &MailHooks, changes: &[Change
                             snapshot.cancel_message.clone_from(message);
                             if let Some((series_id, norm)) = series
                                 && let Some(together) = cancelled_together.get(series_id)
-                                && heard_as_series(c, series_id, norm).await?
                             {
-                                if !series_cancelled.insert((series_id.to_owned(), norm.to_owned())) {
+                                let told = (series_id.to_owned(), norm.to_owned());
+                                if series_cancelled.contains(&told) {
                                     // Told in the message about the first of them.
                                     continue;
                                 }
-                                snapshot.with_occurrences =
-                                    together.iter().filter(|id| *id != session_id).cloned().collect();
+                                if heard_as_series(c, series_id, norm).await? {
+                                    series_cancelled.insert(told);
+                                    snapshot.with_occurrences =
+                                        together.iter().filter(|id| *id != session_id).cloned().collect();
+                                }
                             }
                         }
                         enqueue(c, kind, session_id, None, &to, &snapshot, now, give_up).await?;
